@@ -1,0 +1,170 @@
+//! Checks: turning observations into verdicts — pass, fail or inconclusive —
+//! each with the evidence a person needs to believe it.
+//!
+//! Pure functions of the plan and the observations; how the observations
+//! were made is not their business. The rule they never break: a check that
+//! could not be judged is inconclusive, never a pass.
+
+mod alerts;
+mod slo;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::drill::{Observations, RunStatus};
+use crate::plan::{CheckKind, CheckPlan, Plan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Inconclusive,
+}
+
+impl Status {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Inconclusive => "INCONCLUSIVE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Where the check was written (`checks[2]`, `checks[3].client`).
+    pub id: String,
+    pub name: String,
+    /// `fires_within`, `resolves_within`, `silent_during`, `latency`, `error_ratio`.
+    pub kind: String,
+    pub status: Status,
+    /// One sentence: why this status.
+    pub summary: String,
+    /// The figures behind it, by name.
+    pub evidence: BTreeMap<String, serde_json::Value>,
+}
+
+impl Verdict {
+    fn new(check: &CheckPlan, status: Status, summary: String) -> Self {
+        Verdict {
+            id: check.id.clone(),
+            name: check.name.clone(),
+            kind: kind_name(&check.kind).to_string(),
+            status,
+            summary,
+            evidence: BTreeMap::new(),
+        }
+    }
+
+    fn with(mut self, key: &str, value: impl Serialize) -> Self {
+        if let Ok(value) = serde_json::to_value(value) {
+            self.evidence.insert(key.to_string(), value);
+        }
+        self
+    }
+}
+
+pub fn kind_name(kind: &CheckKind) -> &'static str {
+    match kind {
+        CheckKind::FiresWithin { .. } => "fires_within",
+        CheckKind::ResolvesWithin { .. } => "resolves_within",
+        CheckKind::SilentDuring { .. } => "silent_during",
+        CheckKind::Latency { .. } => "latency",
+        CheckKind::ErrorRatio { .. } => "error_ratio",
+    }
+}
+
+/// Judges every check of the plan.
+pub fn evaluate(plan: &Plan, observations: &Observations) -> Vec<Verdict> {
+    plan.checks
+        .iter()
+        .map(|check| {
+            let verdict = evaluate_one(plan, check, observations);
+            downgrade_if_incomplete(verdict, observations)
+        })
+        .collect()
+}
+
+fn evaluate_one(plan: &Plan, check: &CheckPlan, observations: &Observations) -> Verdict {
+    if let RunStatus::Aborted(reason) = &observations.status {
+        return Verdict::new(
+            check,
+            Status::Inconclusive,
+            format!("the run did not happen: {reason}"),
+        );
+    }
+    match &check.kind {
+        CheckKind::FiresWithin {
+            alert,
+            deadline,
+            anchor,
+        } => alerts::fires_within(check, alert, *deadline, anchor, observations),
+        CheckKind::ResolvesWithin {
+            alert,
+            deadline,
+            anchor,
+        } => alerts::resolves_within(check, alert, *deadline, anchor, observations),
+        CheckKind::SilentDuring {
+            alert,
+            phase,
+            allow_pending,
+        } => alerts::silent_during(check, alert, *phase, *allow_pending, observations),
+        CheckKind::Latency {
+            quantile,
+            below,
+            phase,
+            source,
+        } => slo::latency(
+            plan,
+            check,
+            *quantile,
+            *below,
+            *phase,
+            *source,
+            observations,
+        ),
+        CheckKind::ErrorRatio {
+            below,
+            phase,
+            source,
+        } => slo::error_ratio(check, *below, *phase, *source, observations),
+    }
+}
+
+/// An interrupted run proves nothing it did not finish: a pass becomes
+/// inconclusive (a failure already seen stays a failure).
+fn downgrade_if_incomplete(mut verdict: Verdict, observations: &Observations) -> Verdict {
+    if let RunStatus::Interrupted(reason) = &observations.status {
+        if verdict.status == Status::Pass {
+            verdict.status = Status::Inconclusive;
+            verdict.summary = format!(
+                "run interrupted ({reason}); had it ended here: {}",
+                verdict.summary
+            );
+        }
+    }
+    verdict
+}
+
+/// The overall verdict of a run: any failure fails it; otherwise anything
+/// not proven (or an incomplete run) makes it inconclusive.
+pub fn overall(verdicts: &[Verdict], status: &RunStatus) -> Status {
+    if !matches!(status, RunStatus::Completed) {
+        return Status::Inconclusive;
+    }
+    if verdicts.iter().any(|v| v.status == Status::Fail) {
+        Status::Fail
+    } else if verdicts.iter().any(|v| v.status == Status::Inconclusive) {
+        Status::Inconclusive
+    } else {
+        Status::Pass
+    }
+}
+
+/// Seconds with one decimal, for sentences.
+fn secs(value: f64) -> String {
+    format!("{value:.1}s")
+}

@@ -1,0 +1,152 @@
+//! The commands, as library functions: `main.rs` parses the command line and
+//! calls one of these. Each returns the process's exit code.
+
+pub mod run;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use tokio::sync::watch;
+
+use crate::demo::{DemoConfig, DemoStack};
+use crate::exit;
+use crate::report::{terminal, Report};
+use crate::scenario::{self, Overrides};
+
+/// A channel that turns true at the first SIGINT or SIGTERM. A second
+/// signal exits at once (the child Prometheus still dies with us, through
+/// PR_SET_PDEATHSIG).
+pub fn shutdown_on_signals() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut signals = 0;
+        loop {
+            wait_for_signal().await;
+            signals += 1;
+            if signals == 1 {
+                eprintln!("\nfiredrill: stopping: traffic stops, faults are restored, the report is written (signal again to quit at once)");
+                let _ = tx.send(true);
+            } else {
+                std::process::exit(exit::INCONCLUSIVE);
+            }
+        }
+    });
+    rx
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut interrupt), Ok(mut terminate)) => {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `firedrill validate`: parse and validate scenario files, send nothing.
+pub fn validate(paths: &[PathBuf], overrides: &Overrides) -> i32 {
+    let mut code = exit::PASS;
+    for path in paths {
+        match scenario::load(path, overrides) {
+            Ok(plan) => {
+                println!(
+                    "{}: ok: `{}`, {} phases ({} after time scale ×{}), {} checks",
+                    path.display(),
+                    plan.name,
+                    plan.phases.len(),
+                    crate::scenario::units::format_duration(plan.planned_duration()),
+                    plan.time_scale,
+                    plan.checks.len()
+                );
+                for phase in &plan.phases {
+                    println!("  phase {}: {}", phase.name, terminal::describe_load(phase));
+                }
+                for check in &plan.checks {
+                    println!("  check {}: {}", check.id, check.name);
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                code = exit::INVALID;
+            }
+        }
+    }
+    code
+}
+
+/// `firedrill report`: re-render a report.json's formats, print its verdict,
+/// and exit with its exit code.
+pub fn rerender(path: &Path, out: Option<&Path>) -> i32 {
+    let report = match Report::read(path) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("firedrill: {e}");
+            return exit::INVALID;
+        }
+    };
+    let dir = out
+        .map(Path::to_path_buf)
+        .or_else(|| path.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    match report.write_all(&dir) {
+        Ok(paths) => {
+            for p in paths {
+                eprintln!("wrote {}", p.display());
+            }
+        }
+        Err(e) => {
+            eprintln!("firedrill: cannot write to {}: {e}", dir.display());
+            return exit::INCONCLUSIVE;
+        }
+    }
+    eprint!("{}", terminal::summary(&report));
+    report.exit_code
+}
+
+/// `firedrill demo-gateway`: the demo stack alone, until a signal.
+pub async fn demo_gateway(gateway: SocketAddr, backend: SocketAddr, admin: SocketAddr) -> i32 {
+    let stack = match DemoStack::start(DemoConfig { gateway, backend }) {
+        Ok(stack) => stack,
+        Err(e) => {
+            eprintln!("firedrill: cannot start the demo gateway: {e}");
+            return exit::INVALID;
+        }
+    };
+    let admin = match stack.start_admin(admin) {
+        Ok(admin) => admin,
+        Err(e) => {
+            eprintln!("firedrill: cannot start the admin port: {e}");
+            return exit::INVALID;
+        }
+    };
+    println!(
+        "demo gateway:  http://{}   (POST /predict, /batch_predict; GET /health, /metrics)",
+        stack.gateway_addr()
+    );
+    println!(
+        "model backend: http://{}   (GET /metrics: bentoml_* metrics)",
+        stack.backend_addr()
+    );
+    println!(
+        "fault admin:   http://{}/faults   (GET; PUT {{\"backend_error_ratio\":0.5}}; DELETE)",
+        admin.addr()
+    );
+    let mut shutdown = shutdown_on_signals();
+    let _ = shutdown.changed().await;
+    exit::PASS
+}

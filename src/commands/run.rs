@@ -1,0 +1,122 @@
+//! `firedrill run`: scenario → environment → drill → checks → report.
+//!
+//! Whatever happens after the scenario is accepted, a report is written and
+//! marked with how the run ended; everything started (demo, Prometheus,
+//! faults) is stopped or restored on the way out.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::checks;
+use crate::drill::{self, Observations, Progress, Silent};
+use crate::env::{EnvError, Environment};
+use crate::exit;
+use crate::report::{self, terminal, Report};
+use crate::scenario::{self, Overrides};
+
+pub struct RunOptions {
+    pub scenario: PathBuf,
+    pub overrides: Overrides,
+    /// The report directory; default `<reports_root>/<scenario>-<timestamp>`.
+    pub out: Option<PathBuf>,
+    pub reports_root: PathBuf,
+    pub quiet: bool,
+}
+
+pub struct RunOutcome {
+    pub exit_code: i32,
+    pub report_dir: Option<PathBuf>,
+}
+
+pub async fn run(options: &RunOptions, mut shutdown: watch::Receiver<bool>) -> RunOutcome {
+    let plan = match scenario::load(&options.scenario, &options.overrides) {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!(
+                "firedrill: the scenario is invalid; nothing was sent (exit {})",
+                exit::INVALID
+            );
+            return RunOutcome {
+                exit_code: exit::INVALID,
+                report_dir: None,
+            };
+        }
+    };
+    let started_at = report::now_rfc3339();
+    let progress: Arc<dyn Progress> = if options.quiet {
+        Arc::new(Silent)
+    } else {
+        terminal::TerminalProgress::new()
+    };
+
+    let prepared = tokio::select! {
+        prepared = Environment::prepare(&plan) => prepared.map_err(Some),
+        _ = shutdown.changed() => Err(None),
+    };
+    let (observations, environment, prometheus_log, forced_exit) = match prepared {
+        Ok(env) => {
+            let observations = drill::run(&plan, &env, shutdown, progress).await;
+            let log = env.prometheus_log();
+            let summary = env.summary.clone();
+            // Dropping the environment stops Prometheus and the demo now,
+            // before the report is written.
+            drop(env);
+            (observations, Some(summary), log, None)
+        }
+        Err(Some(error)) => {
+            let code = match error {
+                EnvError::Rules(_) => Some(exit::INVALID),
+                _ => None,
+            };
+            eprintln!("firedrill: {error}");
+            (
+                Observations::aborted(format!("the environment could not be prepared: {error}")),
+                None,
+                None,
+                code,
+            )
+        }
+        Err(None) => (
+            Observations::aborted(
+                "interrupted by a signal while the environment was starting".into(),
+            ),
+            None,
+            None,
+            None,
+        ),
+    };
+
+    let verdicts = checks::evaluate(&plan, &observations);
+    let mut report = Report::new(&plan, environment, started_at, observations, verdicts);
+    if let Some(code) = forced_exit {
+        report.exit_code = code;
+    }
+    let dir = options
+        .out
+        .clone()
+        .unwrap_or_else(|| report::default_dir(&options.reports_root, &plan.name));
+    let written = write_report(&report, &dir, prometheus_log.as_deref());
+    eprint!("{}", terminal::summary(&report));
+    match &written {
+        Ok(()) => eprintln!("report: {}", dir.join("report.json").display()),
+        Err(e) => eprintln!(
+            "firedrill: could not write the report to {}: {e}",
+            dir.display()
+        ),
+    }
+    RunOutcome {
+        exit_code: report.exit_code,
+        report_dir: written.ok().map(|_| dir),
+    }
+}
+
+fn write_report(report: &Report, dir: &Path, prometheus_log: Option<&str>) -> std::io::Result<()> {
+    report.write_all(dir)?;
+    if let Some(log) = prometheus_log {
+        std::fs::write(dir.join("prometheus.log"), log)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,326 @@
+//! After the traffic: asking Prometheus what happened, once, with exact
+//! timestamps — alert episodes from `ALERTS`, when each check's condition
+//! first held, and the service-side latency and error numbers of each phase.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::timeline::{episodes, Episode};
+use super::PhaseRecord;
+use crate::plan::{Anchor, CheckKind, Plan, ServiceMetrics, Source};
+use crate::prom::{PromClient, PromError, QueryResult};
+
+/// A question Prometheus could not answer, and whether that was because it
+/// could not be reached (inconclusive) or because it refused (a failure).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryFailure {
+    pub message: String,
+    pub unavailable: bool,
+}
+
+impl From<&PromError> for QueryFailure {
+    fn from(e: &PromError) -> Self {
+        QueryFailure {
+            message: e.to_string(),
+            unavailable: e.is_unavailable(),
+        }
+    }
+}
+
+/// An alerting rule as Prometheus has it loaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRuleInfo {
+    pub group: String,
+    pub file: String,
+    pub interval_seconds: f64,
+    pub for_seconds: f64,
+    pub query: String,
+    pub health: String,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertHistory {
+    pub episodes: Vec<Episode>,
+    pub error: Option<QueryFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConditionObservation {
+    pub expr: String,
+    pub searched_from: f64,
+    pub searched_to: f64,
+    pub step_seconds: f64,
+    /// The first evaluation step at which the expression returned a result.
+    pub first_true: Option<f64>,
+    pub error: Option<QueryFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceObservation {
+    pub query: String,
+    /// The quantile (seconds) or the error ratio; None when Prometheus had no data.
+    pub value: Option<f64>,
+    /// Requests Prometheus counted in the window (extrapolated by increase()).
+    pub requests_seen: Option<f64>,
+    /// Latency checks: cumulative bucket counts (upper bound in seconds, count).
+    pub buckets: Vec<(f64, f64)>,
+    pub error: Option<QueryFailure>,
+}
+
+pub struct Collector<'a> {
+    pub prometheus: &'a PromClient,
+    pub plan: &'a Plan,
+    pub phases: &'a [PhaseRecord],
+    pub rules: &'a BTreeMap<String, AlertRuleInfo>,
+    pub run_start: f64,
+    pub observed_until: f64,
+    pub scrape_interval: f64,
+}
+
+impl Collector<'_> {
+    pub async fn alert_histories(&self) -> BTreeMap<String, AlertHistory> {
+        let mut names: Vec<&str> = self
+            .plan
+            .checks
+            .iter()
+            .filter_map(|c| c.kind.alert())
+            .collect();
+        names.sort();
+        names.dedup();
+        let mut histories = BTreeMap::new();
+        for name in names {
+            let interval = self
+                .rules
+                .get(name)
+                .map(|r| r.interval_seconds)
+                .unwrap_or(60.0);
+            // Look back two intervals before the run, to see alerts that were
+            // already active when it began.
+            let window = self.observed_until - self.run_start + 2.0 * interval;
+            let query = format!(
+                "ALERTS{{alertname=\"{name}\"}}[{}ms]",
+                (window * 1000.0).ceil() as u64
+            );
+            let history = match self
+                .prometheus
+                .query(&query, Some(self.observed_until))
+                .await
+            {
+                Ok(QueryResult::Matrix(series)) => AlertHistory {
+                    episodes: episodes(&series, interval, self.observed_until),
+                    error: None,
+                },
+                Ok(_) => AlertHistory::default(),
+                Err(e) => AlertHistory {
+                    episodes: Vec::new(),
+                    error: Some((&e).into()),
+                },
+            };
+            histories.insert(name.to_string(), history);
+        }
+        histories
+    }
+
+    pub async fn conditions(&self) -> BTreeMap<String, ConditionObservation> {
+        let mut found = BTreeMap::new();
+        for check in &self.plan.checks {
+            let CheckKind::FiresWithin {
+                alert,
+                anchor: Anchor::Condition { phase, expr },
+                ..
+            } = &check.kind
+            else {
+                continue;
+            };
+            let expr = match (expr, self.rules.get(alert)) {
+                (Some(expr), _) => expr.clone(),
+                (None, Some(rule)) => rule.query.clone(),
+                (None, None) => continue, // the check reports the missing rule
+            };
+            let from = self
+                .phases
+                .get(*phase)
+                .map(|p| p.started_at)
+                .unwrap_or(self.run_start);
+            let to = self.observed_until;
+            // A quarter of a scrape interval: the condition can only change
+            // when a scrape lands, so this finds it to within that.
+            let step = (self.scrape_interval / 4.0)
+                .max(0.05)
+                .max((to - from) / 10_000.0);
+            let observation = match self
+                .prometheus
+                .query_range(&expr, from, to, Duration::from_secs_f64(step))
+                .await
+            {
+                Ok(series) => ConditionObservation {
+                    expr,
+                    searched_from: from,
+                    searched_to: to,
+                    step_seconds: step,
+                    first_true: series
+                        .iter()
+                        .filter_map(|s| s.values.iter().find(|p| !p.v.is_nan()).map(|p| p.t))
+                        .fold(None, |best: Option<f64>, t| {
+                            Some(best.map_or(t, |b| b.min(t)))
+                        }),
+                    error: None,
+                },
+                Err(e) => ConditionObservation {
+                    expr,
+                    searched_from: from,
+                    searched_to: to,
+                    step_seconds: step,
+                    first_true: None,
+                    error: Some((&e).into()),
+                },
+            };
+            found.insert(check.id.clone(), observation);
+        }
+        found
+    }
+
+    pub async fn service_measurements(&self) -> BTreeMap<String, ServiceObservation> {
+        let mut found = BTreeMap::new();
+        for check in &self.plan.checks {
+            let observation = match &check.kind {
+                CheckKind::Latency {
+                    quantile,
+                    phase,
+                    source: Source::Prometheus,
+                    ..
+                } => match self.phases.get(*phase) {
+                    Some(record) => self.latency(*quantile, record).await,
+                    None => continue,
+                },
+                CheckKind::ErrorRatio {
+                    phase,
+                    source: Source::Prometheus,
+                    ..
+                } => match self.phases.get(*phase) {
+                    Some(record) => self.error_ratio(record).await,
+                    None => continue,
+                },
+                _ => continue,
+            };
+            found.insert(check.id.clone(), observation);
+        }
+        found
+    }
+
+    /// The phase as a range selector: evaluated at the phase's end over its
+    /// length, so increase() sees exactly the scrapes inside the phase.
+    fn window(&self, record: &PhaseRecord) -> (f64, String) {
+        let length = (record.ended_at - record.started_at).max(self.scrape_interval);
+        (
+            record.ended_at,
+            format!("[{}ms]", (length * 1000.0).round() as u64),
+        )
+    }
+
+    async fn latency(&self, quantile: f64, record: &PhaseRecord) -> ServiceObservation {
+        let metrics = &self.plan.service_metrics;
+        let (at, range) = self.window(record);
+        let buckets_query = format!(
+            "sum by (le) (increase({}_bucket{{{}}}{range}))",
+            metrics.duration_seconds, metrics.selector
+        );
+        let query = format!("histogram_quantile({quantile}, {buckets_query})");
+        let mut observation = ServiceObservation {
+            query: query.clone(),
+            value: None,
+            requests_seen: None,
+            buckets: Vec::new(),
+            error: None,
+        };
+        match self.scalar(&query, at).await {
+            Ok(value) => observation.value = value.filter(|v| v.is_finite()),
+            Err(e) => {
+                observation.error = Some((&e).into());
+                return observation;
+            }
+        }
+        match self.prometheus.query(&buckets_query, Some(at)).await {
+            Ok(QueryResult::Vector(samples)) => {
+                let mut buckets: Vec<(f64, f64)> = samples
+                    .iter()
+                    .filter_map(|s| {
+                        let le = s.metric.get("le")?;
+                        let bound = if le == "+Inf" {
+                            f64::INFINITY
+                        } else {
+                            le.parse().ok()?
+                        };
+                        Some((bound, s.value.v))
+                    })
+                    .collect();
+                buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+                observation.requests_seen = buckets.last().map(|b| b.1);
+                observation.buckets = buckets;
+            }
+            Ok(_) => {}
+            Err(e) => observation.error = Some((&e).into()),
+        }
+        observation
+    }
+
+    async fn error_ratio(&self, record: &PhaseRecord) -> ServiceObservation {
+        let metrics: &ServiceMetrics = &self.plan.service_metrics;
+        let (at, range) = self.window(record);
+        let joined = |extra: &str| {
+            [metrics.selector.as_str(), extra]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let total_query = format!(
+            "sum(increase({}{{{}}}{range}))",
+            metrics.requests_total,
+            joined("")
+        );
+        let errors_query = format!(
+            "sum(increase({}{{{}}}{range}))",
+            metrics.requests_total,
+            joined(&metrics.error_selector)
+        );
+        let mut observation = ServiceObservation {
+            query: format!("{errors_query} / {total_query}"),
+            value: None,
+            requests_seen: None,
+            buckets: Vec::new(),
+            error: None,
+        };
+        let total = match self.scalar(&total_query, at).await {
+            Ok(total) => total,
+            Err(e) => {
+                observation.error = Some((&e).into());
+                return observation;
+            }
+        };
+        // No 5xx series at all is an empty result: zero errors.
+        let errors = match self.scalar(&errors_query, at).await {
+            Ok(errors) => errors.unwrap_or(0.0),
+            Err(e) => {
+                observation.error = Some((&e).into());
+                return observation;
+            }
+        };
+        observation.requests_seen = total;
+        observation.value = total.filter(|t| *t > 0.0).map(|t| errors / t);
+        observation
+    }
+
+    /// The single value of an instant query (None when it returned nothing).
+    async fn scalar(&self, query: &str, at: f64) -> Result<Option<f64>, PromError> {
+        Ok(match self.prometheus.query(query, Some(at)).await? {
+            QueryResult::Vector(samples) => samples.first().map(|s| s.value.v),
+            QueryResult::Scalar(point) => Some(point.v),
+            QueryResult::Matrix(_) => None,
+        })
+    }
+}

@@ -1,0 +1,42 @@
+//! The exit-code contract, in one place (documented in the README):
+//!
+//! - 0: every check passed;
+//! - 1: at least one check failed;
+//! - 2: the scenario or the command line is invalid (nothing was sent);
+//! - 3: inconclusive: Prometheus or the target could not be reached, or the
+//!   run was interrupted. Never reported as a pass.
+
+use crate::checks::Status;
+use crate::env::EnvError;
+use crate::scenario::ScenarioError;
+
+pub const PASS: i32 = 0;
+pub const FAIL: i32 = 1;
+pub const INVALID: i32 = 2;
+pub const INCONCLUSIVE: i32 = 3;
+
+pub fn for_status(status: Status) -> i32 {
+    match status {
+        Status::Pass => PASS,
+        Status::Fail => FAIL,
+        Status::Inconclusive => INCONCLUSIVE,
+    }
+}
+
+/// An error that ended a command before any verdict.
+pub fn for_error(error: &anyhow::Error) -> i32 {
+    if error.downcast_ref::<ScenarioError>().is_some() {
+        return INVALID;
+    }
+    if let Some(env) = error.downcast_ref::<EnvError>() {
+        // A rule file the scenario names is input, like the scenario itself.
+        return match env {
+            EnvError::Rules(_) => INVALID,
+            _ => INCONCLUSIVE,
+        };
+    }
+    if error.downcast_ref::<crate::rules::RulesError>().is_some() {
+        return INVALID;
+    }
+    INCONCLUSIVE
+}

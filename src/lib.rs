@@ -1,0 +1,24 @@
+//! firedrill: load generation and SLO/alert drills for services monitored by
+//! Prometheus.
+//!
+//! The modules, in the order data flows through a run: a `scenario` file is
+//! parsed and validated into a `plan`; an environment (`env`) provides the
+//! target and a Prometheus (`demo` is the embedded system under test, `rules`
+//! the alert rules it loads); the `drill` runs the phases on one clock,
+//! driving the `load` engine and injecting faults while watching Prometheus
+//! through `prom`; `checks` turn the observations into verdicts; `report`
+//! renders them. `commands` are the command-line entry points, `exit` the
+//! exit-code contract.
+
+pub mod checks;
+pub mod commands;
+pub mod demo;
+pub mod drill;
+pub mod env;
+pub mod exit;
+pub mod load;
+pub mod plan;
+pub mod prom;
+pub mod report;
+pub mod rules;
+pub mod scenario;

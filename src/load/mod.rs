@@ -1,0 +1,171 @@
+//! The load engine: sends a phase's traffic and records what happened.
+//!
+//! Open model (arrival rate, linear ramps) and closed model (count,
+//! concurrency, pause). Latency is measured from each request's *intended*
+//! send time, so a stalled target shows up in the percentiles instead of
+//! silently slowing the load (no coordinated omission). Memory does not grow
+//! with run length: HDR histograms and per-second aggregates only, nothing
+//! kept per request. Knows nothing of Prometheus or reports.
+
+mod client;
+mod engine;
+mod schedule;
+mod stats;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub use client::PreparedRequest;
+pub use schedule::{MixTable, Schedule};
+pub use stats::{Counts, LatencyHistogram, LatencySummary, Outcome, PhaseStats, SecondStats};
+use tokio::sync::watch;
+
+use crate::plan::{LoadModel, PhasePlan};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("target `{url}`: {message}")]
+    Target { url: String, message: String },
+    #[error("request `{path}`: {message}")]
+    Request { path: String, message: String },
+    #[error("load engine: {0}")]
+    Runtime(String),
+}
+
+/// Where traffic goes: resolved once, before the first phase.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub base_url: String,
+    pub addr: SocketAddr,
+    /// `host:port` for the Host header.
+    pub authority: String,
+}
+
+impl Target {
+    /// Resolves `http://host[:port]`.
+    pub async fn resolve(base_url: &str) -> Result<Self, LoadError> {
+        let error = |message: String| LoadError::Target {
+            url: base_url.to_string(),
+            message,
+        };
+        let authority = base_url
+            .strip_prefix("http://")
+            .ok_or_else(|| error("only http:// targets are supported".into()))?
+            .trim_end_matches('/')
+            .to_string();
+        let with_port = if authority
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
+            authority.clone()
+        } else {
+            format!("{authority}:80")
+        };
+        let addr = tokio::net::lookup_host(&with_port)
+            .await
+            .map_err(|e| error(format!("cannot resolve: {e}")))?
+            .next()
+            .ok_or_else(|| error("resolves to no address".into()))?;
+        Ok(Target {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            addr,
+            authority,
+        })
+    }
+}
+
+/// Counters a progress display reads while a phase runs (updated about once
+/// a second per shard, off the hot path).
+#[derive(Debug, Default)]
+pub struct Live {
+    pub requests: AtomicU64,
+    pub failed: AtomicU64,
+    /// The last completed second's p99, in microseconds.
+    pub last_p99_micros: AtomicU64,
+}
+
+impl Live {
+    fn add(&self, counts: &Counts, p99_ms: f64) {
+        self.requests.fetch_add(counts.requests, Ordering::Relaxed);
+        self.failed.fetch_add(counts.failed(), Ordering::Relaxed);
+        self.last_p99_micros
+            .store((p99_ms * 1000.0) as u64, Ordering::Relaxed);
+    }
+
+    pub fn reset(&self) {
+        self.requests.store(0, Ordering::Relaxed);
+        self.failed.store(0, Ordering::Relaxed);
+        self.last_p99_micros.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Sends one phase's traffic; blocks the calling thread until the phase's
+/// last request has been answered (or timed out), or until `stop` turns true.
+/// Idle phases (no traffic) are the drill's business, not the engine's.
+pub fn run_phase(
+    target: &Target,
+    phase: &PhasePlan,
+    stop: watch::Receiver<bool>,
+    live: Arc<Live>,
+) -> Result<PhaseStats, LoadError> {
+    let requests = phase
+        .requests
+        .iter()
+        .map(|weighted| {
+            PreparedRequest::new(&weighted.request, &target.authority).map_err(|message| {
+                LoadError::Request {
+                    path: weighted.request.path.clone(),
+                    message,
+                }
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if requests.is_empty() {
+        return Err(LoadError::Runtime(format!(
+            "phase `{}` has no request to send",
+            phase.name
+        )));
+    }
+    let weights: Vec<u32> = phase.requests.iter().map(|r| r.weight).collect();
+    let (model, workers) = match &phase.model {
+        LoadModel::Open {
+            rate,
+            duration,
+            connections,
+        } => (
+            engine::Model::Open {
+                schedule: Schedule::new(*rate, *duration),
+                duration: *duration,
+            },
+            *connections,
+        ),
+        LoadModel::Closed {
+            requests,
+            concurrency,
+            pause,
+            max_duration,
+        } => (
+            engine::Model::Closed {
+                requests: *requests,
+                pause: *pause,
+                max_duration: *max_duration,
+            },
+            *concurrency,
+        ),
+        LoadModel::Idle { .. } => {
+            return Err(LoadError::Runtime(format!(
+                "phase `{}` sends no traffic",
+                phase.name
+            )))
+        }
+    };
+    let job = engine::Job {
+        model,
+        workers,
+        requests,
+        mix: MixTable::new(&weights),
+        timeout: phase.timeout,
+    };
+    engine::run(job, target, stop, live)
+}

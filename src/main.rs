@@ -1,0 +1,133 @@
+//! The command line: parses arguments and calls the library. See
+//! `firedrill --help`, and the README for the scenario reference.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use firedrill::commands;
+use firedrill::scenario::Overrides;
+
+#[derive(Parser)]
+#[command(
+    name = "firedrill",
+    version,
+    about = "Drive traffic and faults at a service, watch Prometheus, and check that the alerts \
+             that must fire do so in time, that the others stay silent, and that latency SLOs hold.",
+    after_help = "Exit codes: 0 every check passed · 1 a check failed · 2 invalid scenario or \
+                  command line (nothing sent) · 3 inconclusive (Prometheus or the target \
+                  unreachable, or the run was interrupted)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario: traffic, faults, alert and SLO checks; writes a report.
+    Run {
+        /// The scenario file (YAML).
+        scenario: PathBuf,
+        /// Send traffic to this base URL instead of the scenario's target.
+        #[arg(long, value_name = "URL")]
+        target: Option<String>,
+        /// Watch this Prometheus instead of the scenario's.
+        #[arg(long, value_name = "URL")]
+        prometheus: Option<String>,
+        /// Override the scenario's time_scale (embedded Prometheus only).
+        #[arg(long, value_name = "FACTOR")]
+        time_scale: Option<f64>,
+        /// Write the report here (default: reports/<scenario>-<timestamp>).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Where default report directories are created.
+        #[arg(long, value_name = "DIR", default_value = "reports")]
+        reports: PathBuf,
+        /// Print only the final verdicts.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check scenario files without sending anything (exit 0 or 2).
+    Validate {
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Re-render a report's formats from its report.json; exits with its exit code.
+    Report {
+        report: PathBuf,
+        /// Write the renderings here (default: next to report.json).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Run the demo gateway and model backend alone (for a Prometheus of your own).
+    DemoGateway {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[arg(long, default_value_t = 0)]
+        backend_port: u16,
+        /// The fault admin API (GET/PUT/DELETE /faults).
+        #[arg(long, default_value_t = 0)]
+        admin_port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("firedrill: cannot start the async runtime: {e}");
+            std::process::exit(firedrill::exit::INCONCLUSIVE);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Command::Run {
+                scenario,
+                target,
+                prometheus,
+                time_scale,
+                out,
+                reports,
+                quiet,
+            } => {
+                let options = commands::run::RunOptions {
+                    scenario,
+                    overrides: Overrides {
+                        target_url: target,
+                        prometheus_url: prometheus,
+                        time_scale,
+                    },
+                    out,
+                    reports_root: reports,
+                    quiet,
+                };
+                let shutdown = commands::shutdown_on_signals();
+                commands::run::run(&options, shutdown).await.exit_code
+            }
+            Command::Validate { scenarios } => {
+                commands::validate(&scenarios, &Overrides::default())
+            }
+            Command::Report { report, out } => commands::rerender(&report, out.as_deref()),
+            Command::DemoGateway {
+                port,
+                backend_port,
+                admin_port,
+                bind,
+            } => {
+                commands::demo_gateway(
+                    SocketAddr::new(bind, port),
+                    SocketAddr::new(bind, backend_port),
+                    SocketAddr::new(bind, admin_port),
+                )
+                .await
+            }
+        }
+    });
+    // Drop the runtime (and everything it owns) before exiting.
+    drop(runtime);
+    std::process::exit(code);
+}

@@ -1,0 +1,232 @@
+//! The plan: a scenario after validation, with every unit resolved, every
+//! name checked and time scaling applied. The drill runs a `Plan`; nothing
+//! downstream re-reads the YAML.
+//!
+//! Plain data only: what to send and what to check, not how.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::demo::Faults;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub name: String,
+    pub description: Option<String>,
+    pub file: PathBuf,
+    /// The scenario exactly as written, kept for the report.
+    pub source_text: String,
+    /// Durations in this plan are already divided by it.
+    pub time_scale: f64,
+    pub target: TargetPlan,
+    pub prometheus: PrometheusPlan,
+    pub service_metrics: ServiceMetrics,
+    pub phases: Vec<PhasePlan>,
+    pub checks: Vec<CheckPlan>,
+}
+
+impl Plan {
+    /// Wall time of the traffic, from the first phase's start to the last
+    /// phase's planned end (closed-model phases count their duration cap).
+    pub fn planned_duration(&self) -> Duration {
+        self.phases.iter().map(PhasePlan::planned_duration).sum()
+    }
+
+    pub fn phase_index(&self, name: &str) -> Option<usize> {
+        self.phases.iter().position(|p| p.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum TargetPlan {
+    /// The in-process demo gateway (and its model backend).
+    Embedded,
+    Url {
+        base_url: String,
+        metrics_path: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum PrometheusPlan {
+    Embedded {
+        /// Empty: the rules shipped in `k8s/monitoring`, built into the binary.
+        rule_files: Vec<PathBuf>,
+        /// Before scaling; `None`: the shipped Prometheus config's value.
+        scrape_interval: Option<Duration>,
+        evaluation_interval: Option<Duration>,
+    },
+    Url {
+        url: String,
+    },
+}
+
+/// What the service-side (PromQL) checks query.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceMetrics {
+    pub requests_total: String,
+    pub duration_seconds: String,
+    /// Label matchers without braces, e.g. `endpoint=~"/predict|/batch_predict"`.
+    pub selector: String,
+    /// The matcher that picks failed requests out of `requests_total`.
+    pub error_selector: String,
+}
+
+impl Default for ServiceMetrics {
+    fn default() -> Self {
+        ServiceMetrics {
+            requests_total: "gateway_http_requests_total".into(),
+            duration_seconds: "gateway_http_request_duration_seconds".into(),
+            selector: r#"endpoint=~"/predict|/batch_predict""#.into(),
+            error_selector: r#"status=~"5..""#.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhasePlan {
+    pub name: String,
+    pub model: LoadModel,
+    pub requests: Vec<WeightedRequest>,
+    pub fault: Option<Faults>,
+    pub timeout: Duration,
+}
+
+impl PhasePlan {
+    pub fn planned_duration(&self) -> Duration {
+        match &self.model {
+            LoadModel::Open { duration, .. } | LoadModel::Idle { duration } => *duration,
+            LoadModel::Closed { max_duration, .. } => max_duration.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "model")]
+pub enum LoadModel {
+    /// Requests arrive on a schedule whatever the target does: latency is
+    /// measured from each request's intended send time.
+    Open {
+        rate: RateShape,
+        duration: Duration,
+        /// The bound on requests in flight.
+        connections: u32,
+    },
+    /// `concurrency` clients each send, wait for the answer, pause, repeat.
+    Closed {
+        requests: u64,
+        concurrency: u32,
+        pause: Duration,
+        max_duration: Option<Duration>,
+    },
+    /// No traffic: the drill only watches (recovery, settling).
+    Idle { duration: Duration },
+}
+
+/// Requests per second, constant (`from == to`) or a linear ramp over the phase.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RateShape {
+    pub from: f64,
+    pub to: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightedRequest {
+    pub weight: u32,
+    pub request: RequestTemplate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestTemplate {
+    pub method: String,
+    /// Path and query, starting with `/`.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    #[serde(serialize_with = "body_as_text")]
+    pub body: Vec<u8>,
+}
+
+fn body_as_text<S: serde::Serializer>(body: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(body))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckPlan {
+    /// Where it was written: `checks[2]`.
+    pub id: String,
+    /// What a person reads in a report.
+    pub name: String,
+    pub kind: CheckKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "check")]
+pub enum CheckKind {
+    FiresWithin {
+        alert: String,
+        deadline: Duration,
+        anchor: Anchor,
+    },
+    ResolvesWithin {
+        alert: String,
+        deadline: Duration,
+        anchor: Anchor,
+    },
+    SilentDuring {
+        alert: String,
+        phase: usize,
+        allow_pending: bool,
+    },
+    Latency {
+        quantile: f64,
+        below: Duration,
+        phase: usize,
+        source: Source,
+    },
+    ErrorRatio {
+        below: f64,
+        phase: usize,
+        source: Source,
+    },
+}
+
+impl CheckKind {
+    pub fn alert(&self) -> Option<&str> {
+        match self {
+            CheckKind::FiresWithin { alert, .. }
+            | CheckKind::ResolvesWithin { alert, .. }
+            | CheckKind::SilentDuring { alert, .. } => Some(alert),
+            CheckKind::Latency { .. } | CheckKind::ErrorRatio { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "at")]
+pub enum Anchor {
+    PhaseStart {
+        phase: usize,
+    },
+    PhaseEnd {
+        phase: usize,
+    },
+    /// The first moment, at or after the phase's start, that the condition held.
+    Condition {
+        phase: usize,
+        /// `None`: the alert rule's own expression, as Prometheus has it loaded.
+        expr: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Measured by firedrill's load engine (HDR histograms).
+    Client,
+    /// Measured by the service and queried from Prometheus.
+    Prometheus,
+}

@@ -1,0 +1,161 @@
+//! Reports: `report.json` is the source of truth (scenario as written, plan,
+//! environment, observations, verdicts); every other format — the terminal
+//! summary, Markdown, JUnit — is rendered from it alone, so `firedrill report
+//! report.json` re-renders them later.
+
+mod junit;
+mod markdown;
+pub mod terminal;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::checks::{Status, Verdict};
+use crate::drill::{Observations, RunStatus};
+use crate::env::EnvSummary;
+use crate::plan::Plan;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub firedrill_version: String,
+    pub scenario: ScenarioInfo,
+    /// The validated plan (durations in seconds, already time-scaled).
+    pub plan: serde_json::Value,
+    pub environment: Option<EnvSummary>,
+    pub started_at: String,
+    pub finished_at: String,
+    pub status: RunStatus,
+    pub verdict: Status,
+    pub exit_code: i32,
+    pub observations: Observations,
+    pub verdicts: Vec<Verdict>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub description: Option<String>,
+    pub file: String,
+    pub time_scale: f64,
+    /// The scenario file exactly as it ran.
+    pub source_text: String,
+}
+
+impl Report {
+    pub fn new(
+        plan: &Plan,
+        environment: Option<EnvSummary>,
+        started_at: String,
+        observations: Observations,
+        verdicts: Vec<Verdict>,
+    ) -> Self {
+        let verdict = crate::checks::overall(&verdicts, &observations.status);
+        Report {
+            schema_version: SCHEMA_VERSION,
+            firedrill_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: ScenarioInfo {
+                name: plan.name.clone(),
+                description: plan.description.clone(),
+                file: plan.file.display().to_string(),
+                time_scale: plan.time_scale,
+                source_text: plan.source_text.clone(),
+            },
+            plan: serde_json::to_value(plan).unwrap_or(serde_json::Value::Null),
+            environment,
+            started_at,
+            finished_at: now_rfc3339(),
+            status: observations.status.clone(),
+            verdict,
+            exit_code: crate::exit::for_status(verdict),
+            observations,
+            verdicts,
+        }
+    }
+
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let report: Report = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a firedrill report: {e}", path.display()))?;
+        if report.schema_version != SCHEMA_VERSION {
+            return Err(format!(
+                "{}: report schema version {} is not {SCHEMA_VERSION}",
+                path.display(),
+                report.schema_version
+            ));
+        }
+        Ok(report)
+    }
+
+    /// Writes report.json and every rendering into `dir`; returns the paths.
+    pub fn write_all(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir)?;
+        let mut written = Vec::new();
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        for (name, content) in [
+            ("report.json", json),
+            ("summary.md", markdown::render(self)),
+            ("junit.xml", junit::render(self)),
+        ] {
+            let path = dir.join(name);
+            write_atomically(&path, content.as_bytes())?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+
+    pub fn passed(&self) -> usize {
+        self.count(Status::Pass)
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.verdicts.iter().filter(|v| v.status == status).count()
+    }
+
+    /// Seconds from the run's start, for people.
+    pub fn relative(&self, t: f64) -> f64 {
+        t - self.observations.run_start
+    }
+}
+
+/// Write to a temporary name, then rename: a reader (or a crash) never sees
+/// half a report.
+fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, content)?;
+    std::fs::rename(&partial, path)
+}
+
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// `reports/<scenario>-<UTC timestamp>`.
+pub fn default_dir(root: &Path, scenario: &str) -> PathBuf {
+    let safe: String = scenario
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stamp: String = now_rfc3339()
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'T' || *c == 'Z')
+        .collect();
+    root.join(format!("{safe}-{stamp}"))
+}
+
+pub fn status_text(status: &RunStatus) -> String {
+    match status {
+        RunStatus::Completed => "completed".into(),
+        RunStatus::Interrupted(reason) => format!("INTERRUPTED: {reason}"),
+        RunStatus::Aborted(reason) => format!("ABORTED: {reason}"),
+    }
+}

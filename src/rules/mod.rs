@@ -1,0 +1,171 @@
+//! Alert rules: reading them (plain rule files, ConfigMaps, PrometheusRule
+//! resources), time-scaling them for compressed drills, and the monitoring
+//! stack shipped in `k8s/monitoring/`, built into the binary so the embedded
+//! environment works from any directory.
+//!
+//! Knows nothing of load or of how a drill runs.
+
+mod scale;
+mod source;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use scale::{scale_duration, scale_expr, scale_group};
+pub use source::{
+    parse_global_intervals, parse_rule_text, GlobalIntervals, Group, LoadedGroups, RuleDef,
+    RuleFile,
+};
+
+/// The shipped monitoring stack: the fixed rules and the Prometheus config.
+pub const SHIPPED_RULES: &str = include_str!("../../k8s/monitoring/prometheus-rules.yaml");
+pub const SHIPPED_RULES_PATH: &str = "k8s/monitoring/prometheus-rules.yaml";
+pub const SHIPPED_CONFIG: &str = include_str!("../../k8s/monitoring/prometheus-config.yaml");
+pub const SHIPPED_CONFIG_PATH: &str = "k8s/monitoring/prometheus-config.yaml";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}{}: {message}", location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+pub struct RulesError {
+    pub origin: String,
+    pub location: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl RulesError {
+    pub(crate) fn at(origin: &str, error: &serde_norway::Error, context: String) -> Self {
+        let mut message = error.to_string();
+        if let Some(at) = message.rfind(" at line ") {
+            message.truncate(at);
+        }
+        RulesError {
+            origin: origin.to_string(),
+            location: error.location().map(|l| (l.line(), l.column())),
+            message: format!("{context}: {message}"),
+        }
+    }
+
+    pub(crate) fn plain(origin: &str, message: String) -> Self {
+        RulesError {
+            origin: origin.to_string(),
+            location: None,
+            message,
+        }
+    }
+}
+
+/// Reads every rule group from the given files.
+pub fn load_rule_files(paths: &[PathBuf]) -> Result<Vec<LoadedGroups>, RulesError> {
+    let mut all = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RulesError::plain(&path.display().to_string(), e.to_string()))?;
+        let found = parse_rule_text(&text, path)?;
+        if found.is_empty() {
+            return Err(RulesError::plain(
+                &path.display().to_string(),
+                "no rule groups found (expected `groups:`, a ConfigMap embedding a rule file, or a PrometheusRule)".into(),
+            ));
+        }
+        all.extend(found);
+    }
+    Ok(all)
+}
+
+/// The rules shipped in `k8s/monitoring/`.
+pub fn shipped_rules() -> Result<Vec<LoadedGroups>, RulesError> {
+    parse_rule_text(SHIPPED_RULES, Path::new(SHIPPED_RULES_PATH))
+}
+
+/// The shipped Prometheus config's scrape and evaluation intervals.
+pub fn shipped_intervals() -> Result<(Duration, Duration), RulesError> {
+    let intervals = parse_global_intervals(SHIPPED_CONFIG, Path::new(SHIPPED_CONFIG_PATH))?;
+    let parse = |text: Option<String>, default: u64| -> Result<Duration, RulesError> {
+        match text {
+            Some(text) => promql_parser::util::parse_duration(&text)
+                .map_err(|e| RulesError::plain(SHIPPED_CONFIG_PATH, e)),
+            None => Ok(Duration::from_secs(default)),
+        }
+    };
+    Ok((
+        parse(intervals.scrape_interval, 60)?,
+        parse(intervals.evaluation_interval, 60)?,
+    ))
+}
+
+/// Renders groups as a Prometheus rule file.
+pub fn render_rule_file(groups: Vec<Group>) -> Result<String, RulesError> {
+    serde_norway::to_string(&RuleFile { groups })
+        .map_err(|e| RulesError::plain("(generated rule file)", e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_stack_has_eight_alerts_and_the_seed_intervals() {
+        let groups = shipped_rules().unwrap();
+        let alerts: Vec<_> = groups
+            .iter()
+            .flat_map(|g| &g.groups)
+            .flat_map(|g| &g.rules)
+            .filter_map(|r| r.alert.clone())
+            .collect();
+        assert_eq!(alerts.len(), 8, "{alerts:?}");
+        assert!(alerts.contains(&"GatewayHighErrorRate".to_string()));
+        let (scrape, evaluation) = shipped_intervals().unwrap();
+        assert_eq!(scrape, Duration::from_secs(15));
+        assert_eq!(evaluation, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn reads_configmaps_and_prometheusrules() {
+        let text = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: rules }
+data:
+  prometheus.yml: |
+    global: { scrape_interval: 15s }
+  alert-rules.yml: |
+    groups:
+      - name: g
+        rules:
+          - alert: A
+            expr: up == 0
+            for: 1m
+---
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata: { name: pr }
+spec:
+  groups:
+    - name: h
+      interval: 10s
+      rules:
+        - alert: B
+          expr: 1
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ignored }
+"#;
+        let found = parse_rule_text(text, Path::new("stack.yaml")).unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(
+            found[0].origin,
+            "stack.yaml#ConfigMap/rules/alert-rules.yml"
+        );
+        assert_eq!(found[0].groups[0].rules[0].for_.as_deref(), Some("1m"));
+        assert_eq!(found[1].groups[0].rules[0].expr, "1");
+    }
+
+    #[test]
+    fn a_broken_rule_file_names_its_origin_and_line() {
+        let text = "groups:\n  - name: g\n    rules:\n      - alert: A\n";
+        let err = parse_rule_text(text, Path::new("bad.yaml")).unwrap_err();
+        let message = err.to_string();
+        assert!(message.starts_with("bad.yaml:"), "{message}");
+        assert!(message.contains("expr"), "{message}");
+    }
+}

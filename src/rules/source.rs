@@ -1,0 +1,180 @@
+//! Reading alert rules where people keep them: plain Prometheus rule files,
+//! Kubernetes ConfigMaps that embed rule files, and prometheus-operator
+//! PrometheusRule resources, in single- or multi-document YAML. Documents of
+//! other kinds (a Deployment next to the ConfigMap) are skipped.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::RulesError;
+
+/// A rule group as written in a rule file. Fields are kept as text so a
+/// group can be written back out unchanged except for what was scaled.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Group {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    pub rules: Vec<RuleDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct RuleDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    #[serde(deserialize_with = "scalar_text")]
+    pub expr: String,
+    #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
+    pub for_: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_firing_for: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// `expr: 1` is valid PromQL written as a YAML number.
+fn scalar_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let value = serde_norway::Value::deserialize(d)?;
+    match value {
+        serde_norway::Value::String(s) => Ok(s),
+        serde_norway::Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!(
+            "expr must be PromQL text, got {other:?}"
+        ))),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct RuleFile {
+    pub groups: Vec<Group>,
+}
+
+/// Rule groups read from one file, with where each came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedGroups {
+    /// `path` or `path#ConfigMap/name/key`.
+    pub origin: String,
+    pub groups: Vec<Group>,
+}
+
+/// Reads every rule group in `text`. `origin` names the file in errors.
+pub fn parse_rule_text(text: &str, origin: &Path) -> Result<Vec<LoadedGroups>, RulesError> {
+    let origin_text = origin.display().to_string();
+    let mut found = Vec::new();
+    for (index, document) in serde_norway::Deserializer::from_str(text).enumerate() {
+        let value = serde_norway::Value::deserialize(document).map_err(|e| {
+            RulesError::at(
+                &origin_text,
+                &e,
+                format!("document {} is not YAML", index + 1),
+            )
+        })?;
+        if value.is_null() {
+            continue;
+        }
+        let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+        let name = value
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(|n| n.as_str())
+            .unwrap_or("?");
+        if value.get("groups").is_some() {
+            let file: RuleFile = from_value(value, &origin_text)?;
+            found.push(LoadedGroups {
+                origin: origin_text.clone(),
+                groups: file.groups,
+            });
+        } else if kind == "ConfigMap" {
+            let Some(data) = value.get("data").and_then(|d| d.as_mapping()) else {
+                continue;
+            };
+            for (key, embedded) in data {
+                let (Some(key), Some(embedded)) = (key.as_str(), embedded.as_str()) else {
+                    continue;
+                };
+                let inner_origin = format!("{origin_text}#ConfigMap/{name}/{key}");
+                let Ok(inner) = serde_norway::from_str::<serde_norway::Value>(embedded) else {
+                    continue; // not YAML: a dashboard JSON or a script
+                };
+                if inner.get("groups").is_none() {
+                    continue; // e.g. prometheus.yml next to the rules
+                }
+                let file: RuleFile = serde_norway::from_str(embedded).map_err(|e| {
+                    RulesError::at(&inner_origin, &e, "not a valid rule file".into())
+                })?;
+                found.push(LoadedGroups {
+                    origin: inner_origin,
+                    groups: file.groups,
+                });
+            }
+        } else if kind == "PrometheusRule" {
+            let Some(spec) = value.get("spec").cloned() else {
+                continue;
+            };
+            let file: RuleFile = from_value(spec, &format!("{origin_text}#PrometheusRule/{name}"))?;
+            found.push(LoadedGroups {
+                origin: format!("{origin_text}#PrometheusRule/{name}"),
+                groups: file.groups,
+            });
+        }
+    }
+    Ok(found)
+}
+
+fn from_value(value: serde_norway::Value, origin: &str) -> Result<RuleFile, RulesError> {
+    serde_norway::from_value(value)
+        .map_err(|e| RulesError::at(origin, &e, "not a valid rule file".into()))
+}
+
+/// The Prometheus configuration values a drill needs from a config file (or a
+/// ConfigMap holding `prometheus.yml`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GlobalIntervals {
+    pub scrape_interval: Option<String>,
+    pub evaluation_interval: Option<String>,
+}
+
+pub fn parse_global_intervals(text: &str, origin: &Path) -> Result<GlobalIntervals, RulesError> {
+    let origin_text = origin.display().to_string();
+    for document in serde_norway::Deserializer::from_str(text) {
+        let value = serde_norway::Value::deserialize(document)
+            .map_err(|e| RulesError::at(&origin_text, &e, "not YAML".into()))?;
+        let config = if value.get("kind").and_then(|k| k.as_str()) == Some("ConfigMap") {
+            let embedded = value
+                .get("data")
+                .and_then(|d| d.as_mapping())
+                .and_then(|data| {
+                    data.iter()
+                        .filter_map(|(_, v)| v.as_str())
+                        .find(|v| v.contains("scrape_configs") || v.contains("global:"))
+                })
+                .map(str::to_string);
+            match embedded {
+                Some(text) => {
+                    serde_norway::from_str::<serde_norway::Value>(&text).map_err(|e| {
+                        RulesError::at(&origin_text, &e, "prometheus.yml is not YAML".into())
+                    })?
+                }
+                None => continue,
+            }
+        } else {
+            value
+        };
+        if let Some(global) = config.get("global") {
+            let text_of = |key: &str| global.get(key).and_then(|v| v.as_str()).map(str::to_string);
+            return Ok(GlobalIntervals {
+                scrape_interval: text_of("scrape_interval"),
+                evaluation_interval: text_of("evaluation_interval"),
+            });
+        }
+    }
+    Ok(GlobalIntervals::default())
+}

@@ -1,0 +1,308 @@
+//! The scenario file format, version 1, exactly as a person writes it.
+//!
+//! These types mirror the YAML one to one (`deny_unknown_fields` everywhere, so
+//! a misspelt key is an error, not a silently ignored setting). Meaning is
+//! given to them in `validate`, which turns a `ScenarioFile` into a `Plan`.
+//! See the README's "Scenario reference" for every field.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use super::units::{HumanDuration, Quantile, Rate, Ratio};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    #[serde(default)]
+    pub version: Option<u32>,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Where traffic goes. Omitted: the embedded demo gateway.
+    #[serde(default)]
+    pub target: Option<TargetSpec>,
+    /// Which Prometheus to watch. Omitted: an embedded Prometheus child process.
+    #[serde(default)]
+    pub prometheus: Option<PrometheusSpec>,
+    /// Divides every interval, window, `for`, phase duration and deadline, so a
+    /// ten-minute drill runs in one minute. Embedded Prometheus only.
+    #[serde(default)]
+    pub time_scale: Option<f64>,
+    /// The metric names the service-side checks query (default: the seed's gateway).
+    #[serde(default)]
+    pub service_metrics: Option<ServiceMetricsSpec>,
+    /// Settings shared by every phase unless a phase overrides them.
+    #[serde(default)]
+    pub defaults: Option<DefaultsSpec>,
+    pub phases: Vec<PhaseSpec>,
+    #[serde(default)]
+    pub checks: Vec<CheckSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    #[serde(default)]
+    pub embedded: Option<bool>,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Where the target's metrics are, for an embedded Prometheus scraping a URL
+    /// target (default `/metrics`).
+    #[serde(default)]
+    pub metrics_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSpec {
+    #[serde(default)]
+    pub embedded: Option<bool>,
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Rule files (plain, ConfigMap or PrometheusRule) the embedded Prometheus
+    /// loads, relative to the scenario file. Default: the shipped `k8s/monitoring` rules.
+    #[serde(default)]
+    pub rules: Option<Vec<String>>,
+    /// Embedded only, before time scaling. Default: the shipped config (15s / 30s).
+    #[serde(default)]
+    pub scrape_interval: Option<HumanDuration>,
+    #[serde(default)]
+    pub evaluation_interval: Option<HumanDuration>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceMetricsSpec {
+    #[serde(default)]
+    pub requests_total: Option<String>,
+    #[serde(default)]
+    pub duration_seconds: Option<String>,
+    /// Label matchers that pick the traffic the SLO is about, e.g. `endpoint="/predict"`.
+    #[serde(default)]
+    pub selector: Option<String>,
+    /// Which of those requests failed (default `status=~"5.."`).
+    #[serde(default)]
+    pub error_selector: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultsSpec {
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    #[serde(default)]
+    pub connections: Option<u32>,
+    #[serde(default)]
+    pub headers: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseSpec {
+    pub name: String,
+    #[serde(default)]
+    pub duration: Option<HumanDuration>,
+    #[serde(default)]
+    pub rate: Option<RateSpec>,
+    #[serde(default)]
+    pub connections: Option<u32>,
+    #[serde(default)]
+    pub requests: Option<u64>,
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+    #[serde(default)]
+    pub pause: Option<HumanDuration>,
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    #[serde(default)]
+    pub request: Option<RequestSpec>,
+    #[serde(default)]
+    pub mix: Option<Vec<MixEntrySpec>>,
+    #[serde(default)]
+    pub fault: Option<FaultSpec>,
+}
+
+/// `rate: 10/s` or `rate: { from: 1/s, to: 50/s }` (a linear ramp over the phase).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateSpec {
+    Constant(Rate),
+    Ramp { from: Rate, to: Rate },
+}
+
+impl<'de> Deserialize<'de> for RateSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RateVisitor;
+        impl<'de> Visitor<'de> for RateVisitor {
+            type Value = RateSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a rate like 10/s, or a ramp { from: 1/s, to: 50/s }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RateSpec, E> {
+                Rate::parse(v).map(RateSpec::Constant).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RateSpec, E> {
+                Err(E::custom(format!(
+                    "rate `{v}` needs a unit: write it as {v}/s"
+                )))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RateSpec, E> {
+                Err(E::custom(format!(
+                    "rate `{v}` needs a unit: write it as {v}/s"
+                )))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RateSpec, A::Error> {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Ramp {
+                    from: Rate,
+                    to: Rate,
+                }
+                let ramp = Ramp::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RateSpec::Ramp {
+                    from: ramp.from,
+                    to: ramp.to,
+                })
+            }
+        }
+        d.deserialize_any(RateVisitor)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    #[serde(default)]
+    pub method: Option<String>,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body (sent with `content-type: application/json`).
+    #[serde(default)]
+    pub json: Option<serde_json::Value>,
+    /// A raw body, sent as written (the seed's `invalid json` request).
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixEntrySpec {
+    #[serde(default)]
+    pub weight: Option<u32>,
+    pub request: RequestSpec,
+}
+
+/// Faults of the embedded demo gateway. Each is applied when the phase starts
+/// and restored when it ends, whatever way it ends.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// This share of backend calls answers 500 (the gateway passes it on).
+    #[serde(default)]
+    pub backend_error_ratio: Option<Ratio>,
+    /// Added to every backend call.
+    #[serde(default)]
+    pub backend_latency: Option<HumanDuration>,
+    /// The model backend stops listening: the gateway answers 503 and its
+    /// scrape target goes down.
+    #[serde(default)]
+    pub backend_down: Option<bool>,
+    /// The gateway itself stops listening (connections refused, scrape fails).
+    #[serde(default)]
+    pub gateway_down: Option<bool>,
+}
+
+/// One check, written flat; `validate` decides which kind it is from its keys
+/// and says what is missing.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub alert: Option<String>,
+    #[serde(default)]
+    pub fires_within: Option<HumanDuration>,
+    #[serde(default)]
+    pub resolves_within: Option<HumanDuration>,
+    #[serde(default)]
+    pub silent_during: Option<String>,
+    #[serde(default)]
+    pub allow_pending: Option<bool>,
+    /// `<phase>.start`, `<phase>.end`, or `condition` (the moment the alert's own
+    /// expression, or `condition:` if given, first became true during `during`).
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub condition: Option<String>,
+    #[serde(default)]
+    pub slo: Option<String>,
+    #[serde(default)]
+    pub quantile: Option<Quantile>,
+    /// A latency (`500ms`) for `slo: latency`, a ratio (`1%`) for `slo: error_ratio`.
+    #[serde(default)]
+    pub below: Option<ScalarText>,
+    #[serde(default)]
+    pub during: Option<String>,
+    #[serde(default)]
+    pub source: Option<OneOrMany>,
+}
+
+/// A scalar kept as text, interpreted once the check's kind is known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalarText(pub String);
+
+impl<'de> Deserialize<'de> for ScalarText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = ScalarText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value like 500ms or 1%")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+        }
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// `source: client` or `source: [client, prometheus]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneOrMany(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a name or a list of names")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![v.to_string()]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<String>()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany(items))
+            }
+        }
+        d.deserialize_any(ListVisitor)
+    }
+}

@@ -1,0 +1,200 @@
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+use crate::plan::{Anchor, CheckKind, LoadModel, PrometheusPlan, Source, TargetPlan};
+
+fn plan(text: &str) -> Plan {
+    parse(text, Path::new("s.yaml"), &Overrides::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The problems, as `line:column field: message` lines.
+fn problems(text: &str) -> Vec<Problem> {
+    match parse(text, Path::new("s.yaml"), &Overrides::default()) {
+        Ok(_) => panic!("expected the scenario to be refused"),
+        Err(ScenarioError::Invalid { problems, .. }) => problems,
+        Err(other) => panic!("unexpected error {other}"),
+    }
+}
+
+const BASE: &str = "name: t\nphases:\n  - name: a\n    duration: 1m\n    rate: 10/s\n    request: { path: /predict, json: { request: { text: hi } } }\n";
+
+#[test]
+fn a_minimal_scenario_runs_on_the_embedded_default() {
+    let p = plan(BASE);
+    assert_eq!(p.target, TargetPlan::Embedded);
+    assert!(matches!(p.prometheus, PrometheusPlan::Embedded { .. }));
+    let phase = &p.phases[0];
+    assert_eq!(
+        phase.requests[0].request.method, "POST",
+        "a body implies POST"
+    );
+    assert!(phase.requests[0]
+        .request
+        .headers
+        .contains(&("content-type".into(), "application/json".into())));
+    assert_eq!(phase.timeout, Duration::from_secs(10));
+}
+
+#[test]
+fn time_scale_divides_durations_and_deadlines_not_rates() {
+    let text = format!(
+        "{BASE}time_scale: 10\nchecks:\n  - {{ alert: A, fires_within: 30s, after: a.start }}\n"
+    );
+    let p = plan(&text);
+    match &p.phases[0].model {
+        LoadModel::Open { rate, duration, .. } => {
+            assert_eq!(*duration, Duration::from_secs(6));
+            assert_eq!(rate.from, 10.0);
+        }
+        other => panic!("{other:?}"),
+    }
+    match &p.checks[0].kind {
+        CheckKind::FiresWithin {
+            deadline, anchor, ..
+        } => {
+            assert_eq!(*deadline, Duration::from_secs(3));
+            assert_eq!(*anchor, Anchor::PhaseStart { phase: 0 });
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn slo_checks_expand_to_one_check_per_source() {
+    let text =
+        format!("{BASE}checks:\n  - {{ slo: latency, quantile: p99, below: 300ms, during: a }}\n");
+    let p = plan(&text);
+    assert_eq!(p.checks.len(), 2);
+    assert_eq!(p.checks[0].id, "checks[0].client");
+    assert!(matches!(
+        p.checks[1].kind,
+        CheckKind::Latency { source: Source::Prometheus, quantile, .. } if quantile == 0.99
+    ));
+}
+
+#[test]
+fn syntax_errors_name_line_and_column() {
+    let found = problems("name: t\nphases: [\n");
+    assert_eq!(found.len(), 1);
+    assert!(found[0].position.line >= 2, "{found:?}");
+}
+
+#[test]
+fn type_errors_name_the_field() {
+    let text = BASE.replace("rate: 10/s", "rate: 10");
+    let found = problems(&text);
+    assert_eq!(found[0].field, "phases[0].rate", "{found:?}");
+    assert!(found[0].message.contains("needs a unit"), "{found:?}");
+    assert_eq!(found[0].position.line, 5);
+}
+
+#[test]
+fn unknown_fields_are_refused() {
+    let text = BASE.replace("rate: 10/s", "rate: 10/s\n    rat: 5/s");
+    let found = problems(&text);
+    assert!(
+        found[0].message.contains("unknown field `rat`"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn every_validation_problem_is_reported_at_once_with_its_place() {
+    let text = "name: t\nphases:\n  - name: a\n    duration: 1m\n    rate: 0/s\n    request: { path: predict }\n  - name: a\n    duration: 1m\nchecks:\n  - { alert: A, silent_during: nope }\n  - { alert: A, fires_within: 5m, after: a.start }\n  - { slo: latency, below: 1s, during: a }\n";
+    let found = problems(text);
+    let fields: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
+    assert!(fields.contains(&"phases[0].rate"), "{found:#?}");
+    assert!(fields.contains(&"phases[0].request.path"), "{found:#?}");
+    assert!(
+        fields.contains(&"phases[1].name"),
+        "duplicate name: {found:#?}"
+    );
+    assert!(fields.contains(&"checks[0].silent_during"), "{found:#?}");
+    assert!(fields.contains(&"checks[2].quantile"), "{found:#?}");
+    let rate = found.iter().find(|p| p.field == "phases[0].rate").unwrap();
+    assert_eq!((rate.position.line, rate.position.column), (5, 11));
+    let unknown = found
+        .iter()
+        .find(|p| p.field == "checks[0].silent_during")
+        .unwrap();
+    assert!(
+        unknown.message.contains("no phase named `nope`"),
+        "{unknown:?}"
+    );
+    assert_eq!(unknown.position.line, 10);
+}
+
+#[test]
+fn a_deadline_past_the_end_of_the_run_is_refused() {
+    let text = format!("{BASE}checks:\n  - {{ alert: A, fires_within: 2m, after: a.start }}\n");
+    let found = problems(&text);
+    assert_eq!(found[0].field, "checks[0].fires_within");
+    assert!(
+        found[0].message.contains("after the run's last phase"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn demo_faults_need_the_embedded_target_and_time_scale_the_embedded_prometheus() {
+    let text = format!(
+        "{}target: {{ base_url: http://127.0.0.1:9 }}\nprometheus: {{ url: http://127.0.0.1:9090 }}\ntime_scale: 5\n",
+        BASE.replace(
+            "    request:",
+            "    fault: { backend_error_ratio: 10% }\n    request:"
+        )
+    );
+    let found = problems(&text);
+    let fields: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
+    assert!(fields.contains(&"phases[0].fault"), "{found:#?}");
+    assert!(fields.contains(&"time_scale"), "{found:#?}");
+}
+
+#[test]
+fn the_rendered_error_reads_file_line_column_field_message() {
+    let text = BASE.replace("rate: 10/s", "rate: -1/s");
+    let err = parse(&text, Path::new("scenarios/x.yaml"), &Overrides::default()).unwrap_err();
+    let rendered = err.to_string();
+    assert!(
+        rendered.starts_with("scenarios/x.yaml:5:11: phases[0].rate:"),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn overrides_replace_target_and_prometheus() {
+    let overrides = Overrides {
+        target_url: Some("http://127.0.0.1:8080".into()),
+        prometheus_url: Some("http://127.0.0.1:9090".into()),
+        time_scale: None,
+    };
+    let p = parse(BASE, Path::new("s.yaml"), &overrides).unwrap();
+    assert_eq!(
+        p.target,
+        TargetPlan::Url {
+            base_url: "http://127.0.0.1:8080".into(),
+            metrics_path: "/metrics".into()
+        }
+    );
+    assert_eq!(
+        p.prometheus,
+        PrometheusPlan::Url {
+            url: "http://127.0.0.1:9090".into()
+        }
+    );
+}
+
+#[test]
+fn every_shipped_scenario_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            load(&path, &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+            count += 1;
+        }
+    }
+    assert!(count >= 5, "found {count} scenarios");
+}

@@ -1,0 +1,334 @@
+//! Human units in scenario files: durations (`30s`, `2m`, `1h30m`, `500ms`, in
+//! Prometheus's own duration syntax), rates (`10/s`, `600/m`), ratios (`5%` or
+//! `0.05`) and quantiles (`p95`, `0.95`).
+//!
+//! Each type deserializes from YAML with an error that says what was expected,
+//! so a typo is reported at its line and column before anything is sent.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A duration written with a unit. A bare number is refused: `deadline: 30`
+/// could mean seconds or minutes, and a drill must not guess.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("empty duration; write it with a unit, e.g. 30s or 2m".into());
+        }
+        if text.parse::<f64>().is_ok() {
+            return Err(format!(
+                "duration `{text}` has no unit; write e.g. {text}s or {text}m"
+            ));
+        }
+        // Prometheus's own grammar (ms, s, m, h, d, w, y), so the same text means
+        // the same thing in a scenario and in a rule file.
+        promql_parser::util::parse_duration(text)
+            .map(HumanDuration)
+            .map_err(|e| format!("duration `{text}`: {e} (examples: 500ms, 30s, 2m, 1h30m)"))
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_duration(self.0))
+    }
+}
+
+/// Formats a duration in Prometheus syntax (`1m30s`, `250ms`), rounding to the
+/// millisecond, which is the resolution Prometheus itself keeps.
+pub fn format_duration(d: Duration) -> String {
+    promql_parser::util::display_duration(&Duration::from_millis(d.as_millis() as u64))
+}
+
+impl Serialize for HumanDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor {
+            expecting: "a duration with a unit, like 30s or 2m",
+            parse: HumanDuration::parse,
+        })
+    }
+}
+
+/// A request rate in requests per second.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Rate(pub f64);
+
+impl Rate {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let Some((number, unit)) = text.split_once('/') else {
+            return Err(format!(
+                "rate `{text}` needs a unit: write it as 10/s, 600/m or 36000/h"
+            ));
+        };
+        let number: f64 = number
+            .trim()
+            .parse()
+            .map_err(|_| format!("rate `{text}`: `{number}` is not a number"))?;
+        let per_second = match unit.trim() {
+            "s" => number,
+            "m" => number / 60.0,
+            "h" => number / 3600.0,
+            other => {
+                return Err(format!(
+                    "rate `{text}`: unknown unit `/{other}` (use /s, /m or /h)"
+                ))
+            }
+        };
+        if !per_second.is_finite() || per_second < 0.0 {
+            return Err(format!("rate `{text}` must be a non-negative number"));
+        }
+        Ok(Rate(per_second))
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/s", trim_float(self.0))
+    }
+}
+
+impl Serialize for Rate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor {
+            expecting: "a rate like 10/s",
+            parse: Rate::parse,
+        })
+    }
+}
+
+/// A fraction between 0 and 1, written `5%` or `0.05`.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Ratio(pub f64);
+
+impl Ratio {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let value = if let Some(percent) = text.strip_suffix('%') {
+            percent
+                .trim()
+                .parse::<f64>()
+                .map(|p| p / 100.0)
+                .map_err(|_| format!("ratio `{text}`: `{percent}` is not a number"))?
+        } else {
+            text.parse::<f64>()
+                .map_err(|_| format!("ratio `{text}` is not a number or a percentage"))?
+        };
+        Self::from_f64(value).map_err(|e| format!("ratio `{text}`: {e}"))
+    }
+
+    fn from_f64(value: f64) -> Result<Self, String> {
+        if value.is_finite() && (0.0..=1.0).contains(&value) {
+            Ok(Ratio(value))
+        } else {
+            Err("must be between 0 and 1 (or 0% and 100%)".into())
+        }
+    }
+}
+
+impl fmt::Display for Ratio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", trim_float(self.0 * 100.0))
+    }
+}
+
+impl Serialize for Ratio {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Ratio {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumberOrText {
+            expecting: "a ratio like 5% or 0.05",
+            parse: Ratio::parse,
+            from_f64: Ratio::from_f64,
+        })
+    }
+}
+
+/// A quantile strictly between 0 and 1, written `p95`, `p99.9` or `0.95`.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Quantile(pub f64);
+
+impl Quantile {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let value = match text.strip_prefix('p') {
+            Some(percentile) => percentile
+                .parse::<f64>()
+                // Rounded so p99.9 is 0.999, not 0.9990000000000001.
+                .map(|p| (p / 100.0 * 1e12).round() / 1e12)
+                .map_err(|_| format!("quantile `{text}`: write p95, p99 or 0.95"))?,
+            None => text
+                .parse::<f64>()
+                .map_err(|_| format!("quantile `{text}`: write p95, p99 or 0.95"))?,
+        };
+        Self::from_f64(value).map_err(|e| format!("quantile `{text}`: {e}"))
+    }
+
+    fn from_f64(value: f64) -> Result<Self, String> {
+        if value.is_finite() && value > 0.0 && value < 1.0 {
+            Ok(Quantile(value))
+        } else {
+            Err("must be strictly between 0 and 1 (p0 < q < p100)".into())
+        }
+    }
+
+    /// `p95`, `p99.9`: how people name quantiles in reports.
+    pub fn label(&self) -> String {
+        format!("p{}", trim_float(self.0 * 100.0))
+    }
+}
+
+impl fmt::Display for Quantile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+impl Serialize for Quantile {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.label())
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumberOrText {
+            expecting: "a quantile like p95 or 0.95",
+            parse: Quantile::parse,
+            from_f64: Quantile::from_f64,
+        })
+    }
+}
+
+/// `12.50` → `12.5`, `10.0` → `10`: numbers in messages read as people write them.
+pub fn trim_float(value: f64) -> String {
+    let text = format!("{value:.6}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.to_string()
+}
+
+/// Accepts only strings (durations and rates must carry a unit).
+struct TextVisitor<T> {
+    expecting: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+}
+
+impl<'de, T> Visitor<'de> for TextVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.parse)(v).map_err(E::custom)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        (self.parse)(&v.to_string()).map_err(E::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        (self.parse)(&v.to_string()).map_err(E::custom)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        (self.parse)(&v.to_string()).map_err(E::custom)
+    }
+}
+
+/// Accepts numbers as well as text (`0.05` or `5%`).
+struct NumberOrText<T> {
+    expecting: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+    from_f64: fn(f64) -> Result<T, String>,
+}
+
+impl<'de, T> Visitor<'de> for NumberOrText<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.parse)(v).map_err(E::custom)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        (self.from_f64)(v as f64).map_err(|e| E::custom(format!("`{v}`: {e}")))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        (self.from_f64)(v as f64).map_err(|e| E::custom(format!("`{v}`: {e}")))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        (self.from_f64)(v).map_err(|e| E::custom(format!("`{v}`: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_follow_prometheus_syntax_and_need_a_unit() {
+        assert_eq!(
+            HumanDuration::parse("2m").unwrap().0,
+            Duration::from_secs(120)
+        );
+        assert_eq!(
+            HumanDuration::parse("1h30m").unwrap().0,
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            HumanDuration::parse("500ms").unwrap().0,
+            Duration::from_millis(500)
+        );
+        let err = HumanDuration::parse("30").unwrap_err();
+        assert!(err.contains("no unit"), "{err}");
+        assert!(HumanDuration::parse("0s").is_err());
+        assert!(HumanDuration::parse("2 minutes").is_err());
+        assert_eq!(format_duration(Duration::from_millis(90_500)), "1m30s500ms");
+    }
+
+    #[test]
+    fn rates_ratios_and_quantiles() {
+        assert_eq!(Rate::parse("10/s").unwrap().0, 10.0);
+        assert_eq!(Rate::parse("600/m").unwrap().0, 10.0);
+        assert!(Rate::parse("10").unwrap_err().contains("needs a unit"));
+        assert!(Rate::parse("-1/s").is_err());
+        assert!(Rate::parse("10/d").unwrap_err().contains("unknown unit"));
+        assert_eq!(Ratio::parse("5%").unwrap().0, 0.05);
+        assert_eq!(Ratio::parse("0.5").unwrap().0, 0.5);
+        assert!(Ratio::parse("150%").is_err());
+        assert_eq!(Quantile::parse("p99.9").unwrap().0, 0.999);
+        assert_eq!(Quantile::parse("0.95").unwrap().label(), "p95");
+        assert!(Quantile::parse("1").is_err());
+        assert!(Quantile::parse("p100").is_err());
+    }
+}

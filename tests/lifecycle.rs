@@ -1,0 +1,128 @@
+//! What firedrill leaves behind when it is stopped: nothing. A Ctrl-C in the
+//! middle of a run stops the traffic, stops the Prometheus child and removes
+//! its directory, writes a report marked "interrupted", and exits 3.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{repo, require_prometheus};
+
+/// The pid and data directory of a `prometheus` process whose parent is `parent`.
+fn prometheus_child_of(parent: u32) -> Option<(u32, PathBuf)> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...
+        let after_comm = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        let ppid: u32 = after_comm
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        if ppid != parent || !stat.contains("(prometheus)") {
+            continue;
+        }
+        let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let config = cmdline
+            .split('\0')
+            .find_map(|arg| arg.strip_prefix("--config.file="))
+            .map(PathBuf::from)?;
+        return Some((pid, config.parent()?.to_path_buf()));
+    }
+    None
+}
+
+#[test]
+fn ctrl_c_stops_everything_and_still_writes_an_interrupted_report() {
+    require_prometheus();
+    let out = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(["run", "scenarios/quickstart.yaml", "--out"])
+        .arg(out.path())
+        .current_dir(repo())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let started = Instant::now();
+    let (prometheus_pid, prometheus_dir) = loop {
+        if let Some(found) = prometheus_child_of(child.id()) {
+            break found;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no Prometheus child appeared"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(prometheus_dir.is_dir());
+    // Wait for the first phase to begin (Prometheus needs a few seconds to
+    // scrape and evaluate once), then let traffic flow for a moment.
+    let mut stderr_pipe = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut stderr = String::new();
+    loop {
+        let mut line = String::new();
+        let read = std::io::BufRead::read_line(&mut stderr_pipe, &mut line).unwrap();
+        assert!(
+            read > 0,
+            "firedrill ended before the first phase:\n{stderr}"
+        );
+        stderr.push_str(&line);
+        if line.contains("▶ healthy") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "firedrill did not stop after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::io::Read::read_to_string(&mut stderr_pipe, &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(3), "{stderr}");
+
+    assert!(
+        !PathBuf::from(format!("/proc/{prometheus_pid}")).exists(),
+        "the Prometheus child still runs"
+    );
+    assert!(!prometheus_dir.exists(), "its directory was not removed");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        report["status"]["status"], "interrupted",
+        "{}",
+        report["status"]
+    );
+    assert_eq!(report["verdict"], "inconclusive");
+    assert_eq!(report["exit_code"], 3);
+    assert!(
+        report["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["status"] != "pass"),
+        "an interrupted run passes nothing"
+    );
+    let phases = report["observations"]["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 1, "stopped in the first phase");
+    assert!(phases[0]["stats"]["counts"]["requests"].as_u64().unwrap() > 0);
+    assert!(stderr.contains("INTERRUPTED"), "{stderr}");
+}
