@@ -1,0 +1,450 @@
+//! Checks: which kind each is, the phases and anchors it names, its bounds,
+//! and whether its deadline fits in the run.
+
+use std::time::Duration;
+
+use super::{is_metric_name, scaled, Validator};
+use crate::plan::{Anchor, CheckKind, CheckPlan, LoadModel, PhasePlan, Source};
+use crate::scenario::format::{CheckSpec, PhaseSpec};
+use crate::scenario::locate::FieldPath;
+use crate::scenario::units::{format_duration, HumanDuration, Ratio};
+
+pub(super) struct CheckContext<'a> {
+    pub(super) phase_names: &'a [String],
+    pub(super) phases: &'a [PhaseSpec],
+    /// Planned (start, end) of each phase from the run's start, scaled; `None`
+    /// when a closed-model phase has no duration cap (the run's length then
+    /// depends on the target's speed).
+    pub(super) windows: Option<Vec<(Duration, Duration)>>,
+    pub(super) scale: f64,
+}
+
+pub(super) fn phase_windows(phases: &[PhasePlan]) -> Option<Vec<(Duration, Duration)>> {
+    let mut windows = Vec::new();
+    let mut t = Duration::ZERO;
+    for phase in phases {
+        if let LoadModel::Closed {
+            max_duration: None, ..
+        } = phase.model
+        {
+            return None;
+        }
+        let end = t + phase.planned_duration();
+        windows.push((t, end));
+        t = end;
+    }
+    Some(windows)
+}
+
+/// A deadline counted from a phase edge must end before the run does, or the
+/// run cannot tell whether it was met.
+fn check_deadline_fits(
+    v: &mut Validator,
+    path: FieldPath,
+    anchor: &Anchor,
+    deadline: Duration,
+    windows: &[(Duration, Duration)],
+) {
+    let anchor_at = match anchor {
+        Anchor::PhaseStart { phase } => windows[*phase].0,
+        Anchor::PhaseEnd { phase } => windows[*phase].1,
+        Anchor::Condition { .. } => return,
+    };
+    let run_end = windows.last().map(|w| w.1).unwrap_or_default();
+    if anchor_at + deadline > run_end {
+        v.problem(
+            path,
+            format!(
+                "the deadline ends {} after the run's last phase (anchor at {} + deadline {} > run end {}); \
+                 add a phase (one with only `duration` watches without traffic) or shorten the deadline",
+                format_duration(anchor_at + deadline - run_end),
+                format_duration(anchor_at),
+                format_duration(deadline),
+                format_duration(run_end),
+            ),
+        );
+    }
+}
+
+impl CheckContext<'_> {
+    fn phase(&self, v: &mut Validator, path: FieldPath, name: &str) -> Option<usize> {
+        let index = self.phase_names.iter().position(|p| p == name);
+        if index.is_none() {
+            v.problem(
+                path,
+                format!(
+                    "no phase named `{name}` (phases: {})",
+                    self.phase_names.join(", ")
+                ),
+            );
+        }
+        index
+    }
+
+    fn anchor(&self, v: &mut Validator, path: FieldPath, text: &str) -> Option<Anchor> {
+        let Some((phase, edge)) = text.rsplit_once('.') else {
+            v.problem(
+                path,
+                format!("`after: {text}`: write `<phase>.start`, `<phase>.end` or `condition`"),
+            );
+            return None;
+        };
+        let index = self.phase(v, path.clone(), phase)?;
+        match edge {
+            "start" => Some(Anchor::PhaseStart { phase: index }),
+            "end" => Some(Anchor::PhaseEnd { phase: index }),
+            other => {
+                v.problem(
+                    path,
+                    format!("`after: {text}`: `.{other}` is not `.start` or `.end`"),
+                );
+                None
+            }
+        }
+    }
+}
+
+pub(super) fn validate_check(
+    v: &mut Validator,
+    spec: &CheckSpec,
+    path: &FieldPath,
+    index: usize,
+    context: &CheckContext,
+) -> Vec<CheckPlan> {
+    let id = format!("checks[{index}]");
+    match (&spec.alert, &spec.slo) {
+        (Some(_), Some(_)) => {
+            v.problem(
+                path.clone(),
+                "a check is either about an `alert` or an `slo`, not both",
+            );
+            Vec::new()
+        }
+        (None, None) => {
+            v.problem(
+                path.clone(),
+                "a check needs `alert: <name>` (fires_within, resolves_within, silent_during) \
+                 or `slo: latency | error_ratio`",
+            );
+            Vec::new()
+        }
+        (Some(alert), None) => validate_alert_check(v, spec, alert, path, context)
+            .map(|(name, kind)| vec![CheckPlan { id, name, kind }])
+            .unwrap_or_default(),
+        (None, Some(slo)) => validate_slo_check(v, spec, slo, path, &id, context),
+    }
+}
+
+fn validate_alert_check(
+    v: &mut Validator,
+    spec: &CheckSpec,
+    alert: &str,
+    path: &FieldPath,
+    context: &CheckContext,
+) -> Option<(String, CheckKind)> {
+    if !is_metric_name(alert) || alert.contains(':') {
+        v.problem(
+            path.key("alert"),
+            format!("`{alert}` is not an alert name (letters, digits and `_`)"),
+        );
+    }
+    for (field, set) in [
+        ("slo", spec.slo.is_some()),
+        ("quantile", spec.quantile.is_some()),
+        ("below", spec.below.is_some()),
+        ("source", spec.source.is_some()),
+    ] {
+        if set {
+            v.problem(
+                path.key(field),
+                format!("`{field}` belongs to an `slo` check, not an `alert` check"),
+            );
+        }
+    }
+    let kinds = [
+        spec.fires_within.is_some(),
+        spec.resolves_within.is_some(),
+        spec.silent_during.is_some(),
+    ];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        v.problem(
+            path.clone(),
+            "an alert check says exactly one of: `fires_within`, `resolves_within`, `silent_during`",
+        );
+        return None;
+    }
+    let custom_name = spec.name.clone();
+    if let Some(phase_name) = &spec.silent_during {
+        for (field, set) in [
+            ("after", spec.after.is_some()),
+            ("during", spec.during.is_some()),
+            ("condition", spec.condition.is_some()),
+        ] {
+            if set {
+                v.problem(
+                    path.key(field),
+                    format!("`{field}` does not apply to `silent_during`"),
+                );
+            }
+        }
+        let phase = context.phase(v, path.key("silent_during"), phase_name)?;
+        let allow_pending = spec.allow_pending.unwrap_or(false);
+        let name =
+            custom_name.unwrap_or_else(|| format!("{alert} stays silent during {phase_name}"));
+        return Some((
+            name,
+            CheckKind::SilentDuring {
+                alert: alert.to_string(),
+                phase,
+                allow_pending,
+            },
+        ));
+    }
+    if spec.allow_pending.is_some() {
+        v.problem(
+            path.key("allow_pending"),
+            "`allow_pending` applies to `silent_during`",
+        );
+    }
+    let (deadline, field) = match (spec.fires_within, spec.resolves_within) {
+        (Some(d), _) => (d, "fires_within"),
+        (None, Some(d)) => (d, "resolves_within"),
+        (None, None) => return None,
+    };
+    let Some(after) = &spec.after else {
+        v.problem(
+            path.key("after"),
+            format!("`{field}` needs `after`: `<phase>.start`, `<phase>.end` or `condition`"),
+        );
+        return None;
+    };
+    let anchor = if after == "condition" {
+        if field == "resolves_within" {
+            v.problem(
+                path.key("after"),
+                "`resolves_within` counts from a phase edge, e.g. `after: recovery.start`",
+            );
+            return None;
+        }
+        let Some(during) = &spec.during else {
+            v.problem(
+                path.key("during"),
+                "`after: condition` needs `during: <phase>`: the phase in which the condition is expected to become true",
+            );
+            return None;
+        };
+        let phase = context.phase(v, path.key("during"), during)?;
+        if let Some(expr) = &spec.condition {
+            if let Err(e) = promql_parser::parser::parse(expr) {
+                v.problem(
+                    path.key("condition"),
+                    format!("condition is not valid PromQL: {e}"),
+                );
+                return None;
+            }
+        }
+        Anchor::Condition {
+            phase,
+            expr: spec.condition.clone(),
+        }
+    } else {
+        for (extra, set) in [
+            ("during", spec.during.is_some()),
+            ("condition", spec.condition.is_some()),
+        ] {
+            if set {
+                v.problem(
+                    path.key(extra),
+                    format!("`{extra}` goes with `after: condition`"),
+                );
+            }
+        }
+        context.anchor(v, path.key("after"), after)?
+    };
+    let verb = if field == "fires_within" {
+        "fires"
+    } else {
+        "resolves"
+    };
+    let anchor_text = if after == "condition" {
+        match &spec.condition {
+            Some(_) => "its condition held".to_string(),
+            None => "the alert's condition held".to_string(),
+        }
+    } else {
+        after.clone()
+    };
+    let name = custom_name
+        .unwrap_or_else(|| format!("{alert} {verb} within {deadline} after {anchor_text}"));
+    let deadline = scaled(deadline.0, context.scale);
+    if let Some(windows) = &context.windows {
+        check_deadline_fits(v, path.key(field), &anchor, deadline, windows);
+    }
+    let alert = alert.to_string();
+    let kind = if field == "fires_within" {
+        CheckKind::FiresWithin {
+            alert,
+            deadline,
+            anchor,
+        }
+    } else {
+        CheckKind::ResolvesWithin {
+            alert,
+            deadline,
+            anchor,
+        }
+    };
+    Some((name, kind))
+}
+
+fn validate_slo_check(
+    v: &mut Validator,
+    spec: &CheckSpec,
+    slo: &str,
+    path: &FieldPath,
+    id: &str,
+    context: &CheckContext,
+) -> Vec<CheckPlan> {
+    for (field, set) in [
+        ("fires_within", spec.fires_within.is_some()),
+        ("resolves_within", spec.resolves_within.is_some()),
+        ("silent_during", spec.silent_during.is_some()),
+        ("allow_pending", spec.allow_pending.is_some()),
+        ("after", spec.after.is_some()),
+        ("condition", spec.condition.is_some()),
+    ] {
+        if set {
+            v.problem(
+                path.key(field),
+                format!("`{field}` belongs to an `alert` check, not an `slo` check"),
+            );
+        }
+    }
+    let Some(during) = &spec.during else {
+        v.problem(path.key("during"), "an slo check needs `during: <phase>`");
+        return Vec::new();
+    };
+    let Some(phase) = context.phase(v, path.key("during"), during) else {
+        return Vec::new();
+    };
+    let phase_spec = &context.phases[phase];
+    if phase_spec.rate.is_none() && phase_spec.requests.is_none() {
+        v.problem(
+            path.key("during"),
+            format!("phase `{during}` sends no traffic, so it has no latency or error ratio"),
+        );
+    }
+    let sources = match &spec.source {
+        None => vec![Source::Client, Source::Prometheus],
+        Some(list) => {
+            let mut sources = Vec::new();
+            for (i, name) in list.0.iter().enumerate() {
+                match name.as_str() {
+                    "client" => sources.push(Source::Client),
+                    "prometheus" => sources.push(Source::Prometheus),
+                    other => v.problem(
+                        path.key("source").index(i),
+                        format!("unknown source `{other}`: use client, prometheus or both"),
+                    ),
+                }
+            }
+            if list.0.is_empty() {
+                v.problem(path.key("source"), "source lists no source");
+            }
+            sources
+        }
+    };
+    let Some(below) = &spec.below else {
+        v.problem(path.key("below"), "an slo check needs `below`");
+        return Vec::new();
+    };
+    let mut kinds = Vec::new();
+    match slo {
+        "latency" => {
+            let Some(quantile) = spec.quantile else {
+                v.problem(
+                    path.key("quantile"),
+                    "a latency check needs `quantile`, e.g. p95",
+                );
+                return Vec::new();
+            };
+            let bound = match HumanDuration::parse(&below.0) {
+                Ok(bound) => bound,
+                Err(e) => {
+                    v.problem(path.key("below"), e);
+                    return Vec::new();
+                }
+            };
+            for source in sources {
+                let name = spec.name.clone().unwrap_or_else(|| {
+                    format!("{} latency below {bound} during {during}", quantile.label())
+                });
+                kinds.push((
+                    name,
+                    CheckKind::Latency {
+                        quantile: quantile.0,
+                        below: bound.0,
+                        phase,
+                        source,
+                    },
+                ));
+            }
+        }
+        "error_ratio" => {
+            if spec.quantile.is_some() {
+                v.problem(path.key("quantile"), "`quantile` applies to `slo: latency`");
+            }
+            let bound = match Ratio::parse(&below.0) {
+                Ok(bound) => bound,
+                Err(e) => {
+                    v.problem(path.key("below"), e);
+                    return Vec::new();
+                }
+            };
+            for source in sources {
+                let name = spec
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("error ratio below {bound} during {during}"));
+                kinds.push((
+                    name,
+                    CheckKind::ErrorRatio {
+                        below: bound.0,
+                        phase,
+                        source,
+                    },
+                ));
+            }
+        }
+        other => {
+            v.problem(
+                path.key("slo"),
+                format!("unknown slo `{other}`: use latency or error_ratio"),
+            );
+            return Vec::new();
+        }
+    }
+    let several = kinds.len() > 1;
+    kinds
+        .into_iter()
+        .map(|(name, kind)| {
+            let source = match &kind {
+                CheckKind::Latency { source, .. } | CheckKind::ErrorRatio { source, .. } => *source,
+                _ => Source::Client,
+            };
+            let suffix = match source {
+                Source::Client => "client",
+                Source::Prometheus => "prometheus",
+            };
+            CheckPlan {
+                id: if several {
+                    format!("{id}.{suffix}")
+                } else {
+                    id.to_string()
+                },
+                name: format!("{name} [{suffix}]"),
+                kind,
+            }
+        })
+        .collect()
+}

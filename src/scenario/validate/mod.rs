@@ -1,0 +1,447 @@
+//! From what the file says to what the drill runs: every rule a scenario must
+//! follow, checked in one pass that collects every problem with its field
+//! path, so a person fixes a file in one go rather than one error per run.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+mod check;
+mod phase;
+
+use super::format::{PrometheusSpec, ScenarioFile, TargetSpec};
+use super::locate::FieldPath;
+use super::units::format_duration;
+use crate::plan::{Plan, PrometheusPlan, ServiceMetrics, TargetPlan};
+use check::{phase_windows, validate_check, CheckContext};
+use phase::{validate_phase, PhaseContext};
+
+/// Bounds that keep a typo (`rate: 1000000000/s`, `duration: 1000d`) from
+/// turning into a run nobody meant.
+pub(super) const MAX_RATE: f64 = 1_000_000.0;
+pub(super) const MAX_PHASE_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(super) const MAX_REQUESTS: u64 = 1_000_000_000;
+pub(super) const MAX_CONCURRENCY: u32 = 10_000;
+pub(super) const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+const MAX_TIME_SCALE: f64 = 1000.0;
+pub(super) const MAX_MIX_WEIGHT: u32 = 10_000;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_CONNECTIONS: u32 = 64;
+
+/// A problem found by validation, not yet located in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub path: FieldPath,
+    pub message: String,
+}
+
+/// Settings given on the command line, applied before validation so they are
+/// checked like the file's own.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub target_url: Option<String>,
+    pub prometheus_url: Option<String>,
+    pub time_scale: Option<f64>,
+}
+
+pub(super) struct Validator {
+    findings: Vec<Finding>,
+}
+
+impl Validator {
+    pub(super) fn problem(&mut self, path: FieldPath, message: impl Into<String>) {
+        self.findings.push(Finding {
+            path,
+            message: message.into(),
+        });
+    }
+}
+
+pub fn validate(
+    mut file: ScenarioFile,
+    scenario_path: &Path,
+    source_text: &str,
+    overrides: &Overrides,
+) -> Result<Plan, Vec<Finding>> {
+    apply_overrides(&mut file, overrides);
+    let mut v = Validator {
+        findings: Vec::new(),
+    };
+    let root = FieldPath::root();
+
+    if let Some(version) = file.version {
+        if version != 1 {
+            v.problem(
+                root.key("version"),
+                format!("unsupported scenario version {version}; this firedrill reads version 1"),
+            );
+        }
+    }
+    if file.name.trim().is_empty() {
+        v.problem(root.key("name"), "a scenario needs a non-empty name");
+    }
+
+    let target = validate_target(&mut v, file.target.as_ref(), &root.key("target"));
+    let prometheus = validate_prometheus(
+        &mut v,
+        file.prometheus.as_ref(),
+        &root.key("prometheus"),
+        scenario_path,
+    );
+    if matches!(target, Some(TargetPlan::Embedded))
+        && matches!(prometheus, Some(PrometheusPlan::Url { .. }))
+    {
+        v.problem(
+            root.key("prometheus"),
+            "an external Prometheus cannot scrape the in-process demo gateway: use \
+             `prometheus: { embedded: true }`, or start `firedrill demo-gateway` and point \
+             both `target.base_url` and your Prometheus at it",
+        );
+    }
+
+    let time_scale = file.time_scale.unwrap_or(1.0);
+    if !(time_scale.is_finite() && time_scale > 0.0 && time_scale <= MAX_TIME_SCALE) {
+        v.problem(
+            root.key("time_scale"),
+            format!("time_scale must be a number above 0 and at most {MAX_TIME_SCALE} (got {time_scale})"),
+        );
+    } else if time_scale != 1.0 && matches!(prometheus, Some(PrometheusPlan::Url { .. })) {
+        v.problem(
+            root.key("time_scale"),
+            "time_scale needs the embedded Prometheus: firedrill can only compress the \
+             intervals and rule windows of a Prometheus it configures itself",
+        );
+    }
+    let scale = if time_scale.is_finite() && time_scale > 0.0 {
+        time_scale
+    } else {
+        1.0
+    };
+
+    let service_metrics = validate_service_metrics(&mut v, &file, &root.key("service_metrics"));
+
+    let defaults = file.defaults.clone().unwrap_or_default();
+    let default_timeout = defaults.timeout.map(|d| d.0).unwrap_or(DEFAULT_TIMEOUT);
+    if default_timeout > MAX_TIMEOUT {
+        v.problem(
+            root.key("defaults").key("timeout"),
+            format!("timeout is at most {}", format_duration(MAX_TIMEOUT)),
+        );
+    }
+    let default_connections = defaults.connections.unwrap_or(DEFAULT_CONNECTIONS);
+    check_count(
+        &mut v,
+        root.key("defaults").key("connections"),
+        "connections",
+        default_connections,
+    );
+    let default_headers = defaults.headers.clone().unwrap_or_default();
+
+    if file.phases.is_empty() {
+        v.problem(root.key("phases"), "a scenario needs at least one phase");
+    }
+    let mut seen = HashSet::new();
+    let mut phases = Vec::new();
+    for (i, spec) in file.phases.iter().enumerate() {
+        let path = root.key("phases").index(i);
+        if !is_phase_name(&spec.name) {
+            v.problem(
+                path.key("name"),
+                format!(
+                    "phase name `{}` must be non-empty and use only letters, digits, `-` and `_` \
+                     (checks refer to it as `{}.start`)",
+                    spec.name, spec.name
+                ),
+            );
+        } else if !seen.insert(spec.name.clone()) {
+            v.problem(
+                path.key("name"),
+                format!(
+                    "phase name `{}` is used twice; names must be unique",
+                    spec.name
+                ),
+            );
+        }
+        let context = PhaseContext {
+            scale,
+            default_timeout,
+            default_connections,
+            default_headers: &default_headers,
+            embedded_target: matches!(target, Some(TargetPlan::Embedded)),
+        };
+        if let Some(phase) = validate_phase(&mut v, spec, &path, &context) {
+            phases.push(phase);
+        }
+    }
+
+    let phase_names: Vec<String> = file.phases.iter().map(|p| p.name.clone()).collect();
+    let windows = (phases.len() == file.phases.len())
+        .then(|| phase_windows(&phases))
+        .flatten();
+    let context = CheckContext {
+        phase_names: &phase_names,
+        phases: &file.phases,
+        windows,
+        scale,
+    };
+    let mut checks = Vec::new();
+    for (i, spec) in file.checks.iter().enumerate() {
+        let path = root.key("checks").index(i);
+        checks.extend(validate_check(&mut v, spec, &path, i, &context));
+    }
+
+    match (v.findings.is_empty(), target, prometheus) {
+        (true, Some(target), Some(prometheus)) => Ok(Plan {
+            name: file.name.trim().to_string(),
+            description: file.description.clone(),
+            file: scenario_path.to_path_buf(),
+            source_text: source_text.to_string(),
+            time_scale: scale,
+            target,
+            prometheus,
+            service_metrics,
+            phases,
+            checks,
+        }),
+        _ => Err(v.findings),
+    }
+}
+
+fn apply_overrides(file: &mut ScenarioFile, overrides: &Overrides) {
+    if let Some(url) = &overrides.target_url {
+        let metrics_path = file.target.as_ref().and_then(|t| t.metrics_path.clone());
+        file.target = Some(TargetSpec {
+            embedded: None,
+            base_url: Some(url.clone()),
+            metrics_path,
+        });
+    }
+    if let Some(url) = &overrides.prometheus_url {
+        file.prometheus = Some(PrometheusSpec {
+            url: Some(url.clone()),
+            ..PrometheusSpec::default()
+        });
+    }
+    if let Some(scale) = overrides.time_scale {
+        file.time_scale = Some(scale);
+    }
+}
+
+fn is_phase_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+pub(super) fn check_count(v: &mut Validator, path: FieldPath, what: &str, value: u32) {
+    if value == 0 || value > MAX_CONCURRENCY {
+        v.problem(
+            path,
+            format!("{what} must be between 1 and {MAX_CONCURRENCY} (got {value})"),
+        );
+    }
+}
+
+/// `http://host:port` with nothing after the authority but an optional `/`.
+fn check_http_url(v: &mut Validator, path: FieldPath, url: &str) -> Option<String> {
+    let trimmed = url.trim_end_matches('/');
+    let Some(rest) = trimmed.strip_prefix("http://") else {
+        let hint = if trimmed.starts_with("https://") {
+            "https is not supported yet (plain http only)"
+        } else {
+            "it must start with http://"
+        };
+        v.problem(path, format!("URL `{url}`: {hint}"));
+        return None;
+    };
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
+        v.problem(
+            path,
+            format!("URL `{url}` must be scheme and host only, like http://127.0.0.1:8080"),
+        );
+        return None;
+    }
+    Some(trimmed.to_string())
+}
+
+fn validate_target(
+    v: &mut Validator,
+    spec: Option<&TargetSpec>,
+    path: &FieldPath,
+) -> Option<TargetPlan> {
+    let Some(spec) = spec else {
+        return Some(TargetPlan::Embedded);
+    };
+    match (spec.embedded, &spec.base_url) {
+        (Some(true), Some(_)) => {
+            v.problem(path.clone(), "choose one: `embedded: true` or `base_url`");
+            None
+        }
+        (_, Some(url)) => {
+            let base_url = check_http_url(v, path.key("base_url"), url)?;
+            let metrics_path = spec
+                .metrics_path
+                .clone()
+                .unwrap_or_else(|| "/metrics".to_string());
+            if !metrics_path.starts_with('/') {
+                v.problem(path.key("metrics_path"), "metrics_path must start with `/`");
+            }
+            Some(TargetPlan::Url {
+                base_url,
+                metrics_path,
+            })
+        }
+        (Some(false), None) => {
+            v.problem(
+                path.clone(),
+                "with `embedded: false` the target needs a `base_url`",
+            );
+            None
+        }
+        (_, None) => {
+            if spec.metrics_path.is_some() {
+                v.problem(
+                    path.key("metrics_path"),
+                    "metrics_path applies to a `base_url` target",
+                );
+            }
+            Some(TargetPlan::Embedded)
+        }
+    }
+}
+
+fn validate_prometheus(
+    v: &mut Validator,
+    spec: Option<&PrometheusSpec>,
+    path: &FieldPath,
+    scenario_path: &Path,
+) -> Option<PrometheusPlan> {
+    let default = PrometheusSpec::default();
+    let spec = spec.unwrap_or(&default);
+    if let Some(url) = &spec.url {
+        if spec.embedded == Some(true) {
+            v.problem(path.clone(), "choose one: `embedded: true` or `url`");
+            return None;
+        }
+        for (field, set) in [
+            ("rules", spec.rules.is_some()),
+            ("scrape_interval", spec.scrape_interval.is_some()),
+            ("evaluation_interval", spec.evaluation_interval.is_some()),
+        ] {
+            if set {
+                v.problem(
+                    path.key(field),
+                    format!(
+                        "`{field}` configures the embedded Prometheus; an external one has its own"
+                    ),
+                );
+            }
+        }
+        let url = check_http_url(v, path.key("url"), url)?;
+        return Some(PrometheusPlan::Url { url });
+    }
+    if spec.embedded == Some(false) {
+        v.problem(
+            path.clone(),
+            "with `embedded: false` Prometheus needs a `url`",
+        );
+        return None;
+    }
+    let base_dir = scenario_path.parent().unwrap_or(Path::new("."));
+    let rule_files = spec
+        .rules
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, file)| {
+            let resolved = base_dir.join(&file);
+            if resolved.is_file() {
+                Some(resolved)
+            } else {
+                v.problem(
+                    path.key("rules").index(i),
+                    format!(
+                        "rule file `{file}` not found (looked for {})",
+                        resolved.display()
+                    ),
+                );
+                None
+            }
+        })
+        .collect();
+    Some(PrometheusPlan::Embedded {
+        rule_files,
+        scrape_interval: spec.scrape_interval.map(|d| d.0),
+        evaluation_interval: spec.evaluation_interval.map(|d| d.0),
+    })
+}
+
+fn validate_service_metrics(
+    v: &mut Validator,
+    file: &ScenarioFile,
+    path: &FieldPath,
+) -> ServiceMetrics {
+    let mut metrics = ServiceMetrics::default();
+    let Some(spec) = &file.service_metrics else {
+        return metrics;
+    };
+    for (field, value, slot) in [
+        (
+            "requests_total",
+            &spec.requests_total,
+            &mut metrics.requests_total,
+        ),
+        (
+            "duration_seconds",
+            &spec.duration_seconds,
+            &mut metrics.duration_seconds,
+        ),
+    ] {
+        if let Some(name) = value {
+            if is_metric_name(name) {
+                *slot = name.clone();
+            } else {
+                v.problem(
+                    path.key(field),
+                    format!("`{name}` is not a Prometheus metric name"),
+                );
+            }
+        }
+    }
+    for (field, value, slot) in [
+        ("selector", &spec.selector, &mut metrics.selector),
+        (
+            "error_selector",
+            &spec.error_selector,
+            &mut metrics.error_selector,
+        ),
+    ] {
+        let Some(selector) = value else { continue };
+        let selector = selector
+            .trim()
+            .trim_start_matches('{')
+            .trim_end_matches('}')
+            .to_string();
+        let probe = format!("{}{{{selector}}}", metrics.requests_total);
+        match promql_parser::parser::parse(&probe) {
+            Ok(_) => *slot = selector,
+            Err(e) => v.problem(
+                path.key(field),
+                format!("`{selector}` is not valid PromQL label matchers: {e}"),
+            ),
+        }
+    }
+    metrics
+}
+
+pub(super) fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+pub(super) fn scaled(d: Duration, scale: f64) -> Duration {
+    Duration::from_secs_f64(d.as_secs_f64() / scale)
+}

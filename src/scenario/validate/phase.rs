@@ -1,0 +1,367 @@
+//! Phases: the load model (open, closed or idle), requests and mixes, faults.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::{
+    check_count, scaled, Validator, MAX_MIX_WEIGHT, MAX_PHASE_DURATION, MAX_RATE, MAX_REQUESTS,
+    MAX_TIMEOUT,
+};
+use crate::demo::Faults;
+use crate::plan::{LoadModel, PhasePlan, RateShape, RequestTemplate, WeightedRequest};
+use crate::scenario::format::{FaultSpec, PhaseSpec, RateSpec, RequestSpec};
+use crate::scenario::locate::FieldPath;
+use crate::scenario::units::format_duration;
+
+pub(super) struct PhaseContext<'a> {
+    pub(super) scale: f64,
+    pub(super) default_timeout: Duration,
+    pub(super) default_connections: u32,
+    pub(super) default_headers: &'a BTreeMap<String, String>,
+    pub(super) embedded_target: bool,
+}
+
+pub(super) fn validate_phase(
+    v: &mut Validator,
+    spec: &PhaseSpec,
+    path: &FieldPath,
+    context: &PhaseContext,
+) -> Option<PhasePlan> {
+    let before = v.findings.len();
+    if let Some(duration) = spec.duration {
+        if duration.0 > MAX_PHASE_DURATION {
+            v.problem(
+                path.key("duration"),
+                format!(
+                    "duration {duration} is longer than the {} a phase may last",
+                    format_duration(MAX_PHASE_DURATION)
+                ),
+            );
+        }
+    }
+    let timeout = spec.timeout.map(|t| t.0).unwrap_or(context.default_timeout);
+    if timeout > MAX_TIMEOUT {
+        v.problem(
+            path.key("timeout"),
+            format!("timeout is at most {}", format_duration(MAX_TIMEOUT)),
+        );
+    }
+
+    let open_only = [("connections", spec.connections.is_some())];
+    let closed_only = [
+        ("concurrency", spec.concurrency.is_some()),
+        ("pause", spec.pause.is_some()),
+    ];
+    let model = match (&spec.rate, spec.requests) {
+        (Some(_), Some(_)) => {
+            v.problem(
+                path.clone(),
+                "choose one load model: `rate` + `duration` (open) or `requests` (closed)",
+            );
+            None
+        }
+        (Some(rate), None) => {
+            for (field, set) in closed_only {
+                if set {
+                    v.problem(
+                        path.key(field),
+                        format!("`{field}` belongs to the closed model (`requests`); an open-model phase sets `rate` and `connections`"),
+                    );
+                }
+            }
+            let shape = validate_rate(v, rate, &path.key("rate"));
+            let connections = spec.connections.unwrap_or(context.default_connections);
+            check_count(v, path.key("connections"), "connections", connections);
+            match spec.duration {
+                None => {
+                    v.problem(
+                        path.key("duration"),
+                        "an open-model phase (`rate`) needs a `duration`",
+                    );
+                    None
+                }
+                Some(duration) => shape.map(|rate| LoadModel::Open {
+                    rate,
+                    duration: scaled(duration.0, context.scale),
+                    connections,
+                }),
+            }
+        }
+        (None, Some(requests)) => {
+            for (field, set) in open_only {
+                if set {
+                    v.problem(
+                        path.key(field),
+                        format!("`{field}` belongs to the open model (`rate`); a closed-model phase sets `concurrency`"),
+                    );
+                }
+            }
+            if requests == 0 || requests > MAX_REQUESTS {
+                v.problem(
+                    path.key("requests"),
+                    format!("requests must be between 1 and {MAX_REQUESTS} (got {requests})"),
+                );
+            }
+            let concurrency = spec.concurrency.unwrap_or(1);
+            check_count(v, path.key("concurrency"), "concurrency", concurrency);
+            let pause = spec.pause.map(|p| p.0).unwrap_or_default();
+            if pause > MAX_TIMEOUT {
+                v.problem(
+                    path.key("pause"),
+                    format!("pause is at most {}", format_duration(MAX_TIMEOUT)),
+                );
+            }
+            Some(LoadModel::Closed {
+                requests,
+                concurrency,
+                pause,
+                max_duration: spec.duration.map(|d| scaled(d.0, context.scale)),
+            })
+        }
+        (None, None) => match spec.duration {
+            Some(duration) => {
+                for (field, set) in open_only.iter().chain(closed_only.iter()) {
+                    if *set {
+                        v.problem(
+                            path.key(field),
+                            format!("`{field}` needs traffic: add `rate` or `requests`"),
+                        );
+                    }
+                }
+                if spec.request.is_some() || spec.mix.is_some() {
+                    v.problem(
+                        path.clone(),
+                        "this phase has a request but no load: add `rate: 10/s` (open model) \
+                         or `requests: 100` (closed model)",
+                    );
+                }
+                Some(LoadModel::Idle {
+                    duration: scaled(duration.0, context.scale),
+                })
+            }
+            None => {
+                v.problem(
+                    path.clone(),
+                    "a phase needs `rate` + `duration` (open model), `requests` (closed \
+                     model), or only `duration` (a phase without traffic)",
+                );
+                None
+            }
+        },
+    };
+
+    let requests = match (&model, &spec.request, &spec.mix) {
+        // An idle phase's request was reported above; with no model at all
+        // (a broken rate), the request is still checked.
+        (Some(LoadModel::Idle { .. }), _, _) => Vec::new(),
+        (None, None, None) => Vec::new(),
+        (_, Some(_), Some(_)) => {
+            v.problem(path.clone(), "choose one: `request` or `mix`");
+            Vec::new()
+        }
+        (_, None, None) => {
+            v.problem(
+                path.key("request"),
+                "a phase with traffic needs a `request` (or a weighted `mix`)",
+            );
+            Vec::new()
+        }
+        (_, Some(request), None) => {
+            validate_request(v, request, &path.key("request"), context.default_headers)
+                .map(|request| vec![WeightedRequest { weight: 1, request }])
+                .unwrap_or_default()
+        }
+        (_, None, Some(mix)) => {
+            if mix.is_empty() {
+                v.problem(path.key("mix"), "a mix needs at least one request");
+            }
+            let mut total = 0u32;
+            let mut entries = Vec::new();
+            for (j, entry) in mix.iter().enumerate() {
+                let entry_path = path.key("mix").index(j);
+                let weight = entry.weight.unwrap_or(1);
+                if weight == 0 || weight > MAX_MIX_WEIGHT {
+                    v.problem(
+                        entry_path.key("weight"),
+                        format!("weight must be between 1 and {MAX_MIX_WEIGHT} (got {weight})"),
+                    );
+                }
+                total = total.saturating_add(weight);
+                if let Some(request) = validate_request(
+                    v,
+                    &entry.request,
+                    &entry_path.key("request"),
+                    context.default_headers,
+                ) {
+                    entries.push(WeightedRequest { weight, request });
+                }
+            }
+            if total > MAX_MIX_WEIGHT {
+                v.problem(
+                    path.key("mix"),
+                    format!(
+                        "the weights add up to {total}; keep them at most {MAX_MIX_WEIGHT} in all"
+                    ),
+                );
+            }
+            entries
+        }
+    };
+
+    let fault = spec
+        .fault
+        .as_ref()
+        .and_then(|f| validate_fault(v, f, &path.key("fault"), context.embedded_target));
+
+    if v.findings.len() > before {
+        return None;
+    }
+    Some(PhasePlan {
+        name: spec.name.clone(),
+        model: model?,
+        requests,
+        fault,
+        timeout,
+    })
+}
+
+fn validate_rate(v: &mut Validator, rate: &RateSpec, path: &FieldPath) -> Option<RateShape> {
+    let (from, to) = match rate {
+        RateSpec::Constant(r) => (r.0, r.0),
+        RateSpec::Ramp { from, to } => (from.0, to.0),
+    };
+    if from > MAX_RATE || to > MAX_RATE {
+        v.problem(
+            path.clone(),
+            format!(
+                "rate is at most {MAX_RATE}/s per firedrill process; split the load with shards"
+            ),
+        );
+        return None;
+    }
+    if from <= 0.0 && to <= 0.0 {
+        v.problem(
+            path.clone(),
+            "rate must be greater than zero (for a phase without traffic, give only `duration`)",
+        );
+        return None;
+    }
+    Some(RateShape { from, to })
+}
+
+fn validate_request(
+    v: &mut Validator,
+    spec: &RequestSpec,
+    path: &FieldPath,
+    default_headers: &BTreeMap<String, String>,
+) -> Option<RequestTemplate> {
+    let before = v.findings.len();
+    if !spec.path.starts_with('/')
+        || spec
+            .path
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        v.problem(
+            path.key("path"),
+            format!(
+                "path `{}` must start with `/` and contain no spaces (the target's base URL is set once, in `target`)",
+                spec.path
+            ),
+        );
+    }
+    let has_body = spec.json.is_some() || spec.body.is_some();
+    let method = spec
+        .method
+        .clone()
+        .unwrap_or_else(|| if has_body { "POST" } else { "GET" }.to_string());
+    if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
+        v.problem(
+            path.key("method"),
+            format!("method `{method}` must be an upper-case HTTP method like GET or POST"),
+        );
+    }
+    let mut headers: BTreeMap<String, String> = default_headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    for (name, value) in &spec.headers {
+        headers.insert(name.to_ascii_lowercase(), value.clone());
+    }
+    for (name, value) in &headers {
+        let valid_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c));
+        if !valid_name || value.chars().any(|c| c == '\r' || c == '\n') {
+            v.problem(
+                path.key("headers").key(name),
+                format!("header `{name}` has an invalid name or a line break in its value"),
+            );
+        }
+    }
+    let body = match (&spec.json, &spec.body) {
+        (Some(_), Some(_)) => {
+            v.problem(path.clone(), "choose one: `json` or `body`");
+            Vec::new()
+        }
+        (Some(json), None) => {
+            headers
+                .entry("content-type".into())
+                .or_insert_with(|| "application/json".into());
+            serde_json::to_vec(json).unwrap_or_default()
+        }
+        (None, Some(body)) => body.clone().into_bytes(),
+        (None, None) => Vec::new(),
+    };
+    if v.findings.len() > before {
+        return None;
+    }
+    Some(RequestTemplate {
+        method,
+        path: spec.path.clone(),
+        headers: headers.into_iter().collect(),
+        body,
+    })
+}
+
+fn validate_fault(
+    v: &mut Validator,
+    spec: &FaultSpec,
+    path: &FieldPath,
+    embedded_target: bool,
+) -> Option<Faults> {
+    if !embedded_target {
+        v.problem(
+            path.clone(),
+            "these faults are injected into the embedded demo gateway; with a `base_url` \
+             target, firedrill has no way to inject them",
+        );
+        return None;
+    }
+    if *spec == FaultSpec::default() {
+        v.problem(
+            path.clone(),
+            "an empty fault: set backend_error_ratio, backend_latency, backend_down or gateway_down",
+        );
+        return None;
+    }
+    if let Some(latency) = spec.backend_latency {
+        if latency.0 > MAX_TIMEOUT {
+            v.problem(
+                path.key("backend_latency"),
+                format!(
+                    "backend_latency is at most {}",
+                    format_duration(MAX_TIMEOUT)
+                ),
+            );
+            return None;
+        }
+    }
+    Some(Faults {
+        backend_error_ratio: spec.backend_error_ratio.map(|r| r.0).unwrap_or(0.0),
+        backend_latency: spec.backend_latency.map(|d| d.0).unwrap_or_default(),
+        backend_down: spec.backend_down.unwrap_or(false),
+        gateway_down: spec.gateway_down.unwrap_or(false),
+    })
+}
