@@ -15,6 +15,16 @@ pub const FAIL: i32 = 1;
 pub const INVALID: i32 = 2;
 pub const INCONCLUSIVE: i32 = 3;
 
+/// The environment could not be prepared. Rule files, credentials and CA
+/// files named by the scenario are input like the scenario itself (2);
+/// anything else kept the run from happening (3).
+pub fn for_env_error(error: &EnvError) -> i32 {
+    match error {
+        EnvError::Rules(_) | EnvError::Secret(_) | EnvError::CaFile { .. } => INVALID,
+        _ => INCONCLUSIVE,
+    }
+}
+
 pub fn for_status(status: Status) -> i32 {
     match status {
         Status::Pass => PASS,
@@ -29,11 +39,7 @@ pub fn for_error(error: &anyhow::Error) -> i32 {
         return INVALID;
     }
     if let Some(env) = error.downcast_ref::<EnvError>() {
-        // A rule file the scenario names is input, like the scenario itself.
-        return match env {
-            EnvError::Rules(_) => INVALID,
-            _ => INCONCLUSIVE,
-        };
+        return for_env_error(env);
     }
     if error.downcast_ref::<crate::rules::RulesError>().is_some() {
         return INVALID;

@@ -8,17 +8,18 @@
 //! driving the `load` engine and injecting faults while watching Prometheus
 //! through `prom`; `checks` turn the observations into verdicts; `report`
 //! renders them. `commands` are the command-line entry points, `exit` the
-//! exit-code contract.
+//! exit-code contract, `secret` holds credentials without ever printing them.
 
-pub mod checks;
-pub mod commands;
-pub mod demo;
-pub mod drill;
-pub mod env;
-pub mod exit;
-pub mod load;
-pub mod plan;
-pub mod prom;
-pub mod report;
-pub mod rules;
 pub mod scenario;
+pub mod plan;
+pub mod env;
+pub mod demo;
+pub mod rules;
+pub mod drill;
+pub mod load;
+pub mod prom;
+pub mod checks;
+pub mod report;
+pub mod commands;
+pub mod exit;
+pub mod secret;

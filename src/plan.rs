@@ -7,11 +7,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::demo::Faults;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     pub name: String,
     pub description: Option<String>,
@@ -39,7 +39,7 @@ impl Plan {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum TargetPlan {
     /// The in-process demo gateway (and its model backend).
@@ -47,10 +47,39 @@ pub enum TargetPlan {
     Url {
         base_url: String,
         metrics_path: String,
+        #[serde(default)]
+        auth: Option<AuthRef>,
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Where a credential is read from when the run starts. The plan (and so
+/// every report) holds only this reference, never the value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "scheme")]
+pub enum AuthRef {
+    Bearer {
+        token: SecretSource,
+    },
+    Basic {
+        username: String,
+        password: SecretSource,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "from", content = "name")]
+pub enum SecretSource {
+    Env(String),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TlsPlan {
+    pub ca_file: Option<PathBuf>,
+    pub insecure_skip_verify: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum PrometheusPlan {
     Embedded {
@@ -62,11 +91,15 @@ pub enum PrometheusPlan {
     },
     Url {
         url: String,
+        #[serde(default)]
+        auth: Option<AuthRef>,
+        #[serde(default)]
+        tls: TlsPlan,
     },
 }
 
 /// What the service-side (PromQL) checks query.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceMetrics {
     pub requests_total: String,
     pub duration_seconds: String,
@@ -87,7 +120,7 @@ impl Default for ServiceMetrics {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhasePlan {
     pub name: String,
     pub model: LoadModel,
@@ -105,7 +138,7 @@ impl PhasePlan {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "model")]
 pub enum LoadModel {
     /// Requests arrive on a schedule whatever the target does: latency is
@@ -128,33 +161,42 @@ pub enum LoadModel {
 }
 
 /// Requests per second, constant (`from == to`) or a linear ramp over the phase.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RateShape {
     pub from: f64,
     pub to: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeightedRequest {
     pub weight: u32,
     pub request: RequestTemplate,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestTemplate {
     pub method: String,
     /// Path and query, starting with `/`.
     pub path: String,
     pub headers: Vec<(String, String)>,
-    #[serde(serialize_with = "body_as_text")]
+    /// In JSON: the body as text (bodies come from YAML text, so they are UTF-8).
+    #[serde(with = "body_text")]
     pub body: Vec<u8>,
 }
 
-fn body_as_text<S: serde::Serializer>(body: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&String::from_utf8_lossy(body))
+mod body_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(body: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&String::from_utf8_lossy(body))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        String::deserialize(d).map(String::into_bytes)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckPlan {
     /// Where it was written: `checks[2]`.
     pub id: String,
@@ -163,7 +205,7 @@ pub struct CheckPlan {
     pub kind: CheckKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "check")]
 pub enum CheckKind {
     FiresWithin {
@@ -205,7 +247,7 @@ impl CheckKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "at")]
 pub enum Anchor {
     PhaseStart {
@@ -222,7 +264,7 @@ pub enum Anchor {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// Measured by firedrill's load engine (HDR histograms).

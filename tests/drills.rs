@@ -44,6 +44,26 @@ fn the_quickstart_passes_on_the_embedded_default() {
     assert!(run.file("junit.xml").contains("<testsuite"));
     assert!(run.file("summary.md").contains("PASS"));
     assert!(run.file("prometheus.log").contains("Server is ready"));
+
+    // report.json alone re-renders every format (no value JSON cannot hold).
+    let again = tempfile::tempdir().unwrap();
+    let report_path = run.dir.path().join("report.json");
+    let rerendered = support::firedrill(&[
+        "report",
+        report_path.to_str().unwrap(),
+        "--out",
+        again.path().to_str().unwrap(),
+    ]);
+    assert_eq!(
+        rerendered.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&rerendered.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(again.path().join("junit.xml")).unwrap(),
+        run.file("junit.xml")
+    );
 }
 
 #[test]

@@ -125,7 +125,7 @@ pub fn latency(
             };
             let value_ms = value * 1000.0;
             let bound_s = below.as_secs_f64();
-            let total = observation.buckets.last().map(|b| b.1).unwrap_or(0.0);
+            let total = observation.requests_seen.unwrap_or(0.0);
             let boundary = observation
                 .buckets
                 .iter()

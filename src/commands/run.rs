@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use crate::checks;
 use crate::drill::{self, Observations, Progress, Silent};
-use crate::env::{EnvError, Environment};
+use crate::env::Environment;
 use crate::exit;
 use crate::report::{self, terminal, Report};
 use crate::scenario::{self, Overrides};
@@ -67,10 +67,7 @@ pub async fn run(options: &RunOptions, mut shutdown: watch::Receiver<bool>) -> R
             (observations, Some(summary), log, None)
         }
         Err(Some(error)) => {
-            let code = match error {
-                EnvError::Rules(_) => Some(exit::INVALID),
-                _ => None,
-            };
+            let code = Some(exit::for_env_error(&error));
             eprintln!("firedrill: {error}");
             (
                 Observations::aborted(format!("the environment could not be prepared: {error}")),

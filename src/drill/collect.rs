@@ -65,8 +65,22 @@ pub struct ServiceObservation {
     pub value: Option<f64>,
     /// Requests Prometheus counted in the window (extrapolated by increase()).
     pub requests_seen: Option<f64>,
-    /// Latency checks: cumulative bucket counts (upper bound in seconds, count).
+    /// Latency checks: cumulative bucket counts (finite upper bound in
+    /// seconds, count); the +Inf bucket's count is `requests_seen`.
     pub buckets: Vec<(f64, f64)>,
+    pub error: Option<QueryFailure>,
+}
+
+/// The service's own P95 and P99 over the whole run, as a dashboard would
+/// draw them (rate over a window of four scrape intervals, Grafana's
+/// `$__rate_interval` floor).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceLatencySeries {
+    pub window_seconds: f64,
+    pub step_seconds: f64,
+    /// (Prometheus time, seconds) pairs.
+    pub p95: Vec<(f64, f64)>,
+    pub p99: Vec<(f64, f64)>,
     pub error: Option<QueryFailure>,
 }
 
@@ -211,6 +225,48 @@ impl Collector<'_> {
         found
     }
 
+    pub async fn service_latency(&self, run_end: f64) -> ServiceLatencySeries {
+        let metrics = &self.plan.service_metrics;
+        let window = 4.0 * self.scrape_interval;
+        let step = self.scrape_interval.max((run_end - self.run_start) / 600.0);
+        let mut series = ServiceLatencySeries {
+            window_seconds: window,
+            step_seconds: step,
+            p95: Vec::new(),
+            p99: Vec::new(),
+            error: None,
+        };
+        for (quantile, target) in [(0.95, &mut series.p95), (0.99, &mut series.p99)] {
+            let query = format!(
+                "histogram_quantile({quantile}, sum by (le) (rate({}_bucket{{{}}}[{}ms])))",
+                metrics.duration_seconds,
+                metrics.selector,
+                (window * 1000.0).round() as u64
+            );
+            match self
+                .prometheus
+                .query_range(
+                    &query,
+                    self.run_start,
+                    run_end,
+                    Duration::from_secs_f64(step),
+                )
+                .await
+            {
+                Ok(found) => {
+                    *target = found
+                        .iter()
+                        .flat_map(|s| s.values.iter())
+                        .filter(|p| p.v.is_finite())
+                        .map(|p| (p.t, p.v))
+                        .collect();
+                }
+                Err(e) => series.error = Some((&e).into()),
+            }
+        }
+        series
+    }
+
     /// The phase as a range selector: evaluated at the phase's end over its
     /// length, so increase() sees exactly the scrapes inside the phase.
     fn window(&self, record: &PhaseRecord) -> (f64, String) {
@@ -258,7 +314,10 @@ impl Collector<'_> {
                     })
                     .collect();
                 buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+                // The +Inf bucket is the total; JSON has no infinity, so it
+                // is kept as the count and dropped from the bounds.
                 observation.requests_seen = buckets.last().map(|b| b.1);
+                buckets.retain(|(le, _)| le.is_finite());
                 observation.buckets = buckets;
             }
             Ok(_) => {}

@@ -18,7 +18,8 @@ use tokio::sync::watch;
 
 pub use clock::{local_now, parse_rfc3339, Clock};
 pub use collect::{
-    AlertHistory, AlertRuleInfo, ConditionObservation, QueryFailure, ServiceObservation,
+    AlertHistory, AlertRuleInfo, ConditionObservation, QueryFailure, ServiceLatencySeries,
+    ServiceObservation,
 };
 pub use timeline::{episodes, Episode};
 pub use watcher::{AlertEvent, WatchLog};
@@ -85,6 +86,9 @@ pub struct Observations {
     pub conditions: BTreeMap<String, ConditionObservation>,
     /// By check id: service-side latency and error numbers.
     pub service: BTreeMap<String, ServiceObservation>,
+    /// The service's P95/P99 over the run (absent for aborted runs).
+    #[serde(default)]
+    pub service_latency: Option<ServiceLatencySeries>,
     pub watch: WatchLog,
     pub prometheus_retries: u64,
     pub notes: Vec<String>,
@@ -104,6 +108,7 @@ impl Observations {
             alerts: BTreeMap::new(),
             conditions: BTreeMap::new(),
             service: BTreeMap::new(),
+            service_latency: None,
             watch: WatchLog::default(),
             prometheus_retries: 0,
             notes: Vec::new(),
@@ -132,7 +137,10 @@ pub async fn run(
         Ok(rules) => rules,
         Err(e) => return Observations::aborted(format!("before any traffic: {e}")),
     };
-    let mut notes = Vec::new();
+    let mut notes = env.notes.clone();
+    for note in &notes {
+        progress.note(note);
+    }
     for check in &plan.checks {
         if let Some(alert) = check.kind.alert() {
             if !rules.contains_key(alert) && !notes.iter().any(|n: &String| n.contains(alert)) {
@@ -205,6 +213,7 @@ pub async fn run(
     let alerts = collector.alert_histories().await;
     let conditions = collector.conditions().await;
     let service = collector.service_measurements().await;
+    let service_latency = Some(collector.service_latency(run_end).await);
     Observations {
         status,
         clock_offset_seconds: clock.offset_seconds,
@@ -216,6 +225,7 @@ pub async fn run(
         alerts,
         conditions,
         service,
+        service_latency,
         watch: watch_log,
         prometheus_retries: prometheus.retries(),
         notes,

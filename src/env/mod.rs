@@ -8,6 +8,7 @@
 //!
 //! Everything started here is owned by a guard and stopped on drop.
 
+mod embedded;
 mod process;
 
 use std::sync::Arc;
@@ -19,9 +20,10 @@ pub use process::{find_binary, free_port, PrometheusProcess, PROMETHEUS_INSTALL_
 
 use crate::demo::{DemoConfig, DemoStack, FaultGuard, Faults};
 use crate::load::{LoadError, Target};
-use crate::plan::{Plan, PrometheusPlan, TargetPlan};
-use crate::prom::{PromClient, PromError};
-use crate::rules::{self, RulesError};
+use crate::plan::{AuthRef, Plan, PrometheusPlan, TargetPlan, TlsPlan};
+use crate::prom::{Access, PromClient, PromError};
+use crate::rules::RulesError;
+use crate::secret::{self, Credentials, SecretError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
@@ -33,15 +35,18 @@ pub enum EnvError {
     Prom(#[from] PromError),
     #[error("rules: {0}")]
     Rules(#[from] RulesError),
+    #[error("{0}")]
+    Secret(#[from] SecretError),
+    #[error("the CA file {path}: {reason}")]
+    CaFile { path: String, reason: String },
     #[error("the demo gateway failed to start: {0}")]
     Demo(std::io::Error),
     #[error("{0}")]
     Target(#[from] LoadError),
-    #[error("{0}")]
-    NotScraped(String),
 }
 
-/// What the report records about the environment.
+/// What the report records about the environment. Credentials appear only as
+/// where they came from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnvSummary {
     pub kind: String,
@@ -54,45 +59,81 @@ pub struct EnvSummary {
     pub evaluation_interval_seconds: f64,
     /// Where the loaded rules came from.
     pub rule_sources: Vec<String>,
+    /// How Prometheus's certificate was checked: "http", "verified", or
+    /// "NOT VERIFIED" when the scenario asked to skip verification.
+    #[serde(default)]
+    pub prometheus_tls: String,
+    #[serde(default)]
+    pub prometheus_auth: Option<String>,
+    #[serde(default)]
+    pub target_auth: Option<String>,
 }
 
 pub struct Environment {
     pub target: Target,
     pub prometheus: PromClient,
     pub summary: EnvSummary,
+    /// What was wrong but did not stop the run (e.g. a target down at start).
+    pub notes: Vec<String>,
     demo: Option<Arc<DemoStack>>,
     process: Option<PrometheusProcess>,
 }
 
+fn resolve(auth: Option<&AuthRef>) -> Result<Option<Credentials>, SecretError> {
+    auth.map(secret::resolve).transpose()
+}
+
+fn tls_description(url: &str, tls: &TlsPlan) -> String {
+    if !url.starts_with("https://") {
+        "http (no TLS)".into()
+    } else if tls.insecure_skip_verify {
+        "https, certificate NOT VERIFIED (insecure_skip_verify: true)".into()
+    } else if let Some(ca) = &tls.ca_file {
+        format!("https, certificate verified against {}", ca.display())
+    } else {
+        "https, certificate verified".into()
+    }
+}
+
 impl Environment {
     /// Starts (embedded) or connects to (url) what the plan asks for, and
-    /// waits until Prometheus is ready and scrapes the target.
+    /// waits until Prometheus is ready and has data.
     pub async fn prepare(plan: &Plan) -> Result<Self, EnvError> {
-        let demo = match plan.target {
+        let (target_url, metrics_path, target_auth, demo) = match &plan.target {
+            TargetPlan::Url {
+                base_url,
+                metrics_path,
+                auth,
+            } => (base_url.clone(), metrics_path.clone(), auth.as_ref(), None),
             TargetPlan::Embedded => {
-                Some(DemoStack::start(DemoConfig::default()).map_err(EnvError::Demo)?)
+                let demo = DemoStack::start(DemoConfig::default()).map_err(EnvError::Demo)?;
+                let url = format!("http://{}", demo.gateway_addr());
+                (url, "/metrics".to_string(), None, Some(demo))
             }
-            TargetPlan::Url { .. } => None,
         };
-        let (target_url, metrics_path) = match (&plan.target, &demo) {
-            (
-                TargetPlan::Url {
-                    base_url,
-                    metrics_path,
-                },
-                _,
-            ) => (base_url.clone(), metrics_path.clone()),
-            (TargetPlan::Embedded, Some(demo)) => (
-                format!("http://{}", demo.gateway_addr()),
-                "/metrics".to_string(),
-            ),
-            (TargetPlan::Embedded, None) => unreachable!("the embedded target starts the demo"),
-        };
-        let target = Target::resolve(&target_url).await?;
+        let target_credentials = resolve(target_auth)?;
+        let target = Target::resolve(
+            &target_url,
+            target_credentials.as_ref().map(Credentials::authorization),
+        )
+        .await?;
+        let target_auth = target_auth.map(Credentials::describe);
 
         match &plan.prometheus {
-            PrometheusPlan::Url { url } => {
-                let prometheus = PromClient::new(url)?;
+            PrometheusPlan::Url { url, auth, tls } => {
+                let ca_pem = match &tls.ca_file {
+                    Some(path) => Some(std::fs::read(path).map_err(|e| EnvError::CaFile {
+                        path: path.display().to_string(),
+                        reason: e.to_string(),
+                    })?),
+                    None => None,
+                };
+                let access = Access {
+                    credentials: resolve(auth.as_ref())?,
+                    ca_pem,
+                    insecure_skip_verify: tls.insecure_skip_verify,
+                };
+                let prometheus = PromClient::with_access(url, access)?;
                 prometheus.wait_ready(Duration::from_secs(10)).await?;
                 let version = prometheus
                     .buildinfo()
@@ -111,9 +152,13 @@ impl Environment {
                         rule_sources: vec![
                             "(the rules the Prometheus at the URL has loaded)".into()
                         ],
+                        prometheus_tls: tls_description(url, tls),
+                        prometheus_auth: auth.as_ref().map(Credentials::describe),
+                        target_auth,
                     },
                     target,
                     prometheus,
+                    notes: Vec::new(),
                     demo,
                     process: None,
                 })
@@ -123,125 +168,44 @@ impl Environment {
                 scrape_interval,
                 evaluation_interval,
             } => {
-                let (shipped_scrape, shipped_evaluation) = rules::shipped_intervals()?;
-                let scrape = rules::scale_duration(
-                    scrape_interval.unwrap_or(shipped_scrape),
-                    plan.time_scale,
-                );
-                let evaluation_unscaled = evaluation_interval.unwrap_or(shipped_evaluation);
-                let evaluation = rules::scale_duration(evaluation_unscaled, plan.time_scale);
-                let loaded = if rule_files.is_empty() {
-                    rules::shipped_rules()?
-                } else {
-                    rules::load_rule_files(rule_files)?
-                };
-                let mut groups = Vec::new();
-                for source in &loaded {
-                    for group in &source.groups {
-                        groups.push(
-                            rules::scale_group(group, plan.time_scale, evaluation_unscaled)
-                                .map_err(|message| RulesError {
-                                    origin: source.origin.clone(),
-                                    location: None,
-                                    message,
-                                })?,
-                        );
-                    }
-                }
-                let scrape_targets = ScrapeTargets {
-                    gateway: format!("{}", target.addr),
+                let targets = embedded::ScrapeTargets {
+                    gateway: target.addr.to_string(),
                     gateway_path: metrics_path,
                     backend: demo.as_ref().map(|d| d.backend_addr().to_string()),
+                    credentials: target_credentials,
                 };
-                let config = process::ProcessConfig {
-                    config_yaml: embedded_config(&scrape_targets, scrape, evaluation),
-                    rules_yaml: rules::render_rule_file(groups)?,
-                    // Prometheus's 5m default, scaled like everything else, so
-                    // a target that stops answering goes stale as fast.
-                    lookback_delta: rules::scale_duration(
-                        Duration::from_secs(300),
-                        plan.time_scale,
-                    ),
-                };
-                let process = PrometheusProcess::start(&config).await?;
-                let prometheus = PromClient::new(process.url())?;
-                let environment = Environment {
+                let started = embedded::start(
+                    rule_files,
+                    *scrape_interval,
+                    *evaluation_interval,
+                    plan.time_scale,
+                    targets,
+                )
+                .await?;
+                let notes = embedded::wait_for_first_data(&started.client, started.scrape)
+                    .await?
+                    .into_iter()
+                    .collect();
+                Ok(Environment {
                     summary: EnvSummary {
                         kind: "embedded".into(),
                         target_url,
-                        prometheus_url: process.url().to_string(),
-                        prometheus_version: process.version().to_string(),
-                        scrape_interval_seconds: scrape.as_secs_f64(),
-                        evaluation_interval_seconds: evaluation.as_secs_f64(),
-                        rule_sources: loaded.iter().map(|l| l.origin.clone()).collect(),
+                        prometheus_url: started.process.url().to_string(),
+                        prometheus_version: started.process.version().to_string(),
+                        scrape_interval_seconds: started.scrape.as_secs_f64(),
+                        evaluation_interval_seconds: started.evaluation.as_secs_f64(),
+                        rule_sources: started.rule_sources,
+                        prometheus_tls: "http (no TLS), loopback".into(),
+                        prometheus_auth: None,
+                        target_auth,
                     },
                     target,
-                    prometheus,
+                    prometheus: started.client,
+                    notes,
                     demo,
-                    process: Some(process),
-                };
-                environment.wait_for_first_scrape(scrape).await?;
-                Ok(environment)
+                    process: Some(started.process),
+                })
             }
-        }
-    }
-
-    /// Every scrape target up once, so the first phase starts with data.
-    async fn wait_for_first_scrape(&self, scrape: Duration) -> Result<(), EnvError> {
-        let deadline = tokio::time::Instant::now() + (scrape * 10).max(Duration::from_secs(20));
-        loop {
-            let targets = self.prometheus.targets().await?;
-            let waiting: Vec<String> = targets
-                .iter()
-                .filter(|t| t.health != "up")
-                .map(|t| format!("{} ({}: {})", t.scrape_url, t.health, t.last_error))
-                .collect();
-            if !targets.is_empty() && waiting.is_empty() {
-                let scraped_at = targets
-                    .iter()
-                    .filter_map(|t| {
-                        t.last_scrape
-                            .as_deref()
-                            .and_then(crate::drill::parse_rfc3339)
-                    })
-                    .fold(0.0, f64::max);
-                return self.wait_for_evaluation_after(scraped_at, deadline).await;
-            }
-            if tokio::time::Instant::now() > deadline {
-                return Err(EnvError::NotScraped(format!(
-                    "Prometheus could not scrape: {}",
-                    waiting.join(", ")
-                )));
-            }
-            tokio::time::sleep(scrape.min(Duration::from_millis(500))).await;
-        }
-    }
-
-    /// Every rule group evaluated once with the scraped data, so alerts
-    /// that hold only before the first scrape (`absent(up == 1)`) are
-    /// resolved before the first phase.
-    async fn wait_for_evaluation_after(
-        &self,
-        scraped_at: f64,
-        deadline: tokio::time::Instant,
-    ) -> Result<(), EnvError> {
-        loop {
-            let groups = self.prometheus.rules().await?;
-            let evaluated = groups.iter().all(|g| {
-                g.last_evaluation
-                    .as_deref()
-                    .and_then(crate::drill::parse_rfc3339)
-                    .is_some_and(|t| t > scraped_at)
-            });
-            if evaluated {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() > deadline {
-                return Err(EnvError::NotScraped(
-                    "Prometheus did not evaluate its rules after the first scrape".into(),
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
@@ -270,36 +234,6 @@ impl Environment {
     pub fn demo(&self) -> Option<&Arc<DemoStack>> {
         self.demo.as_ref()
     }
-}
-
-struct ScrapeTargets {
-    gateway: String,
-    gateway_path: String,
-    backend: Option<String>,
-}
-
-/// The embedded Prometheus's config: the shipped config's intervals (scaled),
-/// with static targets standing in for Kubernetes service discovery, under
-/// the job names that discovery gives them there (job = the pod's app label).
-fn embedded_config(targets: &ScrapeTargets, scrape: Duration, evaluation: Duration) -> String {
-    let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
-    let timeout = scrape.min(Duration::from_secs(10));
-    let mut config = format!(
-        "global:\n  scrape_interval: {}\n  scrape_timeout: {}\n  evaluation_interval: {}\n\
-         rule_files:\n  - \"{{rules}}\"\n\
-         scrape_configs:\n  - job_name: api-gateway\n    metrics_path: \"{}\"\n    static_configs:\n      - targets: [\"{}\"]\n",
-        ms(scrape),
-        ms(timeout),
-        ms(evaluation),
-        targets.gateway_path,
-        targets.gateway,
-    );
-    if let Some(backend) = &targets.backend {
-        config.push_str(&format!(
-            "  - job_name: sentiment-api\n    static_configs:\n      - targets: [\"{backend}\"]\n"
-        ));
-    }
-    config
 }
 
 /// A Prometheus we did not configure: its intervals, as it reports them.

@@ -48,9 +48,12 @@ pub struct PrometheusProcess {
 
 /// What the child runs with: the config and rule files' text, and flags.
 pub struct ProcessConfig {
-    /// prometheus.yml; `{rules}` is where rule_files should point.
+    /// prometheus.yml; `{rules}` is replaced by the rule file's path and
+    /// `{dir}` by the private directory holding the secret files.
     pub config_yaml: String,
     pub rules_yaml: String,
+    /// Files written with mode 0600 into the private directory.
+    pub secret_files: Vec<(String, crate::secret::Secret)>,
     pub lookback_delta: Duration,
 }
 
@@ -96,10 +99,15 @@ impl PrometheusProcess {
             .map_err(|e| io("cannot create a temporary directory", e))?;
         let rules_path = dir.path().join("rules.yml");
         std::fs::write(&rules_path, &config.rules_yaml).map_err(|e| io("cannot write rules", e))?;
+        for (name, secret) in &config.secret_files {
+            write_private(&dir.path().join(name), secret.expose())
+                .map_err(|e| io("cannot write a credentials file", e))?;
+        }
         let config_path = dir.path().join("prometheus.yml");
         let config_yaml = config
             .config_yaml
-            .replace("{rules}", &rules_path.display().to_string());
+            .replace("{rules}", &rules_path.display().to_string())
+            .replace("{dir}", &dir.path().display().to_string());
         std::fs::write(&config_path, config_yaml).map_err(|e| io("cannot write config", e))?;
         let port = free_port().map_err(|e| io("cannot find a free port", e))?;
         let log_path = dir.path().join("prometheus.log");
@@ -202,6 +210,19 @@ impl Drop for PrometheusProcess {
         self.stop(Duration::from_secs(5));
         // `dir` (config, rules, TSDB, log) is removed by TempDir's own Drop.
     }
+}
+
+/// Creates a file only its owner can read.
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(content.as_bytes())
 }
 
 fn version_of(binary: &Path) -> String {

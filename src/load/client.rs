@@ -30,7 +30,8 @@ pub struct PreparedRequest {
 }
 
 impl PreparedRequest {
-    pub fn new(template: &RequestTemplate, authority: &str) -> Result<Self, String> {
+    pub fn new(template: &RequestTemplate, target: &super::Target) -> Result<Self, String> {
+        let authority = target.authority.as_str();
         let method = Method::from_bytes(template.method.as_bytes())
             .map_err(|_| format!("invalid method `{}`", template.method))?;
         let uri: Uri = template
@@ -48,6 +49,12 @@ impl PreparedRequest {
             let value = HeaderValue::from_str(value)
                 .map_err(|e| format!("invalid value for header `{name}`: {e}"))?;
             headers.insert(name, value);
+        }
+        if let Some(secret) = &target.authorization {
+            let mut value = HeaderValue::from_str(secret.expose())
+                .map_err(|_| "the credentials are not a valid header value".to_string())?;
+            value.set_sensitive(true);
+            headers.insert(hyper::header::AUTHORIZATION, value);
         }
         Ok(PreparedRequest {
             method,

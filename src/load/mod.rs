@@ -40,11 +40,16 @@ pub struct Target {
     pub addr: SocketAddr,
     /// `host:port` for the Host header.
     pub authority: String,
+    /// Sent with every request; never printed.
+    pub authorization: Option<crate::secret::Secret>,
 }
 
 impl Target {
     /// Resolves `http://host[:port]`.
-    pub async fn resolve(base_url: &str) -> Result<Self, LoadError> {
+    pub async fn resolve(
+        base_url: &str,
+        authorization: Option<crate::secret::Secret>,
+    ) -> Result<Self, LoadError> {
         let error = |message: String| LoadError::Target {
             url: base_url.to_string(),
             message,
@@ -71,6 +76,7 @@ impl Target {
             base_url: base_url.trim_end_matches('/').to_string(),
             addr,
             authority,
+            authorization,
         })
     }
 }
@@ -113,11 +119,9 @@ pub fn run_phase(
         .requests
         .iter()
         .map(|weighted| {
-            PreparedRequest::new(&weighted.request, &target.authority).map_err(|message| {
-                LoadError::Request {
-                    path: weighted.request.path.clone(),
-                    message,
-                }
+            PreparedRequest::new(&weighted.request, target).map_err(|message| LoadError::Request {
+                path: weighted.request.path.clone(),
+                message,
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

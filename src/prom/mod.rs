@@ -19,6 +19,18 @@ pub use api::{
 use api::{AlertsData, ConfigData, Envelope, RawResult, RulesData, TargetsData};
 use serde::de::DeserializeOwned;
 
+use crate::secret::{Credentials, Secret};
+
+/// How to reach a Prometheus that is not ours: credentials and TLS.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub credentials: Option<Credentials>,
+    /// An extra CA certificate (PEM) to trust.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Accept any certificate. Only on the user's explicit request.
+    pub insecure_skip_verify: bool,
+}
+
 /// Largest API answer read into memory; a bigger one is an error, not an OOM.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -26,6 +38,8 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 pub enum PromError {
     #[error("Prometheus at {url} cannot be reached: {message}")]
     Unreachable { url: String, message: String },
+    #[error("Prometheus at {url}: TLS failed: {message}")]
+    Tls { url: String, message: String },
     #[error("Prometheus at {url} answered HTTP {status}: {body}")]
     Http {
         url: String,
@@ -53,9 +67,16 @@ pub enum PromError {
 impl PromError {
     /// True when the failure says nothing about the checks, only that
     /// Prometheus could not be asked (the verdict must be inconclusive).
+    /// Waiting or retrying will not help (bad certificate, refused
+    /// credentials, a query Prometheus rejects).
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, PromError::Tls { .. }) || !self.is_unavailable()
+    }
+
     pub fn is_unavailable(&self) -> bool {
         match self {
             PromError::Unreachable { .. }
+            | PromError::Tls { .. }
             | PromError::TooLarge { .. }
             | PromError::NotReady { .. } => true,
             PromError::Http { status, .. } => *status >= 500 || *status == 429,
@@ -90,6 +111,7 @@ impl Default for RetryPolicy {
 pub struct PromClient {
     base: String,
     http: reqwest::Client,
+    authorization: Option<Secret>,
     retry: RetryPolicy,
     max_response_bytes: usize,
     retries: Arc<AtomicU64>,
@@ -98,21 +120,50 @@ pub struct PromClient {
 impl PromClient {
     /// `base_url`: e.g. `http://127.0.0.1:9090` (no trailing path).
     pub fn new(base_url: &str) -> Result<Self, PromError> {
-        let http = reqwest::Client::builder()
+        Self::with_access(base_url, Access::default())
+    }
+
+    pub fn with_access(base_url: &str, access: Access) -> Result<Self, PromError> {
+        let unusable = |message: String| PromError::Unreachable {
+            url: base_url.to_string(),
+            message,
+        };
+        let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(5));
+        if let Some(pem) = &access.ca_pem {
+            let certificate = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| unusable(format!("the CA file is not a PEM certificate: {e}")))?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        if access.insecure_skip_verify {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let http = builder
             .build()
-            .map_err(|e| PromError::Unreachable {
-                url: base_url.to_string(),
-                message: format!("cannot build an HTTP client: {e}"),
-            })?;
+            .map_err(|e| unusable(format!("cannot build an HTTP client: {e}")))?;
         Ok(PromClient {
             base: base_url.trim_end_matches('/').to_string(),
             http,
+            authorization: access.credentials.as_ref().map(Credentials::authorization),
             retry: RetryPolicy::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             retries: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// Adds the credentials, marked sensitive so no layer prints them.
+    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.authorization {
+            Some(secret) => match reqwest::header::HeaderValue::from_str(secret.expose()) {
+                Ok(mut value) => {
+                    value.set_sensitive(true);
+                    request.header(reqwest::header::AUTHORIZATION, value)
+                }
+                Err(_) => request,
+            },
+            None => request,
+        }
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
@@ -138,13 +189,20 @@ impl PromClient {
     pub async fn ready(&self) -> Result<bool, PromError> {
         let url = format!("{}/-/ready", self.base);
         let response = self
-            .http
-            .get(&url)
+            .authorize(self.http.get(&url))
             .timeout(Duration::from_secs(2))
             .send()
             .await
             .map_err(|e| unreachable(&url, &e))?;
-        Ok(response.status().is_success())
+        let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(PromError::Http {
+                url,
+                status: status.as_u16(),
+                body: "Prometheus refused the credentials (see `prometheus.auth`)".into(),
+            });
+        }
+        Ok(status.is_success())
     }
 
     /// Polls /-/ready until it answers 200 or `timeout` passes.
@@ -154,6 +212,8 @@ impl PromClient {
             let last = match self.ready().await {
                 Ok(true) => return Ok(()),
                 Ok(false) => "answered, but not ready".to_string(),
+                // Waiting does not fix a certificate or refused credentials.
+                Err(e) if e.is_permanent() => return Err(e),
                 Err(e) => e.to_string(),
             };
             if started.elapsed() >= timeout {
@@ -247,7 +307,7 @@ impl PromClient {
         params: &[(&str, &str)],
     ) -> Result<T, PromError> {
         let url = format!("{}{}", self.base, path);
-        self.with_retries(&url, || self.http.get(&url).query(params))
+        self.with_retries(&url, || self.authorize(self.http.get(&url).query(params)))
             .await
     }
 
@@ -257,7 +317,7 @@ impl PromClient {
         form: &[(&str, String)],
     ) -> Result<T, PromError> {
         let url = format!("{}{}", self.base, path);
-        self.with_retries(&url, || self.http.post(&url).form(form))
+        self.with_retries(&url, || self.authorize(self.http.post(&url).form(form)))
             .await
     }
 
@@ -270,7 +330,7 @@ impl PromClient {
         let mut attempt = 1;
         loop {
             match self.send_once(url, request()).await {
-                Err(e) if e.is_unavailable() && attempt < self.retry.attempts.max(1) => {
+                Err(e) if !e.is_permanent() && attempt < self.retry.attempts.max(1) => {
                     self.retries.fetch_add(1, Ordering::Relaxed);
                     attempt += 1;
                     tokio::time::sleep(backoff).await;
@@ -325,6 +385,15 @@ impl PromClient {
 }
 
 fn unreachable(url: &str, error: &reqwest::Error) -> PromError {
+    let chain = error_chain(error);
+    if chain.contains("certificate") || chain.contains("InvalidCertificate") {
+        return PromError::Tls {
+            url: url.to_string(),
+            message: format!(
+                "{chain} (trust its CA with `prometheus.tls.ca_file`, or, knowingly, `insecure_skip_verify: true`)"
+            ),
+        };
+    }
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {

@@ -1,11 +1,13 @@
 //! Reports: `report.json` is the source of truth (scenario as written, plan,
 //! environment, observations, verdicts); every other format — the terminal
-//! summary, Markdown, JUnit — is rendered from it alone, so `firedrill report
-//! report.json` re-renders them later.
+//! summary, HTML, Markdown, JUnit, CSV — is rendered from it alone, so
+//! `firedrill report report.json` re-renders them later.
 
+mod csv;
 mod junit;
 mod markdown;
 pub mod terminal;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 
@@ -23,8 +25,8 @@ pub struct Report {
     pub schema_version: u32,
     pub firedrill_version: String,
     pub scenario: ScenarioInfo,
-    /// The validated plan (durations in seconds, already time-scaled).
-    pub plan: serde_json::Value,
+    /// The validated plan (durations already time-scaled).
+    pub plan: Plan,
     pub environment: Option<EnvSummary>,
     pub started_at: String,
     pub finished_at: String,
@@ -64,7 +66,7 @@ impl Report {
                 time_scale: plan.time_scale,
                 source_text: plan.source_text.clone(),
             },
-            plan: serde_json::to_value(plan).unwrap_or(serde_json::Value::Null),
+            plan: plan.clone(),
             environment,
             started_at,
             finished_at: now_rfc3339(),
@@ -95,10 +97,12 @@ impl Report {
         std::fs::create_dir_all(dir)?;
         let mut written = Vec::new();
         let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        let csv = csv::render(self).map_err(std::io::Error::other)?;
         for (name, content) in [
             ("report.json", json),
             ("summary.md", markdown::render(self)),
             ("junit.xml", junit::render(self)),
+            ("series.csv", csv),
         ] {
             let path = dir.join(name);
             write_atomically(&path, content.as_bytes())?;

@@ -1,10 +1,14 @@
 //! The terminal view: what happens as it happens (phases, traffic, alert
 //! state changes), then the verdicts. Writes to stderr, so stdout stays
-//! clean for tools; `--quiet` silences the running commentary.
+//! clean for tools. On a terminal, a status line is redrawn twice a second
+//! during each phase (elapsed/total, rate, failures, p99, alert states); off
+//! a terminal it stays quiet. `--quiet` silences the commentary altogether.
 
-use std::io::Write;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{status_text, Report};
 use crate::checks::Status;
@@ -14,14 +18,36 @@ use crate::load::Live;
 use crate::plan::{LoadModel, PhasePlan, Plan};
 use crate::scenario::units::{format_duration, trim_float};
 
+/// Clears the current line (the status line, when one is shown).
+const CLEAR_LINE: &str = "\r\x1b[2K";
+
 pub struct TerminalProgress {
     started: Mutex<Option<Instant>>,
+    status_line: bool,
+    shared: Arc<Mutex<LiveState>>,
+}
+
+#[derive(Default)]
+struct LiveState {
+    phase: Option<LivePhase>,
+    /// "alert{labels}" → state, for the status line.
+    alerts: BTreeMap<String, String>,
+}
+
+struct LivePhase {
+    name: String,
+    started: Instant,
+    planned: f64,
+    counters: Arc<Live>,
+    stop: Arc<AtomicBool>,
 }
 
 impl TerminalProgress {
     pub fn new() -> Arc<Self> {
         Arc::new(TerminalProgress {
             started: Mutex::new(None),
+            status_line: std::io::stderr().is_terminal(),
+            shared: Arc::new(Mutex::new(LiveState::default())),
         })
     }
 
@@ -35,9 +61,83 @@ impl TerminalProgress {
     }
 
     fn line(&self, text: &str) {
+        // Hold the state lock so the status line is not drawn mid-message.
+        let _state = self.shared.lock();
         let mut err = std::io::stderr().lock();
+        if self.status_line {
+            let _ = write!(err, "{CLEAR_LINE}");
+        }
         let _ = writeln!(err, "{text}");
     }
+
+    fn start_status_line(&self, phase: &PhasePlan, live: &Arc<Live>) {
+        let stop = Arc::new(AtomicBool::new(false));
+        if let Ok(mut state) = self.shared.lock() {
+            state.phase = Some(LivePhase {
+                name: phase.name.clone(),
+                started: Instant::now(),
+                planned: phase.planned_duration().as_secs_f64(),
+                counters: live.clone(),
+                stop: stop.clone(),
+            });
+        }
+        let shared = self.shared.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(500));
+                let Ok(state) = shared.lock() else { return };
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                if let Some(text) = status_text_of(&state) {
+                    let mut err = std::io::stderr().lock();
+                    let _ = write!(err, "{CLEAR_LINE}{text}");
+                    let _ = err.flush();
+                }
+            }
+        });
+    }
+
+    fn stop_status_line(&self) {
+        if let Ok(mut state) = self.shared.lock() {
+            if let Some(phase) = state.phase.take() {
+                phase.stop.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+fn status_text_of(state: &LiveState) -> Option<String> {
+    let phase = state.phase.as_ref()?;
+    let elapsed = phase.started.elapsed().as_secs_f64();
+    let requests = phase.counters.requests.load(Ordering::Relaxed);
+    let failed = phase.counters.failed.load(Ordering::Relaxed);
+    let p99 = phase.counters.last_p99_micros.load(Ordering::Relaxed) as f64 / 1000.0;
+    let rate = if elapsed > 0.5 {
+        requests as f64 / elapsed
+    } else {
+        0.0
+    };
+    let total = if phase.planned > 0.0 {
+        format!("/{:.0}s", phase.planned)
+    } else {
+        String::new()
+    };
+    let alerts: Vec<String> = state
+        .alerts
+        .iter()
+        .filter(|(_, s)| s.as_str() != "inactive")
+        .map(|(a, s)| format!("{a} {s}"))
+        .collect();
+    let alerts = if alerts.is_empty() {
+        "no alerts".to_string()
+    } else {
+        alerts.join(", ")
+    };
+    Some(format!(
+        "  … {} {elapsed:.0}s{total} · {rate:.1} req/s · {failed} failed · p99 {p99:.1}ms · {alerts}",
+        phase.name
+    ))
 }
 
 pub fn describe_load(phase: &PhasePlan) -> String {
@@ -115,9 +215,12 @@ impl Progress for TerminalProgress {
                 String::new()
             }
         ));
+        if env.prometheus_tls.contains("NOT VERIFIED") {
+            self.line(&format!("  ! Prometheus over {}", env.prometheus_tls));
+        }
     }
 
-    fn phase_started(&self, _index: usize, phase: &PhasePlan, _live: &Arc<Live>) {
+    fn phase_started(&self, _index: usize, phase: &PhasePlan, live: &Arc<Live>) {
         let fault = describe_fault(phase)
             .map(|f| format!(" · fault: {f}"))
             .unwrap_or_default();
@@ -127,9 +230,13 @@ impl Progress for TerminalProgress {
             phase.name,
             describe_load(phase)
         ));
+        if self.status_line {
+            self.start_status_line(phase, live);
+        }
     }
 
     fn phase_finished(&self, _index: usize, record: &PhaseRecord) {
+        self.stop_status_line();
         let body = match (&record.stats, &record.load_error) {
             (_, Some(error)) => format!("traffic failed: {error}"),
             (Some(stats), None) => {
@@ -161,6 +268,11 @@ impl Progress for TerminalProgress {
     }
 
     fn alert_changed(&self, event: &AlertEvent) {
+        if let Ok(mut state) = self.shared.lock() {
+            state
+                .alerts
+                .insert(event.alert.clone(), event.state.clone());
+        }
         let labels = if event.labels.is_empty() {
             String::new()
         } else {

@@ -53,6 +53,43 @@ pub struct TargetSpec {
     /// target (default `/metrics`).
     #[serde(default)]
     pub metrics_path: Option<String>,
+    /// Credentials for every request, from an environment variable or a file.
+    #[serde(default)]
+    pub auth: Option<AuthSpec>,
+}
+
+/// Where credentials come from. Never the credential itself: a scenario file
+/// is copied into every report.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSpec {
+    #[serde(default)]
+    pub bearer_token_env: Option<String>,
+    #[serde(default)]
+    pub bearer_token_file: Option<String>,
+    #[serde(default)]
+    pub basic: Option<BasicAuthSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuthSpec {
+    pub username: String,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSpec {
+    /// Trust this CA (PEM) in addition to the system's.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// Do not verify the server's certificate. Shown in every report.
+    #[serde(default)]
+    pub insecure_skip_verify: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -62,6 +99,10 @@ pub struct PrometheusSpec {
     pub embedded: Option<bool>,
     #[serde(default)]
     pub url: Option<String>,
+    #[serde(default)]
+    pub auth: Option<AuthSpec>,
+    #[serde(default)]
+    pub tls: Option<TlsSpec>,
     /// Rule files (plain, ConfigMap or PrometheusRule) the embedded Prometheus
     /// loads, relative to the scenario file. Default: the shipped `k8s/monitoring` rules.
     #[serde(default)]

@@ -174,13 +174,16 @@ fn overrides_replace_target_and_prometheus() {
         p.target,
         TargetPlan::Url {
             base_url: "http://127.0.0.1:8080".into(),
-            metrics_path: "/metrics".into()
+            metrics_path: "/metrics".into(),
+            auth: None,
         }
     );
     assert_eq!(
         p.prometheus,
         PrometheusPlan::Url {
-            url: "http://127.0.0.1:9090".into()
+            url: "http://127.0.0.1:9090".into(),
+            auth: None,
+            tls: Default::default(),
         }
     );
 }
@@ -197,4 +200,157 @@ fn every_shipped_scenario_is_valid() {
         }
     }
     assert!(count >= 5, "found {count} scenarios");
+}
+
+/// A small deterministic generator (xorshift64*), so the fuzz test below is
+/// the same on every run and every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Fragments that are meaningful to this format, so mutations reach deep
+/// into validation, not only the YAML parser.
+const FRAGMENTS: &[&str] = &[
+    "0",
+    "-1",
+    "1e309",
+    "NaN",
+    "0/s",
+    "10",
+    "10/s",
+    "-5/s",
+    "1d",
+    "0s",
+    "99999999999999999999",
+    "p100",
+    "p0",
+    "150%",
+    "~",
+    "null",
+    "[]",
+    "{}",
+    "\"\"",
+    "'",
+    "\"",
+    ":",
+    "- ",
+    "  ",
+    "\t",
+    "#",
+    "&a",
+    "*a",
+    "!!binary",
+    "condition",
+    "nope.start",
+    "healthy.end",
+    "\u{0}",
+    "é",
+    "\u{202e}",
+    "rate:",
+    "duration:",
+    "requests:",
+    "fault:",
+    "checks:",
+    "phases:",
+    "{ from: 1/s, to: 0/s }",
+];
+
+fn mutate(text: &str, rng: &mut Rng) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for _ in 0..=rng.below(3) {
+        let i = rng.below(lines.len());
+        match rng.below(6) {
+            0 if !lines.is_empty() => {
+                lines.remove(i);
+            }
+            1 if !lines.is_empty() => {
+                let copy = lines[i].clone();
+                lines.insert(rng.below(lines.len()), copy);
+            }
+            2 => {
+                // Replace a value after a colon.
+                if let Some(line) = lines.get_mut(i) {
+                    if let Some(colon) = line.find(": ") {
+                        line.truncate(colon + 2);
+                        line.push_str(FRAGMENTS[rng.below(FRAGMENTS.len())]);
+                    }
+                }
+            }
+            3 => {
+                if let Some(line) = lines.get_mut(i) {
+                    let at = rng.below(line.len() + 1);
+                    if line.is_char_boundary(at) {
+                        line.insert_str(at, FRAGMENTS[rng.below(FRAGMENTS.len())]);
+                    }
+                }
+            }
+            4 => {
+                if let Some(line) = lines.get_mut(i) {
+                    let keep = rng.below(line.len() + 1);
+                    if line.is_char_boundary(keep) {
+                        line.truncate(keep);
+                    }
+                }
+            }
+            _ => lines.truncate(i),
+        }
+    }
+    lines.join("\n")
+}
+
+#[test]
+fn mutated_scenarios_never_panic_and_every_error_is_located() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut sources = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            sources.push(std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let (mut refused, mut accepted) = (0, 0);
+    for round in 0..4000 {
+        let source = &sources[round % sources.len()];
+        let text = mutate(source, &mut rng);
+        let line_count = text.lines().count().max(1);
+        let result = std::panic::catch_unwind(|| {
+            parse(&text, Path::new("fuzz.yaml"), &Overrides::default())
+        });
+        match result {
+            Err(_) => panic!("the parser panicked on:\n{text}"),
+            Ok(Ok(_)) => accepted += 1,
+            Ok(Err(ScenarioError::Invalid { problems, .. })) => {
+                refused += 1;
+                assert!(!problems.is_empty(), "{text}");
+                for p in &problems {
+                    assert!(!p.message.trim().is_empty(), "empty message for:\n{text}");
+                    assert!(
+                        p.position.line >= 1 && p.position.line <= line_count + 1,
+                        "line {} outside the file ({line_count} lines): {p:?}\n{text}",
+                        p.position.line
+                    );
+                    assert!(p.position.column >= 1, "{p:?}");
+                }
+            }
+            Ok(Err(other)) => panic!("unexpected error kind {other}"),
+        }
+    }
+    eprintln!("fuzz: {refused} refused, {accepted} accepted, 0 panics");
+    // The mutations must exercise both outcomes, or the test proves little.
+    assert!(
+        refused > 1000 && accepted > 100,
+        "refused {refused}, accepted {accepted}"
+    );
 }

@@ -29,8 +29,13 @@ pub fn require_prometheus() {
 }
 
 pub fn firedrill(args: &[&str]) -> Output {
+    firedrill_env(args, &[])
+}
+
+pub fn firedrill_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_firedrill"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(repo())
         .output()
         .expect("the firedrill binary runs")
@@ -123,4 +128,210 @@ impl ConnectionCounter {
 
 pub fn path_str(path: &Path) -> String {
     path.to_str().expect("utf-8 path").to_string()
+}
+
+/// A real Prometheus started by a test, on a free loopback port, with its own
+/// directory; stopped on drop. `kill` and `restart` (same port, same data)
+/// simulate an outage.
+pub struct TestPrometheus {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+    web_config: bool,
+}
+
+impl TestPrometheus {
+    /// `config` may refer to `{dir}` (the Prometheus's own directory).
+    pub fn start(config: &str, rules: &str, web_config: Option<&str>) -> Self {
+        Self::start_in(tempfile::tempdir().unwrap(), config, rules, web_config)
+    }
+
+    /// With `files` written into its directory first (certificates).
+    pub fn start_with_files(
+        config: &str,
+        rules: &str,
+        web_config: &str,
+        files: &[(&str, Vec<u8>)],
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        Self::start_in(dir, config, rules, Some(web_config))
+    }
+
+    fn start_in(
+        dir: tempfile::TempDir,
+        config: &str,
+        rules: &str,
+        web_config: Option<&str>,
+    ) -> Self {
+        require_prometheus();
+        let config = config.replace("{dir}", dir.path().to_str().unwrap());
+        std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
+        std::fs::write(dir.path().join("rules.yml"), rules).unwrap();
+        if let Some(web) = web_config {
+            std::fs::write(
+                dir.path().join("web.yml"),
+                web.replace("{dir}", dir.path().to_str().unwrap()),
+            )
+            .unwrap();
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut prometheus = TestPrometheus {
+            port,
+            dir,
+            child: None,
+            web_config: web_config.is_some(),
+        };
+        prometheus.restart();
+        prometheus
+    }
+
+    pub fn restart(&mut self) {
+        let binary =
+            std::env::var_os("FIREDRILL_PROMETHEUS").unwrap_or_else(|| "prometheus".into());
+        let dir = self.dir.path();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("prometheus.log"))
+            .unwrap();
+        let mut command = Command::new(binary);
+        command
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{}", self.port))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        if self.web_config {
+            command.arg(format!(
+                "--web.config.file={}",
+                dir.join("web.yml").display()
+            ));
+        }
+        self.child = Some(command.spawn().expect("prometheus starts"));
+        // Ready when the port accepts connections (the API may need TLS/auth).
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "Prometheus did not listen: {}",
+                std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TestPrometheus {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A minimal HTTP/1.1 target (keep-alive) that answers 200 to everything and
+/// records each request's Authorization header.
+pub struct RecordingTarget {
+    pub url: String,
+    pub authorizations: Arc<std::sync::Mutex<Vec<Option<String>>>>,
+}
+
+impl RecordingTarget {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let authorizations = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = authorizations.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let seen = seen.clone();
+                std::thread::spawn(move || serve_recording(stream, seen));
+            }
+        });
+        RecordingTarget {
+            url,
+            authorizations,
+        }
+    }
+}
+
+fn serve_recording(
+    mut stream: std::net::TcpStream,
+    seen: Arc<std::sync::Mutex<Vec<Option<String>>>>,
+) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    loop {
+        let mut authorization = None;
+        let mut length = 0usize;
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                match name.to_ascii_lowercase().as_str() {
+                    "authorization" => authorization = Some(value.trim().to_string()),
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0u8; length];
+        if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+            return;
+        }
+        seen.lock().unwrap().push(authorization);
+        if stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Every file under `dir`, as text (lossy), with its path.
+pub fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(all_files(&path));
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            found.push((path, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    found
 }

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
+mod access;
 mod check;
 mod phase;
 
@@ -81,7 +82,8 @@ pub fn validate(
         v.problem(root.key("name"), "a scenario needs a non-empty name");
     }
 
-    let target = validate_target(&mut v, file.target.as_ref(), &root.key("target"));
+    let base_dir = scenario_path.parent().unwrap_or(Path::new("."));
+    let target = validate_target(&mut v, file.target.as_ref(), &root.key("target"), base_dir);
     let prometheus = validate_prometheus(
         &mut v,
         file.prometheus.as_ref(),
@@ -210,15 +212,25 @@ pub fn validate(
 fn apply_overrides(file: &mut ScenarioFile, overrides: &Overrides) {
     if let Some(url) = &overrides.target_url {
         let metrics_path = file.target.as_ref().and_then(|t| t.metrics_path.clone());
+        let auth = file.target.as_ref().and_then(|t| t.auth.clone());
         file.target = Some(TargetSpec {
             embedded: None,
             base_url: Some(url.clone()),
             metrics_path,
+            auth,
         });
     }
     if let Some(url) = &overrides.prometheus_url {
+        // The file's credentials and TLS settings still apply to the new URL.
+        let (auth, tls) = file
+            .prometheus
+            .as_ref()
+            .map(|p| (p.auth.clone(), p.tls.clone()))
+            .unwrap_or_default();
         file.prometheus = Some(PrometheusSpec {
             url: Some(url.clone()),
+            auth,
+            tls,
             ..PrometheusSpec::default()
         });
     }
@@ -243,22 +255,37 @@ pub(super) fn check_count(v: &mut Validator, path: FieldPath, what: &str, value:
     }
 }
 
-/// `http://host:port` with nothing after the authority but an optional `/`.
-fn check_http_url(v: &mut Validator, path: FieldPath, url: &str) -> Option<String> {
+/// `http(s)://host:port` with nothing after the authority but an optional `/`.
+fn check_url(v: &mut Validator, path: FieldPath, url: &str, allow_https: bool) -> Option<String> {
     let trimmed = url.trim_end_matches('/');
-    let Some(rest) = trimmed.strip_prefix("http://") else {
-        let hint = if trimmed.starts_with("https://") {
-            "https is not supported yet (plain http only)"
-        } else {
-            "it must start with http://"
-        };
-        v.problem(path, format!("URL `{url}`: {hint}"));
-        return None;
+    let rest = match (
+        trimmed.strip_prefix("http://"),
+        trimmed.strip_prefix("https://"),
+    ) {
+        (Some(rest), _) => rest,
+        (None, Some(rest)) if allow_https => rest,
+        (None, Some(_)) => {
+            v.problem(
+                path,
+                format!("URL `{url}`: https targets are not supported yet (plain http only)"),
+            );
+            return None;
+        }
+        (None, None) => {
+            v.problem(
+                path,
+                format!("URL `{url}` must start with http:// or https://"),
+            );
+            return None;
+        }
     };
-    if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ', '@']) {
         v.problem(
             path,
-            format!("URL `{url}` must be scheme and host only, like http://127.0.0.1:8080"),
+            format!(
+                "URL `{url}` must be scheme and host only, like http://127.0.0.1:8080 \
+                 (credentials go in `auth`, never in the URL)"
+            ),
         );
         return None;
     }
@@ -269,6 +296,7 @@ fn validate_target(
     v: &mut Validator,
     spec: Option<&TargetSpec>,
     path: &FieldPath,
+    base_dir: &Path,
 ) -> Option<TargetPlan> {
     let Some(spec) = spec else {
         return Some(TargetPlan::Embedded);
@@ -279,7 +307,11 @@ fn validate_target(
             None
         }
         (_, Some(url)) => {
-            let base_url = check_http_url(v, path.key("base_url"), url)?;
+            let auth = spec
+                .auth
+                .as_ref()
+                .and_then(|a| access::validate_auth(v, a, &path.key("auth"), base_dir));
+            let base_url = check_url(v, path.key("base_url"), url, false)?;
             let metrics_path = spec
                 .metrics_path
                 .clone()
@@ -290,6 +322,7 @@ fn validate_target(
             Some(TargetPlan::Url {
                 base_url,
                 metrics_path,
+                auth,
             })
         }
         (Some(false), None) => {
@@ -300,11 +333,16 @@ fn validate_target(
             None
         }
         (_, None) => {
-            if spec.metrics_path.is_some() {
-                v.problem(
-                    path.key("metrics_path"),
-                    "metrics_path applies to a `base_url` target",
-                );
+            for (field, set) in [
+                ("metrics_path", spec.metrics_path.is_some()),
+                ("auth", spec.auth.is_some()),
+            ] {
+                if set {
+                    v.problem(
+                        path.key(field),
+                        format!("`{field}` applies to a `base_url` target"),
+                    );
+                }
             }
             Some(TargetPlan::Embedded)
         }
@@ -338,8 +376,18 @@ fn validate_prometheus(
                 );
             }
         }
-        let url = check_http_url(v, path.key("url"), url)?;
-        return Some(PrometheusPlan::Url { url });
+        let base_dir = scenario_path.parent().unwrap_or(Path::new("."));
+        let auth = spec
+            .auth
+            .as_ref()
+            .and_then(|a| access::validate_auth(v, a, &path.key("auth"), base_dir));
+        let tls = spec
+            .tls
+            .as_ref()
+            .map(|t| access::validate_tls(v, t, &path.key("tls"), base_dir))
+            .unwrap_or_default();
+        let url = check_url(v, path.key("url"), url, true)?;
+        return Some(PrometheusPlan::Url { url, auth, tls });
     }
     if spec.embedded == Some(false) {
         v.problem(
@@ -347,6 +395,14 @@ fn validate_prometheus(
             "with `embedded: false` Prometheus needs a `url`",
         );
         return None;
+    }
+    for (field, set) in [("auth", spec.auth.is_some()), ("tls", spec.tls.is_some())] {
+        if set {
+            v.problem(
+                path.key(field),
+                format!("`{field}` applies to a Prometheus given by `url`"),
+            );
+        }
     }
     let base_dir = scenario_path.parent().unwrap_or(Path::new("."));
     let rule_files = spec

@@ -288,6 +288,17 @@ fn validate_request(
     for (name, value) in &spec.headers {
         headers.insert(name.to_ascii_lowercase(), value.clone());
     }
+    for name in headers.keys() {
+        if super::access::CREDENTIAL_HEADERS.contains(&name.as_str()) {
+            v.problem(
+                path.key("headers").key(name),
+                format!(
+                    "`{name}` carries credentials: give them in `target.auth` (from an environment \
+                     variable or a file), because the scenario text is copied into every report"
+                ),
+            );
+        }
+    }
     for (name, value) in &headers {
         let valid_name = !name.is_empty()
             && name

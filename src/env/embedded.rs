@@ -1,0 +1,180 @@
+//! The embedded Prometheus: its configuration (the shipped config's
+//! intervals, scaled; static targets standing in for Kubernetes service
+//! discovery, under the job names discovery gives them there), its rules
+//! (shipped or the scenario's, scaled), and the wait until it has scraped
+//! and evaluated once.
+
+use std::time::Duration;
+
+use super::process::{ProcessConfig, PrometheusProcess};
+use super::EnvError;
+use crate::prom::PromClient;
+use crate::rules::{self, LoadedGroups, RulesError};
+use crate::secret::Credentials;
+
+/// What the embedded Prometheus scrapes.
+pub struct ScrapeTargets {
+    /// `host:port` of the gateway (or URL target), scraped as job `api-gateway`.
+    pub gateway: String,
+    pub gateway_path: String,
+    /// The demo's model backend, scraped as job `sentiment-api`.
+    pub backend: Option<String>,
+    /// Credentials for scraping the gateway (a URL target that requires them).
+    pub credentials: Option<Credentials>,
+}
+
+pub struct Embedded {
+    pub process: PrometheusProcess,
+    pub client: PromClient,
+    pub scrape: Duration,
+    pub evaluation: Duration,
+    pub rule_sources: Vec<String>,
+}
+
+pub async fn start(
+    rule_files: &[std::path::PathBuf],
+    scrape_interval: Option<Duration>,
+    evaluation_interval: Option<Duration>,
+    time_scale: f64,
+    targets: ScrapeTargets,
+) -> Result<Embedded, EnvError> {
+    let (shipped_scrape, shipped_evaluation) = rules::shipped_intervals()?;
+    let scrape = rules::scale_duration(scrape_interval.unwrap_or(shipped_scrape), time_scale);
+    let evaluation_unscaled = evaluation_interval.unwrap_or(shipped_evaluation);
+    let evaluation = rules::scale_duration(evaluation_unscaled, time_scale);
+    let loaded: Vec<LoadedGroups> = if rule_files.is_empty() {
+        rules::shipped_rules()?
+    } else {
+        rules::load_rule_files(rule_files)?
+    };
+    let mut groups = Vec::new();
+    for source in &loaded {
+        for group in &source.groups {
+            let scaled =
+                rules::scale_group(group, time_scale, evaluation_unscaled).map_err(|message| {
+                    RulesError {
+                        origin: source.origin.clone(),
+                        location: None,
+                        message,
+                    }
+                })?;
+            groups.push(scaled);
+        }
+    }
+    // Prometheus reads scrape credentials from files: they are written into
+    // its private directory (mode 0600) and removed with it.
+    let (scrape_auth, secret_files) = match &targets.credentials {
+        Some(Credentials::Bearer(token)) => (
+            "    authorization:\n      type: Bearer\n      credentials_file: \"{dir}/scrape-secret\"\n"
+                .to_string(),
+            vec![("scrape-secret".to_string(), token.clone())],
+        ),
+        Some(Credentials::Basic { username, password }) => (
+            format!(
+                "    basic_auth:\n      username: {}\n      password_file: \"{{dir}}/scrape-secret\"\n",
+                serde_json::to_string(username).unwrap_or_default()
+            ),
+            vec![("scrape-secret".to_string(), password.clone())],
+        ),
+        None => (String::new(), Vec::new()),
+    };
+    let config = ProcessConfig {
+        config_yaml: config_yaml(&targets, scrape, evaluation, &scrape_auth),
+        rules_yaml: rules::render_rule_file(groups)?,
+        secret_files,
+        // Prometheus's 5m default, scaled like everything else, so a target
+        // that stops answering goes stale as fast.
+        lookback_delta: rules::scale_duration(Duration::from_secs(300), time_scale),
+    };
+    let process = PrometheusProcess::start(&config).await?;
+    let client = PromClient::new(process.url())?;
+    Ok(Embedded {
+        process,
+        client,
+        scrape,
+        evaluation,
+        rule_sources: loaded.iter().map(|l| l.origin.clone()).collect(),
+    })
+}
+
+fn config_yaml(
+    targets: &ScrapeTargets,
+    scrape: Duration,
+    evaluation: Duration,
+    auth: &str,
+) -> String {
+    let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
+    let timeout = scrape.min(Duration::from_secs(10));
+    let mut config = format!(
+        "global:\n  scrape_interval: {}\n  scrape_timeout: {}\n  evaluation_interval: {}\n\
+         rule_files:\n  - \"{{rules}}\"\n\
+         scrape_configs:\n  - job_name: api-gateway\n    metrics_path: \"{}\"\n{auth}    static_configs:\n      - targets: [\"{}\"]\n",
+        ms(scrape),
+        ms(timeout),
+        ms(evaluation),
+        targets.gateway_path,
+        targets.gateway,
+    );
+    if let Some(backend) = &targets.backend {
+        config.push_str(&format!(
+            "  - job_name: sentiment-api\n    static_configs:\n      - targets: [\"{backend}\"]\n"
+        ));
+    }
+    config
+}
+
+/// Waits until every target has been scraped and every rule group evaluated
+/// after that, so the first phase starts with data and no alert is pending
+/// from before the data arrived. A target that cannot be scraped does not
+/// stop the run (its traffic is still sent and counted): the wait ends at the
+/// deadline and returns what was wrong, for the report.
+pub async fn wait_for_first_data(
+    prometheus: &PromClient,
+    scrape: Duration,
+) -> Result<Option<String>, EnvError> {
+    let deadline = tokio::time::Instant::now() + (scrape * 10).max(Duration::from_secs(20));
+    let scraped_at = loop {
+        let targets = prometheus.targets().await?;
+        let waiting: Vec<String> = targets
+            .iter()
+            .filter(|t| t.health != "up")
+            .map(|t| format!("{} ({}: {})", t.scrape_url, t.health, t.last_error))
+            .collect();
+        if !targets.is_empty() && waiting.is_empty() {
+            break targets
+                .iter()
+                .filter_map(|t| {
+                    t.last_scrape
+                        .as_deref()
+                        .and_then(crate::drill::parse_rfc3339)
+                })
+                .fold(0.0, f64::max);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Ok(Some(format!(
+                "when the run began, Prometheus could not scrape {}",
+                waiting.join(", ")
+            )));
+        }
+        tokio::time::sleep(scrape.min(Duration::from_millis(500))).await;
+    };
+    loop {
+        let groups = prometheus.rules().await?;
+        let evaluated = groups.iter().all(|g| {
+            g.last_evaluation
+                .as_deref()
+                .and_then(crate::drill::parse_rfc3339)
+                .is_some_and(|t| t > scraped_at)
+        });
+        if evaluated {
+            return Ok(None);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Ok(Some(
+                "when the run began, Prometheus had not evaluated its rules since its first scrape"
+                    .into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

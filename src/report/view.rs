@@ -1,0 +1,234 @@
+//! The view model of the HTML report: what the page draws, derived from
+//! report.json alone. Every time is in seconds from the run's start, every
+//! latency in milliseconds, so the page does no arithmetic on clocks.
+
+use serde::Serialize;
+
+use super::terminal::{describe_fault, describe_load};
+use super::Report;
+use crate::checks::Verdict;
+use crate::drill::RunStatus;
+use crate::env::EnvSummary;
+use crate::load::{Counts, LatencySummary, PhaseStats};
+
+#[derive(Debug, Serialize)]
+pub struct View<'a> {
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub verdict: crate::checks::Status,
+    pub status: &'a RunStatus,
+    pub exit_code: i32,
+    pub started_at: &'a str,
+    pub finished_at: &'a str,
+    pub firedrill_version: &'a str,
+    pub environment: Option<&'a EnvSummary>,
+    pub time_scale: f64,
+    pub scenario_text: &'a str,
+    pub run_seconds: f64,
+    pub phases: Vec<PhaseView>,
+    pub alerts: Vec<AlertView>,
+    pub deadlines: Vec<DeadlineView>,
+    pub service_latency: Option<ServiceLatencyView>,
+    pub checks: &'a [Verdict],
+    pub notes: &'a [String],
+}
+
+#[derive(Debug, Serialize)]
+pub struct PhaseView {
+    pub name: String,
+    pub start: f64,
+    pub end: f64,
+    pub load: String,
+    pub fault: Option<String>,
+    pub counts: Option<Counts>,
+    pub latency: Option<LatencySummary>,
+    /// (percentile in %, ms): the HDR percentile distribution.
+    pub percentiles: Option<Vec<(f64, f64)>>,
+    pub series: Vec<SecondView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SecondView {
+    pub t: f64,
+    pub requests: u64,
+    pub status_2xx: u64,
+    pub status_3xx: u64,
+    pub status_4xx: u64,
+    pub status_5xx: u64,
+    /// No answer: transport errors and requests never sent.
+    pub errors: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertView {
+    pub name: String,
+    pub for_seconds: Option<f64>,
+    pub interval_seconds: Option<f64>,
+    pub episodes: Vec<EpisodeView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EpisodeView {
+    pub labels: String,
+    pub pending: Option<f64>,
+    pub firing: Option<f64>,
+    pub resolved: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeadlineView {
+    pub check: String,
+    pub alert: String,
+    pub kind: String,
+    pub anchor: f64,
+    pub due: f64,
+    pub status: crate::checks::Status,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServiceLatencyView {
+    pub p95: Vec<(f64, f64)>,
+    pub p99: Vec<(f64, f64)>,
+}
+
+/// The HDR percentile distribution, with five points per halving of the
+/// distance to 100% (as HdrHistogram's own percentile output does).
+pub fn percentile_curve(stats: &PhaseStats) -> Vec<(f64, f64)> {
+    let histogram = &stats.latency.0;
+    if histogram.is_empty() {
+        return Vec::new();
+    }
+    let mut curve: Vec<(f64, f64)> = histogram
+        .iter_quantiles(5)
+        .map(|v| {
+            (
+                v.quantile_iterated_to() * 100.0,
+                v.value_iterated_to() as f64 / 1000.0,
+            )
+        })
+        .collect();
+    curve.dedup_by(|a, b| (a.0 - b.0).abs() < 1e-9);
+    curve
+}
+
+pub fn build(report: &Report) -> View<'_> {
+    let observations = &report.observations;
+    let start = observations.run_start;
+    let rel = |t: f64| t - start;
+    let phases = observations
+        .phases
+        .iter()
+        .map(|record| {
+            let plan = report.plan.phases.iter().find(|p| p.name == record.name);
+            let phase_start = rel(record.started_at);
+            PhaseView {
+                name: record.name.clone(),
+                start: phase_start,
+                end: rel(record.ended_at),
+                load: plan.map(describe_load).unwrap_or_default(),
+                fault: plan.and_then(describe_fault),
+                counts: record.stats.as_ref().map(|s| s.counts),
+                latency: record.stats.as_ref().map(|s| s.latency.summary()),
+                percentiles: record.stats.as_ref().map(percentile_curve),
+                series: record
+                    .stats
+                    .iter()
+                    .flat_map(|s| &s.series)
+                    .map(|second| SecondView {
+                        t: phase_start + second.second as f64 + 0.5,
+                        requests: second.counts.requests,
+                        status_2xx: second.counts.status_2xx,
+                        status_3xx: second.counts.status_3xx,
+                        status_4xx: second.counts.status_4xx,
+                        status_5xx: second.counts.status_5xx,
+                        errors: second.counts.transport_errors() + second.counts.dropped,
+                        p50_ms: second.p50_ms,
+                        p95_ms: second.p95_ms,
+                        p99_ms: second.p99_ms,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let alerts = observations
+        .alerts
+        .iter()
+        .map(|(name, history)| {
+            let rule = observations.rules.get(name);
+            AlertView {
+                name: name.clone(),
+                for_seconds: rule.map(|r| r.for_seconds),
+                interval_seconds: rule.map(|r| r.interval_seconds),
+                episodes: history
+                    .episodes
+                    .iter()
+                    .map(|e| EpisodeView {
+                        labels: e
+                            .labels
+                            .iter()
+                            .filter(|(k, _)| k.as_str() != "alertname")
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        pending: e.pending_at.map(rel),
+                        firing: e.firing_at.map(rel),
+                        resolved: e.resolved_at.map(rel),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let deadlines = report
+        .verdicts
+        .iter()
+        .filter(|v| v.kind == "fires_within" || v.kind == "resolves_within")
+        .filter_map(|v| {
+            let anchor = v.evidence.get("anchor_at_seconds")?.as_f64()?;
+            let deadline = v.evidence.get("deadline_seconds")?.as_f64()?;
+            let check = report.plan.checks.iter().find(|c| c.id == v.id)?;
+            Some(DeadlineView {
+                check: v.id.clone(),
+                alert: check.kind.alert()?.to_string(),
+                kind: v.kind.clone(),
+                anchor,
+                due: anchor + deadline,
+                status: v.status,
+            })
+        })
+        .collect();
+    let service_latency = observations
+        .service_latency
+        .as_ref()
+        .filter(|s| !s.p95.is_empty() || !s.p99.is_empty())
+        .map(|s| {
+            let convert =
+                |points: &[(f64, f64)]| points.iter().map(|(t, v)| (rel(*t), v * 1000.0)).collect();
+            ServiceLatencyView {
+                p95: convert(&s.p95),
+                p99: convert(&s.p99),
+            }
+        });
+    View {
+        title: &report.scenario.name,
+        description: report.scenario.description.as_deref(),
+        verdict: report.verdict,
+        status: &report.status,
+        exit_code: report.exit_code,
+        started_at: &report.started_at,
+        finished_at: &report.finished_at,
+        firedrill_version: &report.firedrill_version,
+        environment: report.environment.as_ref(),
+        time_scale: report.scenario.time_scale,
+        scenario_text: &report.scenario.source_text,
+        run_seconds: (observations.observed_until - start).max(0.0),
+        phases,
+        alerts,
+        deadlines,
+        service_latency,
+        checks: &report.verdicts,
+        notes: &observations.notes,
+    }
+}

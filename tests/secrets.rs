@@ -1,0 +1,310 @@
+//! Credentials and TLS, against a real Prometheus that requires basic auth
+//! over TLS and a target that records what it was sent: credentials come
+//! from an environment variable or a file, are sent where they belong, and
+//! appear in no output; certificates are verified unless the scenario says
+//! otherwise, and the report says so.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::{all_files, firedrill_env, RecordingTarget, TestPrometheus};
+
+const TOKEN: &str = "firedrill-test-token-91c2e8";
+const PASSWORD: &str = "firedrill-test-password-7f3a";
+/// bcrypt of PASSWORD (cost 4), for Prometheus's web config.
+const PASSWORD_HASH: &str = "$2b$04$5ZfwgxX/EoN6bVzreRY3wejbO7xKd10N/aJA5XVA/YvKOFQXVfcIC";
+
+const CONFIG: &str =
+    "global: { scrape_interval: 1s, evaluation_interval: 1s }\nrule_files: [\"{dir}/rules.yml\"]\n";
+const RULES: &str = "groups:\n  - name: test\n    interval: 1s\n    rules:\n      - alert: NeverFires\n        expr: vector(0) > 1\n";
+
+fn openssl(args: &[&str], dir: &Path) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("this test needs openssl: `sudo apt-get install openssl`");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Prometheus over TLS with basic auth. Its certificate is issued by a CA
+/// made for this test (`ca.pem` in its directory), as a real one would be.
+fn secured_prometheus() -> TestPrometheus {
+    let web = format!(
+        "tls_server_config:\n  cert_file: {{dir}}/cert.pem\n  key_file: {{dir}}/key.pem\nbasic_auth_users:\n  firedrill: \"{PASSWORD_HASH}\"\n"
+    );
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-days",
+                "1",
+                "-subj",
+                "/CN=firedrill-test-ca",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ],
+        ]
+        .concat(),
+        dir,
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "leaf.csr",
+            ],
+        ]
+        .concat(),
+        dir,
+    );
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "cert.pem",
+        ],
+        dir,
+    );
+    let file = |name: &'static str| (name, std::fs::read(dir.join(name)).unwrap());
+    TestPrometheus::start_with_files(
+        CONFIG,
+        RULES,
+        &web,
+        &[file("ca.pem"), file("cert.pem"), file("key.pem")],
+    )
+}
+
+fn scenario(dir: &Path, target: &str, prometheus_port: u16, tls: &str) -> String {
+    let password_file = dir.join("password");
+    std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
+    let text = format!(
+        "name: secrets\n\
+         target:\n  base_url: {target}\n  auth: {{ bearer_token_env: FIREDRILL_TEST_TOKEN }}\n\
+         prometheus:\n  url: https://127.0.0.1:{prometheus_port}\n  auth: {{ basic: {{ username: firedrill, password_file: {} }} }}\n  tls: {tls}\n\
+         phases:\n  - name: traffic\n    requests: 1000\n    concurrency: 1\n    pause: 20ms\n    duration: 3s\n    request: {{ path: /predict, json: {{ request: {{ text: hi }} }} }}\n  - name: watch\n    duration: 2s\n\
+         checks:\n  - {{ alert: NeverFires, silent_during: traffic }}\n  - {{ slo: error_ratio, below: 1%, during: traffic, source: client }}\n",
+        password_file.display()
+    );
+    let path = dir.join("secrets.yaml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+struct Outcome {
+    code: Option<i32>,
+    everything: String,
+    report: Option<serde_json::Value>,
+}
+
+fn run(scenario: &str, out: &Path) -> Outcome {
+    let output = firedrill_env(
+        &["run", scenario, "--out", out.to_str().unwrap()],
+        &[("FIREDRILL_TEST_TOKEN", TOKEN)],
+    );
+    let mut everything = String::from_utf8_lossy(&output.stdout).into_owned();
+    everything.push_str(&String::from_utf8_lossy(&output.stderr));
+    if out.exists() {
+        for (path, text) in all_files(out) {
+            everything.push_str(&format!("\n=== {}\n{text}", path.display()));
+        }
+    }
+    let report = std::fs::read_to_string(out.join("report.json"))
+        .ok()
+        .map(|t| serde_json::from_str(&t).unwrap());
+    Outcome {
+        code: output.status.code(),
+        everything,
+        report,
+    }
+}
+
+fn assert_no_secret(outcome: &Outcome) {
+    for secret in [TOKEN, PASSWORD] {
+        assert!(
+            !outcome.everything.contains(secret),
+            "a secret was printed or written:\n{}",
+            outcome.everything
+        );
+    }
+}
+
+#[test]
+fn credentials_are_sent_where_they_belong_and_written_nowhere() {
+    let prometheus = secured_prometheus();
+    let target = RecordingTarget::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = prometheus.dir.path().join("ca.pem");
+    let path = scenario(
+        dir.path(),
+        &target.url,
+        prometheus.port,
+        &format!("{{ ca_file: {} }}", ca.display()),
+    );
+    let outcome = run(&path, &dir.path().join("out"));
+    assert_eq!(
+        outcome.code,
+        Some(0),
+        "{}\n{}",
+        outcome.everything,
+        prometheus.log()
+    );
+    assert_no_secret(&outcome);
+
+    let seen = target.authorizations.lock().unwrap().clone();
+    assert!(seen.len() > 50, "{} requests", seen.len());
+    let expected = format!("Bearer {TOKEN}");
+    assert!(
+        seen.iter().all(|a| a.as_deref() == Some(expected.as_str())),
+        "{seen:?}"
+    );
+
+    let report = outcome.report.unwrap();
+    let env = &report["environment"];
+    assert!(
+        env["prometheus_tls"]
+            .as_str()
+            .unwrap()
+            .contains("verified against"),
+        "{env}"
+    );
+    assert_eq!(
+        env["target_auth"],
+        "bearer token from environment variable FIREDRILL_TEST_TOKEN"
+    );
+    assert!(env["prometheus_auth"]
+        .as_str()
+        .unwrap()
+        .starts_with("basic auth as `firedrill`"));
+}
+
+#[test]
+fn an_unverifiable_certificate_is_refused_unless_the_scenario_says_so() {
+    let prometheus = secured_prometheus();
+    let target = RecordingTarget::start();
+    let dir = tempfile::tempdir().unwrap();
+
+    let strict = scenario(dir.path(), &target.url, prometheus.port, "{ }");
+    let refused = run(&strict, &dir.path().join("strict"));
+    assert_eq!(refused.code, Some(3), "{}", refused.everything);
+    assert!(
+        refused.everything.contains("certificate"),
+        "{}",
+        refused.everything
+    );
+    assert!(
+        target.authorizations.lock().unwrap().is_empty(),
+        "no traffic without Prometheus"
+    );
+    assert_no_secret(&refused);
+
+    let insecure = scenario(
+        dir.path(),
+        &target.url,
+        prometheus.port,
+        "{ insecure_skip_verify: true }",
+    );
+    let accepted = run(&insecure, &dir.path().join("insecure"));
+    assert_eq!(accepted.code, Some(0), "{}", accepted.everything);
+    assert!(accepted
+        .everything
+        .contains("! Prometheus over https, certificate NOT VERIFIED"));
+    let report = accepted.report.clone().unwrap();
+    assert!(report["environment"]["prometheus_tls"]
+        .as_str()
+        .unwrap()
+        .contains("NOT VERIFIED"));
+    assert_no_secret(&accepted);
+}
+
+#[test]
+fn a_wrong_password_is_inconclusive_and_not_printed() {
+    let prometheus = secured_prometheus();
+    let target = RecordingTarget::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = prometheus.dir.path().join("ca.pem");
+    let path = scenario(
+        dir.path(),
+        &target.url,
+        prometheus.port,
+        &format!("{{ ca_file: {} }}", ca.display()),
+    );
+    std::fs::write(dir.path().join("password"), "not-the-password\n").unwrap();
+    let outcome = run(&path, &dir.path().join("out"));
+    assert_eq!(outcome.code, Some(3), "{}", outcome.everything);
+    assert!(outcome.everything.contains("401"), "{}", outcome.everything);
+    assert!(!outcome.everything.contains("not-the-password"));
+    assert_no_secret(&outcome);
+}
+
+#[test]
+fn credentials_must_come_from_the_environment_or_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("literal.yaml");
+    std::fs::write(
+        &path,
+        "name: literal\ntarget: { base_url: http://127.0.0.1:9 }\nprometheus: { url: http://127.0.0.1:9 }\nphases:\n  - name: a\n    requests: 1\n    request:\n      path: /\n      headers: { Authorization: \"Bearer abc\" }\n",
+    )
+    .unwrap();
+    let out = firedrill_env(&["run", path.to_str().unwrap()], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains(
+            "phases[0].request.headers.authorization: `authorization` carries credentials"
+        ),
+        "{stderr}"
+    );
+
+    let unset = dir.path().join("unset.yaml");
+    std::fs::write(
+        &unset,
+        "name: unset\ntarget:\n  base_url: http://127.0.0.1:9\n  auth: { bearer_token_env: FIREDRILL_SURELY_UNSET }\nprometheus: { url: http://127.0.0.1:9 }\nphases:\n  - { name: a, duration: 1s }\n",
+    )
+    .unwrap();
+    let out = firedrill_env(&["run", unset.to_str().unwrap()], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains(":4:29: target.auth.bearer_token_env: the environment variable `FIREDRILL_SURELY_UNSET` is not set"), "{stderr}");
+}
