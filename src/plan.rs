@@ -125,7 +125,7 @@ pub struct PhasePlan {
     pub name: String,
     pub model: LoadModel,
     pub requests: Vec<WeightedRequest>,
-    pub fault: Option<Faults>,
+    pub fault: Option<FaultPlan>,
     pub timeout: Duration,
 }
 
@@ -136,6 +136,24 @@ impl PhasePlan {
             LoadModel::Closed { max_duration, .. } => max_duration.unwrap_or_default(),
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum FaultPlan {
+    /// The embedded demo gateway's faults.
+    Demo(Faults),
+    /// One HTTP call starts the fault, another restores.
+    Http { start: HttpCall, restore: HttpCall },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpCall {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    #[serde(with = "body_text")]
+    pub body: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{repo, require_prometheus};
+use support::{repo, require_prometheus, DemoGateway};
 
 /// The pid and data directory of a `prometheus` process whose parent is `parent`.
 fn prometheus_child_of(parent: u32) -> Option<(u32, PathBuf)> {
@@ -125,4 +125,74 @@ fn ctrl_c_stops_everything_and_still_writes_an_interrupted_report() {
     assert_eq!(phases.len(), 1, "stopped in the first phase");
     assert!(phases[0]["stats"]["counts"]["requests"].as_u64().unwrap() > 0);
     assert!(stderr.contains("INTERRUPTED"), "{stderr}");
+}
+
+#[test]
+fn sigterm_during_an_http_fault_restores_it_and_writes_an_interrupted_report() {
+    require_prometheus();
+    let demo = DemoGateway::start();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("fault.yaml");
+    let request = "{ method: POST, path: /predict, json: { request: { text: hi } } }";
+    std::fs::write(
+        &scenario,
+        format!(
+            "name: fault\ntime_scale: 10\ntarget: {{ base_url: {} }}\nphases:\n\
+             \x20 - {{ name: healthy, duration: 20s, rate: 20/s, request: {request} }}\n\
+             \x20 - name: broken\n    duration: 5m\n    rate: 20/s\n    request: {request}\n\
+             \x20   fault:\n      http:\n\
+             \x20       start: {{ method: PUT, url: {}/faults, json: {{ backend_error_ratio: 1.0 }} }}\n\
+             \x20       restore: {{ method: DELETE, url: {}/faults }}\n",
+            demo.gateway, demo.admin, demo.admin
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .current_dir(repo())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr_pipe = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut stderr = String::new();
+    loop {
+        let mut line = String::new();
+        let read = std::io::BufRead::read_line(&mut stderr_pipe, &mut line).unwrap();
+        assert!(read > 0, "ended before the fault phase:\n{stderr}");
+        stderr.push_str(&line);
+        if line.contains("▶ broken") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        demo.faults()["backend_error_ratio"],
+        1.0,
+        "the fault is in force"
+    );
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let status = child.wait().unwrap();
+    std::io::Read::read_to_string(&mut stderr_pipe, &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert_eq!(
+        demo.faults()["backend_error_ratio"],
+        0.0,
+        "the fault was restored: {stderr}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"]["status"], "interrupted");
+    let phases = report["observations"]["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 2);
+    assert!(phases[1]["fault_error"].is_null(), "{}", phases[1]);
+    assert!(phases[1]["stats"]["counts"]["status_5xx"].as_u64().unwrap() > 0);
 }

@@ -432,11 +432,29 @@ pub fn silent_during(
             }
         }
     }
-    // Silence is only proof if Prometheus was evaluating the rule all along.
+    // Silence is only proof if Prometheus was evaluating the rule all along:
+    // it answered every poll during the phase, and no evaluation is missing
+    // (consecutive evaluations are one interval apart; a missed observation
+    // of one is tolerated, two are not).
+    if let Some((at, why)) = observations
+        .watch
+        .failures
+        .iter()
+        .find(|(t, _)| *t >= from && *t <= to)
+    {
+        return base(
+            Status::Inconclusive,
+            format!(
+                "no alert was seen, but Prometheus did not answer at t={} during `{}` ({why}): silence is not proven",
+                secs(rel(*at)),
+                record.name
+            ),
+        );
+    }
     let gap = observations
         .watch
         .largest_gap(&context.rule.group, from, to);
-    let allowed = 2.5 * context.rule.interval_seconds;
+    let allowed = 2.0 * context.rule.interval_seconds + 1.0;
     if gap > allowed {
         return base(
             Status::Inconclusive,

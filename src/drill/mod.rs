@@ -6,6 +6,7 @@
 
 mod clock;
 mod collect;
+mod faults;
 mod timeline;
 mod watcher;
 
@@ -24,10 +25,9 @@ pub use collect::{
 pub use timeline::{episodes, Episode};
 pub use watcher::{AlertEvent, WatchLog};
 
-use crate::demo::Faults;
 use crate::env::{EnvSummary, Environment};
 use crate::load::{self, Live, PhaseStats};
-use crate::plan::{LoadModel, PhasePlan, Plan};
+use crate::plan::{FaultPlan, LoadModel, PhasePlan, Plan};
 use crate::prom::PromClient;
 
 /// Told what happens as it happens (the terminal view implements it).
@@ -60,7 +60,7 @@ pub struct PhaseRecord {
     pub started_at: f64,
     pub ended_at: f64,
     pub planned_seconds: f64,
-    pub fault: Option<Faults>,
+    pub fault: Option<FaultPlan>,
     /// Set if a fault could not be injected or restored.
     pub fault_error: Option<String>,
     /// None for a phase without traffic.
@@ -242,13 +242,15 @@ async fn run_phase(
 ) -> (PhaseRecord, bool) {
     let started_at = clock.now();
     let mut fault_error = None;
-    // The guard restores health when dropped, whatever happens below.
-    let guard = match phase.fault.as_ref().and_then(|f| env.inject(f)) {
-        Some(Ok(guard)) => Some(guard),
-        Some(Err(e)) => {
-            fault_error = Some(format!("could not inject the fault: {e}"));
-            None
-        }
+    // The injected fault restores itself when dropped, whatever happens below.
+    let injected = match &phase.fault {
+        Some(plan) => match faults::inject(plan, env).await {
+            Ok(injected) => Some(injected),
+            Err(e) => {
+                fault_error = Some(e);
+                None
+            }
+        },
         None => None,
     };
     let mut interrupted = false;
@@ -282,9 +284,9 @@ async fn run_phase(
             }
         }
     }
-    if let Some(guard) = guard {
-        if let Err(e) = guard.restore() {
-            fault_error = Some(format!("could not restore health after the fault: {e}"));
+    if let Some(injected) = injected {
+        if let Err(e) = injected.restore().await {
+            fault_error = Some(e);
         }
     }
     let record = PhaseRecord {

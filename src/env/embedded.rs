@@ -12,6 +12,11 @@ use crate::prom::PromClient;
 use crate::rules::{self, LoadedGroups, RulesError};
 use crate::secret::Credentials;
 
+/// A scrape reads at most this much. Prometheus's default is no limit, and a
+/// target that answers /metrics with an endless body would have it buffer
+/// gigabytes; a real gateway's page is a few kilobytes.
+const SCRAPE_BODY_LIMIT: &str = "16MB";
+
 /// What the embedded Prometheus scrapes.
 pub struct ScrapeTargets {
     /// `host:port` of the gateway (or URL target), scraped as job `api-gateway`.
@@ -108,7 +113,7 @@ fn config_yaml(
     let mut config = format!(
         "global:\n  scrape_interval: {}\n  scrape_timeout: {}\n  evaluation_interval: {}\n\
          rule_files:\n  - \"{{rules}}\"\n\
-         scrape_configs:\n  - job_name: api-gateway\n    metrics_path: \"{}\"\n{auth}    static_configs:\n      - targets: [\"{}\"]\n",
+         scrape_configs:\n  - job_name: api-gateway\n    metrics_path: \"{}\"\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n{auth}    static_configs:\n      - targets: [\"{}\"]\n",
         ms(scrape),
         ms(timeout),
         ms(evaluation),
@@ -117,7 +122,7 @@ fn config_yaml(
     );
     if let Some(backend) = &targets.backend {
         config.push_str(&format!(
-            "  - job_name: sentiment-api\n    static_configs:\n      - targets: [\"{backend}\"]\n"
+            "  - job_name: sentiment-api\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n    static_configs:\n      - targets: [\"{backend}\"]\n"
         ));
     }
     config
@@ -150,7 +155,10 @@ pub async fn wait_for_first_data(
                 })
                 .fold(0.0, f64::max);
         }
-        if tokio::time::Instant::now() > deadline {
+        // Every target tried at least once and some failed: the target is
+        // down, and waiting longer will not bring it up.
+        let all_tried = !targets.is_empty() && targets.iter().all(|t| t.health != "unknown");
+        if all_tried || tokio::time::Instant::now() > deadline {
             return Ok(Some(format!(
                 "when the run began, Prometheus could not scrape {}",
                 waiting.join(", ")

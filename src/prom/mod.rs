@@ -128,9 +128,11 @@ impl PromClient {
             url: base_url.to_string(),
             message,
         };
+        // A query firedrill sends answers in well under a second on a
+        // healthy Prometheus; ten seconds means it is not healthy.
         let mut builder = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(5));
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(3));
         if let Some(pem) = &access.ca_pem {
             let certificate = reqwest::Certificate::from_pem(pem)
                 .map_err(|e| unusable(format!("the CA file is not a PEM certificate: {e}")))?;

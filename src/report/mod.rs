@@ -4,6 +4,7 @@
 //! `firedrill report report.json` re-renders them later.
 
 mod csv;
+mod html;
 mod junit;
 mod markdown;
 pub mod terminal;
@@ -103,6 +104,7 @@ impl Report {
             ("summary.md", markdown::render(self)),
             ("junit.xml", junit::render(self)),
             ("series.csv", csv),
+            ("report.html", html::render(self)),
         ] {
             let path = dir.join(name);
             write_atomically(&path, content.as_bytes())?;

@@ -15,7 +15,7 @@ use crate::checks::Status;
 use crate::drill::{AlertEvent, PhaseRecord, Progress};
 use crate::env::EnvSummary;
 use crate::load::Live;
-use crate::plan::{LoadModel, PhasePlan, Plan};
+use crate::plan::{FaultPlan, LoadModel, PhasePlan, Plan};
 use crate::scenario::units::{format_duration, trim_float};
 
 /// Clears the current line (the status line, when one is shown).
@@ -174,7 +174,12 @@ pub fn describe_load(phase: &PhasePlan) -> String {
 }
 
 pub fn describe_fault(phase: &PhasePlan) -> Option<String> {
-    let fault = phase.fault.as_ref()?;
+    let fault = match phase.fault.as_ref()? {
+        FaultPlan::Http { start, .. } => {
+            return Some(format!("http {} {}", start.method, start.url));
+        }
+        FaultPlan::Demo(fault) => fault,
+    };
     let mut parts = Vec::new();
     if fault.backend_error_ratio > 0.0 {
         parts.push(format!(

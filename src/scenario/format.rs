@@ -236,11 +236,14 @@ pub struct MixEntrySpec {
     pub request: RequestSpec,
 }
 
-/// Faults of the embedded demo gateway. Each is applied when the phase starts
-/// and restored when it ends, whatever way it ends.
+/// A fault, applied when the phase starts and restored when it ends, however
+/// it ends: either the embedded demo gateway's own faults, or an `http`
+/// action (a call to start it, a call to restore) for any other target.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
+    #[serde(default)]
+    pub http: Option<HttpFaultSpec>,
     /// This share of backend calls answers 500 (the gateway passes it on).
     #[serde(default)]
     pub backend_error_ratio: Option<Ratio>,
@@ -254,6 +257,27 @@ pub struct FaultSpec {
     /// The gateway itself stops listening (connections refused, scrape fails).
     #[serde(default)]
     pub gateway_down: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpFaultSpec {
+    pub start: HttpCallSpec,
+    pub restore: HttpCallSpec,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCallSpec {
+    #[serde(default)]
+    pub method: Option<String>,
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub json: Option<serde_json::Value>,
+    #[serde(default)]
+    pub body: Option<String>,
 }
 
 /// One check, written flat; `validate` decides which kind it is from its keys

@@ -335,3 +335,197 @@ pub fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
     }
     found
 }
+
+/// `firedrill demo-gateway` as a child process (the system under test for
+/// URL-mode drills), with its fault admin API; stopped on drop.
+pub struct DemoGateway {
+    pub gateway: String,
+    pub backend: String,
+    pub admin: String,
+    child: std::process::Child,
+}
+
+impl DemoGateway {
+    pub fn start() -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+            .args(["demo-gateway", "--port", "0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the demo gateway starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut url_on = |prefix: &str| {
+            let line = lines.next().expect("a line").expect("utf-8");
+            assert!(line.starts_with(prefix), "{line}");
+            line.split_whitespace()
+                .find(|w| w.starts_with("http://"))
+                .expect("a URL")
+                .trim_end_matches("/faults")
+                .to_string()
+        };
+        let gateway = url_on("demo gateway:");
+        let backend = url_on("model backend:");
+        let admin = url_on("fault admin:");
+        DemoGateway {
+            gateway,
+            backend,
+            admin,
+            child,
+        }
+    }
+
+    /// The faults in force, as the admin API reports them.
+    pub fn faults(&self) -> serde_json::Value {
+        let host = self.admin.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(host).unwrap();
+        use std::io::Write;
+        write!(
+            stream,
+            "GET /faults HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+        serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {response}"))
+    }
+}
+
+impl Drop for DemoGateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Prometheus scraping a demo gateway, loaded with the shipped rules
+/// compressed ten-fold (scrape 1.5s, evaluation 3s, `for: 1m` → 6s), as the
+/// embedded environment would run them, but started and stopped by the test.
+pub fn prometheus_for(demo: &DemoGateway) -> TestPrometheus {
+    let groups: Vec<firedrill::rules::Group> = firedrill::rules::shipped_rules()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l.groups.iter())
+        .map(|g| {
+            firedrill::rules::scale_group(g, 10.0, std::time::Duration::from_secs(30)).unwrap()
+        })
+        .collect();
+    let rules = firedrill::rules::render_rule_file(groups).unwrap();
+    let config = format!(
+        "global: {{ scrape_interval: 1500ms, evaluation_interval: 3s }}\n\
+         rule_files: [\"{{dir}}/rules.yml\"]\n\
+         scrape_configs:\n\
+         \x20 - {{ job_name: api-gateway, static_configs: [{{ targets: [\"{}\"] }}] }}\n\
+         \x20 - {{ job_name: sentiment-api, static_configs: [{{ targets: [\"{}\"] }}] }}\n",
+        demo.gateway.trim_start_matches("http://"),
+        demo.backend.trim_start_matches("http://"),
+    );
+    TestPrometheus::start(&config, &rules, None)
+}
+
+/// What a scripted HTTP server answers.
+pub enum Answer {
+    /// Status and body, then close.
+    Full(u16, String),
+    /// 200 with a chunked body that never ends (a hostile peer).
+    Endless,
+}
+
+/// A loopback HTTP server answering each request with `script(n, request line)`
+/// (n counts requests from 0); one connection per request.
+pub struct ScriptedServer {
+    pub url: String,
+    pub requests: Arc<AtomicUsize>,
+}
+
+impl ScriptedServer {
+    pub fn start(script: impl Fn(usize, &str) -> Answer + Send + Sync + 'static) -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = requests.clone();
+        let script = Arc::new(script);
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let script = script.clone();
+                let counter = counter.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut request_line = String::new();
+                    let _ = reader.read_line(&mut request_line);
+                    let mut length = 0usize;
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0
+                            || header.trim().is_empty()
+                        {
+                            break;
+                        }
+                        if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:")
+                        {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0u8; length];
+                    let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    match script(n, request_line.trim()) {
+                        Answer::Full(status, body) => {
+                            let _ = write!(
+                                stream,
+                                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                                body.len()
+                            );
+                        }
+                        Answer::Endless => {
+                            let _ = write!(
+                                stream,
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+                            );
+                            let chunk = format!("{:x}\r\n{}\r\n", 65536, "x".repeat(65536));
+                            while stream.write_all(chunk.as_bytes()).is_ok() {}
+                        }
+                    }
+                });
+            }
+        });
+        ScriptedServer { url, requests }
+    }
+}
+
+/// Runs the firedrill binary to completion and returns its exit code,
+/// stderr, and peak resident memory in MiB (from wait4's rusage).
+// The child is reaped by wait4 (which std's wait cannot do, as it drops the
+// rusage), so clippy's zombie check does not see it.
+#[allow(clippy::zombie_processes)]
+pub fn firedrill_measured(args: &[&str]) -> (i32, String, f64) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(args)
+        .current_dir(repo())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child with valid pointers.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, stderr, usage.ru_maxrss as f64 / 1024.0)
+}

@@ -8,8 +8,10 @@ use super::{
     MAX_TIMEOUT,
 };
 use crate::demo::Faults;
-use crate::plan::{LoadModel, PhasePlan, RateShape, RequestTemplate, WeightedRequest};
-use crate::scenario::format::{FaultSpec, PhaseSpec, RateSpec, RequestSpec};
+use crate::plan::{
+    FaultPlan, HttpCall, LoadModel, PhasePlan, RateShape, RequestTemplate, WeightedRequest,
+};
+use crate::scenario::format::{FaultSpec, HttpCallSpec, PhaseSpec, RateSpec, RequestSpec};
 use crate::scenario::locate::FieldPath;
 use crate::scenario::units::format_duration;
 
@@ -341,19 +343,38 @@ fn validate_fault(
     spec: &FaultSpec,
     path: &FieldPath,
     embedded_target: bool,
-) -> Option<Faults> {
+) -> Option<FaultPlan> {
+    if let Some(http) = &spec.http {
+        let demo_keys = FaultSpec {
+            http: None,
+            ..spec.clone()
+        };
+        if demo_keys != FaultSpec::default() {
+            v.problem(
+                path.clone(),
+                "choose one: an `http` fault, or the demo gateway's faults",
+            );
+            return None;
+        }
+        let start = validate_call(v, &http.start, &path.key("http").key("start"));
+        let restore = validate_call(v, &http.restore, &path.key("http").key("restore"));
+        return Some(FaultPlan::Http {
+            start: start?,
+            restore: restore?,
+        });
+    }
     if !embedded_target {
         v.problem(
             path.clone(),
             "these faults are injected into the embedded demo gateway; with a `base_url` \
-             target, firedrill has no way to inject them",
+             target, give an `http` fault (a call that starts it and one that restores)",
         );
         return None;
     }
     if *spec == FaultSpec::default() {
         v.problem(
             path.clone(),
-            "an empty fault: set backend_error_ratio, backend_latency, backend_down or gateway_down",
+            "an empty fault: set backend_error_ratio, backend_latency, backend_down, gateway_down or http",
         );
         return None;
     }
@@ -369,10 +390,69 @@ fn validate_fault(
             return None;
         }
     }
-    Some(Faults {
+    Some(FaultPlan::Demo(Faults {
         backend_error_ratio: spec.backend_error_ratio.map(|r| r.0).unwrap_or(0.0),
         backend_latency: spec.backend_latency.map(|d| d.0).unwrap_or_default(),
         backend_down: spec.backend_down.unwrap_or(false),
         gateway_down: spec.gateway_down.unwrap_or(false),
+    }))
+}
+
+fn validate_call(v: &mut Validator, spec: &HttpCallSpec, path: &FieldPath) -> Option<HttpCall> {
+    let before = v.findings.len();
+    let rest = spec
+        .url
+        .strip_prefix("http://")
+        .or_else(|| spec.url.strip_prefix("https://"));
+    if rest.is_none_or(|r| r.is_empty() || r.starts_with('/') || r.contains('@')) {
+        v.problem(
+            path.key("url"),
+            format!(
+                "`{}` must be a full http(s) URL without credentials in it",
+                spec.url
+            ),
+        );
+    }
+    let has_body = spec.json.is_some() || spec.body.is_some();
+    let method = spec
+        .method
+        .clone()
+        .unwrap_or_else(|| if has_body { "POST" } else { "GET" }.to_string());
+    if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
+        v.problem(
+            path.key("method"),
+            format!("method `{method}` must be an upper-case HTTP method like PUT or DELETE"),
+        );
+    }
+    let mut headers: Vec<(String, String)> = spec
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    for (name, _) in &headers {
+        if super::access::CREDENTIAL_HEADERS.contains(&name.as_str()) {
+            v.problem(
+                path.key("headers").key(name),
+                format!("`{name}` carries credentials, which would be copied into every report"),
+            );
+        }
+    }
+    let body = match (&spec.json, &spec.body) {
+        (Some(_), Some(_)) => {
+            v.problem(path.clone(), "choose one: `json` or `body`");
+            Vec::new()
+        }
+        (Some(json), None) => {
+            headers.push(("content-type".into(), "application/json".into()));
+            serde_json::to_vec(json).unwrap_or_default()
+        }
+        (None, Some(body)) => body.clone().into_bytes(),
+        (None, None) => Vec::new(),
+    };
+    (v.findings.len() == before).then(|| HttpCall {
+        method,
+        url: spec.url.clone(),
+        headers,
+        body,
     })
 }
