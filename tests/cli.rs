@@ -8,7 +8,11 @@ use support::{firedrill, ConnectionCounter};
 
 /// Every file in tests/bad-scenarios, where its problem is, and what is said.
 const BROKEN: &[(&str, &str, &str)] = &[
-    ("syntax.yaml", "3:3", "did not find expected node content"),
+    (
+        "syntax.yaml",
+        "3:3",
+        "phases: did not find expected node content",
+    ),
     (
         "unknown-field.yaml",
         "5:5",
@@ -75,8 +79,16 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "8:12",
         "phases[0].fault: these faults are injected into the embedded demo gateway",
     ),
-    ("empty.yaml", "1:1", "the scenario file is empty"),
-    ("not-a-mapping.yaml", "1:1", "invalid type: sequence"),
+    (
+        "empty.yaml",
+        "1:1",
+        "(top level): the scenario file is empty",
+    ),
+    (
+        "not-a-mapping.yaml",
+        "1:1",
+        "(top level): invalid type: sequence",
+    ),
     (
         "two-load-models.yaml",
         "3:9",

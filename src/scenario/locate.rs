@@ -134,6 +134,19 @@ impl Locator {
     }
 }
 
+impl Locator {
+    /// The field whose value begins closest before `position`: where a
+    /// syntax error sits, for a message that names a field.
+    pub fn path_at(&self, position: Position) -> FieldPath {
+        self.positions
+            .iter()
+            .filter(|(_, p)| (p.line, p.column) <= (position.line, position.column))
+            .max_by_key(|(path, p)| (p.line, p.column, path.len()))
+            .map(|(path, _)| FieldPath(path.clone()))
+            .unwrap_or_default()
+    }
+}
+
 /// The segment under which the next value of the innermost collection sits,
 /// advancing the collection past it.
 fn value_segment(frames: &mut [Frame]) -> Option<Segment> {

@@ -96,13 +96,19 @@ pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Plan, Sce
     {
         return Err(invalid(vec![Problem {
             position: Position { line: 1, column: 1 },
-            field: String::new(),
+            field: FieldPath::root().to_string(),
             message: "the scenario file is empty: it needs a `name` and `phases`".into(),
         }]));
     }
-    let file: format::ScenarioFile =
-        serde_norway::from_str(text).map_err(|e| invalid(vec![serde_problem(&e)]))?;
     let locator = locate::Locator::new(text);
+    let file: format::ScenarioFile = serde_norway::from_str(text).map_err(|e| {
+        let mut problem = serde_problem(&e);
+        if problem.field.is_empty() {
+            // A syntax error: name the field it interrupts.
+            problem.field = locator.path_at(problem.position).to_string();
+        }
+        invalid(vec![problem])
+    })?;
     validate::validate(file, path, text, overrides).map_err(|findings| {
         invalid(
             findings

@@ -336,6 +336,7 @@ fn mutated_scenarios_never_panic_and_every_error_is_located() {
                 assert!(!problems.is_empty(), "{text}");
                 for p in &problems {
                     assert!(!p.message.trim().is_empty(), "empty message for:\n{text}");
+                    assert!(!p.field.is_empty(), "no field named: {p:?}\n{text}");
                     assert!(
                         p.position.line >= 1 && p.position.line <= line_count + 1,
                         "line {} outside the file ({line_count} lines): {p:?}\n{text}",
