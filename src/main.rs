@@ -47,6 +47,18 @@ enum Command {
         /// Print only the final verdicts.
         #[arg(long, short)]
         quiet: bool,
+        /// Run shard i of n (0-based): this process sends 1/n of the arrival
+        /// rate (or of the requests); `firedrill merge` combines the reports.
+        /// Only shard 0 injects faults.
+        #[arg(long, value_name = "i/n", value_parser = firedrill::plan::Shard::parse)]
+        shard: Option<firedrill::plan::Shard>,
+        /// Serve firedrill's own Prometheus metrics here during the run
+        /// (e.g. 0.0.0.0:9464 in a pod).
+        #[arg(long, value_name = "ADDR")]
+        metrics_addr: Option<SocketAddr>,
+        /// Push the results to this Pushgateway when the run ends.
+        #[arg(long, value_name = "URL", env = "FIREDRILL_PUSH_GATEWAY")]
+        push_gateway: Option<String>,
     },
     /// Check scenario files without sending anything (exit 0 or 2).
     Validate {
@@ -59,6 +71,15 @@ enum Command {
         /// Write the renderings here (default: next to report.json).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+    /// Combine the reports of a run's shards (`run --shard i/n`) into one:
+    /// traffic summed exactly (HDR histograms added), checks judged again.
+    Merge {
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Where the merged report goes.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
     /// Run the demo gateway and model backend alone (for a Prometheus of your own).
     DemoGateway {
@@ -93,6 +114,9 @@ fn main() {
                 out,
                 reports,
                 quiet,
+                shard,
+                metrics_addr,
+                push_gateway,
             } => {
                 let options = commands::run::RunOptions {
                     scenario,
@@ -104,6 +128,9 @@ fn main() {
                     out,
                     reports_root: reports,
                     quiet,
+                    shard,
+                    metrics_addr,
+                    push_gateway,
                 };
                 let shutdown = commands::shutdown_on_signals();
                 commands::run::run(&options, shutdown).await.exit_code
@@ -112,6 +139,7 @@ fn main() {
                 commands::validate(&scenarios, &Overrides::default())
             }
             Command::Report { report, out } => commands::rerender(&report, out.as_deref()),
+            Command::Merge { reports, out } => commands::merge(&reports, &out),
             Command::DemoGateway {
                 port,
                 backend_port,

@@ -25,6 +25,78 @@ pub struct Plan {
     pub service_metrics: ServiceMetrics,
     pub phases: Vec<PhasePlan>,
     pub checks: Vec<CheckPlan>,
+    /// This process's share of a run split over several (`--shard i/n`):
+    /// the plan describes the whole run; the load engine sends the share.
+    #[serde(default)]
+    pub shard: Option<Shard>,
+}
+
+/// Shard `index` of `count` (0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (index, count) = text
+            .split_once('/')
+            .ok_or_else(|| format!("shard `{text}`: write it as i/n, e.g. 0/3"))?;
+        let index: u32 = index
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard `{text}`: `{index}` is not a number"))?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard `{text}`: `{count}` is not a number"))?;
+        if count == 0 || index >= count {
+            return Err(format!("shard `{text}`: need 0 <= i < n"));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// This shard's part of a whole split as evenly as integers allow (the
+    /// first `whole % count` shards take one more).
+    pub fn share_of(&self, whole: u64) -> u64 {
+        let (index, count) = (self.index as u64, self.count as u64);
+        whole / count + u64::from(index < whole % count)
+    }
+
+    /// This shard's part of a load model: the arrival rate, or the request
+    /// count and concurrency, divided by the number of shards.
+    pub fn apply(&self, model: &LoadModel) -> LoadModel {
+        let n = self.count as f64;
+        match model {
+            LoadModel::Open {
+                rate,
+                duration,
+                connections,
+            } => LoadModel::Open {
+                rate: RateShape {
+                    from: rate.from / n,
+                    to: rate.to / n,
+                },
+                duration: *duration,
+                connections: self.share_of(*connections as u64).max(1) as u32,
+            },
+            LoadModel::Closed {
+                requests,
+                concurrency,
+                pause,
+                max_duration,
+            } => LoadModel::Closed {
+                requests: self.share_of(*requests),
+                concurrency: self.share_of(*concurrency as u64).max(1) as u32,
+                pause: *pause,
+                max_duration: *max_duration,
+            },
+            LoadModel::Idle { duration } => LoadModel::Idle {
+                duration: *duration,
+            },
+        }
+    }
 }
 
 impl Plan {

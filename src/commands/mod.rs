@@ -118,6 +118,35 @@ pub fn rerender(path: &Path, out: Option<&Path>) -> i32 {
     report.exit_code
 }
 
+/// `firedrill merge`: the shard reports of one run combined, every format
+/// written to `out`; exits with the merged run's exit code.
+pub fn merge(paths: &[PathBuf], out: &Path) -> i32 {
+    let mut reports = Vec::new();
+    for path in paths {
+        match Report::read(path) {
+            Ok(report) => reports.push((path.display().to_string(), report)),
+            Err(e) => {
+                eprintln!("firedrill: {e}");
+                return exit::INVALID;
+            }
+        }
+    }
+    let merged = match crate::report::merge::merge(reports) {
+        Ok(merged) => merged,
+        Err(e) => {
+            eprintln!("firedrill: cannot merge: {e}");
+            return exit::INVALID;
+        }
+    };
+    if let Err(e) = merged.write_all(out) {
+        eprintln!("firedrill: cannot write to {}: {e}", out.display());
+        return exit::INCONCLUSIVE;
+    }
+    eprint!("{}", terminal::summary(&merged));
+    eprintln!("report: {}", out.join("report.json").display());
+    merged.exit_code
+}
+
 /// `firedrill demo-gateway`: the demo stack alone, until a signal.
 pub async fn demo_gateway(gateway: SocketAddr, backend: SocketAddr, admin: SocketAddr) -> i32 {
     let stack = match DemoStack::start(DemoConfig { gateway, backend }) {

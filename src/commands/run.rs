@@ -13,6 +13,7 @@ use crate::checks;
 use crate::drill::{self, Observations, Progress, Silent};
 use crate::env::Environment;
 use crate::exit;
+use crate::report::telemetry::Telemetry;
 use crate::report::{self, terminal, Report};
 use crate::scenario::{self, Overrides};
 
@@ -23,6 +24,11 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     pub reports_root: PathBuf,
     pub quiet: bool,
+    pub shard: Option<crate::plan::Shard>,
+    /// Serve firedrill's own /metrics here while the run lasts.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Push the results to this Pushgateway at the end.
+    pub push_gateway: Option<String>,
 }
 
 pub struct RunOutcome {
@@ -32,7 +38,10 @@ pub struct RunOutcome {
 
 pub async fn run(options: &RunOptions, mut shutdown: watch::Receiver<bool>) -> RunOutcome {
     let plan = match scenario::load(&options.scenario, &options.overrides) {
-        Ok(plan) => plan,
+        Ok(plan) => crate::plan::Plan {
+            shard: options.shard,
+            ..plan
+        },
         Err(e) => {
             eprintln!("{e}");
             eprintln!(
@@ -46,11 +55,32 @@ pub async fn run(options: &RunOptions, mut shutdown: watch::Receiver<bool>) -> R
         }
     };
     let started_at = report::now_rfc3339();
-    let progress: Arc<dyn Progress> = if options.quiet {
+    let mut progress: Arc<dyn Progress> = if options.quiet {
         Arc::new(Silent)
     } else {
         terminal::TerminalProgress::new()
     };
+    // Kept alive for the run: dropping it stops the /metrics server.
+    let mut _telemetry = None;
+    if let Some(addr) = options.metrics_addr {
+        match Telemetry::start(addr, progress.clone()) {
+            Ok(telemetry) => {
+                eprintln!(
+                    "firedrill: serving its own metrics at http://{}/metrics",
+                    telemetry.addr()
+                );
+                progress = telemetry.clone();
+                _telemetry = Some(telemetry);
+            }
+            Err(e) => {
+                eprintln!("firedrill: cannot serve metrics on {addr}: {e}");
+                return RunOutcome {
+                    exit_code: exit::INVALID,
+                    report_dir: None,
+                };
+            }
+        }
+    }
 
     let prepared = tokio::select! {
         prepared = Environment::prepare(&plan) => prepared.map_err(Some),
@@ -90,6 +120,18 @@ pub async fn run(options: &RunOptions, mut shutdown: watch::Receiver<bool>) -> R
     let mut report = Report::new(&plan, environment, started_at, observations, verdicts);
     if let Some(code) = forced_exit {
         report.exit_code = code;
+    }
+    if let Some(gateway) = &options.push_gateway {
+        match crate::report::push::push(gateway, &report).await {
+            Ok(url) => eprintln!("firedrill: results pushed to {url}"),
+            Err(e) => {
+                eprintln!("firedrill: {e}");
+                report
+                    .observations
+                    .notes
+                    .push(format!("the results could not be pushed: {e}"));
+            }
+        }
     }
     let dir = options
         .out

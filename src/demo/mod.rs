@@ -8,7 +8,7 @@
 mod admin;
 mod backend;
 mod gateway;
-mod server;
+pub(crate) mod server;
 
 use std::io;
 use std::net::SocketAddr;

@@ -20,10 +20,10 @@ use hyper_util::rt::TokioIo;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
-pub type ResponseFuture = Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>;
-pub type Handler = Arc<dyn Fn(Request<Incoming>) -> ResponseFuture + Send + Sync>;
+pub(crate) type ResponseFuture = Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>;
+pub(crate) type Handler = Arc<dyn Fn(Request<Incoming>) -> ResponseFuture + Send + Sync>;
 
-pub struct SwitchableServer {
+pub(crate) struct SwitchableServer {
     addr: SocketAddr,
     handler: Handler,
     runtime: Handle,

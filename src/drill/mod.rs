@@ -27,7 +27,7 @@ pub use watcher::{AlertEvent, WatchLog};
 
 use crate::env::{EnvSummary, Environment};
 use crate::load::{self, Live, PhaseStats};
-use crate::plan::{FaultPlan, LoadModel, PhasePlan, Plan};
+use crate::plan::{FaultPlan, LoadModel, PhasePlan, Plan, Shard};
 use crate::prom::PromClient;
 
 /// Told what happens as it happens (the terminal view implements it).
@@ -173,7 +173,7 @@ pub async fn run(
         live.reset();
         progress.phase_started(index, phase, &live);
         let (record, interrupted) =
-            run_phase(phase, env, &clock, &mut shutdown, live.clone()).await;
+            run_phase(phase, plan.shard, env, &clock, &mut shutdown, live.clone()).await;
         progress.phase_finished(index, &record);
         phases.push(record);
         if interrupted {
@@ -235,6 +235,7 @@ pub async fn run(
 /// Runs one phase; returns its record and whether a signal cut it short.
 async fn run_phase(
     phase: &PhasePlan,
+    shard: Option<Shard>,
     env: &Environment,
     clock: &Clock,
     shutdown: &mut watch::Receiver<bool>,
@@ -242,8 +243,11 @@ async fn run_phase(
 ) -> (PhaseRecord, bool) {
     let started_at = clock.now();
     let mut fault_error = None;
-    // The injected fault restores itself when dropped, whatever happens below.
-    let injected = match &phase.fault {
+    // The injected fault restores itself when dropped, whatever happens
+    // below. In a sharded run only shard 0 injects it: one scale-down and
+    // one restore, not one per shard racing each other.
+    let injects = shard.is_none_or(|s| s.index == 0);
+    let injected = match phase.fault.as_ref().filter(|_| injects) {
         Some(plan) => match faults::inject(plan, env).await {
             Ok(injected) => Some(injected),
             Err(e) => {
@@ -266,7 +270,10 @@ async fn run_phase(
         _ => {
             let (stop_tx, stop_rx) = watch::channel(false);
             let target = env.target.clone();
-            let plan = phase.clone();
+            let mut plan = phase.clone();
+            if let Some(shard) = shard {
+                plan.model = shard.apply(&phase.model);
+            }
             let mut task =
                 tokio::task::spawn_blocking(move || load::run_phase(&target, &plan, stop_rx, live));
             let result = tokio::select! {

@@ -290,6 +290,31 @@ impl Default for PhaseStats {
 }
 
 impl PhaseStats {
+    /// Builds a phase's statistics from individual samples (second of
+    /// completion from the phase's start, outcome, latency): the same result
+    /// the engine's recorders produce, for tools and tests that replay data.
+    pub fn from_samples(samples: &[(u32, Outcome, Duration)]) -> Self {
+        let mut stats = PhaseStats::default();
+        let mut seconds: std::collections::BTreeMap<u32, (Counts, LatencyHistogram)> =
+            std::collections::BTreeMap::new();
+        for &(second, outcome, latency) in samples {
+            stats.counts.count(outcome);
+            let (counts, histogram) = seconds
+                .entry(second)
+                .or_insert_with(|| (Counts::default(), LatencyHistogram::coarse()));
+            counts.count(outcome);
+            if matches!(outcome, Outcome::Status(_) | Outcome::Timeout) {
+                stats.latency.record(latency);
+                histogram.record(latency);
+            }
+            stats.elapsed_seconds = stats.elapsed_seconds.max(second as f64 + 1.0);
+        }
+        for (second, (counts, histogram)) in seconds {
+            stats.merge_second(&SecondStats::new(second, counts, &histogram));
+        }
+        stats
+    }
+
     /// Adds another recorder's (or shard's) observations of the same phase.
     pub fn merge(&mut self, other: &PhaseStats) {
         self.counts.add(&other.counts);

@@ -7,6 +7,9 @@ mod csv;
 mod html;
 mod junit;
 mod markdown;
+pub mod merge;
+pub mod push;
+pub mod telemetry;
 pub mod terminal;
 pub mod view;
 

@@ -204,6 +204,7 @@ pub fn validate(
             service_metrics,
             phases,
             checks,
+            shard: None,
         }),
         _ => Err(v.findings),
     }

@@ -1,0 +1,213 @@
+//! Results pushed to a real Pushgateway and read back; firedrill's own
+//! /metrics scraped while it runs.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{repo, require_prometheus};
+
+struct Pushgateway {
+    url: String,
+    child: std::process::Child,
+}
+
+impl Pushgateway {
+    fn start() -> Self {
+        let binary = firedrill::env::find_binary("FIREDRILL_PUSHGATEWAY", "prometheus-pushgateway")
+            .unwrap_or_else(|| {
+                panic!(
+                    "this test needs a Pushgateway: `sudo apt-get install prometheus-pushgateway`"
+                )
+            });
+        let port = firedrill::env::free_port().unwrap();
+        let child = Command::new(binary)
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--persistence.file=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the Pushgateway did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Pushgateway {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+        }
+    }
+}
+
+impl Drop for Pushgateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
+    // HTTP/1.0: the answer comes whole, never chunked.
+    write!(stream, "GET {path} HTTP/1.0\r\nhost: {host}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+}
+
+fn scenario(dir: &std::path::Path, name: &str, bound: &str) -> String {
+    let path = dir.join("push.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "name: \"{name}\"\ntime_scale: 10\nphases:\n  - {{ name: steady, duration: 60s, rate: 20/s, request: {{ method: POST, path: /predict, json: {{ request: {{ text: hi }} }} }} }}\n\
+             checks:\n  - {{ alert: GatewayHighErrorRate, silent_during: steady }}\n  - {{ slo: latency, quantile: p95, below: {bound}, during: steady, source: client }}\n"
+        ),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn results_are_pushed_and_read_back_and_metrics_are_served_during_the_run() {
+    require_prometheus();
+    let gateway = Pushgateway::start();
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_port = firedrill::env::free_port().unwrap();
+    let name = "push drill/1"; // not a plain word: pushed with the @base64 form
+    let path = scenario(dir.path(), name, "250ms");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(["run", &path, "--quiet", "--push-gateway", &gateway.url])
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .args(["--out", dir.path().join("out").to_str().unwrap()])
+        .current_dir(repo())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // While it runs, its own metrics show the phase and its traffic.
+    let started = Instant::now();
+    let live = loop {
+        let body =
+            http_get(&format!("http://127.0.0.1:{metrics_port}/metrics")).unwrap_or_default();
+        let requests = body
+            .lines()
+            .find(|l| l.starts_with("firedrill_phase_requests{phase=\"steady\"}"))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if requests > 0.0 {
+            break body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "no live metrics: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert!(
+        live.contains(&format!("firedrill_running{{scenario=\"{name}\"}} 1")),
+        "{live}"
+    );
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{stderr}");
+    assert!(stderr.contains("results pushed to"), "{stderr}");
+
+    let pushed = http_get(&format!("{}/metrics", gateway.url)).unwrap();
+    // Labels print sorted: job and scenario need not be adjacent.
+    let in_group =
+        |l: &str| l.contains("job=\"firedrill\"") && l.contains(&format!("scenario=\"{name}\""));
+    let has = |metric: &str, labels: &str, value: &str| {
+        pushed.lines().any(|l| {
+            l.starts_with(&format!("{metric}{{"))
+                && l.contains(labels)
+                && in_group(l)
+                && l.ends_with(&format!(" {value}"))
+        })
+    };
+    assert!(
+        has("firedrill_run_verdict", "verdict=\"pass\"", "1"),
+        "{pushed}"
+    );
+    assert!(has("firedrill_run_exit_code", "", "0"), "{pushed}");
+    assert!(
+        has("firedrill_check_passed", "id=\"checks[0]\"", "1"),
+        "{pushed}"
+    );
+    assert!(
+        has("firedrill_check_passed", "id=\"checks[1]\"", "1"),
+        "{pushed}"
+    );
+    assert!(
+        pushed.contains("firedrill_phase_latency_seconds{"),
+        "{pushed}"
+    );
+    assert!(pushed.contains("outcome=\"2xx\""), "{pushed}");
+
+    // The next run replaces the group: a failing run leaves no stale "pass".
+    let path = scenario(dir.path(), name, "1ms");
+    let again = support::firedrill(&[
+        "run",
+        &path,
+        "--quiet",
+        "--push-gateway",
+        &gateway.url,
+        "--out",
+        dir.path().join("again").to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+    let pushed = http_get(&format!("{}/metrics", gateway.url)).unwrap();
+    let verdicts: Vec<&str> = pushed
+        .lines()
+        .filter(|l| l.starts_with("firedrill_run_verdict{") && in_group(l))
+        .collect();
+    assert_eq!(verdicts.len(), 1, "{verdicts:?}");
+    assert!(verdicts[0].contains("verdict=\"fail\""), "{verdicts:?}");
+}
+
+#[test]
+fn an_unreachable_pushgateway_is_reported_but_does_not_change_the_verdict() {
+    require_prometheus();
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "unpushed", "250ms");
+    let port = firedrill::env::free_port().unwrap();
+    let out = dir.path().join("out");
+    let run = support::firedrill(&[
+        "run",
+        &path,
+        "--quiet",
+        "--push-gateway",
+        &format!("http://127.0.0.1:{port}"),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let notes = report["observations"]["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("could not be pushed")),
+        "{notes:?}"
+    );
+}
