@@ -20,7 +20,10 @@ pub const INCONCLUSIVE: i32 = 3;
 /// anything else kept the run from happening (3).
 pub fn for_env_error(error: &EnvError) -> i32 {
     match error {
-        EnvError::Rules(_) | EnvError::Secret(_) | EnvError::CaFile { .. } => INVALID,
+        EnvError::Rules(_)
+        | EnvError::Secret(_)
+        | EnvError::CaFile { .. }
+        | EnvError::Cluster(crate::cluster::ClusterError::Config(_)) => INVALID,
         _ => INCONCLUSIVE,
     }
 }

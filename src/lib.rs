@@ -4,7 +4,7 @@
 //! The modules, in the order data flows through a run: a `scenario` file is
 //! parsed and validated into a `plan`; an environment (`env`) provides the
 //! target and a Prometheus (`demo` is the embedded system under test, `rules`
-//! the alert rules it loads); the `drill` runs the phases on one clock,
+//! the alert rules it loads, `cluster` the Kubernetes API); the `drill` runs the phases on one clock,
 //! driving the `load` engine and injecting faults while watching Prometheus
 //! through `prom`; `checks` turn the observations into verdicts; `report`
 //! renders them. `commands` are the command-line entry points, `exit` the
@@ -13,6 +13,7 @@
 pub mod scenario;
 pub mod plan;
 pub mod env;
+pub mod cluster;
 pub mod demo;
 pub mod rules;
 pub mod drill;

@@ -21,6 +21,13 @@ use firedrill::scenario::Overrides;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The kubeconfig for commands and scenarios that use Kubernetes
+    /// (default: $KUBECONFIG, ~/.kube/config, or the pod's service account).
+    #[arg(long, global = true, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    context: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -81,6 +88,35 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Check that the monitoring stack is wired: Prometheus ready, rules
+    /// loaded and healthy, the gateway's pods annotated and scraped, its
+    /// metrics present; each failure with its fix.
+    Doctor {
+        #[arg(long, default_value = "default")]
+        namespace: String,
+        /// The gateway's pods.
+        #[arg(long, default_value = "app=api-gateway")]
+        selector: String,
+        /// Prometheus by URL...
+        #[arg(long, value_name = "URL", conflicts_with = "prometheus_service")]
+        prometheus: Option<String>,
+        /// ...or by its Service in the namespace.
+        #[arg(long, value_name = "NAME", default_value = "prometheus")]
+        prometheus_service: String,
+        /// A metric the gateway must expose.
+        #[arg(long, default_value = "gateway_http_requests_total")]
+        metric: String,
+    },
+    /// Apply manifests server-side (the monitoring stack) and wait for the rollout.
+    Deploy {
+        /// A directory of YAML files (e.g. k8s/monitoring) or one file.
+        path: PathBuf,
+        #[arg(long, default_value = "default")]
+        namespace: String,
+        /// How long to wait for Deployments to roll out.
+        #[arg(long, default_value = "5m", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+    },
     /// Run the demo gateway and model backend alone (for a Prometheus of your own).
     DemoGateway {
         #[arg(long, default_value_t = 8080)]
@@ -95,6 +131,10 @@ enum Command {
     },
 }
 
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    firedrill::scenario::units::HumanDuration::parse(text).map(|d| d.0)
+}
+
 fn main() {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -103,6 +143,10 @@ fn main() {
             eprintln!("firedrill: cannot start the async runtime: {e}");
             std::process::exit(firedrill::exit::INCONCLUSIVE);
         }
+    };
+    let cluster = firedrill::cluster::ClusterOptions {
+        kubeconfig: cli.kubeconfig.clone(),
+        context: cli.context.clone(),
     };
     let code = runtime.block_on(async {
         match cli.command {
@@ -131,6 +175,7 @@ fn main() {
                     shard,
                     metrics_addr,
                     push_gateway,
+                    cluster: cluster.clone(),
                 };
                 let shutdown = commands::shutdown_on_signals();
                 commands::run::run(&options, shutdown).await.exit_code
@@ -140,6 +185,27 @@ fn main() {
             }
             Command::Report { report, out } => commands::rerender(&report, out.as_deref()),
             Command::Merge { reports, out } => commands::merge(&reports, &out),
+            Command::Doctor {
+                namespace,
+                selector,
+                prometheus,
+                prometheus_service,
+                metric,
+            } => {
+                let options = commands::cluster::DoctorArgs {
+                    namespace,
+                    selector,
+                    prometheus,
+                    prometheus_service,
+                    metric,
+                };
+                commands::cluster::doctor(&cluster, &options).await
+            }
+            Command::Deploy {
+                path,
+                namespace,
+                timeout,
+            } => commands::cluster::deploy(&cluster, &path, &namespace, timeout).await,
             Command::DemoGateway {
                 port,
                 backend_port,

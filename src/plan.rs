@@ -100,6 +100,16 @@ impl Shard {
 }
 
 impl Plan {
+    /// True when the run talks to the Kubernetes API.
+    pub fn needs_cluster(&self) -> bool {
+        matches!(self.target, TargetPlan::Kubernetes { .. })
+            || matches!(self.prometheus, PrometheusPlan::Kubernetes { .. })
+            || self
+                .phases
+                .iter()
+                .any(|p| p.fault.as_ref().is_some_and(FaultPlan::needs_cluster))
+    }
+
     /// Wall time of the traffic, from the first phase's start to the last
     /// phase's planned end (closed-model phases count their duration cap).
     pub fn planned_duration(&self) -> Duration {
@@ -116,12 +126,35 @@ impl Plan {
 pub enum TargetPlan {
     /// The in-process demo gateway (and its model backend).
     Embedded,
+    /// A Service, found through the Kubernetes API.
+    Kubernetes {
+        service: ServiceRef,
+        metrics_path: String,
+    },
     Url {
         base_url: String,
         metrics_path: String,
         #[serde(default)]
         auth: Option<AuthRef>,
     },
+}
+
+/// A Kubernetes Service: its name, its namespace (None: the configuration's
+/// default namespace) and which of its ports (None: its only port, or the
+/// one named `http`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceRef {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub port: Option<PortRef>,
+}
+
+/// A service port, by number or by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PortRef {
+    Number(u16),
+    Name(String),
 }
 
 /// Where a credential is read from when the run starts. The plan (and so
@@ -167,6 +200,12 @@ pub enum PrometheusPlan {
         auth: Option<AuthRef>,
         #[serde(default)]
         tls: TlsPlan,
+    },
+    /// A Service, found through the Kubernetes API.
+    Kubernetes {
+        service: ServiceRef,
+        #[serde(default)]
+        auth: Option<AuthRef>,
     },
 }
 
@@ -217,6 +256,29 @@ pub enum FaultPlan {
     Demo(Faults),
     /// One HTTP call starts the fault, another restores.
     Http { start: HttpCall, restore: HttpCall },
+    /// One command starts the fault, another restores (argv, no shell).
+    Exec {
+        start: Vec<String>,
+        restore: Vec<String>,
+    },
+    /// A Deployment scaled through the Kubernetes API, restored afterwards.
+    Scale {
+        deployment: String,
+        namespace: Option<String>,
+        replicas: u32,
+    },
+    /// Pods deleted through the Kubernetes API (their controller replaces them).
+    DeletePods {
+        namespace: Option<String>,
+        selector: Option<String>,
+        name: Option<String>,
+    },
+}
+
+impl FaultPlan {
+    pub fn needs_cluster(&self) -> bool {
+        matches!(self, FaultPlan::Scale { .. } | FaultPlan::DeletePods { .. })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -196,3 +196,58 @@ fn sigterm_during_an_http_fault_restores_it_and_writes_an_interrupted_report() {
     assert!(phases[1]["fault_error"].is_null(), "{}", phases[1]);
     assert!(phases[1]["stats"]["counts"]["status_5xx"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn an_exec_fault_runs_its_start_and_restore_commands() {
+    require_prometheus();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("fault.log");
+    let scenario = dir.path().join("exec.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name: exec\ntime_scale: 10\nphases:\n  - name: broken\n    duration: 20s\n    fault:\n      exec:\n\
+             \x20       start: [sh, -c, \"echo started >> {0}\"]\n        restore: [sh, -c, \"echo restored >> {0}\"]\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = support::firedrill(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "started\nrestored\n"
+    );
+
+    // A start command that fails stops the drill, with its error.
+    std::fs::write(
+        &scenario,
+        "name: exec\ntime_scale: 10\nphases:\n  - name: broken\n    duration: 20s\n    fault:\n      exec:\n        start: [sh, -c, \"echo nope >&2; exit 3\"]\n        restore: [\"true\"]\n",
+    )
+    .unwrap();
+    let run = support::firedrill(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("the fault's start command failed") && stderr.contains("nope"),
+        "{stderr}"
+    );
+}

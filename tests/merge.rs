@@ -134,7 +134,7 @@ fn merge_refuses_what_is_not_one_run() {
 fn a_run_split_over_two_processes_merges_into_one_verdict() {
     let demo = DemoGateway::start();
     let prometheus = prometheus_for(&demo);
-    std::thread::sleep(Duration::from_secs(5));
+    prometheus.wait_until_scraping();
     let dir = tempfile::tempdir().unwrap();
     let request = "{ method: POST, path: /predict, json: { request: { text: hi } } }";
     let scenario = dir.path().join("split.yaml");

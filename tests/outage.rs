@@ -79,7 +79,7 @@ fn verdict<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value
 fn an_outage_makes_what_prometheus_missed_inconclusive_and_the_drill_goes_on() {
     let demo = DemoGateway::start();
     let mut prometheus = prometheus_for(&demo);
-    std::thread::sleep(Duration::from_secs(5)); // first scrapes and evaluations
+    prometheus.wait_until_scraping();
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(dir.path(), &demo, &prometheus);
     let (code, report, stderr) = run_with(&path, &dir.path().join("out"), || {
@@ -124,7 +124,7 @@ fn an_outage_makes_what_prometheus_missed_inconclusive_and_the_drill_goes_on() {
 fn prometheus_gone_for_good_makes_every_alert_check_inconclusive() {
     let demo = DemoGateway::start();
     let mut prometheus = prometheus_for(&demo);
-    std::thread::sleep(Duration::from_secs(5));
+    prometheus.wait_until_scraping();
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(dir.path(), &demo, &prometheus);
     let (code, report, stderr) = run_with(&path, &dir.path().join("out"), || {

@@ -1,6 +1,7 @@
 //! The commands, as library functions: `main.rs` parses the command line and
 //! calls one of these. Each returns the process's exit code.
 
+pub mod cluster;
 pub mod run;
 
 use std::net::SocketAddr;

@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Push the results to this Pushgateway at the end.
     pub push_gateway: Option<String>,
+    /// How to reach the Kubernetes API, for plans that use it.
+    pub cluster: crate::cluster::ClusterOptions,
 }
 
 pub struct RunOutcome {
@@ -83,7 +85,7 @@ pub async fn run(options: &RunOptions, mut shutdown: watch::Receiver<bool>) -> R
     }
 
     let prepared = tokio::select! {
-        prepared = Environment::prepare(&plan) => prepared.map_err(Some),
+        prepared = Environment::prepare(&plan, &options.cluster) => prepared.map_err(Some),
         _ = shutdown.changed() => Err(None),
     };
     let (observations, environment, prometheus_log, forced_exit) = match prepared {

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::cluster::{ClusterOptions, ScaleGuard};
 use crate::demo::FaultGuard;
 use crate::env::Environment;
 use crate::plan::{FaultPlan, HttpCall};
@@ -12,6 +13,10 @@ use crate::plan::{FaultPlan, HttpCall};
 pub enum Injected {
     Demo(FaultGuard),
     Http(HttpRestore),
+    Exec(ExecRestore),
+    Scale(ScaleGuard),
+    /// Deleted pods: their controller replaces them; nothing to restore.
+    Deleted,
 }
 
 pub async fn inject(plan: &FaultPlan, env: &Environment) -> Result<Injected, String> {
@@ -21,6 +26,38 @@ pub async fn inject(plan: &FaultPlan, env: &Environment) -> Result<Injected, Str
             Some(Err(e)) => Err(format!("could not inject the demo fault: {e}")),
             None => Err("the demo gateway is not running".into()),
         },
+        FaultPlan::Exec { start, restore } => {
+            let armed = ExecRestore {
+                command: Some(restore.clone()),
+            };
+            run_command(start).map_err(|e| format!("the fault's start command failed: {e}"))?;
+            Ok(Injected::Exec(armed))
+        }
+        FaultPlan::Scale {
+            deployment,
+            namespace,
+            replicas,
+        } => {
+            let (client, default_namespace, options) = cluster(env)?;
+            let namespace = namespace.as_deref().unwrap_or(default_namespace);
+            let replicas = i32::try_from(*replicas).unwrap_or(i32::MAX);
+            ScaleGuard::scale(options, client, namespace, deployment, replicas)
+                .await
+                .map(Injected::Scale)
+                .map_err(|e| e.to_string())
+        }
+        FaultPlan::DeletePods {
+            namespace,
+            selector,
+            name,
+        } => {
+            let (client, default_namespace, _) = cluster(env)?;
+            let namespace = namespace.as_deref().unwrap_or(default_namespace);
+            crate::cluster::delete_pods(client, namespace, selector.as_deref(), name.as_deref())
+                .await
+                .map(|_| Injected::Deleted)
+                .map_err(|e| e.to_string())
+        }
         FaultPlan::Http { start, restore } => {
             // Armed before the start call: if the call half-succeeded, the
             // restore still runs.
@@ -41,12 +78,84 @@ impl Injected {
             Injected::Demo(guard) => guard
                 .restore()
                 .map_err(|e| format!("could not restore the demo gateway: {e}")),
+            Injected::Exec(mut restore) => match restore.command.take() {
+                Some(command) => run_command(&command)
+                    .map_err(|e| format!("the fault's restore command failed: {e}")),
+                None => Ok(()),
+            },
+            Injected::Scale(guard) => guard.restore().await.map_err(|e| e.to_string()),
+            Injected::Deleted => Ok(()),
             Injected::Http(mut restore) => match restore.call.take() {
                 Some(call) => send(&call)
                     .await
                     .map_err(|e| format!("the fault's restore call failed: {e}")),
                 None => Ok(()),
             },
+        }
+    }
+}
+
+fn cluster(env: &Environment) -> Result<(&kube::Client, &str, &ClusterOptions), String> {
+    env.cluster
+        .as_ref()
+        .map(|(client, namespace, options)| (client, namespace.as_str(), options))
+        .ok_or_else(|| {
+            "no Kubernetes API connection (this plan was not expected to need one)".to_string()
+        })
+}
+
+/// Runs a command (argv, no shell) to completion, within a minute.
+fn run_command(argv: &[String]) -> Result<(), String> {
+    let (program, args) = argv.split_first().ok_or("an empty command")?;
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("`{program}`: {e}"))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+                }
+                return Err(format!(
+                    "`{}` exited with {status}: {}",
+                    argv.join(" "),
+                    stderr.trim()
+                ));
+            }
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "`{}` did not finish within a minute",
+                    argv.join(" ")
+                ));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// The restore command of an exec fault, run by `Drop` if `restore` was not.
+pub struct ExecRestore {
+    command: Option<Vec<String>>,
+}
+
+impl Drop for ExecRestore {
+    fn drop(&mut self) {
+        if let Some(command) = self.command.take() {
+            if let Err(e) = run_command(&command) {
+                eprintln!("firedrill: could not restore a fault: {e}");
+            }
         }
     }
 }

@@ -172,16 +172,28 @@ pub async fn run(
         }
         live.reset();
         progress.phase_started(index, phase, &live);
-        let (record, interrupted) =
+        let (record, end) =
             run_phase(phase, plan.shard, env, &clock, &mut shutdown, live.clone()).await;
         progress.phase_finished(index, &record);
+        let fault_error = record.fault_error.clone();
         phases.push(record);
-        if interrupted {
-            status = RunStatus::Interrupted(format!(
-                "stopped by a signal during phase `{}`",
-                phase.name
-            ));
-            break;
+        match end {
+            PhaseEnd::Completed => {}
+            PhaseEnd::Interrupted => {
+                status = RunStatus::Interrupted(format!(
+                    "stopped by a signal during phase `{}`",
+                    phase.name
+                ));
+                break;
+            }
+            PhaseEnd::FaultFailed => {
+                status = RunStatus::Aborted(format!(
+                    "the fault of phase `{}` could not be injected: {}",
+                    phase.name,
+                    fault_error.unwrap_or_default()
+                ));
+                break;
+            }
         }
     }
     let run_end = clock.now();
@@ -240,7 +252,7 @@ async fn run_phase(
     clock: &Clock,
     shutdown: &mut watch::Receiver<bool>,
     live: Arc<Live>,
-) -> (PhaseRecord, bool) {
+) -> (PhaseRecord, PhaseEnd) {
     let started_at = clock.now();
     let mut fault_error = None;
     // The injected fault restores itself when dropped, whatever happens
@@ -251,8 +263,19 @@ async fn run_phase(
         Some(plan) => match faults::inject(plan, env).await {
             Ok(injected) => Some(injected),
             Err(e) => {
-                fault_error = Some(e);
-                None
+                // The phase is about its fault: without it there is nothing
+                // to observe, and the drill stops here.
+                let record = PhaseRecord {
+                    name: phase.name.clone(),
+                    started_at,
+                    ended_at: clock.now(),
+                    planned_seconds: phase.planned_duration().as_secs_f64(),
+                    fault: phase.fault.clone(),
+                    fault_error: Some(e),
+                    stats: None,
+                    load_error: None,
+                };
+                return (record, PhaseEnd::FaultFailed);
             }
         },
         None => None,
@@ -306,7 +329,20 @@ async fn run_phase(
         stats,
         load_error,
     };
-    (record, interrupted)
+    let end = if interrupted {
+        PhaseEnd::Interrupted
+    } else {
+        PhaseEnd::Completed
+    };
+    (record, end)
+}
+
+/// How a phase ended.
+enum PhaseEnd {
+    Completed,
+    Interrupted,
+    /// Its fault could not be injected; the drill stops.
+    FaultFailed,
 }
 
 async fn loaded_alert_rules(

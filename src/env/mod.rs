@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use process::{find_binary, free_port, PrometheusProcess, PROMETHEUS_INSTALL_HINT};
 
+use crate::cluster::{self, ClusterError, ClusterOptions};
 use crate::demo::{DemoConfig, DemoStack, FaultGuard, Faults};
 use crate::load::{LoadError, Target};
 use crate::plan::{AuthRef, Plan, PrometheusPlan, TargetPlan, TlsPlan};
@@ -43,6 +44,8 @@ pub enum EnvError {
     Demo(std::io::Error),
     #[error("{0}")]
     Target(#[from] LoadError),
+    #[error("{0}")]
+    Cluster(#[from] ClusterError),
 }
 
 /// What the report records about the environment. Credentials appear only as
@@ -75,6 +78,9 @@ pub struct Environment {
     pub summary: EnvSummary,
     /// What was wrong but did not stop the run (e.g. a target down at start).
     pub notes: Vec<String>,
+    /// The Kubernetes API, when the plan uses it: a client, the default
+    /// namespace, and how to connect again (faults restore from `Drop`).
+    pub cluster: Option<(kube::Client, String, ClusterOptions)>,
     demo: Option<Arc<DemoStack>>,
     process: Option<PrometheusProcess>,
 }
@@ -96,15 +102,40 @@ fn tls_description(url: &str, tls: &TlsPlan) -> String {
 }
 
 impl Environment {
-    /// Starts (embedded) or connects to (url) what the plan asks for, and
-    /// waits until Prometheus is ready and has data.
-    pub async fn prepare(plan: &Plan) -> Result<Self, EnvError> {
+    /// Starts (embedded) or connects to (url, kubernetes) what the plan
+    /// asks for, and waits until Prometheus is ready and has data.
+    pub async fn prepare(plan: &Plan, cluster_options: &ClusterOptions) -> Result<Self, EnvError> {
+        let cluster = if plan.needs_cluster() {
+            let (client, namespace) = cluster::connect(cluster_options).await?;
+            Some((client, namespace, cluster_options.clone()))
+        } else {
+            None
+        };
+        let service_url = |service: &crate::plan::ServiceRef| {
+            let cluster = cluster.as_ref();
+            let service = service.clone();
+            async move {
+                let (client, default_namespace, _) =
+                    cluster.expect("plans with services connect to the cluster first");
+                let namespace = service.namespace.as_deref().unwrap_or(default_namespace);
+                cluster::service_url(client, namespace, &service.name, service.port.as_ref()).await
+            }
+        };
         let (target_url, metrics_path, target_auth, demo) = match &plan.target {
             TargetPlan::Url {
                 base_url,
                 metrics_path,
                 auth,
             } => (base_url.clone(), metrics_path.clone(), auth.as_ref(), None),
+            TargetPlan::Kubernetes {
+                service,
+                metrics_path,
+            } => (
+                service_url(service).await?,
+                metrics_path.clone(),
+                None,
+                None,
+            ),
             TargetPlan::Embedded => {
                 let demo = DemoStack::start(DemoConfig::default()).map_err(EnvError::Demo)?;
                 let url = format!("http://{}", demo.gateway_addr());
@@ -119,50 +150,14 @@ impl Environment {
         .await?;
         let target_auth = target_auth.map(Credentials::describe);
 
-        match &plan.prometheus {
-            PrometheusPlan::Url { url, auth, tls } => {
-                let ca_pem = match &tls.ca_file {
-                    Some(path) => Some(std::fs::read(path).map_err(|e| EnvError::CaFile {
-                        path: path.display().to_string(),
-                        reason: e.to_string(),
-                    })?),
-                    None => None,
-                };
-                let access = Access {
-                    credentials: resolve(auth.as_ref())?,
-                    ca_pem,
-                    insecure_skip_verify: tls.insecure_skip_verify,
-                };
-                let prometheus = PromClient::with_access(url, access)?;
-                prometheus.wait_ready(Duration::from_secs(10)).await?;
-                let version = prometheus
-                    .buildinfo()
-                    .await
-                    .map(|b| b.version)
-                    .unwrap_or_else(|_| "unknown".into());
-                let (scrape, evaluation) = observed_intervals(&prometheus).await?;
-                Ok(Environment {
-                    summary: EnvSummary {
-                        kind: "url".into(),
-                        target_url,
-                        prometheus_url: url.clone(),
-                        prometheus_version: version,
-                        scrape_interval_seconds: scrape,
-                        evaluation_interval_seconds: evaluation,
-                        rule_sources: vec![
-                            "(the rules the Prometheus at the URL has loaded)".into()
-                        ],
-                        prometheus_tls: tls_description(url, tls),
-                        prometheus_auth: auth.as_ref().map(Credentials::describe),
-                        target_auth,
-                    },
-                    target,
-                    prometheus,
-                    notes: Vec::new(),
-                    demo,
-                    process: None,
-                })
-            }
+        let (url, auth, tls, kind) = match &plan.prometheus {
+            PrometheusPlan::Url { url, auth, tls } => (url.clone(), auth, tls.clone(), "url"),
+            PrometheusPlan::Kubernetes { service, auth } => (
+                service_url(service).await?,
+                auth,
+                TlsPlan::default(),
+                "kubernetes",
+            ),
             PrometheusPlan::Embedded {
                 rule_files,
                 scrape_interval,
@@ -186,7 +181,7 @@ impl Environment {
                     .await?
                     .into_iter()
                     .collect();
-                Ok(Environment {
+                return Ok(Environment {
                     summary: EnvSummary {
                         kind: "embedded".into(),
                         target_url,
@@ -202,11 +197,52 @@ impl Environment {
                     target,
                     prometheus: started.client,
                     notes,
+                    cluster,
                     demo,
                     process: Some(started.process),
-                })
+                });
             }
-        }
+        };
+        let ca_pem = match &tls.ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| EnvError::CaFile {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?),
+            None => None,
+        };
+        let access = Access {
+            credentials: resolve(auth.as_ref())?,
+            ca_pem,
+            insecure_skip_verify: tls.insecure_skip_verify,
+        };
+        let prometheus = PromClient::with_access(&url, access)?;
+        prometheus.wait_ready(Duration::from_secs(10)).await?;
+        let version = prometheus
+            .buildinfo()
+            .await
+            .map(|b| b.version)
+            .unwrap_or_else(|_| "unknown".into());
+        let (scrape, evaluation) = observed_intervals(&prometheus).await?;
+        Ok(Environment {
+            summary: EnvSummary {
+                kind: kind.into(),
+                target_url,
+                prometheus_tls: tls_description(&url, &tls),
+                prometheus_url: url,
+                prometheus_version: version,
+                scrape_interval_seconds: scrape,
+                evaluation_interval_seconds: evaluation,
+                rule_sources: vec!["(the rules the Prometheus it watched had loaded)".into()],
+                prometheus_auth: auth.as_ref().map(Credentials::describe),
+                target_auth,
+            },
+            target,
+            prometheus,
+            notes: Vec::new(),
+            cluster,
+            demo,
+            process: None,
+        })
     }
 
     /// Injects demo faults until the guard drops. `None` when the target is

@@ -178,6 +178,18 @@ pub fn describe_fault(phase: &PhasePlan) -> Option<String> {
         FaultPlan::Http { start, .. } => {
             return Some(format!("http {} {}", start.method, start.url));
         }
+        FaultPlan::Exec { start, .. } => return Some(format!("exec {}", start.join(" "))),
+        FaultPlan::Scale {
+            deployment,
+            replicas,
+            ..
+        } => return Some(format!("deployment {deployment} scaled to {replicas}")),
+        FaultPlan::DeletePods { selector, name, .. } => {
+            return Some(format!(
+                "pods {} deleted",
+                name.as_deref().or(selector.as_deref()).unwrap_or("?")
+            ))
+        }
         FaultPlan::Demo(fault) => fault,
     };
     let mut parts = Vec::new();

@@ -56,6 +56,20 @@ pub struct TargetSpec {
     /// Credentials for every request, from an environment variable or a file.
     #[serde(default)]
     pub auth: Option<AuthSpec>,
+    /// A Service found through the Kubernetes API.
+    #[serde(default)]
+    pub kubernetes: Option<KubeServiceSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KubeServiceSpec {
+    pub service: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// A port number or name.
+    #[serde(default)]
+    pub port: Option<crate::plan::PortRef>,
 }
 
 /// Where credentials come from. Never the credential itself: a scenario file
@@ -103,6 +117,9 @@ pub struct PrometheusSpec {
     pub auth: Option<AuthSpec>,
     #[serde(default)]
     pub tls: Option<TlsSpec>,
+    /// A Service found through the Kubernetes API.
+    #[serde(default)]
+    pub kubernetes: Option<KubeServiceSpec>,
     /// Rule files (plain, ConfigMap or PrometheusRule) the embedded Prometheus
     /// loads, relative to the scenario file. Default: the shipped `k8s/monitoring` rules.
     #[serde(default)]
@@ -244,6 +261,11 @@ pub struct MixEntrySpec {
 pub struct FaultSpec {
     #[serde(default)]
     pub http: Option<HttpFaultSpec>,
+    /// Commands (argv, no shell) that start and restore the fault.
+    #[serde(default)]
+    pub exec: Option<ExecFaultSpec>,
+    #[serde(default)]
+    pub kubernetes: Option<KubeFaultSpec>,
     /// This share of backend calls answers 500 (the gateway passes it on).
     #[serde(default)]
     pub backend_error_ratio: Option<Ratio>,
@@ -257,6 +279,43 @@ pub struct FaultSpec {
     /// The gateway itself stops listening (connections refused, scrape fails).
     #[serde(default)]
     pub gateway_down: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExecFaultSpec {
+    pub start: Vec<String>,
+    pub restore: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KubeFaultSpec {
+    #[serde(default)]
+    pub scale: Option<ScaleSpec>,
+    #[serde(default)]
+    pub delete_pod: Option<DeletePodSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleSpec {
+    pub deployment: String,
+    pub replicas: u32,
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeletePodSpec {
+    /// A label selector, e.g. `app=sentiment-api`.
+    #[serde(default)]
+    pub selector: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

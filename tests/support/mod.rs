@@ -4,6 +4,8 @@
 //! was sent.
 #![allow(dead_code)] // each test binary uses its own part of it
 
+pub mod kube;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -243,6 +245,50 @@ impl TestPrometheus {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
     }
+
+    /// Waits (up to 60 s) until `query` returns at least one series.
+    pub fn wait_for(&self, query: &str) {
+        let started = std::time::Instant::now();
+        let path = format!(
+            "/api/v1/query?query={}",
+            query
+                .replace(' ', "%20")
+                .replace('{', "%7B")
+                .replace('}', "%7D")
+                .replace('"', "%22")
+                .replace('=', "%3D")
+        );
+        loop {
+            let answer = http_get_local(self.port, &path).unwrap_or_default();
+            if answer.contains("\"result\":[{") {
+                return;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "Prometheus never answered `{query}`: {answer}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    }
+
+    /// Waits until Prometheus scrapes the gateway and has evaluated its
+    /// rules on the data (Prometheus applies static targets on a 5 s tick).
+    pub fn wait_until_scraping(&self) {
+        self.wait_for("up{job=\"api-gateway\"} == 1");
+        std::thread::sleep(std::time::Duration::from_secs(3));
+    }
+}
+
+/// GET `path` from 127.0.0.1:`port` (HTTP/1.0: the body comes whole).
+pub fn http_get_local(port: u16, path: &str) -> Option<String> {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nhost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
 }
 
 impl Drop for TestPrometheus {

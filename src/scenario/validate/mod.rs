@@ -13,7 +13,7 @@ mod phase;
 use super::format::{PrometheusSpec, ScenarioFile, TargetSpec};
 use super::locate::FieldPath;
 use super::units::format_duration;
-use crate::plan::{Plan, PrometheusPlan, ServiceMetrics, TargetPlan};
+use crate::plan::{Plan, PrometheusPlan, ServiceMetrics, ServiceRef, TargetPlan};
 use check::{phase_windows, validate_check, CheckContext};
 use phase::{validate_phase, PhaseContext};
 
@@ -91,7 +91,10 @@ pub fn validate(
         scenario_path,
     );
     if matches!(target, Some(TargetPlan::Embedded))
-        && matches!(prometheus, Some(PrometheusPlan::Url { .. }))
+        && matches!(
+            prometheus,
+            Some(PrometheusPlan::Url { .. } | PrometheusPlan::Kubernetes { .. })
+        )
     {
         v.problem(
             root.key("prometheus"),
@@ -107,7 +110,12 @@ pub fn validate(
             root.key("time_scale"),
             format!("time_scale must be a number above 0 and at most {MAX_TIME_SCALE} (got {time_scale})"),
         );
-    } else if time_scale != 1.0 && matches!(prometheus, Some(PrometheusPlan::Url { .. })) {
+    } else if time_scale != 1.0
+        && matches!(
+            prometheus,
+            Some(PrometheusPlan::Url { .. } | PrometheusPlan::Kubernetes { .. })
+        )
+    {
         v.problem(
             root.key("time_scale"),
             "time_scale needs the embedded Prometheus: firedrill can only compress the \
@@ -219,6 +227,7 @@ fn apply_overrides(file: &mut ScenarioFile, overrides: &Overrides) {
             base_url: Some(url.clone()),
             metrics_path,
             auth,
+            kubernetes: None,
         });
     }
     if let Some(url) = &overrides.prometheus_url {
@@ -232,6 +241,7 @@ fn apply_overrides(file: &mut ScenarioFile, overrides: &Overrides) {
             url: Some(url.clone()),
             auth,
             tls,
+            kubernetes: None,
             ..PrometheusSpec::default()
         });
     }
@@ -302,24 +312,42 @@ fn validate_target(
     let Some(spec) = spec else {
         return Some(TargetPlan::Embedded);
     };
-    match (spec.embedded, &spec.base_url) {
-        (Some(true), Some(_)) => {
-            v.problem(path.clone(), "choose one: `embedded: true` or `base_url`");
-            None
+    let chosen = [
+        spec.embedded == Some(true),
+        spec.base_url.is_some(),
+        spec.kubernetes.is_some(),
+    ];
+    if chosen.iter().filter(|c| **c).count() > 1 {
+        v.problem(
+            path.clone(),
+            "choose one: `embedded: true`, `base_url` or `kubernetes`",
+        );
+        return None;
+    }
+    let metrics_path = spec
+        .metrics_path
+        .clone()
+        .unwrap_or_else(|| "/metrics".to_string());
+    if !metrics_path.starts_with('/') {
+        v.problem(path.key("metrics_path"), "metrics_path must start with `/`");
+    }
+    if let Some(kube) = &spec.kubernetes {
+        if spec.auth.is_some() {
+            v.problem(path.key("auth"), "`auth` applies to a `base_url` target");
         }
+        let service = validate_service_ref(v, kube, &path.key("kubernetes"))?;
+        return Some(TargetPlan::Kubernetes {
+            service,
+            metrics_path,
+        });
+    }
+    match (spec.embedded, &spec.base_url) {
         (_, Some(url)) => {
             let auth = spec
                 .auth
                 .as_ref()
                 .and_then(|a| access::validate_auth(v, a, &path.key("auth"), base_dir));
             let base_url = check_url(v, path.key("base_url"), url, false)?;
-            let metrics_path = spec
-                .metrics_path
-                .clone()
-                .unwrap_or_else(|| "/metrics".to_string());
-            if !metrics_path.starts_with('/') {
-                v.problem(path.key("metrics_path"), "metrics_path must start with `/`");
-            }
             Some(TargetPlan::Url {
                 base_url,
                 metrics_path,
@@ -329,7 +357,7 @@ fn validate_target(
         (Some(false), None) => {
             v.problem(
                 path.clone(),
-                "with `embedded: false` the target needs a `base_url`",
+                "with `embedded: false` the target needs a `base_url` or `kubernetes`",
             );
             None
         }
@@ -350,6 +378,47 @@ fn validate_target(
     }
 }
 
+/// A DNS-1123 name, as Kubernetes requires for services and namespaces.
+fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+fn validate_service_ref(
+    v: &mut Validator,
+    spec: &crate::scenario::format::KubeServiceSpec,
+    path: &FieldPath,
+) -> Option<ServiceRef> {
+    let before = v.findings.len();
+    if !is_dns_label(&spec.service) {
+        v.problem(
+            path.key("service"),
+            format!(
+                "`{}` is not a Kubernetes service name (lower-case letters, digits, `-`)",
+                spec.service
+            ),
+        );
+    }
+    if let Some(namespace) = &spec.namespace {
+        if !is_dns_label(namespace) {
+            v.problem(
+                path.key("namespace"),
+                format!("`{namespace}` is not a Kubernetes namespace name"),
+            );
+        }
+    }
+    (v.findings.len() == before).then(|| ServiceRef {
+        name: spec.service.clone(),
+        namespace: spec.namespace.clone(),
+        port: spec.port.clone(),
+    })
+}
+
 fn validate_prometheus(
     v: &mut Validator,
     spec: Option<&PrometheusSpec>,
@@ -358,6 +427,35 @@ fn validate_prometheus(
 ) -> Option<PrometheusPlan> {
     let default = PrometheusSpec::default();
     let spec = spec.unwrap_or(&default);
+    if let Some(kube) = &spec.kubernetes {
+        if spec.url.is_some() || spec.embedded == Some(true) {
+            v.problem(
+                path.clone(),
+                "choose one: `embedded: true`, `url` or `kubernetes`",
+            );
+            return None;
+        }
+        for (field, set) in [
+            ("rules", spec.rules.is_some()),
+            ("scrape_interval", spec.scrape_interval.is_some()),
+            ("evaluation_interval", spec.evaluation_interval.is_some()),
+            ("tls", spec.tls.is_some()),
+        ] {
+            if set {
+                v.problem(
+                    path.key(field),
+                    format!("`{field}` does not apply to a Prometheus found through Kubernetes"),
+                );
+            }
+        }
+        let base_dir = scenario_path.parent().unwrap_or(Path::new("."));
+        let auth = spec
+            .auth
+            .as_ref()
+            .and_then(|a| access::validate_auth(v, a, &path.key("auth"), base_dir));
+        let service = validate_service_ref(v, kube, &path.key("kubernetes"))?;
+        return Some(PrometheusPlan::Kubernetes { service, auth });
+    }
     if let Some(url) = &spec.url {
         if spec.embedded == Some(true) {
             v.problem(path.clone(), "choose one: `embedded: true` or `url`");

@@ -344,18 +344,69 @@ fn validate_fault(
     path: &FieldPath,
     embedded_target: bool,
 ) -> Option<FaultPlan> {
-    if let Some(http) = &spec.http {
-        let demo_keys = FaultSpec {
-            http: None,
-            ..spec.clone()
-        };
-        if demo_keys != FaultSpec::default() {
-            v.problem(
-                path.clone(),
-                "choose one: an `http` fault, or the demo gateway's faults",
-            );
-            return None;
+    let actions = [
+        spec.http.is_some(),
+        spec.exec.is_some(),
+        spec.kubernetes.is_some(),
+    ];
+    let demo_keys = FaultSpec {
+        http: None,
+        exec: None,
+        kubernetes: None,
+        ..spec.clone()
+    } != FaultSpec::default();
+    if actions.iter().filter(|a| **a).count() + usize::from(demo_keys) > 1 {
+        v.problem(
+            path.clone(),
+            "choose one kind of fault: the demo gateway's, `http`, `exec` or `kubernetes`",
+        );
+        return None;
+    }
+    if let Some(exec) = &spec.exec {
+        for (field, argv) in [("start", &exec.start), ("restore", &exec.restore)] {
+            if argv.is_empty() || argv[0].trim().is_empty() {
+                v.problem(
+                    path.key("exec").key(field),
+                    "give the command as a list: [program, arg, ...] (no shell)",
+                );
+            }
         }
+        return Some(FaultPlan::Exec {
+            start: exec.start.clone(),
+            restore: exec.restore.clone(),
+        });
+    }
+    if let Some(kube) = &spec.kubernetes {
+        return match (&kube.scale, &kube.delete_pod) {
+            (Some(scale), None) => Some(FaultPlan::Scale {
+                deployment: scale.deployment.clone(),
+                namespace: scale.namespace.clone(),
+                replicas: scale.replicas,
+            }),
+            (None, Some(delete)) => {
+                if delete.selector.is_some() == delete.name.is_some() {
+                    v.problem(
+                        path.key("kubernetes").key("delete_pod"),
+                        "give the pods as a `selector` (e.g. app=sentiment-api) or a `name`",
+                    );
+                    return None;
+                }
+                Some(FaultPlan::DeletePods {
+                    namespace: delete.namespace.clone(),
+                    selector: delete.selector.clone(),
+                    name: delete.name.clone(),
+                })
+            }
+            _ => {
+                v.problem(
+                    path.key("kubernetes"),
+                    "a kubernetes fault is one of `scale` or `delete_pod`",
+                );
+                None
+            }
+        };
+    }
+    if let Some(http) = &spec.http {
         let start = validate_call(v, &http.start, &path.key("http").key("start"));
         let restore = validate_call(v, &http.restore, &path.key("http").key("restore"));
         return Some(FaultPlan::Http {
