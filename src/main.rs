@@ -88,6 +88,13 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Analyse alert rules and dashboards: lints promtool misses, worst-case
+    /// time to fire, a scenario's deadlines, and (with --prometheus) series
+    /// that do not exist, rules that fail, panels with no data.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Check that the monitoring stack is wired: Prometheus ready, rules
     /// loaded and healthy, the gateway's pods annotated and scraped, its
     /// metrics present; each failure with its fix.
@@ -128,6 +135,30 @@ enum Command {
         admin_port: u16,
         #[arg(long, default_value = "127.0.0.1")]
         bind: std::net::IpAddr,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Check rule files, Prometheus configs and dashboards (files or directories;
+    /// plain, ConfigMap or PrometheusRule). Exit 0 without findings, 1 with any.
+    Check {
+        files: Vec<PathBuf>,
+        /// A live Prometheus: its intervals, its histograms' buckets, missing
+        /// series, failing rules, dashboard panels with no data.
+        #[arg(long, value_name = "URL")]
+        prometheus: Option<String>,
+        /// Check this scenario's deadlines against the rules (and use its rules
+        /// when no files are given).
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        scrape_interval: Option<std::time::Duration>,
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        evaluation_interval: Option<std::time::Duration>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -185,6 +216,27 @@ fn main() {
             }
             Command::Report { report, out } => commands::rerender(&report, out.as_deref()),
             Command::Merge { reports, out } => commands::merge(&reports, &out),
+            Command::Rules {
+                command:
+                    RulesCommand::Check {
+                        files,
+                        prometheus,
+                        scenario,
+                        scrape_interval,
+                        evaluation_interval,
+                        json,
+                    },
+            } => {
+                commands::rules::check(commands::rules::RulesCheckArgs {
+                    files,
+                    scenario,
+                    prometheus,
+                    scrape_interval,
+                    evaluation_interval,
+                    json,
+                })
+                .await
+            }
             Command::Doctor {
                 namespace,
                 selector,

@@ -386,6 +386,8 @@ pub enum CheckKind {
         phase: usize,
         source: Source,
     },
+    /// Every panel of a Grafana dashboard shows data over the run.
+    Dashboard { file: PathBuf, except: Vec<String> },
 }
 
 impl CheckKind {
@@ -394,7 +396,9 @@ impl CheckKind {
             CheckKind::FiresWithin { alert, .. }
             | CheckKind::ResolvesWithin { alert, .. }
             | CheckKind::SilentDuring { alert, .. } => Some(alert),
-            CheckKind::Latency { .. } | CheckKind::ErrorRatio { .. } => None,
+            CheckKind::Latency { .. }
+            | CheckKind::ErrorRatio { .. }
+            | CheckKind::Dashboard { .. } => None,
         }
     }
 }

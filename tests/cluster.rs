@@ -364,7 +364,7 @@ fn deploy_applies_the_monitoring_stack_server_side_and_waits_for_the_rollout() {
         .collect();
     assert_eq!(
         applies.len(),
-        7,
+        8,
         "every object of k8s/monitoring: {applies:#?}"
     );
     for apply in &applies {

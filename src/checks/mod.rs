@@ -6,6 +6,7 @@
 //! could not be judged is inconclusive, never a pass.
 
 mod alerts;
+mod dashboard;
 mod slo;
 
 use std::collections::BTreeMap;
@@ -74,6 +75,7 @@ pub fn kind_name(kind: &CheckKind) -> &'static str {
         CheckKind::SilentDuring { .. } => "silent_during",
         CheckKind::Latency { .. } => "latency",
         CheckKind::ErrorRatio { .. } => "error_ratio",
+        CheckKind::Dashboard { .. } => "dashboard",
     }
 }
 
@@ -131,6 +133,9 @@ fn evaluate_one(plan: &Plan, check: &CheckPlan, observations: &Observations) -> 
             phase,
             source,
         } => slo::error_ratio(check, *below, *phase, *source, observations),
+        CheckKind::Dashboard { except, .. } => {
+            dashboard::every_panel_has_data(check, except, observations)
+        }
     }
 }
 

@@ -84,6 +84,14 @@ pub struct ServiceLatencySeries {
     pub error: Option<QueryFailure>,
 }
 
+/// A dashboard's panels, asked of Prometheus over the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardObservation {
+    pub title: String,
+    pub panels: Vec<crate::rules::dashboard::PanelResult>,
+    pub error: Option<QueryFailure>,
+}
+
 pub struct Collector<'a> {
     pub prometheus: &'a PromClient,
     pub plan: &'a Plan,
@@ -265,6 +273,62 @@ impl Collector<'_> {
             }
         }
         series
+    }
+
+    pub async fn dashboards(&self) -> BTreeMap<String, DashboardObservation> {
+        let mut found = BTreeMap::new();
+        for check in &self.plan.checks {
+            let CheckKind::Dashboard { file, .. } = &check.kind else {
+                continue;
+            };
+            let dashboards = std::fs::read_to_string(file)
+                .map_err(|e| e.to_string())
+                .and_then(|text| {
+                    crate::rules::dashboard::parse_dashboards(&text, file)
+                        .map_err(|e| e.to_string())
+                });
+            let observation = match (dashboards, self.prometheus.ready().await) {
+                (Err(e), _) => DashboardObservation {
+                    title: file.display().to_string(),
+                    panels: Vec::new(),
+                    error: Some(QueryFailure {
+                        message: e,
+                        unavailable: false,
+                    }),
+                },
+                (_, Err(e)) => DashboardObservation {
+                    title: file.display().to_string(),
+                    panels: Vec::new(),
+                    error: Some((&e).into()),
+                },
+                (Ok(dashboards), Ok(_)) => {
+                    let mut panels = Vec::new();
+                    for dashboard in &dashboards {
+                        panels.extend(
+                            crate::rules::dashboard::run_panels(
+                                dashboard,
+                                self.prometheus,
+                                self.run_start,
+                                self.observed_until,
+                                Duration::from_secs_f64(self.scrape_interval),
+                            )
+                            .await,
+                        );
+                    }
+                    DashboardObservation {
+                        title: dashboards
+                            .iter()
+                            .map(|d| d.title.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        panels,
+                        error: None,
+                    }
+                }
+            };
+            found.insert(check.id.clone(), observation);
+        }
+        found
     }
 
     /// The phase as a range selector: evaluated at the phase's end over its

@@ -19,8 +19,8 @@ use tokio::sync::watch;
 
 pub use clock::{local_now, parse_rfc3339, Clock};
 pub use collect::{
-    AlertHistory, AlertRuleInfo, ConditionObservation, QueryFailure, ServiceLatencySeries,
-    ServiceObservation,
+    AlertHistory, AlertRuleInfo, ConditionObservation, DashboardObservation, QueryFailure,
+    ServiceLatencySeries, ServiceObservation,
 };
 pub use timeline::{episodes, Episode};
 pub use watcher::{AlertEvent, WatchLog};
@@ -89,6 +89,9 @@ pub struct Observations {
     /// The service's P95/P99 over the run (absent for aborted runs).
     #[serde(default)]
     pub service_latency: Option<ServiceLatencySeries>,
+    /// By check id: dashboards' panels over the run.
+    #[serde(default)]
+    pub dashboards: BTreeMap<String, DashboardObservation>,
     pub watch: WatchLog,
     pub prometheus_retries: u64,
     pub notes: Vec<String>,
@@ -109,6 +112,7 @@ impl Observations {
             conditions: BTreeMap::new(),
             service: BTreeMap::new(),
             service_latency: None,
+            dashboards: BTreeMap::new(),
             watch: WatchLog::default(),
             prometheus_retries: 0,
             notes: Vec::new(),
@@ -226,6 +230,7 @@ pub async fn run(
     let conditions = collector.conditions().await;
     let service = collector.service_measurements().await;
     let service_latency = Some(collector.service_latency(run_end).await);
+    let dashboards = collector.dashboards().await;
     Observations {
         status,
         clock_offset_seconds: clock.offset_seconds,
@@ -238,6 +243,7 @@ pub async fn run(
         conditions,
         service,
         service_latency,
+        dashboards,
         watch: watch_log,
         prometheus_retries: prometheus.retries(),
         notes,

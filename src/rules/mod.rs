@@ -5,8 +5,14 @@
 //!
 //! Knows nothing of load or of how a drill runs.
 
+pub mod check;
+pub mod dashboard;
+pub mod lint;
+pub mod live;
+pub mod promql;
 mod scale;
 mod source;
+pub mod timing;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

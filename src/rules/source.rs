@@ -140,6 +140,7 @@ fn from_value(value: serde_norway::Value, origin: &str) -> Result<RuleFile, Rule
 pub struct GlobalIntervals {
     pub scrape_interval: Option<String>,
     pub evaluation_interval: Option<String>,
+    pub scrape_timeout: Option<String>,
 }
 
 pub fn parse_global_intervals(text: &str, origin: &Path) -> Result<GlobalIntervals, RulesError> {
@@ -173,6 +174,7 @@ pub fn parse_global_intervals(text: &str, origin: &Path) -> Result<GlobalInterva
             return Ok(GlobalIntervals {
                 scrape_interval: text_of("scrape_interval"),
                 evaluation_interval: text_of("evaluation_interval"),
+                scrape_timeout: text_of("scrape_timeout"),
             });
         }
     }

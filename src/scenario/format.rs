@@ -373,6 +373,13 @@ pub struct CheckSpec {
     pub during: Option<String>,
     #[serde(default)]
     pub source: Option<OneOrMany>,
+    /// A Grafana dashboard (JSON, or a ConfigMap holding it) whose panels must
+    /// all have data after the traffic.
+    #[serde(default)]
+    pub dashboard: Option<String>,
+    /// Panels (by title) the dashboard check leaves out.
+    #[serde(default)]
+    pub except: Option<Vec<String>>,
 }
 
 /// A scalar kept as text, interpreted once the check's kind is known.

@@ -148,6 +148,25 @@ impl TestPrometheus {
         Self::start_in(tempfile::tempdir().unwrap(), config, rules, web_config)
     }
 
+    /// With `{port}` in the config replaced by its own port (to scrape itself).
+    pub fn start_on_own_port(config: &str, rules: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut prometheus = Self::start_in(
+            tempfile::tempdir().unwrap(),
+            &config.replace("{port}", &port.to_string()),
+            rules,
+            None,
+        );
+        prometheus.kill();
+        prometheus.port = port;
+        prometheus.restart();
+        prometheus
+    }
+
     /// With `files` written into its directory first (certificates).
     pub fn start_with_files(
         config: &str,

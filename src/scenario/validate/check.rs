@@ -10,6 +10,8 @@ use crate::scenario::locate::FieldPath;
 use crate::scenario::units::{format_duration, HumanDuration, Ratio};
 
 pub(super) struct CheckContext<'a> {
+    /// The scenario file's directory: files a check names are relative to it.
+    pub(super) base_dir: &'a std::path::Path,
     pub(super) phase_names: &'a [String],
     pub(super) phases: &'a [PhaseSpec],
     /// Planned (start, end) of each phase from the run's start, scaled; `None`
@@ -112,6 +114,21 @@ pub(super) fn validate_check(
     context: &CheckContext,
 ) -> Vec<CheckPlan> {
     let id = format!("checks[{index}]");
+    if let Some(file) = &spec.dashboard {
+        if spec.alert.is_some() || spec.slo.is_some() {
+            v.problem(
+                path.clone(),
+                "a check is about an `alert`, an `slo` or a `dashboard`, one of them",
+            );
+            return Vec::new();
+        }
+        return validate_dashboard_check(v, spec, file, path, context)
+            .map(|(name, kind)| vec![CheckPlan { id, name, kind }])
+            .unwrap_or_default();
+    }
+    if spec.except.is_some() {
+        v.problem(path.key("except"), "`except` goes with `dashboard`");
+    }
     match (&spec.alert, &spec.slo) {
         (Some(_), Some(_)) => {
             v.problem(
@@ -447,4 +464,67 @@ fn validate_slo_check(
             }
         })
         .collect()
+}
+
+fn validate_dashboard_check(
+    v: &mut Validator,
+    spec: &CheckSpec,
+    file: &str,
+    path: &FieldPath,
+    context: &CheckContext,
+) -> Option<(String, CheckKind)> {
+    let resolved = context.base_dir.join(file);
+    let text = match std::fs::read_to_string(&resolved) {
+        Ok(text) => text,
+        Err(e) => {
+            v.problem(
+                path.key("dashboard"),
+                format!("cannot read `{}`: {e}", resolved.display()),
+            );
+            return None;
+        }
+    };
+    let dashboards = match crate::rules::dashboard::parse_dashboards(&text, &resolved) {
+        Ok(found) if !found.is_empty() => found,
+        Ok(_) => {
+            v.problem(
+                path.key("dashboard"),
+                format!("`{file}` holds no Grafana dashboard (JSON with panels, or a ConfigMap with a *.json key)"),
+            );
+            return None;
+        }
+        Err(e) => {
+            v.problem(path.key("dashboard"), e.to_string());
+            return None;
+        }
+    };
+    let except = spec.except.clone().unwrap_or_default();
+    for (i, title) in except.iter().enumerate() {
+        if !dashboards
+            .iter()
+            .flat_map(|d| &d.panels)
+            .any(|p| &p.title == title)
+        {
+            v.problem(
+                path.key("except").index(i),
+                format!("no panel titled `{title}` in `{file}`"),
+            );
+        }
+    }
+    let title = dashboards
+        .iter()
+        .map(|d| d.title.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let name = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("every panel of dashboard `{title}` has data"));
+    Some((
+        name,
+        CheckKind::Dashboard {
+            file: resolved,
+            except,
+        },
+    ))
 }

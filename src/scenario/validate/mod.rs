@@ -189,6 +189,7 @@ pub fn validate(
         .then(|| phase_windows(&phases))
         .flatten();
     let context = CheckContext {
+        base_dir,
         phase_names: &phase_names,
         phases: &file.phases,
         windows,

@@ -1,0 +1,142 @@
+//! What only a running Prometheus can tell about rules: its intervals, the
+//! buckets its histograms really have, selectors that match no series
+//! (`series/missing`), and rules whose evaluation fails
+//! (`rule/evaluation-error`).
+
+use std::time::Duration;
+
+use promql_parser::parser::Expr;
+
+use super::lint::{Finding, Severity};
+use super::promql::{self, metric_name};
+use crate::prom::{PromClient, PromError, QueryResult};
+
+/// global.scrape_interval, evaluation_interval and scrape_timeout of the
+/// configuration Prometheus is running.
+pub async fn intervals(prometheus: &PromClient) -> Result<[Option<Duration>; 3], PromError> {
+    let yaml = prometheus.config_yaml().await?;
+    let config: serde_norway::Value = serde_norway::from_str(&yaml).unwrap_or_default();
+    let read = |key: &str| {
+        config
+            .get("global")
+            .and_then(|g| g.get(key))
+            .and_then(|v| v.as_str())
+            .and_then(|text| promql_parser::util::parse_duration(text).ok())
+    };
+    Ok([
+        read("scrape_interval"),
+        read("evaluation_interval"),
+        read("scrape_timeout"),
+    ])
+}
+
+async fn count(prometheus: &PromClient, query: &str) -> Result<f64, PromError> {
+    Ok(
+        match prometheus.query(&format!("count({query})"), None).await? {
+            QueryResult::Vector(samples) => samples.first().map(|s| s.value.v).unwrap_or(0.0),
+            _ => 0.0,
+        },
+    )
+}
+
+/// The `le` bounds of `histogram`'s buckets (finite ones, sorted).
+pub async fn bucket_bounds(prometheus: &PromClient, histogram: &str) -> Option<Vec<f64>> {
+    let query = format!("count by (le) ({{__name__=\"{histogram}_bucket\"}})");
+    let QueryResult::Vector(samples) = prometheus.query(&query, None).await.ok()? else {
+        return None;
+    };
+    let mut bounds: Vec<f64> = samples
+        .iter()
+        .filter_map(|s| s.metric.get("le")?.parse::<f64>().ok())
+        .filter(|b| b.is_finite())
+        .collect();
+    bounds.sort_by(f64::total_cmp);
+    bounds.dedup();
+    (!bounds.is_empty()).then_some(bounds)
+}
+
+/// Selectors of `expr` that match no series. Names defined by recording
+/// rules in the same files, and ALERTS, are skipped: they exist only once
+/// the rules run. Inside `absent()`, no series means the alert fires.
+pub async fn missing_series(
+    prometheus: &PromClient,
+    alert: &str,
+    origin: &str,
+    expr: &Expr,
+    recorded: &[String],
+) -> Result<Vec<Finding>, PromError> {
+    let absent = super::lint::absent_selectors(expr);
+    let mut findings = Vec::new();
+    let mut seen = Vec::new();
+    for selector in promql::selectors(expr) {
+        let text = selector.to_string();
+        let Some(name) = metric_name(selector) else {
+            continue;
+        };
+        if seen.contains(&text) || name.starts_with("ALERTS") || recorded.contains(&name) {
+            continue;
+        }
+        seen.push(text.clone());
+        if count(prometheus, &text).await? > 0.0 {
+            continue;
+        }
+        let metric_exists = count(prometheus, &format!("{{__name__=\"{name}\"}}")).await? > 0.0;
+        let why = if metric_exists {
+            format!("`{name}` exists, but no series has the labels `{text}` asks for")
+        } else {
+            format!("Prometheus has no series of `{name}` at all")
+        };
+        let (severity, reason, fix) = if absent.contains(&text) {
+            (
+                Severity::Error,
+                format!("absent({text}) over nothing: {why}, so this alert fires all the time"),
+                "select what the scrape config really produces (its job and labels), e.g. check the job name against Status → Targets".to_string(),
+            )
+        } else {
+            (
+                Severity::Warning,
+                format!("{why}: this alert cannot fire until it has"),
+                "check the metric's name and labels against what the target exposes, or that the target is scraped".to_string(),
+            )
+        };
+        findings.push(Finding {
+            id: "series/missing",
+            severity,
+            subject: alert.to_string(),
+            origin: origin.to_string(),
+            reason,
+            fix,
+        });
+    }
+    Ok(findings)
+}
+
+/// Alerts among `names` that the Prometheus evaluates with an error.
+pub async fn evaluation_errors(
+    prometheus: &PromClient,
+    names: &[(String, String)],
+) -> Result<Vec<Finding>, PromError> {
+    let mut findings = Vec::new();
+    for group in prometheus.rules().await? {
+        for rule in &group.rules {
+            if rule.health != "err" {
+                continue;
+            }
+            let Some((_, origin)) = names.iter().find(|(name, _)| *name == rule.name) else {
+                continue;
+            };
+            findings.push(Finding {
+                id: "rule/evaluation-error",
+                severity: Severity::Error,
+                subject: rule.name.clone(),
+                origin: origin.clone(),
+                reason: format!(
+                    "Prometheus fails to evaluate it: {}",
+                    rule.last_error.clone().unwrap_or_default()
+                ),
+                fix: "fix the expression: with the error, the alert can never fire".into(),
+            });
+        }
+    }
+    Ok(findings)
+}

@@ -1,0 +1,323 @@
+//! `firedrill rules check`: every lint fires on a rule file that has the
+//! mistake and stays quiet on one that does not — against a real Prometheus
+//! for the lints that need one; the shipped stack passes clean; the seed's
+//! rules are caught; a scenario's impossible deadline is named.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use support::{firedrill, DemoGateway, TestPrometheus};
+
+fn check(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["rules", "check", "--json"];
+    all.extend_from_slice(args);
+    let out = firedrill(&all);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap_or(-1), report)
+}
+
+fn ids(report: &Value) -> BTreeSet<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn fixture(name: &str) -> String {
+    format!("tests/rules-fixtures/{name}")
+}
+
+const INTERVALS: &[&str] = &["--scrape-interval", "15s", "--evaluation-interval", "30s"];
+
+#[test]
+fn each_static_lint_fires_on_its_mistake_and_not_on_the_fix() {
+    for (lint, stem, ext) in [
+        ("ratio/self-division", "ratio-self-division", "yaml"),
+        ("histogram/le-dropped", "histogram-le-dropped", "yaml"),
+        (
+            "histogram/threshold-between-buckets",
+            "histogram-threshold-between-buckets",
+            "yaml",
+        ),
+        (
+            "histogram/threshold-beyond-buckets",
+            "histogram-threshold-beyond-buckets",
+            "yaml",
+        ),
+        ("range/too-short", "range-too-short", "yaml"),
+        ("up/eq-zero", "up-eq-zero", "yaml"),
+        ("for/below-interval", "for-below-interval", "yaml"),
+        (
+            "dashboard/interval-window",
+            "dashboard-interval-window",
+            "json",
+        ),
+    ] {
+        let bad = fixture(&format!("{stem}-bad.{ext}"));
+        let good = fixture(&format!("{stem}-good.{ext}"));
+        let (code, report) = check(&[&[bad.as_str()][..], INTERVALS].concat());
+        assert_eq!(code, 1, "{lint}: {report:#}");
+        assert_eq!(
+            ids(&report),
+            BTreeSet::from([lint.to_string()]),
+            "{lint}: {report:#}"
+        );
+        let finding = &report["findings"][0];
+        assert!(
+            !finding["reason"].as_str().unwrap().is_empty()
+                && !finding["fix"].as_str().unwrap().is_empty()
+        );
+        let (code, report) = check(&[&[good.as_str()][..], INTERVALS].concat());
+        assert_eq!(code, 0, "{lint} on the fix: {report:#}");
+        assert!(ids(&report).is_empty(), "{lint} on the fix: {report:#}");
+    }
+}
+
+/// A Prometheus scraping the demo gateway, its backend and itself, with the
+/// evaluation-error fixtures loaded as rules.
+fn live_prometheus(demo: &DemoGateway) -> TestPrometheus {
+    let mut rules = String::from("groups:\n");
+    for (i, name) in [
+        "rule-evaluation-error-bad.yaml",
+        "rule-evaluation-error-good.yaml",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let text = std::fs::read_to_string(support::repo().join(fixture(name))).unwrap();
+        let expr = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("expr: "))
+            .unwrap();
+        let alert = if i == 0 {
+            "EvaluationErrorBad"
+        } else {
+            "EvaluationErrorGood"
+        };
+        rules.push_str(&format!("  - name: g{i}\n    interval: 1s\n    rules:\n      - alert: {alert}\n        expr: {expr}\n"));
+    }
+    let config = format!(
+        "global: {{ scrape_interval: 1s, evaluation_interval: 1s }}\nrule_files: [\"{{dir}}/rules.yml\"]\nscrape_configs:\n\
+         \x20 - {{ job_name: api-gateway, static_configs: [{{ targets: [\"{}\"] }}] }}\n\
+         \x20 - {{ job_name: sentiment-api, static_configs: [{{ targets: [\"{}\"] }}] }}\n\
+         \x20 - {{ job_name: prometheus, static_configs: [{{ targets: [\"127.0.0.1:{{port}}\"] }}] }}\n",
+        demo.gateway.trim_start_matches("http://"),
+        demo.backend.trim_start_matches("http://"),
+    );
+    let prometheus = TestPrometheus::start_on_own_port(&config, &rules);
+    prometheus.wait_for("gateway_http_requests_total");
+    prometheus.wait_for("prometheus_http_request_duration_seconds_bucket");
+    // The good dashboard's panel: a rate needs two scrapes in its window.
+    prometheus.wait_for("sum(rate(gateway_http_requests_total[5s]))");
+    prometheus.wait_for("ALERTS{alertname=\"EvaluationErrorGood\"}");
+    prometheus
+}
+
+#[test]
+fn the_live_lints_ask_a_real_prometheus() {
+    let demo = DemoGateway::start();
+    let prometheus = live_prometheus(&demo);
+    let url = format!("http://127.0.0.1:{}", prometheus.port);
+    for (lint, bad, good) in [
+        (
+            "series/missing",
+            "series-missing-bad.yaml",
+            "series-missing-good.yaml",
+        ),
+        (
+            "series/missing",
+            "series-missing-absent-bad.yaml",
+            "series-missing-absent-good.yaml",
+        ),
+        (
+            "histogram/threshold-between-buckets",
+            "histogram-live-buckets-bad.yaml",
+            "histogram-live-buckets-good.yaml",
+        ),
+        (
+            "dashboard/no-data",
+            "dashboard-no-data-bad.json",
+            "dashboard-no-data-good.json",
+        ),
+    ] {
+        let (code, report) = check(&[&fixture(bad), "--prometheus", &url]);
+        assert_eq!(code, 1, "{bad}: {report:#}");
+        assert_eq!(
+            ids(&report),
+            BTreeSet::from([lint.to_string()]),
+            "{bad}: {report:#}"
+        );
+        let (code, report) = check(&[&fixture(good), "--prometheus", &url]);
+        assert_eq!(code, 0, "{good}: {report:#}");
+    }
+    // absent() over a selector that matches nothing fires forever: an error.
+    let (_, report) = check(&[
+        &fixture("series-missing-absent-bad.yaml"),
+        "--prometheus",
+        &url,
+    ]);
+    assert_eq!(report["findings"][0]["severity"], "error");
+    assert!(report["findings"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("fires all the time"));
+
+    // Rules Prometheus fails to evaluate (loaded there under these names).
+    let dir = tempfile::tempdir().unwrap();
+    for (alert, file, expected) in [
+        ("EvaluationErrorBad", "rule-evaluation-error-bad.yaml", true),
+        (
+            "EvaluationErrorGood",
+            "rule-evaluation-error-good.yaml",
+            false,
+        ),
+    ] {
+        let text = std::fs::read_to_string(support::repo().join(fixture(file))).unwrap();
+        let path = dir.path().join(file);
+        std::fs::write(
+            &path,
+            text.replace("alert: EvaluationError", &format!("alert: {alert}")),
+        )
+        .unwrap();
+        let (_, report) = check(&[path.to_str().unwrap(), "--prometheus", &url]);
+        assert_eq!(
+            ids(&report).contains("rule/evaluation-error"),
+            expected,
+            "{file}: {report:#}"
+        );
+    }
+    // The real buckets are used: 0.2 is a bound of Prometheus's own histogram.
+    let (_, report) = check(&[&fixture("histogram-live-buckets-good.yaml")]);
+    assert!(
+        ids(&report).contains("histogram/threshold-between-buckets"),
+        "offline, the default buckets are assumed"
+    );
+}
+
+#[test]
+fn the_shipped_stack_passes_clean() {
+    let (code, report) = check(&["k8s/monitoring"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(ids(&report).is_empty());
+    assert_eq!(report["alerts"].as_array().unwrap().len(), 8);
+    assert_eq!(
+        report["intervals_from"],
+        "k8s/monitoring/prometheus-config.yaml"
+    );
+}
+
+#[test]
+fn the_seeds_rules_are_caught_and_promtool_passes_them() {
+    let (code, report) = check(&[
+        "scenarios/rules/seed-alerts.yaml",
+        "k8s/monitoring/prometheus-config.yaml",
+    ]);
+    assert_eq!(code, 1);
+    let found = ids(&report);
+    assert!(
+        found.contains("ratio/self-division") && found.contains("up/eq-zero"),
+        "{found:?}"
+    );
+    let seed = report["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["alert"] == "GatewayHighErrorRate")
+        .unwrap();
+    assert_eq!(
+        seed["shape"]["shape"], "any_increase",
+        "it fires on any 5xx, whatever the share"
+    );
+
+    // promtool, on the same file, finds nothing wrong.
+    let promtool = std::process::Command::new("promtool")
+        .args(["check", "rules", "scenarios/rules/seed-alerts.yaml"])
+        .current_dir(support::repo())
+        .output()
+        .expect("promtool runs (apt-get install prometheus: it ships promtool)");
+    assert!(
+        promtool.status.success(),
+        "{}",
+        String::from_utf8_lossy(&promtool.stdout)
+    );
+    assert!(String::from_utf8_lossy(&promtool.stdout).contains("SUCCESS: 8 rules found"));
+}
+
+#[test]
+fn a_scenarios_impossible_deadline_is_named_with_its_arithmetic() {
+    let (code, report) = check(&[
+        "--scenario",
+        "tests/scenarios/deadline-shorter-than-for.yaml",
+    ]);
+    assert_eq!(code, 1, "{report:#}");
+    let deadline = &report["deadlines"][0];
+    assert_eq!(deadline["outcome"], "cannot be met", "{deadline:#}");
+    assert_eq!(deadline["deadline_seconds"], 30.0);
+    assert!(
+        deadline["why"].as_str().unwrap().contains("`for` waits 1m"),
+        "{deadline:#}"
+    );
+    let (code, report) = check(&["--scenario", "scenarios/quickstart.yaml"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(report["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["outcome"] == "met"));
+}
+
+/// The timing model against a live drill: for three rule shapes of the
+/// shipped stack, the time to fire measured on the embedded default (from
+/// Prometheus's own evaluation ticks, time-compressed ten-fold) lies within
+/// the best and worst case `rules check` computes for the same scenario.
+#[test]
+fn measured_time_to_fire_lies_within_the_computed_bounds() {
+    support::require_prometheus();
+    let scenario = "tests/scenarios/time-to-fire.yaml";
+    let (code, computed) = check(&["--scenario", scenario]);
+    assert_eq!(code, 0, "{computed:#}");
+    let run = support::run_scenario(scenario, &["--quiet"]);
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    let scale = run.report()["scenario"]["time_scale"]
+        .as_f64()
+        .expect("the report names its time scale");
+    for (i, alert) in [
+        "GatewayHighErrorRate",
+        "GatewayHighLatency",
+        "MLServiceDown",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let deadline = computed["deadlines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["alert"] == *alert)
+            .unwrap();
+        let best = deadline["firing"]["best_seconds"].as_f64().unwrap();
+        let worst = deadline["firing"]["worst_seconds"].as_f64().unwrap();
+        let verdict = run.verdict(&format!("checks[{i}]"));
+        let measured = verdict["evidence"]["time_to_fire_seconds"]
+            .as_f64()
+            .unwrap()
+            * scale;
+        eprintln!("{alert}: measured {measured:.1}s, computed {best:.1}s–{worst:.1}s");
+        assert!(
+            measured <= worst,
+            "{alert}: fired after {measured:.1}s, worse than the computed {worst:.1}s: {verdict:#}"
+        );
+        // Not below the best case either, give or take one compressed scrape
+        // (the drill's clock and Prometheus's are read a few ms apart).
+        assert!(
+            measured >= best - 1.5,
+            "{alert}: fired after {measured:.1}s, sooner than the computed {best:.1}s: {verdict:#}"
+        );
+    }
+}
