@@ -67,6 +67,43 @@ enum Command {
         #[arg(long, value_name = "URL", env = "FIREDRILL_PUSH_GATEWAY")]
         push_gateway: Option<String>,
     },
+    /// The load engine alone: send traffic to a URL and print what happened
+    /// (no scenario, Prometheus or checks). Open model with --rate, latency
+    /// from each request's intended send time; closed model without.
+    Load {
+        /// The URL to send every request to (http://host:port/path).
+        url: String,
+        /// Open model: arrivals per second, `20000/s`, or a ramp `100/s..1000/s`.
+        #[arg(long, value_name = "RATE")]
+        rate: Option<String>,
+        /// Connections: the bound on requests in flight (open model), the
+        /// number of clients (closed model).
+        #[arg(long, short = 'c', default_value_t = 32)]
+        connections: u32,
+        #[arg(long, short = 'd', default_value = "10s", value_parser = parse_duration)]
+        duration: std::time::Duration,
+        /// Closed model: stop after this many requests.
+        #[arg(long, short = 'n')]
+        requests: Option<u64>,
+        #[arg(long, short = 'm', default_value = "GET")]
+        method: String,
+        /// `Name: value`, repeatable.
+        #[arg(long = "header", short = 'H', value_name = "HEADER")]
+        headers: Vec<String>,
+        #[arg(long, short = 'b')]
+        body: Option<String>,
+        #[arg(long, default_value = "10s", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+        /// https: trust this CA (PEM) besides the public roots.
+        #[arg(long, value_name = "FILE")]
+        cacert: Option<PathBuf>,
+        /// https: do not verify the certificate (knowingly).
+        #[arg(long, short = 'k')]
+        insecure: bool,
+        /// Print JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check scenario files without sending anything (exit 0 or 2).
     Validate {
         #[arg(required = true)]
@@ -258,6 +295,38 @@ fn main() {
                 namespace,
                 timeout,
             } => commands::cluster::deploy(&cluster, &path, &namespace, timeout).await,
+            Command::Load {
+                url,
+                rate,
+                connections,
+                duration,
+                requests,
+                method,
+                headers,
+                body,
+                timeout,
+                cacert,
+                insecure,
+                json,
+            } => {
+                commands::load::load(commands::load::LoadArgs {
+                    url,
+                    rate,
+                    connections,
+                    duration,
+                    requests,
+                    method,
+                    headers,
+                    body,
+                    timeout,
+                    tls: firedrill::plan::TlsPlan {
+                        ca_file: cacert,
+                        insecure_skip_verify: insecure,
+                    },
+                    json,
+                })
+                .await
+            }
             Command::DemoGateway {
                 port,
                 backend_port,

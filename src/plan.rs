@@ -136,6 +136,9 @@ pub enum TargetPlan {
         metrics_path: String,
         #[serde(default)]
         auth: Option<AuthRef>,
+        /// For https: the CA to trust, or no verification.
+        #[serde(default)]
+        tls: TlsPlan,
     },
 }
 

@@ -7,7 +7,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use support::{all_files, firedrill_env, RecordingTarget, TestPrometheus};
 
@@ -20,19 +19,6 @@ const CONFIG: &str =
     "global: { scrape_interval: 1s, evaluation_interval: 1s }\nrule_files: [\"{dir}/rules.yml\"]\n";
 const RULES: &str = "groups:\n  - name: test\n    interval: 1s\n    rules:\n      - alert: NeverFires\n        expr: vector(0) > 1\n";
 
-fn openssl(args: &[&str], dir: &Path) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("this test needs openssl: `sudo apt-get install openssl`");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Prometheus over TLS with basic auth. Its certificate is issued by a CA
 /// made for this test (`ca.pem` in its directory), as a real one would be.
 fn secured_prometheus() -> TestPrometheus {
@@ -41,72 +27,7 @@ fn secured_prometheus() -> TestPrometheus {
     );
     let certs = tempfile::tempdir().unwrap();
     let dir = certs.path();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    openssl(
-        &[
-            &["req", "-x509"][..],
-            &ec,
-            &[
-                "-days",
-                "1",
-                "-subj",
-                "/CN=firedrill-test-ca",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-            ],
-        ]
-        .concat(),
-        dir,
-    );
-    openssl(
-        &[
-            &["req"][..],
-            &ec,
-            &[
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                "key.pem",
-                "-out",
-                "leaf.csr",
-            ],
-        ]
-        .concat(),
-        dir,
-    );
-    std::fs::write(
-        dir.join("leaf.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    openssl(
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "1",
-            "-extfile",
-            "leaf.ext",
-            "-out",
-            "cert.pem",
-        ],
-        dir,
-    );
+    support::issue_certificates(dir);
     let file = |name: &'static str| (name, std::fs::read(dir.join(name)).unwrap());
     TestPrometheus::start_with_files(
         CONFIG,

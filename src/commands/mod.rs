@@ -2,6 +2,7 @@
 //! calls one of these. Each returns the process's exit code.
 
 pub mod cluster;
+pub mod load;
 pub mod rules;
 pub mod run;
 

@@ -26,6 +26,8 @@ pub struct ScrapeTargets {
     pub backend: Option<String>,
     /// Credentials for scraping the gateway (a URL target that requires them).
     pub credentials: Option<Credentials>,
+    /// An https target: its TLS settings and the name its certificate holds.
+    pub tls: Option<(crate::plan::TlsPlan, String)>,
 }
 
 pub struct Embedded {
@@ -84,7 +86,12 @@ pub async fn start(
         None => (String::new(), Vec::new()),
     };
     let config = ProcessConfig {
-        config_yaml: config_yaml(&targets, scrape, evaluation, &scrape_auth),
+        config_yaml: config_yaml(
+            &targets,
+            scrape,
+            evaluation,
+            &(scrape_auth + &scrape_tls(&targets)),
+        ),
         rules_yaml: rules::render_rule_file(groups)?,
         secret_files,
         // Prometheus's 5m default, scaled like everything else, so a target
@@ -100,6 +107,27 @@ pub async fn start(
         evaluation,
         rule_sources: loaded.iter().map(|l| l.origin.clone()).collect(),
     })
+}
+
+/// `scheme: https` and a `tls_config` for an https target (indented for
+/// the gateway's scrape config, like the auth block).
+fn scrape_tls(targets: &ScrapeTargets) -> String {
+    let Some((tls, server_name)) = &targets.tls else {
+        return String::new();
+    };
+    let mut block = format!(
+        "    scheme: https\n    tls_config:\n      server_name: {}\n      insecure_skip_verify: {}\n",
+        serde_json::to_string(server_name).unwrap_or_default(),
+        tls.insecure_skip_verify
+    );
+    if let Some(ca) = &tls.ca_file {
+        let ca = std::fs::canonicalize(ca).unwrap_or_else(|_| ca.clone());
+        block.push_str(&format!(
+            "      ca_file: {}\n",
+            serde_json::to_string(&ca.to_string_lossy()).unwrap_or_default()
+        ));
+    }
+    block
 }
 
 fn config_yaml(

@@ -70,6 +70,9 @@ pub struct EnvSummary {
     pub prometheus_auth: Option<String>,
     #[serde(default)]
     pub target_auth: Option<String>,
+    /// How the target's certificate was checked (as for Prometheus).
+    #[serde(default)]
+    pub target_tls: String,
 }
 
 pub struct Environment {
@@ -121,12 +124,20 @@ impl Environment {
                 cluster::service_url(client, namespace, &service.name, service.port.as_ref()).await
             }
         };
-        let (target_url, metrics_path, target_auth, demo) = match &plan.target {
+        let no_tls = TlsPlan::default();
+        let (target_url, metrics_path, target_auth, target_tls, demo) = match &plan.target {
             TargetPlan::Url {
                 base_url,
                 metrics_path,
                 auth,
-            } => (base_url.clone(), metrics_path.clone(), auth.as_ref(), None),
+                tls,
+            } => (
+                base_url.clone(),
+                metrics_path.clone(),
+                auth.as_ref(),
+                tls,
+                None,
+            ),
             TargetPlan::Kubernetes {
                 service,
                 metrics_path,
@@ -134,18 +145,20 @@ impl Environment {
                 service_url(service).await?,
                 metrics_path.clone(),
                 None,
+                &no_tls,
                 None,
             ),
             TargetPlan::Embedded => {
                 let demo = DemoStack::start(DemoConfig::default()).map_err(EnvError::Demo)?;
                 let url = format!("http://{}", demo.gateway_addr());
-                (url, "/metrics".to_string(), None, Some(demo))
+                (url, "/metrics".to_string(), None, &no_tls, Some(demo))
             }
         };
         let target_credentials = resolve(target_auth)?;
         let target = Target::resolve(
             &target_url,
             target_credentials.as_ref().map(Credentials::authorization),
+            target_tls,
         )
         .await?;
         let target_auth = target_auth.map(Credentials::describe);
@@ -168,6 +181,18 @@ impl Environment {
                     gateway_path: metrics_path,
                     backend: demo.as_ref().map(|d| d.backend_addr().to_string()),
                     credentials: target_credentials,
+                    tls: target.tls.is_some().then(|| {
+                        let host = target
+                            .authority
+                            .rsplit_once(':')
+                            .map_or(target.authority.as_str(), |(h, _)| h);
+                        (
+                            target_tls.clone(),
+                            host.trim_start_matches('[')
+                                .trim_end_matches(']')
+                                .to_string(),
+                        )
+                    }),
                 };
                 let started = embedded::start(
                     rule_files,
@@ -184,6 +209,7 @@ impl Environment {
                 return Ok(Environment {
                     summary: EnvSummary {
                         kind: "embedded".into(),
+                        target_tls: tls_description(&target_url, target_tls),
                         target_url,
                         prometheus_url: started.process.url().to_string(),
                         prometheus_version: started.process.version().to_string(),
@@ -226,6 +252,7 @@ impl Environment {
         Ok(Environment {
             summary: EnvSummary {
                 kind: kind.into(),
+                target_tls: tls_description(&target_url, target_tls),
                 target_url,
                 prometheus_tls: tls_description(&url, &tls),
                 prometheus_url: url,

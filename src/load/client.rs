@@ -1,17 +1,23 @@
-//! One HTTP/1.1 keep-alive connection, as a load generator needs it: connect
-//! lazily, reconnect after any failure, bound every exchange by a timeout,
-//! read answers without keeping them, and name what went wrong.
+//! One keep-alive connection, as a load generator needs it: connect lazily,
+//! reconnect after any failure, bound every exchange by a timeout, read
+//! answers without keeping them, and name what went wrong. Plain HTTP/1.1,
+//! or over TLS (rustls) HTTP/2 or HTTP/1.1 as ALPN decides. Each worker owns
+//! its connection and keeps one request in flight on it, in both protocols.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
 use hyper::header::{HeaderName, HeaderValue, HOST};
-use hyper::{HeaderMap, Method, Request, Uri};
-use hyper_util::rt::TokioIo;
+use hyper::{HeaderMap, Method, Request, Response, Uri};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
+use tokio_rustls::rustls::{self, pki_types::ServerName};
+use tokio_rustls::TlsConnector;
 
 use super::stats::Outcome;
 use crate::plan::RequestTemplate;
@@ -24,7 +30,10 @@ const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct PreparedRequest {
     method: Method,
+    /// Origin form (`/path?query`), for HTTP/1.1.
     uri: Uri,
+    /// Absolute form, for HTTP/2's `:scheme` and `:authority`.
+    absolute: Uri,
     headers: HeaderMap,
     body: Bytes,
 }
@@ -56,31 +65,194 @@ impl PreparedRequest {
             value.set_sensitive(true);
             headers.insert(hyper::header::AUTHORIZATION, value);
         }
+        let scheme = if target.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let absolute: Uri = format!("{scheme}://{authority}{}", template.path)
+            .parse()
+            .map_err(|e| format!("invalid path `{}`: {e}", template.path))?;
         Ok(PreparedRequest {
             method,
             uri,
+            absolute,
             headers,
             body: Bytes::from(template.body.clone()),
         })
     }
 
-    fn build(&self) -> Request<Full<Bytes>> {
+    fn build(&self, http2: bool) -> Request<Full<Bytes>> {
         let mut request = Request::new(Full::new(self.body.clone()));
         *request.method_mut() = self.method.clone();
-        *request.uri_mut() = self.uri.clone();
         *request.headers_mut() = self.headers.clone();
+        if http2 {
+            // `:authority` replaces Host in HTTP/2.
+            *request.uri_mut() = self.absolute.clone();
+            request.headers_mut().remove(HOST);
+        } else {
+            *request.uri_mut() = self.uri.clone();
+        }
         request
+    }
+}
+
+/// TLS for an https target: the public roots (webpki-roots) plus the
+/// scenario's CA, or no verification when asked for knowingly.
+#[derive(Clone)]
+pub struct Tls {
+    connector: TlsConnector,
+    server_name: ServerName<'static>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tls({:?})", self.server_name)
+    }
+}
+
+impl Tls {
+    pub fn new(host: &str, plan: &crate::plan::TlsPlan) -> Result<Self, String> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::CertificateDer;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS: {e}"))?;
+        let mut config = if plan.insecure_skip_verify {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+                .with_no_client_auth()
+        } else {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            if let Some(path) = &plan.ca_file {
+                let certs = CertificateDer::pem_file_iter(path)
+                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| format!("CA file `{}`: {e}", path.display()))?;
+                if certs.is_empty() {
+                    return Err(format!("CA file `{}` holds no certificate", path.display()));
+                }
+                for cert in certs {
+                    roots
+                        .add(cert)
+                        .map_err(|e| format!("CA file `{}`: {e}", path.display()))?;
+                }
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        };
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let server_name = ServerName::try_from(host.to_string())
+            .map_err(|e| format!("`{host}` is not a TLS server name: {e}"))?;
+        Ok(Tls {
+            connector: TlsConnector::from(Arc::new(config)),
+            server_name,
+        })
+    }
+}
+
+/// `insecure_skip_verify: true`: signatures are still checked, the chain and
+/// the name are not.
+#[derive(Debug)]
+struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+enum Sender {
+    Http1(http1::SendRequest<Full<Bytes>>),
+    Http2(http2::SendRequest<Full<Bytes>>),
+}
+
+impl Sender {
+    async fn ready(&mut self) -> Result<(), hyper::Error> {
+        match self {
+            Sender::Http1(s) => s.ready().await,
+            Sender::Http2(s) => s.ready().await,
+        }
+    }
+
+    async fn send(
+        &mut self,
+        request: &PreparedRequest,
+    ) -> Result<Response<Incoming>, hyper::Error> {
+        match self {
+            Sender::Http1(s) => s.send_request(request.build(false)).await,
+            Sender::Http2(s) => s.send_request(request.build(true)).await,
+        }
     }
 }
 
 pub struct Connection {
     addr: SocketAddr,
-    sender: Option<SendRequest<Full<Bytes>>>,
+    tls: Option<Tls>,
+    sender: Option<Sender>,
+    /// Set when a connection was opened, until the worker records it.
+    opened: Option<Protocol>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Http1,
+    Http2,
 }
 
 impl Connection {
-    pub fn new(addr: SocketAddr) -> Self {
-        Connection { addr, sender: None }
+    pub fn new(target: &super::Target) -> Self {
+        Connection {
+            addr: target.addr,
+            tls: target.tls.clone(),
+            sender: None,
+            opened: None,
+        }
+    }
+
+    /// The protocol of a connection opened since the last call.
+    pub fn take_opened(&mut self) -> Option<Protocol> {
+        self.opened.take()
     }
 
     /// Sends one request and reads the whole answer, within `timeout`.
@@ -100,7 +272,7 @@ impl Connection {
             Ok(sender) => sender,
             Err(outcome) => return outcome,
         };
-        let response = match sender.send_request(request.build()).await {
+        let response = match sender.send(request).await {
             Ok(response) => response,
             Err(e) => {
                 self.sender = None;
@@ -130,10 +302,10 @@ impl Connection {
         Outcome::Status(status)
     }
 
-    async fn ready_sender(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, Outcome> {
+    async fn ready_sender(&mut self) -> Result<&mut Sender, Outcome> {
         if let Some(sender) = &mut self.sender {
             // A closed keep-alive connection (server timeout, `Connection:
-            // close`) is replaced, not counted as an error.
+            // close`, GOAWAY) is replaced, not counted as an error.
             if sender.ready().await.is_err() {
                 self.sender = None;
             }
@@ -143,17 +315,50 @@ impl Connection {
                 .await
                 .map_err(|_| Outcome::Connect)?;
             let _ = stream.set_nodelay(true);
-            let (sender, connection) = http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|_| Outcome::Connect)?;
-            tokio::task::spawn_local(async move {
-                // Ends when the peer closes or the sender is dropped.
-                let _ = connection.await;
+            let sender = match &self.tls {
+                None => handshake_http1(stream).await?,
+                Some(tls) => {
+                    let stream = tls
+                        .connector
+                        .connect(tls.server_name.clone(), stream)
+                        .await
+                        .map_err(|_| Outcome::Connect)?;
+                    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                        let (sender, connection) =
+                            http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                                .await
+                                .map_err(|_| Outcome::Connect)?;
+                        tokio::task::spawn_local(async move {
+                            let _ = connection.await;
+                        });
+                        Sender::Http2(sender)
+                    } else {
+                        handshake_http1(stream).await?
+                    }
+                }
+            };
+            self.opened = Some(match sender {
+                Sender::Http1(_) => Protocol::Http1,
+                Sender::Http2(_) => Protocol::Http2,
             });
             self.sender = Some(sender);
         }
         self.sender.as_mut().ok_or(Outcome::Connect)
     }
+}
+
+async fn handshake_http1<S>(stream: S) -> Result<Sender, Outcome>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|_| Outcome::Connect)?;
+    tokio::task::spawn_local(async move {
+        // Ends when the peer closes or the sender is dropped.
+        let _ = connection.await;
+    });
+    Ok(Sender::Http1(sender))
 }
 
 fn classify(error: &hyper::Error) -> Outcome {

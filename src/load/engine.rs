@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::client::{Connection, PreparedRequest};
+use super::client::{Connection, PreparedRequest, Protocol};
 use super::schedule::{MixTable, Schedule};
 use super::stats::{Counts, LatencyHistogram, Outcome, PhaseStats, SecondStats};
 use super::{Live, LoadError, Target};
@@ -109,7 +109,7 @@ fn run_shard(
             let worker = Worker {
                 shared: shared.clone(),
                 recorder: recorder.clone(),
-                connection: Connection::new(shared.target.addr),
+                connection: Connection::new(&shared.target),
                 stop: stop.clone(),
             };
             tasks.push(tokio::task::spawn_local(worker.run()));
@@ -228,7 +228,15 @@ impl Worker {
     async fn send(&mut self, ticket: u64) -> Outcome {
         let job = &self.shared.job;
         let request = &job.requests[job.mix.pick(ticket)];
-        self.connection.send(request, job.timeout).await
+        let outcome = self.connection.send(request, job.timeout).await;
+        if let Some(protocol) = self.connection.take_opened() {
+            let connections = &mut self.recorder.borrow_mut().stats.connections;
+            match protocol {
+                Protocol::Http1 => connections.http1 += 1,
+                Protocol::Http2 => connections.http2 += 1,
+            }
+        }
+        outcome
     }
 }
 

@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 pub use client::PreparedRequest;
 pub use schedule::{MixTable, Schedule};
-pub use stats::{Counts, LatencyHistogram, LatencySummary, Outcome, PhaseStats, SecondStats};
+pub use stats::{
+    Connections, Counts, LatencyHistogram, LatencySummary, Outcome, PhaseStats, SecondStats,
+};
 use tokio::sync::watch;
 
 use crate::plan::{LoadModel, PhasePlan};
@@ -38,45 +40,65 @@ pub enum LoadError {
 pub struct Target {
     pub base_url: String,
     pub addr: SocketAddr,
-    /// `host:port` for the Host header.
+    /// `host:port` for the Host header (`:authority` in HTTP/2).
     pub authority: String,
     /// Sent with every request; never printed.
     pub authorization: Option<crate::secret::Secret>,
+    /// For https targets: TLS, with ALPN offering h2 and http/1.1.
+    pub tls: Option<client::Tls>,
 }
 
 impl Target {
-    /// Resolves `http://host[:port]`.
+    /// Resolves `http://host[:port]` or `https://host[:port]`; `tls` says
+    /// which CA to trust (besides the public roots) for https.
     pub async fn resolve(
         base_url: &str,
         authorization: Option<crate::secret::Secret>,
+        tls: &crate::plan::TlsPlan,
     ) -> Result<Self, LoadError> {
         let error = |message: String| LoadError::Target {
             url: base_url.to_string(),
             message,
         };
-        let authority = base_url
-            .strip_prefix("http://")
-            .ok_or_else(|| error("only http:// targets are supported".into()))?
-            .trim_end_matches('/')
-            .to_string();
-        let with_port = if authority
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-        {
+        let (rest, https) = match (
+            base_url.strip_prefix("http://"),
+            base_url.strip_prefix("https://"),
+        ) {
+            (Some(rest), _) => (rest, false),
+            (None, Some(rest)) => (rest, true),
+            (None, None) => {
+                return Err(error("the URL must start with http:// or https://".into()))
+            }
+        };
+        let authority = rest.trim_end_matches('/').to_string();
+        let has_port = authority.rsplit_once(':').is_some_and(|(host, p)| {
+            p.parse::<u16>().is_ok() && (!host.starts_with('[') || host.ends_with(']'))
+        });
+        let with_port = if has_port {
             authority.clone()
         } else {
-            format!("{authority}:80")
+            format!("{authority}:{}", if https { 443 } else { 80 })
         };
         let addr = tokio::net::lookup_host(&with_port)
             .await
             .map_err(|e| error(format!("cannot resolve: {e}")))?
             .next()
             .ok_or_else(|| error("resolves to no address".into()))?;
+        let tls = if https {
+            let host = with_port
+                .rsplit_once(':')
+                .map(|(host, _)| host.trim_start_matches('[').trim_end_matches(']'))
+                .unwrap_or_default();
+            Some(client::Tls::new(host, tls).map_err(error)?)
+        } else {
+            None
+        };
         Ok(Target {
             base_url: base_url.trim_end_matches('/').to_string(),
             addr,
             authority,
             authorization,
+            tls,
         })
     }
 }

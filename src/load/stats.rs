@@ -260,6 +260,14 @@ impl SecondStats {
     }
 }
 
+/// Connections opened, by the protocol they speak (ALPN decides for https).
+/// More than the worker count means the target closed some (or failed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connections {
+    pub http1: u64,
+    pub http2: u64,
+}
+
 /// Everything recorded about one phase's traffic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhaseStats {
@@ -274,6 +282,8 @@ pub struct PhaseStats {
     pub series: Vec<SecondStats>,
     /// Seconds from the phase's start to the last answer.
     pub elapsed_seconds: f64,
+    #[serde(default)]
+    pub connections: Connections,
 }
 
 impl Default for PhaseStats {
@@ -285,6 +295,7 @@ impl Default for PhaseStats {
             send_lag: LatencyHistogram::precise(),
             series: Vec::new(),
             elapsed_seconds: 0.0,
+            connections: Connections::default(),
         }
     }
 }
@@ -319,6 +330,8 @@ impl PhaseStats {
     pub fn merge(&mut self, other: &PhaseStats) {
         self.counts.add(&other.counts);
         self.delayed += other.delayed;
+        self.connections.http1 += other.connections.http1;
+        self.connections.http2 += other.connections.http2;
         self.latency.add(&other.latency);
         self.send_lag.add(&other.send_lag);
         self.elapsed_seconds = self.elapsed_seconds.max(other.elapsed_seconds);

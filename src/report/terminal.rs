@@ -235,6 +235,9 @@ impl Progress for TerminalProgress {
         if env.prometheus_tls.contains("NOT VERIFIED") {
             self.line(&format!("  ! Prometheus over {}", env.prometheus_tls));
         }
+        if env.target_tls.contains("NOT VERIFIED") {
+            self.line(&format!("  ! Target over {}", env.target_tls));
+        }
     }
 
     fn phase_started(&self, _index: usize, phase: &PhasePlan, live: &Arc<Live>) {

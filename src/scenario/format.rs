@@ -56,6 +56,9 @@ pub struct TargetSpec {
     /// Credentials for every request, from an environment variable or a file.
     #[serde(default)]
     pub auth: Option<AuthSpec>,
+    /// For an https `base_url`: a CA to trust, or no verification.
+    #[serde(default)]
+    pub tls: Option<TlsSpec>,
     /// A Service found through the Kubernetes API.
     #[serde(default)]
     pub kubernetes: Option<KubeServiceSpec>,

@@ -176,6 +176,7 @@ fn overrides_replace_target_and_prometheus() {
             base_url: "http://127.0.0.1:8080".into(),
             metrics_path: "/metrics".into(),
             auth: None,
+            tls: Default::default(),
         }
     );
     assert_eq!(
@@ -353,5 +354,27 @@ fn mutated_scenarios_never_panic_and_every_error_is_located() {
     assert!(
         refused > 1000 && accepted > 100,
         "refused {refused}, accepted {accepted}"
+    );
+}
+
+#[test]
+fn https_targets_take_tls_settings_and_only_url_targets_do() {
+    let p = plan(&format!(
+        "{BASE}target: {{ base_url: https://127.0.0.1:8443, tls: {{ insecure_skip_verify: true }} }}\nprometheus: {{ url: http://127.0.0.1:9090 }}\n"
+    ));
+    let TargetPlan::Url { base_url, tls, .. } = &p.target else {
+        panic!("{:?}", p.target)
+    };
+    assert_eq!(base_url, "https://127.0.0.1:8443");
+    assert!(tls.insecure_skip_verify);
+
+    let found = problems(&format!(
+        "{BASE}target: {{ embedded: true, tls: {{ insecure_skip_verify: true }} }}\n"
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].field, "target.tls");
+    assert!(
+        found[0].message.contains("applies to a `base_url` target"),
+        "{found:?}"
     );
 }

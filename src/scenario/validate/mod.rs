@@ -223,11 +223,13 @@ fn apply_overrides(file: &mut ScenarioFile, overrides: &Overrides) {
     if let Some(url) = &overrides.target_url {
         let metrics_path = file.target.as_ref().and_then(|t| t.metrics_path.clone());
         let auth = file.target.as_ref().and_then(|t| t.auth.clone());
+        let tls = file.target.as_ref().and_then(|t| t.tls.clone());
         file.target = Some(TargetSpec {
             embedded: None,
             base_url: Some(url.clone()),
             metrics_path,
             auth,
+            tls,
             kubernetes: None,
         });
     }
@@ -333,8 +335,13 @@ fn validate_target(
         v.problem(path.key("metrics_path"), "metrics_path must start with `/`");
     }
     if let Some(kube) = &spec.kubernetes {
-        if spec.auth.is_some() {
-            v.problem(path.key("auth"), "`auth` applies to a `base_url` target");
+        for (field, set) in [("auth", spec.auth.is_some()), ("tls", spec.tls.is_some())] {
+            if set {
+                v.problem(
+                    path.key(field),
+                    format!("`{field}` applies to a `base_url` target"),
+                );
+            }
         }
         let service = validate_service_ref(v, kube, &path.key("kubernetes"))?;
         return Some(TargetPlan::Kubernetes {
@@ -348,11 +355,17 @@ fn validate_target(
                 .auth
                 .as_ref()
                 .and_then(|a| access::validate_auth(v, a, &path.key("auth"), base_dir));
-            let base_url = check_url(v, path.key("base_url"), url, false)?;
+            let tls = spec
+                .tls
+                .as_ref()
+                .map(|t| access::validate_tls(v, t, &path.key("tls"), base_dir))
+                .unwrap_or_default();
+            let base_url = check_url(v, path.key("base_url"), url, true)?;
             Some(TargetPlan::Url {
                 base_url,
                 metrics_path,
                 auth,
+                tls,
             })
         }
         (Some(false), None) => {
@@ -366,6 +379,7 @@ fn validate_target(
             for (field, set) in [
                 ("metrics_path", spec.metrics_path.is_some()),
                 ("auth", spec.auth.is_some()),
+                ("tls", spec.tls.is_some()),
             ] {
                 if set {
                     v.problem(

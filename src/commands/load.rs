@@ -1,0 +1,281 @@
+//! `firedrill load`: the load engine alone, without a scenario, Prometheus or
+//! checks — for benchmarks and quick looks at a target. Open model with
+//! `--rate` (latency from each request's intended send time), closed model
+//! otherwise (`--connections` clients back to back). Prints a summary, or
+//! JSON with `--json`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::exit;
+use crate::load::{self, Connections, Counts, LatencySummary, Live, Target};
+use crate::plan::{LoadModel, PhasePlan, RateShape, RequestTemplate, WeightedRequest};
+use crate::scenario::units::Rate;
+
+pub struct LoadArgs {
+    pub url: String,
+    /// `R/s`, or a ramp `R1/s..R2/s`.
+    pub rate: Option<String>,
+    pub connections: u32,
+    pub duration: Duration,
+    /// Closed model only: stop after this many requests.
+    pub requests: Option<u64>,
+    pub method: String,
+    pub headers: Vec<String>,
+    pub body: Option<String>,
+    pub timeout: Duration,
+    /// For https URLs: a CA to trust, or no verification.
+    pub tls: crate::plan::TlsPlan,
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LoadSummary {
+    pub url: String,
+    pub model: &'static str,
+    pub target_rate: Option<RateShape>,
+    pub connections: u32,
+    pub elapsed_seconds: f64,
+    pub achieved_rate: f64,
+    pub counts: Counts,
+    /// Requests that waited for a free connection (open model).
+    pub delayed: u64,
+    pub latency: LatencySummary,
+    /// How late requests were sent after their intended time (open model).
+    pub send_lag: LatencySummary,
+    pub connections_opened: Connections,
+}
+
+/// Splits `http[s]://host[:port]/path?query` into the base and the path.
+fn split_url(url: &str) -> Result<(String, String), String> {
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    let scheme = uri
+        .scheme_str()
+        .ok_or_else(|| format!("`{url}` has no scheme (http:// or https://)"))?;
+    let authority = uri
+        .authority()
+        .ok_or_else(|| format!("`{url}` has no host"))?;
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    Ok((
+        format!("{scheme}://{authority}"),
+        if path.is_empty() {
+            "/".into()
+        } else {
+            path.into()
+        },
+    ))
+}
+
+fn parse_rate(text: &str) -> Result<RateShape, String> {
+    match text.split_once("..") {
+        Some((from, to)) => Ok(RateShape {
+            from: Rate::parse(from)?.0,
+            to: Rate::parse(to)?.0,
+        }),
+        None => {
+            let rate = Rate::parse(text)?.0;
+            Ok(RateShape {
+                from: rate,
+                to: rate,
+            })
+        }
+    }
+}
+
+fn plan(args: &LoadArgs, path: String) -> Result<PhasePlan, String> {
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| {
+            h.split_once(':')
+                .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| format!("header `{h}` is not `Name: value`"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.connections == 0 {
+        return Err("--connections must be at least 1".into());
+    }
+    let model = match &args.rate {
+        Some(rate) => {
+            let rate = parse_rate(rate)?;
+            if rate.from <= 0.0 && rate.to <= 0.0 {
+                return Err("--rate must be above 0/s".into());
+            }
+            LoadModel::Open {
+                rate,
+                duration: args.duration,
+                connections: args.connections,
+            }
+        }
+        None => LoadModel::Closed {
+            requests: args.requests.unwrap_or(u64::MAX),
+            concurrency: args.connections,
+            pause: Duration::ZERO,
+            max_duration: Some(args.duration),
+        },
+    };
+    Ok(PhasePlan {
+        name: "load".into(),
+        model,
+        requests: vec![WeightedRequest {
+            weight: 1,
+            request: RequestTemplate {
+                method: args.method.to_uppercase(),
+                path,
+                headers,
+                body: args.body.clone().unwrap_or_default().into_bytes(),
+            },
+        }],
+        fault: None,
+        timeout: args.timeout,
+    })
+}
+
+pub async fn load(args: LoadArgs) -> i32 {
+    let prepared = split_url(&args.url).and_then(|(base, path)| Ok((base, plan(&args, path)?)));
+    let (base, phase) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            eprintln!("firedrill load: {e}");
+            return exit::INVALID;
+        }
+    };
+    let target = match Target::resolve(&base, None, &args.tls).await {
+        Ok(target) => target,
+        Err(e) => {
+            eprintln!("firedrill load: {e}");
+            return exit::INVALID;
+        }
+    };
+    let stop = super::shutdown_on_signals();
+    let live = Arc::new(Live::default());
+    let run = {
+        let phase = phase.clone();
+        tokio::task::spawn_blocking(move || load::run_phase(&target, &phase, stop, live)).await
+    };
+    let stats = match run {
+        Ok(Ok(stats)) => stats,
+        Ok(Err(e)) => {
+            eprintln!("firedrill load: {e}");
+            return exit::INCONCLUSIVE;
+        }
+        Err(e) => {
+            eprintln!("firedrill load: the load engine stopped: {e}");
+            return exit::INCONCLUSIVE;
+        }
+    };
+    let (model, target_rate) = match &phase.model {
+        LoadModel::Open { rate, .. } => ("open", Some(*rate)),
+        _ => ("closed", None),
+    };
+    let summary = LoadSummary {
+        url: args.url.clone(),
+        model,
+        target_rate,
+        connections: args.connections,
+        elapsed_seconds: stats.elapsed_seconds,
+        achieved_rate: stats.counts.requests.saturating_sub(stats.counts.dropped) as f64
+            / stats.elapsed_seconds.max(1e-9),
+        counts: stats.counts,
+        delayed: stats.delayed,
+        latency: stats.latency.summary(),
+        send_lag: stats.send_lag.summary(),
+        connections_opened: stats.connections,
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&summary) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("firedrill load: {e}");
+                return exit::INCONCLUSIVE;
+            }
+        }
+    } else {
+        print!("{}", render(&summary));
+    }
+    if summary.counts.responses() == 0 {
+        eprintln!("firedrill load: the target never answered");
+        return exit::INCONCLUSIVE;
+    }
+    exit::PASS
+}
+
+fn render(s: &LoadSummary) -> String {
+    let c = &s.counts;
+    let l = &s.latency;
+    let mut out = format!(
+        "{} {} for {:.1}s, {} connections: {} requests, {:.0} req/s\n",
+        s.model, s.url, s.elapsed_seconds, s.connections, c.requests, s.achieved_rate
+    );
+    if let Some(rate) = s.target_rate {
+        out.push_str(&format!(
+            "  target rate {}/s{}; {} delayed (no free connection), {} dropped; send lag p99 {:.3}ms\n",
+            rate.from,
+            if rate.to != rate.from { format!("..{}/s", rate.to) } else { String::new() },
+            s.delayed,
+            c.dropped,
+            s.send_lag.p99_ms
+        ));
+    }
+    out.push_str(&format!(
+        "  status 2xx {} 3xx {} 4xx {} 5xx {}; connect errors {} timeouts {} resets {} other {}\n",
+        c.status_2xx,
+        c.status_3xx,
+        c.status_4xx,
+        c.status_5xx,
+        c.connect_errors,
+        c.timeouts,
+        c.resets,
+        c.other_errors
+    ));
+    out.push_str(&format!(
+        "  connections opened: {} HTTP/1.1, {} HTTP/2\n",
+        s.connections_opened.http1, s.connections_opened.http2
+    ));
+    out.push_str(&format!(
+        "  latency ms: p50 {:.3} p90 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}\n",
+        l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_base_and_path() {
+        assert_eq!(
+            split_url("http://127.0.0.1:8080/predict?x=1").unwrap(),
+            (
+                "http://127.0.0.1:8080".to_string(),
+                "/predict?x=1".to_string()
+            )
+        );
+        assert_eq!(split_url("http://localhost").unwrap().1, "/");
+        assert!(split_url("127.0.0.1:80").is_err());
+    }
+
+    #[test]
+    fn rates_and_ramps_parse() {
+        assert_eq!(
+            parse_rate("20000/s").unwrap(),
+            RateShape {
+                from: 20000.0,
+                to: 20000.0
+            }
+        );
+        assert_eq!(
+            parse_rate("10/s..100/s").unwrap(),
+            RateShape {
+                from: 10.0,
+                to: 100.0
+            }
+        );
+        assert!(parse_rate("20000").is_err());
+    }
+}

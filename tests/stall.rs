@@ -1,0 +1,134 @@
+//! No coordinated omission: a target that stops answering for one second in
+//! the middle of an open-model run shows in firedrill's percentiles, and
+//! firedrill still sends every request the schedule asked for.
+//!
+//! What "shows" can mean, exactly: a request due at time t inside a stall of
+//! length S waits until the stall ends, so its latency is the rest of the
+//! stall. Over a run of length T, the share of requests slower than x is
+//! (S − x)/T, which puts the p99 at S − 0.01·T (0.96 s here) and the maximum
+//! at S. A tool that times from the actual send (wrk's coordinated omission)
+//! sees one slow request per connection and a p99 of milliseconds.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+const STALL_AT: Duration = Duration::from_millis(1500);
+const STALL: Duration = Duration::from_secs(1);
+
+/// An HTTP/1.1 keep-alive server on loopback that answers at once, except
+/// that nothing is answered between STALL_AT and STALL_AT + STALL after its
+/// first request. Its threads end with the test process.
+fn stalling_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = listener.local_addr().unwrap().port();
+    let first: Arc<OnceLock<Instant>> = Arc::new(OnceLock::new());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let first = first.clone();
+            std::thread::spawn(move || serve(stream, &first));
+        }
+    });
+    port
+}
+
+fn serve(stream: TcpStream, first: &OnceLock<Instant>) {
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut content_length = 0usize;
+        let mut line = String::new();
+        // The request line and headers, up to the blank line.
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    content_length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; content_length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let start = *first.get_or_init(Instant::now);
+        let (stall_start, stall_end) = (start + STALL_AT, start + STALL_AT + STALL);
+        let now = Instant::now();
+        if now >= stall_start && now < stall_end {
+            std::thread::sleep(stall_end - now);
+        }
+        if writer
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+#[test]
+fn a_one_second_stall_shows_in_the_p99() {
+    let port = stalling_server();
+    let url = format!("http://127.0.0.1:{port}/");
+    let out = support::firedrill(&[
+        "load",
+        &url,
+        "--rate",
+        "500/s",
+        "--duration",
+        "4s",
+        "--connections",
+        "64",
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let ms = |path: &[&str]| path.iter().fold(&summary, |v, k| &v[*k]).as_f64().unwrap();
+
+    // Every scheduled request was sent and answered: a stall does not make
+    // firedrill send less.
+    assert_eq!(summary["counts"]["requests"], 2000, "{summary:#}");
+    assert_eq!(summary["counts"]["status_2xx"], 2000, "{summary:#}");
+
+    eprintln!(
+        "p50 {:.1}ms p99 {:.1}ms max {:.1}ms, {} delayed",
+        ms(&["latency", "p50_ms"]),
+        ms(&["latency", "p99_ms"]),
+        ms(&["latency", "max_ms"]),
+        summary["delayed"]
+    );
+    let stall_ms = STALL.as_secs_f64() * 1000.0;
+    let expected_p99 = stall_ms - 0.01 * 4000.0;
+    // A few ms of leeway: the server's clock starts at its first request,
+    // firedrill's at its first send.
+    assert!(
+        ms(&["latency", "p99_ms"]) >= expected_p99 - 30.0,
+        "p99 below {expected_p99}ms: {summary:#}"
+    );
+    assert!(
+        ms(&["latency", "max_ms"]) >= stall_ms - 30.0,
+        "max below the stall: {summary:#}"
+    );
+    // Bounded by the stall: nothing waited much longer than it.
+    assert!(ms(&["latency", "max_ms"]) < stall_ms + 250.0, "{summary:#}");
+    // Requests due during the stall found no free connection: counted.
+    assert!(summary["delayed"].as_u64().unwrap() > 300, "{summary:#}");
+    // Outside the stall the target answers at once: the median is unaffected.
+    assert!(ms(&["latency", "p50_ms"]) < 50.0, "{summary:#}");
+}
