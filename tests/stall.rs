@@ -11,9 +11,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const STALL_AT: Duration = Duration::from_millis(1500);
@@ -21,59 +19,17 @@ const STALL: Duration = Duration::from_secs(1);
 
 /// An HTTP/1.1 keep-alive server on loopback that answers at once, except
 /// that nothing is answered between STALL_AT and STALL_AT + STALL after its
-/// first request. Its threads end with the test process.
+/// first request.
 fn stalling_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-    let port = listener.local_addr().unwrap().port();
-    let first: Arc<OnceLock<Instant>> = Arc::new(OnceLock::new());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let first = first.clone();
-            std::thread::spawn(move || serve(stream, &first));
-        }
-    });
-    port
-}
-
-fn serve(stream: TcpStream, first: &OnceLock<Instant>) {
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut content_length = 0usize;
-        let mut line = String::new();
-        // The request line and headers, up to the blank line.
-        loop {
-            line.clear();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-            if line == "\r\n" {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    content_length = value.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; content_length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+    let first = OnceLock::new();
+    support::serve_ok(move |_| {
         let start = *first.get_or_init(Instant::now);
         let (stall_start, stall_end) = (start + STALL_AT, start + STALL_AT + STALL);
         let now = Instant::now();
         if now >= stall_start && now < stall_end {
             std::thread::sleep(stall_end - now);
         }
-        if writer
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-            .is_err()
-        {
-            return;
-        }
-    }
+    })
 }
 
 #[test]

@@ -356,7 +356,7 @@ impl Collector<'_> {
             buckets: Vec::new(),
             error: None,
         };
-        match self.scalar(&query, at).await {
+        match self.prometheus.scalar(&query, Some(at)).await {
             Ok(value) => observation.value = value.filter(|v| v.is_finite()),
             Err(e) => {
                 observation.error = Some((&e).into());
@@ -418,7 +418,7 @@ impl Collector<'_> {
             buckets: Vec::new(),
             error: None,
         };
-        let total = match self.scalar(&total_query, at).await {
+        let total = match self.prometheus.scalar(&total_query, Some(at)).await {
             Ok(total) => total,
             Err(e) => {
                 observation.error = Some((&e).into());
@@ -426,7 +426,7 @@ impl Collector<'_> {
             }
         };
         // No 5xx series at all is an empty result: zero errors.
-        let errors = match self.scalar(&errors_query, at).await {
+        let errors = match self.prometheus.scalar(&errors_query, Some(at)).await {
             Ok(errors) => errors.unwrap_or(0.0),
             Err(e) => {
                 observation.error = Some((&e).into());
@@ -436,14 +436,5 @@ impl Collector<'_> {
         observation.requests_seen = total;
         observation.value = total.filter(|t| *t > 0.0).map(|t| errors / t);
         observation
-    }
-
-    /// The single value of an instant query (None when it returned nothing).
-    async fn scalar(&self, query: &str, at: f64) -> Result<Option<f64>, PromError> {
-        Ok(match self.prometheus.query(query, Some(at)).await? {
-            QueryResult::Vector(samples) => samples.first().map(|s| s.value.v),
-            QueryResult::Scalar(point) => Some(point.v),
-            QueryResult::Matrix(_) => None,
-        })
     }
 }

@@ -181,18 +181,10 @@ impl Environment {
                     gateway_path: metrics_path,
                     backend: demo.as_ref().map(|d| d.backend_addr().to_string()),
                     credentials: target_credentials,
-                    tls: target.tls.is_some().then(|| {
-                        let host = target
-                            .authority
-                            .rsplit_once(':')
-                            .map_or(target.authority.as_str(), |(h, _)| h);
-                        (
-                            target_tls.clone(),
-                            host.trim_start_matches('[')
-                                .trim_end_matches(']')
-                                .to_string(),
-                        )
-                    }),
+                    tls: target
+                        .tls
+                        .is_some()
+                        .then(|| (target_tls.clone(), target.host.clone())),
                 };
                 let started = embedded::start(
                     rule_files,

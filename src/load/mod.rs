@@ -42,6 +42,8 @@ pub struct Target {
     pub addr: SocketAddr,
     /// `host:port` for the Host header (`:authority` in HTTP/2).
     pub authority: String,
+    /// The host alone, without port or brackets: the name a certificate holds.
+    pub host: String,
     /// Sent with every request; never printed.
     pub authorization: Option<crate::secret::Secret>,
     /// For https targets: TLS, with ALPN offering h2 and http/1.1.
@@ -84,12 +86,13 @@ impl Target {
             .map_err(|e| error(format!("cannot resolve: {e}")))?
             .next()
             .ok_or_else(|| error("resolves to no address".into()))?;
+        let host = with_port
+            .rsplit_once(':')
+            .map(|(host, _)| host.trim_start_matches('[').trim_end_matches(']'))
+            .unwrap_or_default()
+            .to_string();
         let tls = if https {
-            let host = with_port
-                .rsplit_once(':')
-                .map(|(host, _)| host.trim_start_matches('[').trim_end_matches(']'))
-                .unwrap_or_default();
-            Some(client::Tls::new(host, tls).map_err(error)?)
+            Some(client::Tls::new(&host, tls).map_err(error)?)
         } else {
             None
         };
@@ -97,6 +100,7 @@ impl Target {
             base_url: base_url.trim_end_matches('/').to_string(),
             addr,
             authority,
+            host,
             authorization,
             tls,
         })

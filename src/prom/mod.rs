@@ -239,6 +239,16 @@ impl PromClient {
         Ok(data.yaml)
     }
 
+    /// An instant query's single value: the first sample of a vector, or a
+    /// scalar; `None` when the vector is empty.
+    pub async fn scalar(&self, expr: &str, at: Option<f64>) -> Result<Option<f64>, PromError> {
+        Ok(match self.query(expr, at).await? {
+            QueryResult::Vector(samples) => samples.first().map(|s| s.value.v),
+            QueryResult::Scalar(point) => Some(point.v),
+            QueryResult::Matrix(_) => None,
+        })
+    }
+
     /// An instant query, at `at` (Prometheus time) or now.
     pub async fn query(&self, expr: &str, at: Option<f64>) -> Result<QueryResult, PromError> {
         let mut form = vec![("query", expr.to_string())];

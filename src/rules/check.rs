@@ -282,19 +282,10 @@ pub async fn check(options: &CheckOptions) -> Result<RulesReport, CheckError> {
                 };
                 if let Some(client) = &prometheus {
                     let mut histograms = Vec::new();
+                    // The histograms the lints will ask about (lint::quantile_call).
                     super::promql::walk(&expr, &mut |node| {
-                        if let promql_parser::parser::Expr::Call(c) = node {
-                            if c.func.name == "histogram_quantile" {
-                                if let Some(name) = c
-                                    .args
-                                    .args
-                                    .get(1)
-                                    .and_then(|a| super::promql::single_selector(a))
-                                    .and_then(super::promql::metric_name)
-                                {
-                                    histograms.push(name.trim_end_matches("_bucket").to_string());
-                                }
-                            }
+                        if let Some((_, histogram, _)) = lint::quantile_call(node) {
+                            histograms.push(histogram);
                         }
                     });
                     for histogram in histograms {

@@ -18,7 +18,6 @@
 
 use std::time::Duration;
 
-use promql_parser::label::MatchOp;
 use promql_parser::parser::{BinaryExpr, Expr, LabelModifier};
 use serde::Serialize;
 
@@ -101,7 +100,7 @@ fn self_division(b: &BinaryExpr) -> Option<String> {
 
 /// The histogram a `histogram_quantile` reads, its quantile, and its
 /// argument (for the `le` check).
-fn quantile_call(expr: &Expr) -> Option<(f64, String, &Expr)> {
+pub fn quantile_call(expr: &Expr) -> Option<(f64, String, &Expr)> {
     let Expr::Call(call) = unparen(expr) else {
         return None;
     };
@@ -352,16 +351,6 @@ pub fn absent_selectors(expr: &Expr) -> Vec<String> {
         }
     });
     found
-}
-
-/// True when every matcher is a plain equality (a selector we can ask
-/// Prometheus about label by label).
-pub fn plain_matchers(selector: &promql_parser::parser::VectorSelector) -> bool {
-    selector
-        .matchers
-        .matchers
-        .iter()
-        .all(|m| matches!(m.op, MatchOp::Equal))
 }
 
 #[cfg(test)]

@@ -15,28 +15,22 @@ use crate::prom::{PromClient, PromError, QueryResult};
 /// configuration Prometheus is running.
 pub async fn intervals(prometheus: &PromClient) -> Result<[Option<Duration>; 3], PromError> {
     let yaml = prometheus.config_yaml().await?;
-    let config: serde_norway::Value = serde_norway::from_str(&yaml).unwrap_or_default();
-    let read = |key: &str| {
-        config
-            .get("global")
-            .and_then(|g| g.get(key))
-            .and_then(|v| v.as_str())
-            .and_then(|text| promql_parser::util::parse_duration(text).ok())
-    };
+    // What Prometheus runs is valid; anything unreadable counts as unset.
+    let global = super::parse_global_intervals(&yaml, std::path::Path::new(prometheus.base_url()))
+        .unwrap_or_default();
+    let read = |text: Option<String>| promql_parser::util::parse_duration(&text?).ok();
     Ok([
-        read("scrape_interval"),
-        read("evaluation_interval"),
-        read("scrape_timeout"),
+        read(global.scrape_interval),
+        read(global.evaluation_interval),
+        read(global.scrape_timeout),
     ])
 }
 
 async fn count(prometheus: &PromClient, query: &str) -> Result<f64, PromError> {
-    Ok(
-        match prometheus.query(&format!("count({query})"), None).await? {
-            QueryResult::Vector(samples) => samples.first().map(|s| s.value.v).unwrap_or(0.0),
-            _ => 0.0,
-        },
-    )
+    Ok(prometheus
+        .scalar(&format!("count({query})"), None)
+        .await?
+        .unwrap_or(0.0))
 }
 
 /// The `le` bounds of `histogram`'s buckets (finite ones, sorted).

@@ -325,36 +325,51 @@ pub struct RecordingTarget {
 
 impl RecordingTarget {
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let authorizations = Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = authorizations.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let seen = seen.clone();
-                std::thread::spawn(move || serve_recording(stream, seen));
-            }
+        let port = serve_ok(move |headers| {
+            let authorization = headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+                .map(|(_, value)| value.clone());
+            seen.lock().unwrap().push(authorization);
         });
         RecordingTarget {
-            url,
+            url: format!("http://127.0.0.1:{port}"),
             authorizations,
         }
     }
 }
 
-fn serve_recording(
-    mut stream: std::net::TcpStream,
-    seen: Arc<std::sync::Mutex<Vec<Option<String>>>>,
-) {
+/// A minimal HTTP/1.1 server on a free loopback port (keep-alive, a thread
+/// per connection, ending with the test process): it reads each request,
+/// calls `before_answer` with its headers, then answers 200 `ok`.
+pub fn serve_ok(before_answer: impl Fn(&Headers) + Send + Sync + 'static) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = listener.local_addr().unwrap().port();
+    let before_answer = Arc::new(before_answer);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let before_answer = before_answer.clone();
+            std::thread::spawn(move || serve_connection(stream, &*before_answer));
+        }
+    });
+    port
+}
+
+/// A request's headers, as `serve_ok` hands them over.
+pub type Headers = [(String, String)];
+
+fn serve_connection(mut stream: std::net::TcpStream, before_answer: &dyn Fn(&Headers)) {
     use std::io::{BufRead, BufReader, Write};
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     loop {
-        let mut authorization = None;
-        let mut length = 0usize;
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
+        let mut headers = Vec::new();
+        let mut length = 0usize;
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header).unwrap_or(0) == 0 {
@@ -365,18 +380,17 @@ fn serve_recording(
                 break;
             }
             if let Some((name, value)) = header.split_once(':') {
-                match name.to_ascii_lowercase().as_str() {
-                    "authorization" => authorization = Some(value.trim().to_string()),
-                    "content-length" => length = value.trim().parse().unwrap_or(0),
-                    _ => {}
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
                 }
+                headers.push((name.to_string(), value.trim().to_string()));
             }
         }
         let mut body = vec![0u8; length];
         if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
             return;
         }
-        seen.lock().unwrap().push(authorization);
+        before_answer(&headers);
         if stream
             .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
             .is_err()
