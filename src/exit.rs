@@ -8,7 +8,6 @@
 
 use crate::checks::Status;
 use crate::env::EnvError;
-use crate::scenario::ScenarioError;
 
 pub const PASS: i32 = 0;
 pub const FAIL: i32 = 1;
@@ -34,18 +33,4 @@ pub fn for_status(status: Status) -> i32 {
         Status::Fail => FAIL,
         Status::Inconclusive => INCONCLUSIVE,
     }
-}
-
-/// An error that ended a command before any verdict.
-pub fn for_error(error: &anyhow::Error) -> i32 {
-    if error.downcast_ref::<ScenarioError>().is_some() {
-        return INVALID;
-    }
-    if let Some(env) = error.downcast_ref::<EnvError>() {
-        return for_env_error(env);
-    }
-    if error.downcast_ref::<crate::rules::RulesError>().is_some() {
-        return INVALID;
-    }
-    INCONCLUSIVE
 }

@@ -1,26 +1,44 @@
 //! firedrill: load generation and SLO/alert drills for services monitored by
 //! Prometheus.
 //!
-//! The modules, in the order data flows through a run: a `scenario` file is
-//! parsed and validated into a `plan`; an environment (`env`) provides the
-//! target and a Prometheus (`demo` is the embedded system under test, `rules`
-//! the alert rules it loads, `cluster` the Kubernetes API); the `drill` runs the phases on one clock,
-//! driving the `load` engine and injecting faults while watching Prometheus
-//! through `prom`; `checks` turn the observations into verdicts; `report`
-//! renders them. `commands` are the command-line entry points, `exit` the
-//! exit-code contract, `secret` holds credentials without ever printing them.
+//! The rooms, from the bottom up; each uses only rooms above it in this list
+//! (`scripts/check-layers` holds the order and CI checks it):
+//!
+//! - `time`: the clock, timestamps, how durations are written;
+//! - `plan`: a validated scenario, plain data with every unit resolved;
+//! - `record`: what a run observed, plain data (phases, traffic, alerts,
+//!   the environment), and the `Progress` interface that hears it live;
+//! - `secret`: credentials, never printed;
+//! - `rules`: reading rule files, Prometheus configs, dashboards, PromQL;
+//!   time-scaling rules;
+//! - `scenario`: the file format and its validation into a `plan`;
+//! - `demo`: the embedded system under test;
+//! - `prom`: the Prometheus API client; `cluster`: the Kubernetes API;
+//! - `load`: the load engine; `faults`: inject and restore;
+//! - `env`: where traffic goes and which Prometheus is watched;
+//! - `drill`: the phases on one clock, producing records;
+//! - `checks`: records into verdicts; `exit`: the exit-code contract;
+//! - `analyze`: `rules check`, without traffic;
+//! - `report`: rendering (json, html, markdown, junit, csv, terminal);
+//!   `publish`: the Pushgateway and the run's own /metrics;
+//! - `commands`: one function per subcommand, with its arguments.
 
-pub mod scenario;
+pub mod time;
 pub mod plan;
-pub mod env;
-pub mod cluster;
-pub mod demo;
-pub mod rules;
-pub mod drill;
-pub mod load;
-pub mod prom;
-pub mod checks;
-pub mod report;
-pub mod commands;
-pub mod exit;
+pub mod record;
 pub mod secret;
+pub mod rules;
+pub mod scenario;
+pub mod demo;
+pub mod prom;
+pub mod cluster;
+pub mod load;
+pub mod faults;
+pub mod env;
+pub mod drill;
+pub mod checks;
+pub mod exit;
+pub mod analyze;
+pub mod report;
+pub mod publish;
+pub mod commands;

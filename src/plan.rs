@@ -9,8 +9,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::demo::Faults;
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     pub name: String,
@@ -256,7 +254,7 @@ impl PhasePlan {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum FaultPlan {
     /// The embedded demo gateway's faults.
-    Demo(Faults),
+    Demo(DemoFaults),
     /// One HTTP call starts the fault, another restores.
     Http { start: HttpCall, restore: HttpCall },
     /// One command starts the fault, another restores (argv, no shell).
@@ -281,6 +279,34 @@ pub enum FaultPlan {
 impl FaultPlan {
     pub fn needs_cluster(&self) -> bool {
         matches!(self, FaultPlan::Scale { .. } | FaultPlan::DeletePods { .. })
+    }
+}
+
+/// Faults of the embedded demo gateway. `DemoFaults::default()` is healthy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoFaults {
+    /// Share of backend calls that answer 500.
+    pub backend_error_ratio: f64,
+    /// Latency added to every backend call (in JSON: milliseconds).
+    #[serde(with = "millis", rename = "backend_latency_ms")]
+    pub backend_latency: Duration,
+    /// The backend stops listening: the gateway answers 503.
+    pub backend_down: bool,
+    /// The gateway stops listening.
+    pub gateway_down: bool,
+}
+
+mod millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
     }
 }
 

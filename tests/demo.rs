@@ -4,7 +4,11 @@
 
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
 use firedrill::demo::{DemoConfig, DemoStack, Faults};
+use firedrill::faults::{self, FaultContext, Injected};
+use firedrill::plan::{DemoFaults, FaultPlan};
 
 async fn post(client: &reqwest::Client, url: &str, body: &str, json: bool) -> u16 {
     let mut request = client.post(url).body(body.to_string());
@@ -93,6 +97,17 @@ async fn routes_status_codes_and_the_seeds_metrics() {
     );
 }
 
+/// The demo's faults injected the way a drill injects them.
+async fn inject(stack: &Arc<DemoStack>, faults: DemoFaults) -> Injected {
+    let context = FaultContext {
+        demo: Some(stack.clone()),
+        ..FaultContext::default()
+    };
+    faults::inject(&FaultPlan::Demo(faults), &context)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn faults_switch_at_run_time_and_the_guard_restores_health() {
     let stack = DemoStack::start(DemoConfig::default()).unwrap();
@@ -100,12 +115,14 @@ async fn faults_switch_at_run_time_and_the_guard_restores_health() {
     let client = reqwest::Client::new();
 
     {
-        let _guard = stack
-            .inject(&Faults {
+        let _guard = inject(
+            &stack,
+            DemoFaults {
                 backend_error_ratio: 0.5,
-                ..Faults::default()
-            })
-            .unwrap();
+                ..DemoFaults::default()
+            },
+        )
+        .await;
         let mut codes = Vec::new();
         for _ in 0..10 {
             codes.push(post(&client, &url, VALID, true).await);
@@ -119,12 +136,14 @@ async fn faults_switch_at_run_time_and_the_guard_restores_health() {
     );
 
     {
-        let _guard = stack
-            .inject(&Faults {
+        let _guard = inject(
+            &stack,
+            DemoFaults {
                 backend_down: true,
-                ..Faults::default()
-            })
-            .unwrap();
+                ..DemoFaults::default()
+            },
+        )
+        .await;
         assert_eq!(post(&client, &url, VALID, true).await, 503);
         let metrics = client
             .get(format!("http://{}/metrics", stack.gateway_addr()))
@@ -138,18 +157,20 @@ async fn faults_switch_at_run_time_and_the_guard_restores_health() {
             .contains(r#"gateway_backend_requests_total{endpoint="/predict",status="error"} 1"#));
     }
 
-    let guard = stack
-        .inject(&Faults {
+    let guard = inject(
+        &stack,
+        DemoFaults {
             gateway_down: true,
-            ..Faults::default()
-        })
-        .unwrap();
+            ..DemoFaults::default()
+        },
+    )
+    .await;
     assert_eq!(
         post(&client, &url, VALID, true).await,
         0,
         "connection refused"
     );
-    guard.restore().unwrap();
+    guard.restore().await.unwrap();
     assert_eq!(post(&client, &url, VALID, true).await, 200);
 }
 

@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use super::{secs, Status, Verdict};
-use crate::drill::{AlertHistory, AlertRuleInfo, Observations};
 use crate::plan::{Anchor, CheckPlan};
+use crate::record::{AlertHistory, AlertRuleInfo, Observations};
 
 /// Everything an alert check needs before it can look at episodes, or the
 /// verdict that it cannot be judged.

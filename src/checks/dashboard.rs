@@ -2,8 +2,8 @@
 //! the run (Grafana's "No data", found by a command instead of a person).
 
 use super::{Status, Verdict};
-use crate::drill::Observations;
 use crate::plan::CheckPlan;
+use crate::record::Observations;
 
 pub fn every_panel_has_data(
     check: &CheckPlan,

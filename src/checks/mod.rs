@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::drill::{Observations, RunStatus};
 use crate::plan::{CheckKind, CheckPlan, Plan};
+use crate::record::{Observations, RunStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -39,8 +39,7 @@ pub struct Verdict {
     /// Where the check was written (`checks[2]`, `checks[3].client`).
     pub id: String,
     pub name: String,
-    /// `fires_within`, `resolves_within`, `silent_during`, `latency`, `error_ratio`.
-    pub kind: String,
+    pub kind: Kind,
     pub status: Status,
     /// One sentence: why this status.
     pub summary: String,
@@ -53,7 +52,7 @@ impl Verdict {
         Verdict {
             id: check.id.clone(),
             name: check.name.clone(),
-            kind: kind_name(&check.kind).to_string(),
+            kind: Kind::of(&check.kind),
             status,
             summary,
             evidence: BTreeMap::new(),
@@ -68,14 +67,45 @@ impl Verdict {
     }
 }
 
-pub fn kind_name(kind: &CheckKind) -> &'static str {
-    match kind {
-        CheckKind::FiresWithin { .. } => "fires_within",
-        CheckKind::ResolvesWithin { .. } => "resolves_within",
-        CheckKind::SilentDuring { .. } => "silent_during",
-        CheckKind::Latency { .. } => "latency",
-        CheckKind::ErrorRatio { .. } => "error_ratio",
-        CheckKind::Dashboard { .. } => "dashboard",
+/// Which kind of check a verdict judges (in JSON and in the Pushgateway's
+/// labels: `fires_within`, `resolves_within`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    FiresWithin,
+    ResolvesWithin,
+    SilentDuring,
+    Latency,
+    ErrorRatio,
+    Dashboard,
+}
+
+impl Kind {
+    pub fn of(kind: &CheckKind) -> Self {
+        match kind {
+            CheckKind::FiresWithin { .. } => Kind::FiresWithin,
+            CheckKind::ResolvesWithin { .. } => Kind::ResolvesWithin,
+            CheckKind::SilentDuring { .. } => Kind::SilentDuring,
+            CheckKind::Latency { .. } => Kind::Latency,
+            CheckKind::ErrorRatio { .. } => Kind::ErrorRatio,
+            CheckKind::Dashboard { .. } => Kind::Dashboard,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Kind::FiresWithin => "fires_within",
+            Kind::ResolvesWithin => "resolves_within",
+            Kind::SilentDuring => "silent_during",
+            Kind::Latency => "latency",
+            Kind::ErrorRatio => "error_ratio",
+            Kind::Dashboard => "dashboard",
+        }
+    }
+
+    /// A deadline on an alert's timeline (drawn on the report's timeline).
+    pub fn is_deadline(&self) -> bool {
+        matches!(self, Kind::FiresWithin | Kind::ResolvesWithin)
     }
 }
 

@@ -10,14 +10,14 @@
 use std::time::Duration;
 
 use super::{Status, Verdict};
-use crate::drill::Observations;
 use crate::plan::{CheckPlan, Plan, Source};
+use crate::record::{Observations, PhaseStats};
 
 fn phase_stats<'a>(
     check: &CheckPlan,
     phase: usize,
     observations: &'a Observations,
-) -> Result<(&'a str, &'a crate::load::PhaseStats), Box<Verdict>> {
+) -> Result<(&'a str, &'a PhaseStats), Box<Verdict>> {
     let Some(record) = observations.phases.get(phase) else {
         return Err(Box::new(Verdict::new(
             check,
@@ -52,7 +52,7 @@ pub fn latency(
     observations: &Observations,
 ) -> Verdict {
     let bound_ms = below.as_secs_f64() * 1000.0;
-    let label = format!("p{}", crate::scenario::units::trim_float(quantile * 100.0));
+    let label = format!("p{}", crate::time::trim_float(quantile * 100.0));
     match source {
         Source::Client => {
             let (name, stats) = match phase_stats(check, phase, observations) {

@@ -51,62 +51,84 @@ pub async fn examine(
     prometheus: &PromClient,
     options: &DoctorOptions,
 ) -> Result<Vec<Finding>, ClusterError> {
-    let mut findings = Vec::new();
-    let url = prometheus.base_url().to_string();
+    let mut findings = vec![
+        prometheus_ready(prometheus).await,
+        alert_rules(prometheus).await,
+    ];
+    let Some(addresses) = gateway_pods(client, options, &mut findings).await? else {
+        return Ok(findings);
+    };
+    findings.extend(pods_scraped(prometheus, &addresses).await);
+    findings.push(gateway_metrics(prometheus, &options.metric).await);
+    Ok(findings)
+}
 
+async fn prometheus_ready(prometheus: &PromClient) -> Finding {
+    let url = prometheus.base_url().to_string();
     match prometheus.ready().await {
-        Ok(true) => findings.push(ok("Prometheus is ready", url.clone())),
-        Ok(false) => findings.push(fail(
+        Ok(true) => ok("Prometheus is ready", url),
+        Ok(false) => fail(
             "Prometheus is ready",
             format!("{url}/-/ready answers, but not ready"),
             "kubectl logs -l app=prometheus   # look for configuration or TSDB errors".into(),
-        )),
-        Err(e) => findings.push(fail(
+        ),
+        Err(e) => fail(
             "Prometheus is ready",
             e.to_string(),
             "kubectl get pods -l app=prometheus; kubectl port-forward svc/prometheus 9090:9090"
                 .into(),
-        )),
+        ),
     }
+}
 
-    match prometheus.rules().await {
-        Ok(groups) => {
-            let rules: Vec<_> = groups
-                .iter()
-                .flat_map(|g| &g.rules)
-                .filter(|r| r.kind == "alerting")
-                .collect();
-            let broken: Vec<String> = rules
-                .iter()
-                .filter(|r| r.health == "err")
-                .map(|r| format!("{}: {}", r.name, r.last_error.clone().unwrap_or_default()))
-                .collect();
-            if rules.is_empty() {
-                findings.push(fail(
-                    "alert rules are loaded",
-                    "Prometheus has no alerting rules".into(),
-                    "kubectl apply -f k8s/monitoring/prometheus-rules.yaml && kubectl rollout restart deployment/prometheus".into(),
-                ));
-            } else if !broken.is_empty() {
-                findings.push(fail(
-                    "alert rules are healthy",
-                    broken.join("; "),
-                    "fix the rule's expression (firedrill rules check names the problems)".into(),
-                ));
-            } else {
-                findings.push(ok(
-                    "alert rules are loaded and healthy",
-                    format!("{} alerting rules in {} groups", rules.len(), groups.len()),
-                ));
-            }
+async fn alert_rules(prometheus: &PromClient) -> Finding {
+    let groups = match prometheus.rules().await {
+        Ok(groups) => groups,
+        Err(e) => {
+            return fail(
+                "alert rules are loaded",
+                e.to_string(),
+                "make Prometheus reachable first".into(),
+            )
         }
-        Err(e) => findings.push(fail(
+    };
+    let rules: Vec<_> = groups
+        .iter()
+        .flat_map(|g| &g.rules)
+        .filter(|r| r.kind == "alerting")
+        .collect();
+    let broken: Vec<String> = rules
+        .iter()
+        .filter(|r| r.health == "err")
+        .map(|r| format!("{}: {}", r.name, r.last_error.clone().unwrap_or_default()))
+        .collect();
+    if rules.is_empty() {
+        fail(
             "alert rules are loaded",
-            e.to_string(),
-            "make Prometheus reachable first".into(),
-        )),
+            "Prometheus has no alerting rules".into(),
+            "kubectl apply -f k8s/monitoring/prometheus-rules.yaml && kubectl rollout restart deployment/prometheus".into(),
+        )
+    } else if !broken.is_empty() {
+        fail(
+            "alert rules are healthy",
+            broken.join("; "),
+            "fix the rule's expression (firedrill rules check names the problems)".into(),
+        )
+    } else {
+        ok(
+            "alert rules are loaded and healthy",
+            format!("{} alerting rules in {} groups", rules.len(), groups.len()),
+        )
     }
+}
 
+/// The gateway's pods and their scrape annotations; returns the addresses
+/// Prometheus should scrape (pod, ip:port), or None when there is no pod.
+async fn gateway_pods(
+    client: &Client,
+    options: &DoctorOptions,
+    findings: &mut Vec<Finding>,
+) -> Result<Option<Vec<(String, String)>>, ClusterError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), &options.namespace);
     let list = pods
         .list(&ListParams::default().labels(&options.selector))
@@ -131,7 +153,7 @@ pub async fn examine(
             ),
             format!("kubectl get pods -n {} --show-labels", options.namespace),
         ));
-        return Ok(findings);
+        return Ok(None);
     }
     let mut pod_addresses = Vec::new();
     for pod in &list.items {
@@ -171,47 +193,59 @@ pub async fn examine(
             ));
         }
     }
+    Ok(Some(pod_addresses))
+}
 
-    match prometheus.targets().await {
-        Ok(targets) => {
-            for (pod, address) in &pod_addresses {
-                match targets.iter().find(|t| t.scrape_url.contains(address.as_str())) {
-                    Some(target) if target.health == "up" => findings.push(ok(
-                        &format!("pod {pod} is scraped"),
-                        target.scrape_url.clone(),
-                    )),
-                    Some(target) => findings.push(fail(
-                        &format!("pod {pod} is scraped"),
-                        format!("{} is {}: {}", target.scrape_url, target.health, target.last_error),
-                        "check the prometheus.io/port and path annotations against the container's port".into(),
-                    )),
-                    None => findings.push(fail(
-                        &format!("pod {pod} is scraped"),
-                        format!("no Prometheus target for {address}"),
-                        "check the scrape config's kubernetes_sd namespaces and the keep relabel rule (Status → Service discovery in the Prometheus UI)".into(),
-                    )),
-                }
-            }
+async fn pods_scraped(prometheus: &PromClient, addresses: &[(String, String)]) -> Vec<Finding> {
+    let targets = match prometheus.targets().await {
+        Ok(targets) => targets,
+        Err(e) => {
+            return vec![fail(
+                "the gateway's pods are scraped",
+                e.to_string(),
+                "make Prometheus reachable first".into(),
+            )]
         }
-        Err(e) => findings.push(fail(
-            "the gateway's pods are scraped",
+    };
+    addresses
+        .iter()
+        .map(|(pod, address)| {
+            match targets.iter().find(|t| t.scrape_url.contains(address.as_str())) {
+                Some(target) if target.health == "up" => ok(
+                    &format!("pod {pod} is scraped"),
+                    target.scrape_url.clone(),
+                ),
+                Some(target) => fail(
+                    &format!("pod {pod} is scraped"),
+                    format!("{} is {}: {}", target.scrape_url, target.health, target.last_error),
+                    "check the prometheus.io/port and path annotations against the container's port".into(),
+                ),
+                None => fail(
+                    &format!("pod {pod} is scraped"),
+                    format!("no Prometheus target for {address}"),
+                    "check the scrape config's kubernetes_sd namespaces and the keep relabel rule (Status → Service discovery in the Prometheus UI)".into(),
+                ),
+            }
+        })
+        .collect()
+}
+
+async fn gateway_metrics(prometheus: &PromClient, metric: &str) -> Finding {
+    let query = format!("count({metric})");
+    match prometheus.query(&query, None).await {
+        Ok(QueryResult::Vector(samples)) if !samples.is_empty() => ok(
+            "the gateway's metrics exist",
+            format!("{} series of {metric}", samples[0].value.v),
+        ),
+        Ok(_) => fail(
+            "the gateway's metrics exist",
+            format!("Prometheus has no series of {metric}"),
+            "send some traffic (firedrill run scenarios/light.yaml), wait a scrape interval, check the metric's name".into(),
+        ),
+        Err(e) => fail(
+            "the gateway's metrics exist",
             e.to_string(),
             "make Prometheus reachable first".into(),
-        )),
+        ),
     }
-
-    let query = format!("count({})", options.metric);
-    match prometheus.query(&query, None).await {
-        Ok(QueryResult::Vector(samples)) if !samples.is_empty() => findings.push(ok(
-            "the gateway's metrics exist",
-            format!("{} series of {}", samples[0].value.v, options.metric),
-        )),
-        Ok(_) => findings.push(fail(
-            "the gateway's metrics exist",
-            format!("Prometheus has no series of {}", options.metric),
-            "send some traffic (firedrill run scenarios/light.yaml), wait a scrape interval, check the metric's name".into(),
-        )),
-        Err(e) => findings.push(fail("the gateway's metrics exist", e.to_string(), "make Prometheus reachable first".into())),
-    }
-    Ok(findings)
 }

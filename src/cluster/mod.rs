@@ -9,7 +9,6 @@
 
 pub mod deploy;
 pub mod doctor;
-mod faults;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,8 +18,6 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
-
-pub use faults::{delete_pods, ScaleGuard};
 
 use crate::plan::PortRef;
 
@@ -89,6 +86,32 @@ impl ClusterError {
                 message: other.to_string(),
             },
         }
+    }
+}
+
+/// A connection to the Kubernetes API for a run: a client, the namespace
+/// its configuration names, and how to connect again (a fault restored from
+/// `Drop` needs a client of its own).
+#[derive(Clone)]
+pub struct ClusterHandle {
+    pub client: Client,
+    pub namespace: String,
+    pub options: ClusterOptions,
+}
+
+impl ClusterHandle {
+    pub async fn connect(options: &ClusterOptions) -> Result<Self, ClusterError> {
+        let (client, namespace) = connect(options).await?;
+        Ok(ClusterHandle {
+            client,
+            namespace,
+            options: options.clone(),
+        })
+    }
+
+    /// `namespace`, or the configuration's default when none is given.
+    pub fn namespace_or<'a>(&'a self, namespace: Option<&'a str>) -> &'a str {
+        namespace.unwrap_or(&self.namespace)
     }
 }
 

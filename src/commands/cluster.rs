@@ -1,18 +1,42 @@
 //! `firedrill doctor` and `firedrill deploy`: the Kubernetes commands.
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::cluster::{self, deploy, doctor, ClusterOptions};
 use crate::exit;
 use crate::prom::PromClient;
 
+/// Check that the monitoring stack is wired: Prometheus ready, rules
+/// loaded and healthy, the gateway's pods annotated and scraped, its
+/// metrics present; each failure with its fix.
+#[derive(Debug, Clone, clap::Args)]
 pub struct DoctorArgs {
+    #[arg(long, default_value = "default")]
     pub namespace: String,
+    /// The gateway's pods.
+    #[arg(long, default_value = "app=api-gateway")]
     pub selector: String,
+    /// Prometheus by URL...
+    #[arg(long, value_name = "URL", conflicts_with = "prometheus_service")]
     pub prometheus: Option<String>,
+    /// ...or by its Service in the namespace.
+    #[arg(long, value_name = "NAME", default_value = "prometheus")]
     pub prometheus_service: String,
+    /// A metric the gateway must expose.
+    #[arg(long, default_value = "gateway_http_requests_total")]
     pub metric: String,
+}
+
+/// Apply manifests server-side (the monitoring stack) and wait for the rollout.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeployArgs {
+    /// A directory of YAML files (e.g. k8s/monitoring) or one file.
+    pub path: std::path::PathBuf,
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// How long to wait for Deployments to roll out.
+    #[arg(long, default_value = "5m", value_parser = super::parse_duration)]
+    pub timeout: Duration,
 }
 
 /// Exit 0 when every check is fine, 1 when one is not, 3 when the cluster
@@ -83,12 +107,8 @@ pub async fn doctor(options: &ClusterOptions, args: &DoctorArgs) -> i32 {
     }
 }
 
-pub async fn deploy(
-    options: &ClusterOptions,
-    path: &Path,
-    namespace: &str,
-    timeout: Duration,
-) -> i32 {
+pub async fn deploy(options: &ClusterOptions, args: &DeployArgs) -> i32 {
+    let (path, namespace, timeout) = (args.path.as_path(), args.namespace.as_str(), args.timeout);
     let files = match deploy::manifest_files(path) {
         Ok(files) if !files.is_empty() => files,
         Ok(_) => {

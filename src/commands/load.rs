@@ -14,21 +14,53 @@ use crate::load::{self, Connections, Counts, LatencySummary, Live, Target};
 use crate::plan::{LoadModel, PhasePlan, RateShape, RequestTemplate, WeightedRequest};
 use crate::scenario::units::Rate;
 
+/// The load engine alone: send traffic to a URL and print what happened
+/// (no scenario, Prometheus or checks). Open model with --rate, latency
+/// from each request's intended send time; closed model without.
+#[derive(Debug, Clone, clap::Args)]
 pub struct LoadArgs {
+    /// The URL to send every request to (http://host:port/path).
     pub url: String,
-    /// `R/s`, or a ramp `R1/s..R2/s`.
+    /// Open model: arrivals per second, `20000/s`, or a ramp `100/s..1000/s`.
+    #[arg(long, value_name = "RATE")]
     pub rate: Option<String>,
+    /// Connections: the bound on requests in flight (open model), the
+    /// number of clients (closed model).
+    #[arg(long, short = 'c', default_value_t = 32)]
     pub connections: u32,
+    #[arg(long, short = 'd', default_value = "10s", value_parser = super::parse_duration)]
     pub duration: Duration,
-    /// Closed model only: stop after this many requests.
+    /// Closed model: stop after this many requests.
+    #[arg(long, short = 'n')]
     pub requests: Option<u64>,
+    #[arg(long, short = 'm', default_value = "GET")]
     pub method: String,
+    /// `Name: value`, repeatable.
+    #[arg(long = "header", short = 'H', value_name = "HEADER")]
     pub headers: Vec<String>,
+    #[arg(long, short = 'b')]
     pub body: Option<String>,
+    #[arg(long, default_value = "10s", value_parser = super::parse_duration)]
     pub timeout: Duration,
-    /// For https URLs: a CA to trust, or no verification.
-    pub tls: crate::plan::TlsPlan,
+    /// https: trust this CA (PEM) besides the public roots.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<std::path::PathBuf>,
+    /// https: do not verify the certificate (knowingly).
+    #[arg(long, short = 'k')]
+    pub insecure: bool,
+    /// Print JSON instead of a summary.
+    #[arg(long)]
     pub json: bool,
+}
+
+impl LoadArgs {
+    /// For https URLs: a CA to trust, or no verification.
+    fn tls(&self) -> crate::plan::TlsPlan {
+        crate::plan::TlsPlan {
+            ca_file: self.cacert.clone(),
+            insecure_skip_verify: self.insecure,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -144,7 +176,7 @@ pub async fn load(args: LoadArgs) -> i32 {
             return exit::INVALID;
         }
     };
-    let target = match Target::resolve(&base, None, &args.tls).await {
+    let target = match Target::resolve(&base, None, &args.tls()).await {
         Ok(target) => target,
         Err(e) => {
             eprintln!("firedrill load: {e}");

@@ -1,5 +1,6 @@
-//! The commands, as library functions: `main.rs` parses the command line and
-//! calls one of these. Each returns the process's exit code.
+//! The commands: each subcommand's arguments (clap structs, declared once,
+//! here) and the function that runs it and returns the process's exit code.
+//! `main.rs` parses the command line and calls `dispatch`.
 
 pub mod cluster;
 pub mod load;
@@ -11,10 +12,116 @@ use std::path::{Path, PathBuf};
 
 use tokio::sync::watch;
 
+use crate::cluster::ClusterOptions;
 use crate::demo::{DemoConfig, DemoStack};
 use crate::exit;
 use crate::report::{terminal, Report};
 use crate::scenario::{self, Overrides};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    Run(run::RunArgs),
+    Load(load::LoadArgs),
+    Validate(ValidateArgs),
+    Report(ReportArgs),
+    Merge(MergeArgs),
+    /// Analyse alert rules and dashboards: lints promtool misses, worst-case
+    /// time to fire, a scenario's deadlines, and (with --prometheus) series
+    /// that do not exist, rules that fail, panels with no data.
+    Rules {
+        #[command(subcommand)]
+        command: rules::RulesCommand,
+    },
+    Doctor(cluster::DoctorArgs),
+    Deploy(cluster::DeployArgs),
+    DemoGateway(DemoGatewayArgs),
+}
+
+/// Options every command takes: how to reach Kubernetes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClusterArgs {
+    /// The kubeconfig for commands and scenarios that use Kubernetes
+    /// (default: $KUBECONFIG, ~/.kube/config, or the pod's service account).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+/// Check scenario files without sending anything (exit 0 or 2).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ValidateArgs {
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+}
+
+/// Re-render a report's formats from its report.json; exits with its exit code.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    pub report: PathBuf,
+    /// Write the renderings here (default: next to report.json).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Combine the reports of a run's shards (`run --shard i/n`) into one:
+/// traffic summed exactly (HDR histograms added), checks judged again.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MergeArgs {
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Where the merged report goes.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Run the demo gateway and model backend alone (for a Prometheus of your own).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoGatewayArgs {
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    #[arg(long, default_value_t = 0)]
+    pub backend_port: u16,
+    /// The fault admin API (GET/PUT/DELETE /faults).
+    #[arg(long, default_value_t = 0)]
+    pub admin_port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+}
+
+/// Runs `command`; returns the process's exit code.
+pub async fn dispatch(command: Command, cluster: ClusterArgs) -> i32 {
+    let cluster = ClusterOptions {
+        kubeconfig: cluster.kubeconfig,
+        context: cluster.context,
+    };
+    match command {
+        Command::Run(args) => {
+            run::run(&args, &cluster, shutdown_on_signals())
+                .await
+                .exit_code
+        }
+        Command::Validate(args) => validate(&args.scenarios, &Overrides::default()),
+        Command::Report(args) => rerender(&args.report, args.out.as_deref()),
+        Command::Merge(args) => merge(&args.reports, &args.out),
+        Command::Rules {
+            command: rules::RulesCommand::Check(args),
+        } => rules::check(args).await,
+        Command::Doctor(args) => cluster::doctor(&cluster, &args).await,
+        Command::Deploy(args) => cluster::deploy(&cluster, &args).await,
+        Command::Load(args) => load::load(args).await,
+        Command::DemoGateway(args) => {
+            let at = |port| SocketAddr::new(args.bind, port);
+            demo_gateway(at(args.port), at(args.backend_port), at(args.admin_port)).await
+        }
+    }
+}
+
+/// Durations on the command line, in a scenario's syntax (`30s`, `2m`).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    scenario::units::HumanDuration::parse(text).map(|d| d.0)
+}
 
 /// A channel that turns true at the first SIGINT or SIGTERM. A second
 /// signal exits at once (the child Prometheus still dies with us, through
@@ -72,7 +179,7 @@ pub fn validate(paths: &[PathBuf], overrides: &Overrides) -> i32 {
                     path.display(),
                     plan.name,
                     plan.phases.len(),
-                    crate::scenario::units::format_duration(plan.planned_duration()),
+                    crate::time::format_duration(plan.planned_duration()),
                     plan.time_scale,
                     plan.checks.len()
                 );

@@ -5,17 +5,36 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::analyze::{self, CheckError, CheckOptions};
 use crate::exit;
-use crate::rules::check::{self, CheckError, CheckOptions};
 use crate::scenario::{self, Overrides};
 
+/// Check rule files, Prometheus configs and dashboards (files or directories;
+/// plain, ConfigMap or PrometheusRule). Exit 0 without findings, 1 with any.
+#[derive(Debug, Clone, clap::Args)]
 pub struct RulesCheckArgs {
     pub files: Vec<PathBuf>,
-    pub scenario: Option<PathBuf>,
+    /// A live Prometheus: its intervals, its histograms' buckets, missing
+    /// series, failing rules, dashboard panels with no data.
+    #[arg(long, value_name = "URL")]
     pub prometheus: Option<String>,
+    /// Check this scenario's deadlines against the rules (and use its rules
+    /// when no files are given).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
     pub scrape_interval: Option<Duration>,
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
     pub evaluation_interval: Option<Duration>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
     pub json: bool,
+}
+
+/// `firedrill rules …`: the analysis of rules without traffic.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum RulesCommand {
+    Check(RulesCheckArgs),
 }
 
 pub async fn check(args: RulesCheckArgs) -> i32 {
@@ -36,7 +55,7 @@ pub async fn check(args: RulesCheckArgs) -> i32 {
         scrape_interval: args.scrape_interval,
         evaluation_interval: args.evaluation_interval,
     };
-    let report = match check::check(&options).await {
+    let report = match analyze::check(&options).await {
         Ok(report) => report,
         Err(CheckError::Input(e)) => {
             eprintln!("firedrill: {e}");
@@ -56,7 +75,7 @@ pub async fn check(args: RulesCheckArgs) -> i32 {
             }
         }
     } else {
-        print!("{}", check::render_table(&report));
+        print!("{}", analyze::render_table(&report));
     }
     if report.problems() == 0 {
         exit::PASS

@@ -10,27 +10,61 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::checks;
-use crate::drill::{self, Observations, Progress, Silent};
+use crate::cluster::ClusterOptions;
+use crate::drill;
 use crate::env::Environment;
 use crate::exit;
-use crate::report::telemetry::Telemetry;
+use crate::publish::telemetry::Telemetry;
+use crate::record::{Observations, Progress, Silent};
 use crate::report::{self, terminal, Report};
 use crate::scenario::{self, Overrides};
 
-pub struct RunOptions {
+/// Run a scenario: traffic, faults, alert and SLO checks; writes a report.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The scenario file (YAML).
     pub scenario: PathBuf,
-    pub overrides: Overrides,
-    /// The report directory; default `<reports_root>/<scenario>-<timestamp>`.
+    /// Send traffic to this base URL instead of the scenario's target.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Watch this Prometheus instead of the scenario's.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// Override the scenario's time_scale (embedded Prometheus only).
+    #[arg(long, value_name = "FACTOR")]
+    pub time_scale: Option<f64>,
+    /// Write the report here (default: reports/<scenario>-<timestamp>).
+    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Where default report directories are created.
+    #[arg(long = "reports", value_name = "DIR", default_value = "reports")]
     pub reports_root: PathBuf,
+    /// Print only the final verdicts.
+    #[arg(long, short)]
     pub quiet: bool,
+    /// Run shard i of n (0-based): this process sends 1/n of the arrival
+    /// rate (or of the requests); `firedrill merge` combines the reports.
+    /// Only shard 0 injects faults.
+    #[arg(long, value_name = "i/n", value_parser = crate::plan::Shard::parse)]
     pub shard: Option<crate::plan::Shard>,
-    /// Serve firedrill's own /metrics here while the run lasts.
+    /// Serve firedrill's own Prometheus metrics here during the run
+    /// (e.g. 0.0.0.0:9464 in a pod).
+    #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
-    /// Push the results to this Pushgateway at the end.
+    /// Push the results to this Pushgateway when the run ends.
+    #[arg(long, value_name = "URL", env = "FIREDRILL_PUSH_GATEWAY")]
     pub push_gateway: Option<String>,
-    /// How to reach the Kubernetes API, for plans that use it.
-    pub cluster: crate::cluster::ClusterOptions,
+}
+
+impl RunArgs {
+    /// What the command line changes in the scenario.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            target_url: self.target.clone(),
+            prometheus_url: self.prometheus.clone(),
+            time_scale: self.time_scale,
+        }
+    }
 }
 
 pub struct RunOutcome {
@@ -38,8 +72,12 @@ pub struct RunOutcome {
     pub report_dir: Option<PathBuf>,
 }
 
-pub async fn run(options: &RunOptions, mut shutdown: watch::Receiver<bool>) -> RunOutcome {
-    let plan = match scenario::load(&options.scenario, &options.overrides) {
+pub async fn run(
+    options: &RunArgs,
+    cluster: &ClusterOptions,
+    mut shutdown: watch::Receiver<bool>,
+) -> RunOutcome {
+    let plan = match scenario::load(&options.scenario, &options.overrides()) {
         Ok(plan) => crate::plan::Plan {
             shard: options.shard,
             ..plan
@@ -56,7 +94,7 @@ pub async fn run(options: &RunOptions, mut shutdown: watch::Receiver<bool>) -> R
             };
         }
     };
-    let started_at = report::now_rfc3339();
+    let started_at = crate::time::now_rfc3339();
     let mut progress: Arc<dyn Progress> = if options.quiet {
         Arc::new(Silent)
     } else {
@@ -85,7 +123,7 @@ pub async fn run(options: &RunOptions, mut shutdown: watch::Receiver<bool>) -> R
     }
 
     let prepared = tokio::select! {
-        prepared = Environment::prepare(&plan, &options.cluster) => prepared.map_err(Some),
+        prepared = Environment::prepare(&plan, cluster) => prepared.map_err(Some),
         _ = shutdown.changed() => Err(None),
     };
     let (observations, environment, prometheus_log, forced_exit) = match prepared {
@@ -124,7 +162,7 @@ pub async fn run(options: &RunOptions, mut shutdown: watch::Receiver<bool>) -> R
         report.exit_code = code;
     }
     if let Some(gateway) = &options.push_gateway {
-        match crate::report::push::push(gateway, &report).await {
+        match crate::publish::push::push(gateway, &report).await {
             Ok(url) => eprintln!("firedrill: results pushed to {url}"),
             Err(e) => {
                 eprintln!("firedrill: {e}");

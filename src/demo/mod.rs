@@ -123,16 +123,6 @@ impl DemoStack {
         Ok(())
     }
 
-    /// Injects `faults` until the guard is dropped, which restores health
-    /// however the scope is left (return, `?`, panic).
-    pub fn inject(self: &Arc<Self>, faults: &Faults) -> io::Result<FaultGuard> {
-        self.set_faults(faults)?;
-        Ok(FaultGuard {
-            stack: self.clone(),
-            restored: false,
-        })
-    }
-
     /// The admin API of `firedrill demo-gateway` (GET/PUT/DELETE /faults).
     pub fn start_admin(self: &Arc<Self>, addr: SocketAddr) -> io::Result<AdminServer> {
         let server = SwitchableServer::start(addr, admin::handler(self.clone()))?;
@@ -156,30 +146,6 @@ pub struct AdminServer {
 impl AdminServer {
     pub fn addr(&self) -> SocketAddr {
         self.server.addr()
-    }
-}
-
-/// Restores a healthy demo when dropped.
-pub struct FaultGuard {
-    stack: Arc<DemoStack>,
-    restored: bool,
-}
-
-impl FaultGuard {
-    /// Restores now and reports whether it worked (Drop can only try).
-    pub fn restore(mut self) -> io::Result<()> {
-        self.restored = true;
-        self.stack.set_faults(&Faults::default())
-    }
-}
-
-impl Drop for FaultGuard {
-    fn drop(&mut self) {
-        if !self.restored {
-            if let Err(e) = self.stack.set_faults(&Faults::default()) {
-                eprintln!("firedrill: could not restore the demo gateway's health: {e}");
-            }
-        }
     }
 }
 

@@ -5,92 +5,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use super::timeline::{episodes, Episode};
-use super::PhaseRecord;
+use super::timeline::episodes;
 use crate::plan::{Anchor, CheckKind, Plan, ServiceMetrics, Source};
-use crate::prom::{PromClient, PromError, QueryResult};
-
-/// A question Prometheus could not answer, and whether that was because it
-/// could not be reached (inconclusive) or because it refused (a failure).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QueryFailure {
-    pub message: String,
-    pub unavailable: bool,
-}
-
-impl From<&PromError> for QueryFailure {
-    fn from(e: &PromError) -> Self {
-        QueryFailure {
-            message: e.to_string(),
-            unavailable: e.is_unavailable(),
-        }
-    }
-}
-
-/// An alerting rule as Prometheus has it loaded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlertRuleInfo {
-    pub group: String,
-    pub file: String,
-    pub interval_seconds: f64,
-    pub for_seconds: f64,
-    pub query: String,
-    pub health: String,
-    pub last_error: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AlertHistory {
-    pub episodes: Vec<Episode>,
-    pub error: Option<QueryFailure>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConditionObservation {
-    pub expr: String,
-    pub searched_from: f64,
-    pub searched_to: f64,
-    pub step_seconds: f64,
-    /// The first evaluation step at which the expression returned a result.
-    pub first_true: Option<f64>,
-    pub error: Option<QueryFailure>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ServiceObservation {
-    pub query: String,
-    /// The quantile (seconds) or the error ratio; None when Prometheus had no data.
-    pub value: Option<f64>,
-    /// Requests Prometheus counted in the window (extrapolated by increase()).
-    pub requests_seen: Option<f64>,
-    /// Latency checks: cumulative bucket counts (finite upper bound in
-    /// seconds, count); the +Inf bucket's count is `requests_seen`.
-    pub buckets: Vec<(f64, f64)>,
-    pub error: Option<QueryFailure>,
-}
-
-/// The service's own P95 and P99 over the whole run, as a dashboard would
-/// draw them (rate over a window of four scrape intervals, Grafana's
-/// `$__rate_interval` floor).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ServiceLatencySeries {
-    pub window_seconds: f64,
-    pub step_seconds: f64,
-    /// (Prometheus time, seconds) pairs.
-    pub p95: Vec<(f64, f64)>,
-    pub p99: Vec<(f64, f64)>,
-    pub error: Option<QueryFailure>,
-}
-
-/// A dashboard's panels, asked of Prometheus over the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DashboardObservation {
-    pub title: String,
-    pub panels: Vec<crate::rules::dashboard::PanelResult>,
-    pub error: Option<QueryFailure>,
-}
+use crate::prom::{PromClient, QueryResult};
+use crate::record::{
+    AlertHistory, AlertRuleInfo, ConditionObservation, DashboardObservation, Observations,
+    PhaseRecord, QueryFailure, RunStatus, ServiceLatencySeries, ServiceObservation, WatchLog,
+};
 
 pub struct Collector<'a> {
     pub prometheus: &'a PromClient,
@@ -103,6 +24,36 @@ pub struct Collector<'a> {
 }
 
 impl Collector<'_> {
+    /// The run's observations: what the drill saw itself (its status, the
+    /// clock, the watch log, notes), and everything asked of Prometheus
+    /// after the traffic.
+    pub async fn observations(
+        &self,
+        run_end: f64,
+        status: RunStatus,
+        clock_offset_seconds: f64,
+        watch: WatchLog,
+        notes: Vec<String>,
+    ) -> Observations {
+        Observations {
+            status,
+            clock_offset_seconds,
+            run_start: self.run_start,
+            run_end,
+            observed_until: self.observed_until,
+            phases: self.phases.to_vec(),
+            rules: self.rules.clone(),
+            alerts: self.alert_histories().await,
+            conditions: self.conditions().await,
+            service: self.service_measurements().await,
+            service_latency: Some(self.service_latency(run_end).await),
+            dashboards: self.dashboards().await,
+            watch,
+            prometheus_retries: self.prometheus.retries(),
+            notes,
+        }
+    }
+
     pub async fn alert_histories(&self) -> BTreeMap<String, AlertHistory> {
         let mut names: Vec<&str> = self
             .plan
@@ -305,7 +256,7 @@ impl Collector<'_> {
                     let mut panels = Vec::new();
                     for dashboard in &dashboards {
                         panels.extend(
-                            crate::rules::dashboard::run_panels(
+                            crate::prom::panels::run_panels(
                                 dashboard,
                                 self.prometheus,
                                 self.run_start,

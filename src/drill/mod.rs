@@ -6,7 +6,6 @@
 
 mod clock;
 mod collect;
-mod faults;
 mod timeline;
 mod watcher;
 
@@ -14,111 +13,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-pub use clock::{local_now, parse_rfc3339, Clock};
-pub use collect::{
-    AlertHistory, AlertRuleInfo, ConditionObservation, DashboardObservation, QueryFailure,
-    ServiceLatencySeries, ServiceObservation,
-};
-pub use timeline::{episodes, Episode};
-pub use watcher::{AlertEvent, WatchLog};
+pub use clock::Clock;
+pub use timeline::episodes;
 
-use crate::env::{EnvSummary, Environment};
-use crate::load::{self, Live, PhaseStats};
-use crate::plan::{FaultPlan, LoadModel, PhasePlan, Plan, Shard};
+use crate::env::Environment;
+use crate::faults;
+use crate::load;
+use crate::plan::{LoadModel, PhasePlan, Plan, Shard};
 use crate::prom::PromClient;
-
-/// Told what happens as it happens (the terminal view implements it).
-pub trait Progress: Send + Sync {
-    fn run_started(&self, _plan: &Plan, _env: &EnvSummary) {}
-    fn phase_started(&self, _index: usize, _phase: &PhasePlan, _live: &Arc<Live>) {}
-    fn phase_finished(&self, _index: usize, _record: &PhaseRecord) {}
-    fn alert_changed(&self, _event: &AlertEvent) {}
-    fn note(&self, _text: &str) {}
-}
-
-/// Says nothing.
-pub struct Silent;
-impl Progress for Silent {}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "status", content = "reason")]
-pub enum RunStatus {
-    Completed,
-    /// Stopped by a signal (Ctrl-C, SIGTERM) before the last phase ended.
-    Interrupted(String),
-    /// Could not run at all, or stopped by an error.
-    Aborted(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PhaseRecord {
-    pub name: String,
-    /// Prometheus time.
-    pub started_at: f64,
-    pub ended_at: f64,
-    pub planned_seconds: f64,
-    pub fault: Option<FaultPlan>,
-    /// Set if a fault could not be injected or restored.
-    pub fault_error: Option<String>,
-    /// None for a phase without traffic.
-    pub stats: Option<PhaseStats>,
-    pub load_error: Option<String>,
-}
-
-/// Everything a drill saw, on Prometheus's clock.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Observations {
-    pub status: RunStatus,
-    pub clock_offset_seconds: f64,
-    pub run_start: f64,
-    pub run_end: f64,
-    /// When the final questions were asked: events after it are unknown.
-    pub observed_until: f64,
-    pub phases: Vec<PhaseRecord>,
-    /// Every alerting rule Prometheus had loaded, by alert name.
-    pub rules: BTreeMap<String, AlertRuleInfo>,
-    /// The alerts the checks are about.
-    pub alerts: BTreeMap<String, AlertHistory>,
-    /// By check id: when the check's condition first held.
-    pub conditions: BTreeMap<String, ConditionObservation>,
-    /// By check id: service-side latency and error numbers.
-    pub service: BTreeMap<String, ServiceObservation>,
-    /// The service's P95/P99 over the run (absent for aborted runs).
-    #[serde(default)]
-    pub service_latency: Option<ServiceLatencySeries>,
-    /// By check id: dashboards' panels over the run.
-    #[serde(default)]
-    pub dashboards: BTreeMap<String, DashboardObservation>,
-    pub watch: WatchLog,
-    pub prometheus_retries: u64,
-    pub notes: Vec<String>,
-}
-
-impl Observations {
-    /// A run that could not start: no traffic was sent.
-    pub fn aborted(reason: String) -> Self {
-        Observations {
-            status: RunStatus::Aborted(reason),
-            clock_offset_seconds: 0.0,
-            run_start: local_now(),
-            run_end: local_now(),
-            observed_until: local_now(),
-            phases: Vec::new(),
-            rules: BTreeMap::new(),
-            alerts: BTreeMap::new(),
-            conditions: BTreeMap::new(),
-            service: BTreeMap::new(),
-            service_latency: None,
-            dashboards: BTreeMap::new(),
-            watch: WatchLog::default(),
-            prometheus_retries: 0,
-            notes: Vec::new(),
-        }
-    }
-}
+use crate::record::{AlertRuleInfo, Live, Observations, PhaseRecord, Progress, RunStatus};
 
 /// Runs the plan against the environment. Never fails: what went wrong is in
 /// the observations (status, notes, per-query errors), so a report is always
@@ -131,32 +36,11 @@ pub async fn run(
 ) -> Observations {
     progress.run_started(plan, &env.summary);
     let prometheus = env.prometheus.clone();
-    let clock = match Clock::align(&prometheus).await {
-        Ok(clock) => clock,
-        Err(e) => {
-            return Observations::aborted(format!("before any traffic: {e}"));
-        }
-    };
-    let rules = match loaded_alert_rules(&prometheus).await {
-        Ok(rules) => rules,
+    let (clock, rules) = match align_and_read_rules(&prometheus).await {
+        Ok(found) => found,
         Err(e) => return Observations::aborted(format!("before any traffic: {e}")),
     };
-    let mut notes = env.notes.clone();
-    for note in &notes {
-        progress.note(note);
-    }
-    for check in &plan.checks {
-        if let Some(alert) = check.kind.alert() {
-            if !rules.contains_key(alert) && !notes.iter().any(|n: &String| n.contains(alert)) {
-                let note = format!(
-                    "alert `{alert}` is not loaded in Prometheus ({}): checks about it fail",
-                    env.summary.prometheus_url
-                );
-                progress.note(&note);
-                notes.push(note);
-            }
-        }
-    }
+    let notes = starting_notes(plan, env, &rules, progress.as_ref());
 
     let evaluation = Duration::from_secs_f64(env.summary.evaluation_interval_seconds);
     let poll_every = (evaluation / 2).clamp(Duration::from_millis(200), Duration::from_secs(2));
@@ -226,28 +110,45 @@ pub async fn run(
         observed_until,
         scrape_interval: env.summary.scrape_interval_seconds,
     };
-    let alerts = collector.alert_histories().await;
-    let conditions = collector.conditions().await;
-    let service = collector.service_measurements().await;
-    let service_latency = Some(collector.service_latency(run_end).await);
-    let dashboards = collector.dashboards().await;
-    Observations {
-        status,
-        clock_offset_seconds: clock.offset_seconds,
-        run_start,
-        run_end,
-        observed_until,
-        phases,
-        rules,
-        alerts,
-        conditions,
-        service,
-        service_latency,
-        dashboards,
-        watch: watch_log,
-        prometheus_retries: prometheus.retries(),
-        notes,
+    collector
+        .observations(run_end, status, clock.offset_seconds, watch_log, notes)
+        .await
+}
+
+/// Prometheus's clock, and every alerting rule it has loaded.
+async fn align_and_read_rules(
+    prometheus: &PromClient,
+) -> Result<(Clock, BTreeMap<String, AlertRuleInfo>), crate::prom::PromError> {
+    let clock = Clock::align(prometheus).await?;
+    let rules = loaded_alert_rules(prometheus).await?;
+    Ok((clock, rules))
+}
+
+/// What the environment noted, and each checked alert that Prometheus has
+/// not loaded (its checks will fail), told to `progress` as well.
+fn starting_notes(
+    plan: &Plan,
+    env: &Environment,
+    rules: &BTreeMap<String, AlertRuleInfo>,
+    progress: &dyn Progress,
+) -> Vec<String> {
+    let mut notes = env.notes.clone();
+    for note in &notes {
+        progress.note(note);
     }
+    for check in &plan.checks {
+        if let Some(alert) = check.kind.alert() {
+            if !rules.contains_key(alert) && !notes.iter().any(|n: &String| n.contains(alert)) {
+                let note = format!(
+                    "alert `{alert}` is not loaded in Prometheus ({}): checks about it fail",
+                    env.summary.prometheus_url
+                );
+                progress.note(&note);
+                notes.push(note);
+            }
+        }
+    }
+    notes
 }
 
 /// Runs one phase; returns its record and whether a signal cut it short.
@@ -266,7 +167,7 @@ async fn run_phase(
     // one restore, not one per shard racing each other.
     let injects = shard.is_none_or(|s| s.index == 0);
     let injected = match phase.fault.as_ref().filter(|_| injects) {
-        Some(plan) => match faults::inject(plan, env).await {
+        Some(plan) => match faults::inject(plan, &env.fault_context()).await {
             Ok(injected) => Some(injected),
             Err(e) => {
                 // The phase is about its fault: without it there is nothing
@@ -277,7 +178,7 @@ async fn run_phase(
                     ended_at: clock.now(),
                     planned_seconds: phase.planned_duration().as_secs_f64(),
                     fault: phase.fault.clone(),
-                    fault_error: Some(e),
+                    fault_error: Some(e.to_string()),
                     stats: None,
                     load_error: None,
                 };
@@ -322,7 +223,7 @@ async fn run_phase(
     }
     if let Some(injected) = injected {
         if let Err(e) = injected.restore().await {
-            fault_error = Some(e);
+            fault_error = Some(e.to_string());
         }
     }
     let record = PhaseRecord {

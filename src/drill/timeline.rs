@@ -9,43 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use crate::prom::{Labels, Series};
-
-/// One stretch of an alert being active (pending and/or firing), for one
-/// label set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Episode {
-    /// The alert's labels (without `alertstate`).
-    pub labels: Labels,
-    /// First evaluation at which it was pending (None: `for: 0`, or already
-    /// firing when the window began).
-    pub pending_at: Option<f64>,
-    pub firing_at: Option<f64>,
-    /// Last evaluation at which it was active.
-    pub last_active: f64,
-    /// The evaluation at which it was no longer active; None if still active
-    /// when observation ended.
-    pub resolved_at: Option<f64>,
-}
-
-impl Episode {
-    /// Active (pending or firing) at time `t`.
-    pub fn active_at(&self, t: f64) -> bool {
-        let start = self
-            .pending_at
-            .or(self.firing_at)
-            .unwrap_or(self.last_active);
-        start <= t && self.resolved_at.is_none_or(|r| t < r)
-    }
-
-    pub fn start(&self) -> f64 {
-        self.pending_at
-            .or(self.firing_at)
-            .unwrap_or(self.last_active)
-    }
-}
+use crate::record::Episode;
 
 /// Builds episodes from ALERTS range-selector series.
 ///

@@ -10,51 +10,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::clock::{parse_rfc3339, Clock};
-use super::Progress;
+use super::clock::Clock;
 use crate::prom::PromClient;
-
-/// An alert changing state, as seen by polling /api/v1/alerts.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AlertEvent {
-    /// Prometheus time at which the change was seen.
-    pub seen_at: f64,
-    pub alert: String,
-    /// `pending`, `firing`, or `inactive`.
-    pub state: String,
-    pub labels: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct WatchLog {
-    pub events: Vec<AlertEvent>,
-    /// Evaluation timestamps seen per rule group (from `lastEvaluation`).
-    pub evaluations: BTreeMap<String, Vec<f64>>,
-    /// Polls that failed, with when and why.
-    pub failures: Vec<(f64, String)>,
-    pub polls: u64,
-}
-
-impl WatchLog {
-    /// The longest stretch within [from, to] with no evaluation seen for
-    /// `group`, in seconds (the whole window when none was seen).
-    pub fn largest_gap(&self, group: &str, from: f64, to: f64) -> f64 {
-        let Some(ticks) = self.evaluations.get(group) else {
-            return to - from;
-        };
-        let mut previous = from;
-        let mut largest: f64 = 0.0;
-        for &t in ticks.iter().filter(|t| **t > from && **t < to) {
-            largest = largest.max(t - previous);
-            previous = t;
-        }
-        largest.max(to - previous)
-    }
-}
+use crate::record::{AlertEvent, Progress, WatchLog};
+use crate::time::parse_rfc3339;
 
 pub struct Watcher {
     stop: watch::Sender<bool>,
@@ -177,20 +139,5 @@ async fn poll_once(
         };
         progress.alert_changed(&event);
         log.events.push(event);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gaps_are_measured_inside_the_window() {
-        let mut log = WatchLog::default();
-        log.evaluations
-            .insert("g".into(), vec![10.0, 12.0, 14.0, 30.0, 32.0]);
-        assert_eq!(log.largest_gap("g", 11.0, 15.0), 2.0);
-        assert_eq!(log.largest_gap("g", 11.0, 31.0), 16.0);
-        assert_eq!(log.largest_gap("other", 0.0, 5.0), 5.0);
     }
 }

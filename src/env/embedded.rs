@@ -179,7 +179,7 @@ pub async fn wait_for_first_data(
                 .filter_map(|t| {
                     t.last_scrape
                         .as_deref()
-                        .and_then(crate::drill::parse_rfc3339)
+                        .and_then(crate::time::parse_rfc3339)
                 })
                 .fold(0.0, f64::max);
         }
@@ -199,7 +199,7 @@ pub async fn wait_for_first_data(
         let evaluated = groups.iter().all(|g| {
             g.last_evaluation
                 .as_deref()
-                .and_then(crate::drill::parse_rfc3339)
+                .and_then(crate::time::parse_rfc3339)
                 .is_some_and(|t| t > scraped_at)
         });
         if evaluated {

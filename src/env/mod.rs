@@ -14,15 +14,15 @@ mod process;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 pub use process::{find_binary, free_port, PrometheusProcess, PROMETHEUS_INSTALL_HINT};
 
-use crate::cluster::{self, ClusterError, ClusterOptions};
-use crate::demo::{DemoConfig, DemoStack, FaultGuard, Faults};
+use crate::cluster::{self, ClusterError, ClusterHandle, ClusterOptions};
+use crate::demo::{DemoConfig, DemoStack};
+use crate::faults::FaultContext;
 use crate::load::{LoadError, Target};
 use crate::plan::{AuthRef, Plan, PrometheusPlan, TargetPlan, TlsPlan};
 use crate::prom::{Access, PromClient, PromError};
+use crate::record::{EnvKind, EnvSummary};
 use crate::rules::RulesError;
 use crate::secret::{self, Credentials, SecretError};
 
@@ -48,42 +48,14 @@ pub enum EnvError {
     Cluster(#[from] ClusterError),
 }
 
-/// What the report records about the environment. Credentials appear only as
-/// where they came from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EnvSummary {
-    pub kind: String,
-    pub target_url: String,
-    pub prometheus_url: String,
-    pub prometheus_version: String,
-    /// The effective (scaled) scrape interval, in seconds.
-    pub scrape_interval_seconds: f64,
-    /// The effective (scaled) rule evaluation interval, in seconds.
-    pub evaluation_interval_seconds: f64,
-    /// Where the loaded rules came from.
-    pub rule_sources: Vec<String>,
-    /// How Prometheus's certificate was checked: "http", "verified", or
-    /// "NOT VERIFIED" when the scenario asked to skip verification.
-    #[serde(default)]
-    pub prometheus_tls: String,
-    #[serde(default)]
-    pub prometheus_auth: Option<String>,
-    #[serde(default)]
-    pub target_auth: Option<String>,
-    /// How the target's certificate was checked (as for Prometheus).
-    #[serde(default)]
-    pub target_tls: String,
-}
-
 pub struct Environment {
     pub target: Target,
     pub prometheus: PromClient,
     pub summary: EnvSummary,
     /// What was wrong but did not stop the run (e.g. a target down at start).
     pub notes: Vec<String>,
-    /// The Kubernetes API, when the plan uses it: a client, the default
-    /// namespace, and how to connect again (faults restore from `Drop`).
-    pub cluster: Option<(kube::Client, String, ClusterOptions)>,
+    /// The Kubernetes API, when the plan uses it.
+    pub cluster: Option<ClusterHandle>,
     demo: Option<Arc<DemoStack>>,
     process: Option<PrometheusProcess>,
 }
@@ -104,170 +76,253 @@ fn tls_description(url: &str, tls: &TlsPlan) -> String {
     }
 }
 
+/// The target, resolved: where traffic goes and how the embedded
+/// Prometheus would scrape it.
+struct ResolvedTarget {
+    url: String,
+    metrics_path: String,
+    tls: TlsPlan,
+    credentials: Option<Credentials>,
+    /// Where the credentials came from, for the report.
+    auth: Option<String>,
+    target: Target,
+    demo: Option<Arc<DemoStack>>,
+}
+
+/// The Prometheus a run watches.
+struct Watched {
+    client: PromClient,
+    kind: EnvKind,
+    url: String,
+    version: String,
+    scrape_seconds: f64,
+    evaluation_seconds: f64,
+    rule_sources: Vec<String>,
+    tls: String,
+    auth: Option<String>,
+    process: Option<PrometheusProcess>,
+    notes: Vec<String>,
+}
+
+/// `http://<address>:<port>` of a Service named by the plan.
+async fn service_url(
+    cluster: Option<&ClusterHandle>,
+    service: &crate::plan::ServiceRef,
+) -> Result<String, EnvError> {
+    let cluster = cluster.expect("plans with services connect to the cluster first");
+    let namespace = cluster.namespace_or(service.namespace.as_deref());
+    Ok(cluster::service_url(
+        &cluster.client,
+        namespace,
+        &service.name,
+        service.port.as_ref(),
+    )
+    .await?)
+}
+
+async fn resolve_target(
+    plan: &Plan,
+    cluster: Option<&ClusterHandle>,
+) -> Result<ResolvedTarget, EnvError> {
+    let (url, metrics_path, auth, tls, demo) = match &plan.target {
+        TargetPlan::Url {
+            base_url,
+            metrics_path,
+            auth,
+            tls,
+        } => (
+            base_url.clone(),
+            metrics_path.clone(),
+            auth.as_ref(),
+            tls.clone(),
+            None,
+        ),
+        TargetPlan::Kubernetes {
+            service,
+            metrics_path,
+        } => (
+            service_url(cluster, service).await?,
+            metrics_path.clone(),
+            None,
+            TlsPlan::default(),
+            None,
+        ),
+        TargetPlan::Embedded => {
+            let demo = DemoStack::start(DemoConfig::default()).map_err(EnvError::Demo)?;
+            let url = format!("http://{}", demo.gateway_addr());
+            (url, "/metrics".into(), None, TlsPlan::default(), Some(demo))
+        }
+    };
+    let credentials = resolve(auth)?;
+    let target = Target::resolve(
+        &url,
+        credentials.as_ref().map(Credentials::authorization),
+        &tls,
+    )
+    .await?;
+    Ok(ResolvedTarget {
+        url,
+        metrics_path,
+        tls,
+        credentials,
+        auth: auth.map(Credentials::describe),
+        target,
+        demo,
+    })
+}
+
+/// Starts the embedded Prometheus, scraping the target (and the demo's
+/// backend), and waits until it has data.
+async fn start_embedded(
+    plan: &Plan,
+    resolved: &ResolvedTarget,
+    rule_files: &[std::path::PathBuf],
+    scrape_interval: Option<Duration>,
+    evaluation_interval: Option<Duration>,
+) -> Result<Watched, EnvError> {
+    let target = &resolved.target;
+    let targets = embedded::ScrapeTargets {
+        gateway: target.addr.to_string(),
+        gateway_path: resolved.metrics_path.clone(),
+        backend: resolved.demo.as_ref().map(|d| d.backend_addr().to_string()),
+        credentials: resolved.credentials.clone(),
+        tls: target
+            .tls
+            .is_some()
+            .then(|| (resolved.tls.clone(), target.host.clone())),
+    };
+    let started = embedded::start(
+        rule_files,
+        scrape_interval,
+        evaluation_interval,
+        plan.time_scale,
+        targets,
+    )
+    .await?;
+    let notes = embedded::wait_for_first_data(&started.client, started.scrape)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(Watched {
+        kind: EnvKind::Embedded,
+        url: started.process.url().to_string(),
+        version: started.process.version().to_string(),
+        scrape_seconds: started.scrape.as_secs_f64(),
+        evaluation_seconds: started.evaluation.as_secs_f64(),
+        rule_sources: started.rule_sources,
+        tls: "http (no TLS), loopback".into(),
+        auth: None,
+        client: started.client,
+        process: Some(started.process),
+        notes,
+    })
+}
+
+/// Connects to a Prometheus that already runs, and reads its intervals.
+async fn connect_prometheus(
+    url: String,
+    auth: Option<&AuthRef>,
+    tls: &TlsPlan,
+    kind: EnvKind,
+) -> Result<Watched, EnvError> {
+    let ca_pem = match &tls.ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|e| EnvError::CaFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?),
+        None => None,
+    };
+    let access = Access {
+        credentials: resolve(auth)?,
+        ca_pem,
+        insecure_skip_verify: tls.insecure_skip_verify,
+    };
+    let client = PromClient::with_access(&url, access)?;
+    client.wait_ready(Duration::from_secs(10)).await?;
+    let version = client
+        .buildinfo()
+        .await
+        .map(|b| b.version)
+        .unwrap_or_else(|_| "unknown".into());
+    let (scrape_seconds, evaluation_seconds) = observed_intervals(&client).await?;
+    Ok(Watched {
+        client,
+        kind,
+        tls: tls_description(&url, tls),
+        url,
+        version,
+        scrape_seconds,
+        evaluation_seconds,
+        rule_sources: vec!["(the rules the Prometheus it watched had loaded)".into()],
+        auth: auth.map(Credentials::describe),
+        process: None,
+        notes: Vec::new(),
+    })
+}
+
 impl Environment {
     /// Starts (embedded) or connects to (url, kubernetes) what the plan
     /// asks for, and waits until Prometheus is ready and has data.
     pub async fn prepare(plan: &Plan, cluster_options: &ClusterOptions) -> Result<Self, EnvError> {
         let cluster = if plan.needs_cluster() {
-            let (client, namespace) = cluster::connect(cluster_options).await?;
-            Some((client, namespace, cluster_options.clone()))
+            Some(ClusterHandle::connect(cluster_options).await?)
         } else {
             None
         };
-        let service_url = |service: &crate::plan::ServiceRef| {
-            let cluster = cluster.as_ref();
-            let service = service.clone();
-            async move {
-                let (client, default_namespace, _) =
-                    cluster.expect("plans with services connect to the cluster first");
-                let namespace = service.namespace.as_deref().unwrap_or(default_namespace);
-                cluster::service_url(client, namespace, &service.name, service.port.as_ref()).await
+        let resolved = resolve_target(plan, cluster.as_ref()).await?;
+        let watched = match &plan.prometheus {
+            PrometheusPlan::Url { url, auth, tls } => {
+                connect_prometheus(url.clone(), auth.as_ref(), tls, EnvKind::Url).await?
             }
-        };
-        let no_tls = TlsPlan::default();
-        let (target_url, metrics_path, target_auth, target_tls, demo) = match &plan.target {
-            TargetPlan::Url {
-                base_url,
-                metrics_path,
-                auth,
-                tls,
-            } => (
-                base_url.clone(),
-                metrics_path.clone(),
-                auth.as_ref(),
-                tls,
-                None,
-            ),
-            TargetPlan::Kubernetes {
-                service,
-                metrics_path,
-            } => (
-                service_url(service).await?,
-                metrics_path.clone(),
-                None,
-                &no_tls,
-                None,
-            ),
-            TargetPlan::Embedded => {
-                let demo = DemoStack::start(DemoConfig::default()).map_err(EnvError::Demo)?;
-                let url = format!("http://{}", demo.gateway_addr());
-                (url, "/metrics".to_string(), None, &no_tls, Some(demo))
+            PrometheusPlan::Kubernetes { service, auth } => {
+                let url = service_url(cluster.as_ref(), service).await?;
+                connect_prometheus(url, auth.as_ref(), &TlsPlan::default(), EnvKind::Kubernetes)
+                    .await?
             }
-        };
-        let target_credentials = resolve(target_auth)?;
-        let target = Target::resolve(
-            &target_url,
-            target_credentials.as_ref().map(Credentials::authorization),
-            target_tls,
-        )
-        .await?;
-        let target_auth = target_auth.map(Credentials::describe);
-
-        let (url, auth, tls, kind) = match &plan.prometheus {
-            PrometheusPlan::Url { url, auth, tls } => (url.clone(), auth, tls.clone(), "url"),
-            PrometheusPlan::Kubernetes { service, auth } => (
-                service_url(service).await?,
-                auth,
-                TlsPlan::default(),
-                "kubernetes",
-            ),
             PrometheusPlan::Embedded {
                 rule_files,
                 scrape_interval,
                 evaluation_interval,
             } => {
-                let targets = embedded::ScrapeTargets {
-                    gateway: target.addr.to_string(),
-                    gateway_path: metrics_path,
-                    backend: demo.as_ref().map(|d| d.backend_addr().to_string()),
-                    credentials: target_credentials,
-                    tls: target
-                        .tls
-                        .is_some()
-                        .then(|| (target_tls.clone(), target.host.clone())),
-                };
-                let started = embedded::start(
+                start_embedded(
+                    plan,
+                    &resolved,
                     rule_files,
                     *scrape_interval,
                     *evaluation_interval,
-                    plan.time_scale,
-                    targets,
                 )
-                .await?;
-                let notes = embedded::wait_for_first_data(&started.client, started.scrape)
-                    .await?
-                    .into_iter()
-                    .collect();
-                return Ok(Environment {
-                    summary: EnvSummary {
-                        kind: "embedded".into(),
-                        target_tls: tls_description(&target_url, target_tls),
-                        target_url,
-                        prometheus_url: started.process.url().to_string(),
-                        prometheus_version: started.process.version().to_string(),
-                        scrape_interval_seconds: started.scrape.as_secs_f64(),
-                        evaluation_interval_seconds: started.evaluation.as_secs_f64(),
-                        rule_sources: started.rule_sources,
-                        prometheus_tls: "http (no TLS), loopback".into(),
-                        prometheus_auth: None,
-                        target_auth,
-                    },
-                    target,
-                    prometheus: started.client,
-                    notes,
-                    cluster,
-                    demo,
-                    process: Some(started.process),
-                });
+                .await?
             }
         };
-        let ca_pem = match &tls.ca_file {
-            Some(path) => Some(std::fs::read(path).map_err(|e| EnvError::CaFile {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?),
-            None => None,
-        };
-        let access = Access {
-            credentials: resolve(auth.as_ref())?,
-            ca_pem,
-            insecure_skip_verify: tls.insecure_skip_verify,
-        };
-        let prometheus = PromClient::with_access(&url, access)?;
-        prometheus.wait_ready(Duration::from_secs(10)).await?;
-        let version = prometheus
-            .buildinfo()
-            .await
-            .map(|b| b.version)
-            .unwrap_or_else(|_| "unknown".into());
-        let (scrape, evaluation) = observed_intervals(&prometheus).await?;
         Ok(Environment {
             summary: EnvSummary {
-                kind: kind.into(),
-                target_tls: tls_description(&target_url, target_tls),
-                target_url,
-                prometheus_tls: tls_description(&url, &tls),
-                prometheus_url: url,
-                prometheus_version: version,
-                scrape_interval_seconds: scrape,
-                evaluation_interval_seconds: evaluation,
-                rule_sources: vec!["(the rules the Prometheus it watched had loaded)".into()],
-                prometheus_auth: auth.as_ref().map(Credentials::describe),
-                target_auth,
+                kind: watched.kind,
+                target_tls: tls_description(&resolved.url, &resolved.tls),
+                target_url: resolved.url,
+                prometheus_url: watched.url,
+                prometheus_version: watched.version,
+                scrape_interval_seconds: watched.scrape_seconds,
+                evaluation_interval_seconds: watched.evaluation_seconds,
+                rule_sources: watched.rule_sources,
+                prometheus_tls: watched.tls,
+                prometheus_auth: watched.auth,
+                target_auth: resolved.auth,
             },
-            target,
-            prometheus,
-            notes: Vec::new(),
+            target: resolved.target,
+            prometheus: watched.client,
+            notes: watched.notes,
             cluster,
-            demo,
-            process: None,
+            demo: resolved.demo,
+            process: watched.process,
         })
     }
 
-    /// Injects demo faults until the guard drops. `None` when the target is
-    /// not the embedded demo (validation refuses such scenarios).
-    pub fn inject(&self, faults: &Faults) -> Option<std::io::Result<FaultGuard>> {
-        self.demo.as_ref().map(|demo| demo.inject(faults))
+    /// What the faults room needs to inject a phase's fault here.
+    pub fn fault_context(&self) -> FaultContext {
+        FaultContext {
+            demo: self.demo.clone(),
+            cluster: self.cluster.clone(),
+        }
     }
 
     pub fn prometheus_log_tail(&self, lines: usize) -> Option<String> {

@@ -19,8 +19,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::rustls::{self, pki_types::ServerName};
 use tokio_rustls::TlsConnector;
 
-use super::stats::Outcome;
 use crate::plan::RequestTemplate;
+use crate::record::Outcome;
 
 /// Answers larger than this end the connection (a hostile target cannot make
 /// firedrill read forever; the timeout bounds time, this bounds bytes).

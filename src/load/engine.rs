@@ -16,8 +16,8 @@ use tokio::sync::watch;
 
 use super::client::{Connection, PreparedRequest, Protocol};
 use super::schedule::{MixTable, Schedule};
-use super::stats::{Counts, LatencyHistogram, Outcome, PhaseStats, SecondStats};
 use super::{Live, LoadError, Target};
+use crate::record::{Counts, LatencyHistogram, Outcome, PhaseStats, SecondStats};
 
 /// A ticket fetched this much after its due time means no worker was free.
 const DELAY_TOLERANCE: Duration = Duration::from_millis(1);

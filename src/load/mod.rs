@@ -10,17 +10,15 @@
 mod client;
 mod engine;
 mod schedule;
-mod stats;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+pub use crate::record::{
+    Connections, Counts, LatencyHistogram, LatencySummary, Live, Outcome, PhaseStats, SecondStats,
+};
 pub use client::PreparedRequest;
 pub use schedule::{MixTable, Schedule};
-pub use stats::{
-    Connections, Counts, LatencyHistogram, LatencySummary, Outcome, PhaseStats, SecondStats,
-};
 use tokio::sync::watch;
 
 use crate::plan::{LoadModel, PhasePlan};
@@ -104,31 +102,6 @@ impl Target {
             authorization,
             tls,
         })
-    }
-}
-
-/// Counters a progress display reads while a phase runs (updated about once
-/// a second per shard, off the hot path).
-#[derive(Debug, Default)]
-pub struct Live {
-    pub requests: AtomicU64,
-    pub failed: AtomicU64,
-    /// The last completed second's p99, in microseconds.
-    pub last_p99_micros: AtomicU64,
-}
-
-impl Live {
-    fn add(&self, counts: &Counts, p99_ms: f64) {
-        self.requests.fetch_add(counts.requests, Ordering::Relaxed);
-        self.failed.fetch_add(counts.failed(), Ordering::Relaxed);
-        self.last_p99_micros
-            .store((p99_ms * 1000.0) as u64, Ordering::Relaxed);
-    }
-
-    pub fn reset(&self) {
-        self.requests.store(0, Ordering::Relaxed);
-        self.failed.store(0, Ordering::Relaxed);
-        self.last_p99_micros.store(0, Ordering::Relaxed);
     }
 }
 

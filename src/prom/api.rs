@@ -1,12 +1,10 @@
 //! The JSON of Prometheus's HTTP API (v1), as typed values.
 //! Reference: https://prometheus.io/docs/prometheus/latest/querying/api/
 
-use std::collections::BTreeMap;
-
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
-pub type Labels = BTreeMap<String, String>;
+pub use crate::record::Labels;
 
 /// The envelope of every API answer.
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,7 @@
 //! are read up to a size limit. Knows nothing of scenarios.
 
 mod api;
+pub mod panels;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,6 +20,7 @@ pub use api::{
 use api::{AlertsData, ConfigData, Envelope, RawResult, RulesData, TargetsData};
 use serde::de::DeserializeOwned;
 
+use crate::record::QueryFailure;
 use crate::secret::{Credentials, Secret};
 
 /// How to reach a Prometheus that is not ours: credentials and TLS.
@@ -87,6 +89,15 @@ impl PromError {
                 )
             }
             PromError::Decode { .. } => false,
+        }
+    }
+}
+
+impl From<&PromError> for QueryFailure {
+    fn from(e: &PromError) -> Self {
+        QueryFailure {
+            message: e.to_string(),
+            unavailable: e.is_unavailable(),
         }
     }
 }

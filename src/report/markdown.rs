@@ -2,7 +2,7 @@
 
 use super::{status_text, Report};
 use crate::checks::Status;
-use crate::drill::RunStatus;
+use crate::record::RunStatus;
 
 fn icon(status: Status) -> &'static str {
     match status {

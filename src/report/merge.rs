@@ -9,8 +9,8 @@
 
 use super::Report;
 use crate::checks;
-use crate::drill::{Observations, PhaseRecord, RunStatus};
 use crate::plan::Plan;
+use crate::record::{Observations, PhaseRecord, PhaseStats, RunStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
@@ -144,7 +144,7 @@ fn merged_phases(reports: &[Report]) -> Vec<PhaseRecord> {
             merged.fault_error = same.iter().find_map(|p| p.fault_error.clone());
             merged.stats = same.iter().filter_map(|p| p.stats.as_ref()).fold(
                 None,
-                |total: Option<crate::load::PhaseStats>, stats| {
+                |total: Option<PhaseStats>, stats| {
                     let mut total = total.unwrap_or_default();
                     total.merge(stats);
                     Some(total)

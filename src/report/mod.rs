@@ -8,8 +8,6 @@ mod html;
 mod junit;
 mod markdown;
 pub mod merge;
-pub mod push;
-pub mod telemetry;
 pub mod terminal;
 pub mod view;
 
@@ -18,9 +16,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{Status, Verdict};
-use crate::drill::{Observations, RunStatus};
-use crate::env::EnvSummary;
 use crate::plan::Plan;
+use crate::record::{EnvSummary, Observations, RunStatus};
+use crate::time::now_rfc3339;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -136,10 +134,6 @@ fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
     let partial = path.with_extension("partial");
     std::fs::write(&partial, content)?;
     std::fs::rename(&partial, path)
-}
-
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 /// `reports/<scenario>-<UTC timestamp>`.

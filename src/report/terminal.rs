@@ -12,11 +12,9 @@ use std::time::{Duration, Instant};
 
 use super::{status_text, Report};
 use crate::checks::Status;
-use crate::drill::{AlertEvent, PhaseRecord, Progress};
-use crate::env::EnvSummary;
-use crate::load::Live;
 use crate::plan::{FaultPlan, LoadModel, PhasePlan, Plan};
-use crate::scenario::units::{format_duration, trim_float};
+use crate::record::{AlertEvent, EnvSummary, Live, PhaseRecord, Progress};
+use crate::time::{format_duration, trim_float};
 
 /// Clears the current line (the status line, when one is shown).
 const CLEAR_LINE: &str = "\r\x1b[2K";
@@ -330,7 +328,7 @@ pub fn summary(report: &Report) -> String {
     for note in &report.observations.notes {
         out.push_str(&format!("  note: {note}\n"));
     }
-    if !matches!(report.status, crate::drill::RunStatus::Completed) {
+    if !matches!(report.status, crate::record::RunStatus::Completed) {
         out.push_str(&format!("\nRun {}\n", status_text(&report.status)));
     }
     out.push_str(&format!(

@@ -7,9 +7,7 @@ use serde::Serialize;
 use super::terminal::{describe_fault, describe_load};
 use super::Report;
 use crate::checks::Verdict;
-use crate::drill::RunStatus;
-use crate::env::EnvSummary;
-use crate::load::{Counts, LatencySummary, PhaseStats};
+use crate::record::{Counts, EnvSummary, LatencySummary, PhaseStats, RunStatus};
 
 #[derive(Debug, Serialize)]
 pub struct View<'a> {
@@ -82,7 +80,7 @@ pub struct EpisodeView {
 pub struct DeadlineView {
     pub check: String,
     pub alert: String,
-    pub kind: String,
+    pub kind: crate::checks::Kind,
     pub anchor: f64,
     pub due: f64,
     pub status: crate::checks::Status,
@@ -184,7 +182,7 @@ pub fn build(report: &Report) -> View<'_> {
     let deadlines = report
         .verdicts
         .iter()
-        .filter(|v| v.kind == "fires_within" || v.kind == "resolves_within")
+        .filter(|v| v.kind.is_deadline())
         .filter_map(|v| {
             let anchor = v.evidence.get("anchor_at_seconds")?.as_f64()?;
             let deadline = v.evidence.get("deadline_seconds")?.as_f64()?;
@@ -192,7 +190,7 @@ pub fn build(report: &Report) -> View<'_> {
             Some(DeadlineView {
                 check: v.id.clone(),
                 alert: check.kind.alert()?.to_string(),
-                kind: v.kind.clone(),
+                kind: v.kind,
                 anchor,
                 due: anchor + deadline,
                 status: v.status,

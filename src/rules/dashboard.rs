@@ -1,8 +1,8 @@
 //! Grafana dashboards: the panels and their PromQL, read from a dashboard's
 //! JSON or a ConfigMap holding it (every layout: panels, panels nested in
 //! collapsed rows, legacy `rows[]`), with Grafana's variables substituted
-//! the way Grafana does for a Prometheus data source — then asked of
-//! Prometheus, to list the panels that would show "No data".
+//! the way Grafana does for a Prometheus data source. (`prom::panels` asks
+//! them of Prometheus, to list the panels that would show "No data".)
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::RulesError;
-use crate::prom::PromClient;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Panel {
@@ -27,16 +26,6 @@ pub struct Dashboard {
     pub panels: Vec<Panel>,
     /// Template variables: name → the value the queries get.
     pub variables: Vec<(String, String)>,
-}
-
-/// A panel's outcome against a Prometheus.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PanelResult {
-    pub title: String,
-    /// The queries as sent, after substitution.
-    pub queries: Vec<String>,
-    pub has_data: bool,
-    pub error: Option<String>,
 }
 
 /// Reads every dashboard in `text`: a dashboard's JSON, or YAML documents
@@ -309,50 +298,6 @@ pub fn substitute(query: &str, variables: &[(String, String)]) -> String {
         i += 1;
     }
     out
-}
-
-/// Asks Prometheus each panel's queries over [start, end]; a panel has data
-/// when any of its queries returns any point.
-pub async fn run_panels(
-    dashboard: &Dashboard,
-    prometheus: &PromClient,
-    start: f64,
-    end: f64,
-    scrape: Duration,
-) -> Vec<PanelResult> {
-    let range = Duration::from_secs_f64((end - start).max(1.0));
-    let mut variables = interval_variables(range, scrape);
-    variables.extend(dashboard.variables.iter().cloned());
-    // Grafana's step is $__interval: a coarser step can leave a freshly
-    // started Prometheus's few minutes of data between two points.
-    let step = (range / 1000).max(scrape).max(Duration::from_millis(100));
-    // Evaluate at `end` itself (steps counted back from it): the newest
-    // point is the one a young Prometheus or a short run has data for.
-    let steps = ((end - start) / step.as_secs_f64()).floor();
-    let start = end - steps * step.as_secs_f64();
-    let mut results = Vec::new();
-    for panel in &dashboard.panels {
-        let queries: Vec<String> = panel
-            .queries
-            .iter()
-            .map(|q| substitute(q, &variables))
-            .collect();
-        let mut has_data = false;
-        let mut error = None;
-        for query in &queries {
-            match prometheus.query_range(query, start, end, step).await {
-                Ok(series) => has_data |= series.iter().any(|s| !s.values.is_empty()),
-                Err(e) => error = Some(e.to_string()),
-            }
-        }
-        results.push(PanelResult {
-            title: panel.title.clone(),
-            queries,
-            has_data,
-            error,
-        });
-    }
-    results
 }
 
 #[cfg(test)]

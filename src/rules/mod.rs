@@ -1,26 +1,25 @@
-//! Alert rules: reading them (plain rule files, ConfigMaps, PrometheusRule
-//! resources), time-scaling them for compressed drills, and the monitoring
-//! stack shipped in `k8s/monitoring/`, built into the binary so the embedded
+//! Reading what a monitoring stack is configured with: alert rules (plain
+//! rule files, ConfigMaps, PrometheusRule resources), a Prometheus
+//! configuration's intervals, Grafana dashboards; PromQL read from its syntax
+//! tree; time-scaling rules for compressed drills; and the monitoring stack
+//! shipped in `k8s/monitoring/`, built into the binary so the embedded
 //! environment works from any directory.
 //!
-//! Knows nothing of load or of how a drill runs.
+//! Plain reading, no I/O beyond files: knows nothing of Prometheus's API, of
+//! load or of how a drill runs (`analyze` judges what is read here).
 
-pub mod check;
 pub mod dashboard;
-pub mod lint;
-pub mod live;
 pub mod promql;
 mod scale;
 mod source;
-pub mod timing;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use scale::{scale_duration, scale_expr, scale_group};
 pub use source::{
-    parse_global_intervals, parse_rule_text, GlobalIntervals, Group, LoadedGroups, RuleDef,
-    RuleFile,
+    parse_global_intervals, parse_rule_text, GlobalIntervals, Group, IntervalDurations,
+    LoadedGroups, RuleDef, RuleFile,
 };
 
 /// The shipped monitoring stack: the fixed rules and the Prometheus config.
@@ -84,17 +83,14 @@ pub fn shipped_rules() -> Result<Vec<LoadedGroups>, RulesError> {
 
 /// The shipped Prometheus config's scrape and evaluation intervals.
 pub fn shipped_intervals() -> Result<(Duration, Duration), RulesError> {
-    let intervals = parse_global_intervals(SHIPPED_CONFIG, Path::new(SHIPPED_CONFIG_PATH))?;
-    let parse = |text: Option<String>, default: u64| -> Result<Duration, RulesError> {
-        match text {
-            Some(text) => promql_parser::util::parse_duration(&text)
-                .map_err(|e| RulesError::plain(SHIPPED_CONFIG_PATH, e)),
-            None => Ok(Duration::from_secs(default)),
-        }
-    };
+    let intervals = parse_global_intervals(SHIPPED_CONFIG, Path::new(SHIPPED_CONFIG_PATH))?
+        .durations(SHIPPED_CONFIG_PATH)?;
+    // Prometheus's defaults where the config sets none.
     Ok((
-        parse(intervals.scrape_interval, 60)?,
-        parse(intervals.evaluation_interval, 60)?,
+        intervals.scrape_interval.unwrap_or(Duration::from_secs(60)),
+        intervals
+            .evaluation_interval
+            .unwrap_or(Duration::from_secs(60)),
     ))
 }
 

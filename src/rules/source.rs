@@ -143,6 +143,38 @@ pub struct GlobalIntervals {
     pub scrape_timeout: Option<String>,
 }
 
+/// The intervals of a [`GlobalIntervals`] as durations.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct IntervalDurations {
+    pub scrape_interval: Option<std::time::Duration>,
+    pub evaluation_interval: Option<std::time::Duration>,
+    pub scrape_timeout: Option<std::time::Duration>,
+}
+
+impl GlobalIntervals {
+    /// Each interval that is set, parsed in Prometheus's duration syntax;
+    /// `origin` names the file in the error.
+    pub fn durations(&self, origin: &str) -> Result<IntervalDurations, RulesError> {
+        let parse = |text: &Option<String>| {
+            text.as_deref()
+                .map(|t| {
+                    promql_parser::util::parse_duration(t)
+                        .map_err(|e| RulesError::plain(origin, format!("`{t}`: {e}")))
+                })
+                .transpose()
+        };
+        Ok(IntervalDurations {
+            scrape_interval: parse(&self.scrape_interval)?,
+            evaluation_interval: parse(&self.evaluation_interval)?,
+            scrape_timeout: parse(&self.scrape_timeout)?,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scrape_interval.is_none() && self.evaluation_interval.is_none()
+    }
+}
+
 pub fn parse_global_intervals(text: &str, origin: &Path) -> Result<GlobalIntervals, RulesError> {
     let origin_text = origin.display().to_string();
     for document in serde_norway::Deserializer::from_str(text) {

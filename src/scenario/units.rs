@@ -11,6 +11,8 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::time::{prometheus_duration, trim_float};
+
 /// A duration written with a unit. A bare number is refused: `deadline: 30`
 /// could mean seconds or minutes, and a drill must not guess.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,14 +39,8 @@ impl HumanDuration {
 
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&format_duration(self.0))
+        f.write_str(&prometheus_duration(self.0))
     }
-}
-
-/// Formats a duration in Prometheus syntax (`1m30s`, `250ms`), rounding to the
-/// millisecond, which is the resolution Prometheus itself keeps.
-pub fn format_duration(d: Duration) -> String {
-    promql_parser::util::display_duration(&Duration::from_millis(d.as_millis() as u64))
 }
 
 impl Serialize for HumanDuration {
@@ -223,13 +219,6 @@ impl<'de> Deserialize<'de> for Quantile {
     }
 }
 
-/// `12.50` → `12.5`, `10.0` → `10`: numbers in messages read as people write them.
-pub fn trim_float(value: f64) -> String {
-    let text = format!("{value:.6}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    text.to_string()
-}
-
 /// Accepts only strings (durations and rates must carry a unit).
 struct TextVisitor<T> {
     expecting: &'static str,
@@ -313,7 +302,10 @@ mod tests {
         assert!(err.contains("no unit"), "{err}");
         assert!(HumanDuration::parse("0s").is_err());
         assert!(HumanDuration::parse("2 minutes").is_err());
-        assert_eq!(format_duration(Duration::from_millis(90_500)), "1m30s500ms");
+        assert_eq!(
+            HumanDuration(Duration::from_millis(90_500)).to_string(),
+            "1m30s500ms"
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@ use super::{is_metric_name, scaled, Validator};
 use crate::plan::{Anchor, CheckKind, CheckPlan, LoadModel, PhasePlan, Source};
 use crate::scenario::format::{CheckSpec, PhaseSpec};
 use crate::scenario::locate::FieldPath;
-use crate::scenario::units::{format_duration, HumanDuration, Ratio};
+use crate::scenario::units::{HumanDuration, Ratio};
+use crate::time::format_duration;
 
 pub(super) struct CheckContext<'a> {
     /// The scenario file's directory: files a check names are relative to it.
@@ -190,33 +191,56 @@ fn validate_alert_check(
         );
         return None;
     }
-    let custom_name = spec.name.clone();
-    if let Some(phase_name) = &spec.silent_during {
-        for (field, set) in [
-            ("after", spec.after.is_some()),
-            ("during", spec.during.is_some()),
-            ("condition", spec.condition.is_some()),
-        ] {
-            if set {
-                v.problem(
-                    path.key(field),
-                    format!("`{field}` does not apply to `silent_during`"),
-                );
-            }
-        }
-        let phase = context.phase(v, path.key("silent_during"), phase_name)?;
-        let allow_pending = spec.allow_pending.unwrap_or(false);
-        let name =
-            custom_name.unwrap_or_else(|| format!("{alert} stays silent during {phase_name}"));
-        return Some((
-            name,
-            CheckKind::SilentDuring {
-                alert: alert.to_string(),
-                phase,
-                allow_pending,
-            },
-        ));
+    match &spec.silent_during {
+        Some(phase_name) => validate_silent_check(v, spec, alert, phase_name, path, context),
+        None => validate_deadline_check(v, spec, alert, path, context),
     }
+}
+
+fn validate_silent_check(
+    v: &mut Validator,
+    spec: &CheckSpec,
+    alert: &str,
+    phase_name: &str,
+    path: &FieldPath,
+    context: &CheckContext,
+) -> Option<(String, CheckKind)> {
+    for (field, set) in [
+        ("after", spec.after.is_some()),
+        ("during", spec.during.is_some()),
+        ("condition", spec.condition.is_some()),
+    ] {
+        if set {
+            v.problem(
+                path.key(field),
+                format!("`{field}` does not apply to `silent_during`"),
+            );
+        }
+    }
+    let phase = context.phase(v, path.key("silent_during"), phase_name)?;
+    let allow_pending = spec.allow_pending.unwrap_or(false);
+    let name = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{alert} stays silent during {phase_name}"));
+    Some((
+        name,
+        CheckKind::SilentDuring {
+            alert: alert.to_string(),
+            phase,
+            allow_pending,
+        },
+    ))
+}
+
+/// `fires_within` or `resolves_within`, with its anchor.
+fn validate_deadline_check(
+    v: &mut Validator,
+    spec: &CheckSpec,
+    alert: &str,
+    path: &FieldPath,
+    context: &CheckContext,
+) -> Option<(String, CheckKind)> {
     if spec.allow_pending.is_some() {
         v.problem(
             path.key("allow_pending"),
@@ -235,49 +259,7 @@ fn validate_alert_check(
         );
         return None;
     };
-    let anchor = if after == "condition" {
-        if field == "resolves_within" {
-            v.problem(
-                path.key("after"),
-                "`resolves_within` counts from a phase edge, e.g. `after: recovery.start`",
-            );
-            return None;
-        }
-        let Some(during) = &spec.during else {
-            v.problem(
-                path.key("during"),
-                "`after: condition` needs `during: <phase>`: the phase in which the condition is expected to become true",
-            );
-            return None;
-        };
-        let phase = context.phase(v, path.key("during"), during)?;
-        if let Some(expr) = &spec.condition {
-            if let Err(e) = promql_parser::parser::parse(expr) {
-                v.problem(
-                    path.key("condition"),
-                    format!("condition is not valid PromQL: {e}"),
-                );
-                return None;
-            }
-        }
-        Anchor::Condition {
-            phase,
-            expr: spec.condition.clone(),
-        }
-    } else {
-        for (extra, set) in [
-            ("during", spec.during.is_some()),
-            ("condition", spec.condition.is_some()),
-        ] {
-            if set {
-                v.problem(
-                    path.key(extra),
-                    format!("`{extra}` goes with `after: condition`"),
-                );
-            }
-        }
-        context.anchor(v, path.key("after"), after)?
-    };
+    let anchor = validate_anchor(v, spec, field, after, path, context)?;
     let verb = if field == "fires_within" {
         "fires"
     } else {
@@ -291,7 +273,9 @@ fn validate_alert_check(
     } else {
         after.clone()
     };
-    let name = custom_name
+    let name = spec
+        .name
+        .clone()
         .unwrap_or_else(|| format!("{alert} {verb} within {deadline} after {anchor_text}"));
     let deadline = scaled(deadline.0, context.scale);
     if let Some(windows) = &context.windows {
@@ -312,6 +296,60 @@ fn validate_alert_check(
         }
     };
     Some((name, kind))
+}
+
+/// What a deadline counts from: a phase edge, or (`after: condition`) the
+/// moment a condition first held during a phase.
+fn validate_anchor(
+    v: &mut Validator,
+    spec: &CheckSpec,
+    field: &str,
+    after: &str,
+    path: &FieldPath,
+    context: &CheckContext,
+) -> Option<Anchor> {
+    if after != "condition" {
+        for (extra, set) in [
+            ("during", spec.during.is_some()),
+            ("condition", spec.condition.is_some()),
+        ] {
+            if set {
+                v.problem(
+                    path.key(extra),
+                    format!("`{extra}` goes with `after: condition`"),
+                );
+            }
+        }
+        return context.anchor(v, path.key("after"), after);
+    }
+    if field == "resolves_within" {
+        v.problem(
+            path.key("after"),
+            "`resolves_within` counts from a phase edge, e.g. `after: recovery.start`",
+        );
+        return None;
+    }
+    let Some(during) = &spec.during else {
+        v.problem(
+            path.key("during"),
+            "`after: condition` needs `during: <phase>`: the phase in which the condition is expected to become true",
+        );
+        return None;
+    };
+    let phase = context.phase(v, path.key("during"), during)?;
+    if let Some(expr) = &spec.condition {
+        if let Err(e) = promql_parser::parser::parse(expr) {
+            v.problem(
+                path.key("condition"),
+                format!("condition is not valid PromQL: {e}"),
+            );
+            return None;
+        }
+    }
+    Some(Anchor::Condition {
+        phase,
+        expr: spec.condition.clone(),
+    })
 }
 
 fn validate_slo_check(
@@ -351,104 +389,27 @@ fn validate_slo_check(
             format!("phase `{during}` sends no traffic, so it has no latency or error ratio"),
         );
     }
-    let sources = match &spec.source {
-        None => vec![Source::Client, Source::Prometheus],
-        Some(list) => {
-            let mut sources = Vec::new();
-            for (i, name) in list.0.iter().enumerate() {
-                match name.as_str() {
-                    "client" => sources.push(Source::Client),
-                    "prometheus" => sources.push(Source::Prometheus),
-                    other => v.problem(
-                        path.key("source").index(i),
-                        format!("unknown source `{other}`: use client, prometheus or both"),
-                    ),
-                }
-            }
-            if list.0.is_empty() {
-                v.problem(path.key("source"), "source lists no source");
-            }
-            sources
-        }
-    };
+    let sources = validate_sources(v, spec, path);
     let Some(below) = &spec.below else {
         v.problem(path.key("below"), "an slo check needs `below`");
         return Vec::new();
     };
-    let mut kinds = Vec::new();
-    match slo {
-        "latency" => {
-            let Some(quantile) = spec.quantile else {
-                v.problem(
-                    path.key("quantile"),
-                    "a latency check needs `quantile`, e.g. p95",
-                );
-                return Vec::new();
-            };
-            let bound = match HumanDuration::parse(&below.0) {
-                Ok(bound) => bound,
-                Err(e) => {
-                    v.problem(path.key("below"), e);
-                    return Vec::new();
-                }
-            };
-            for source in sources {
-                let name = spec.name.clone().unwrap_or_else(|| {
-                    format!("{} latency below {bound} during {during}", quantile.label())
-                });
-                kinds.push((
-                    name,
-                    CheckKind::Latency {
-                        quantile: quantile.0,
-                        below: bound.0,
-                        phase,
-                        source,
-                    },
-                ));
-            }
-        }
-        "error_ratio" => {
-            if spec.quantile.is_some() {
-                v.problem(path.key("quantile"), "`quantile` applies to `slo: latency`");
-            }
-            let bound = match Ratio::parse(&below.0) {
-                Ok(bound) => bound,
-                Err(e) => {
-                    v.problem(path.key("below"), e);
-                    return Vec::new();
-                }
-            };
-            for source in sources {
-                let name = spec
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("error ratio below {bound} during {during}"));
-                kinds.push((
-                    name,
-                    CheckKind::ErrorRatio {
-                        below: bound.0,
-                        phase,
-                        source,
-                    },
-                ));
-            }
-        }
+    let kinds = match slo {
+        "latency" => latency_kinds(v, spec, &below.0, during, phase, sources, path),
+        "error_ratio" => error_ratio_kinds(v, spec, &below.0, during, phase, sources, path),
         other => {
             v.problem(
                 path.key("slo"),
                 format!("unknown slo `{other}`: use latency or error_ratio"),
             );
-            return Vec::new();
+            Vec::new()
         }
-    }
+    };
+    // One check per source; with both, each gets its own id.
     let several = kinds.len() > 1;
     kinds
         .into_iter()
-        .map(|(name, kind)| {
-            let source = match &kind {
-                CheckKind::Latency { source, .. } | CheckKind::ErrorRatio { source, .. } => *source,
-                _ => Source::Client,
-            };
+        .map(|(name, source, kind)| {
             let suffix = match source {
                 Source::Client => "client",
                 Source::Prometheus => "prometheus",
@@ -464,6 +425,108 @@ fn validate_slo_check(
             }
         })
         .collect()
+}
+
+/// A check's name and kind for each of its sources.
+type SourcedKinds = Vec<(String, Source, CheckKind)>;
+
+fn latency_kinds(
+    v: &mut Validator,
+    spec: &CheckSpec,
+    below: &str,
+    during: &str,
+    phase: usize,
+    sources: Vec<Source>,
+    path: &FieldPath,
+) -> SourcedKinds {
+    let Some(quantile) = spec.quantile else {
+        v.problem(
+            path.key("quantile"),
+            "a latency check needs `quantile`, e.g. p95",
+        );
+        return Vec::new();
+    };
+    let bound = match HumanDuration::parse(below) {
+        Ok(bound) => bound,
+        Err(e) => {
+            v.problem(path.key("below"), e);
+            return Vec::new();
+        }
+    };
+    let name = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{} latency below {bound} during {during}", quantile.label()));
+    sources
+        .into_iter()
+        .map(|source| {
+            let kind = CheckKind::Latency {
+                quantile: quantile.0,
+                below: bound.0,
+                phase,
+                source,
+            };
+            (name.clone(), source, kind)
+        })
+        .collect()
+}
+
+fn error_ratio_kinds(
+    v: &mut Validator,
+    spec: &CheckSpec,
+    below: &str,
+    during: &str,
+    phase: usize,
+    sources: Vec<Source>,
+    path: &FieldPath,
+) -> SourcedKinds {
+    if spec.quantile.is_some() {
+        v.problem(path.key("quantile"), "`quantile` applies to `slo: latency`");
+    }
+    let bound = match Ratio::parse(below) {
+        Ok(bound) => bound,
+        Err(e) => {
+            v.problem(path.key("below"), e);
+            return Vec::new();
+        }
+    };
+    let name = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("error ratio below {bound} during {during}"));
+    sources
+        .into_iter()
+        .map(|source| {
+            let kind = CheckKind::ErrorRatio {
+                below: bound.0,
+                phase,
+                source,
+            };
+            (name.clone(), source, kind)
+        })
+        .collect()
+}
+
+/// `source: [client, prometheus]` (both when not given).
+fn validate_sources(v: &mut Validator, spec: &CheckSpec, path: &FieldPath) -> Vec<Source> {
+    let Some(list) = &spec.source else {
+        return vec![Source::Client, Source::Prometheus];
+    };
+    let mut sources = Vec::new();
+    for (i, name) in list.0.iter().enumerate() {
+        match name.as_str() {
+            "client" => sources.push(Source::Client),
+            "prometheus" => sources.push(Source::Prometheus),
+            other => v.problem(
+                path.key("source").index(i),
+                format!("unknown source `{other}`: use client, prometheus or both"),
+            ),
+        }
+    }
+    if list.0.is_empty() {
+        v.problem(path.key("source"), "source lists no source");
+    }
+    sources
 }
 
 fn validate_dashboard_check(

@@ -12,8 +12,8 @@ mod phase;
 
 use super::format::{PrometheusSpec, ScenarioFile, TargetSpec};
 use super::locate::FieldPath;
-use super::units::format_duration;
-use crate::plan::{Plan, PrometheusPlan, ServiceMetrics, ServiceRef, TargetPlan};
+use crate::plan::{PhasePlan, Plan, PrometheusPlan, ServiceMetrics, ServiceRef, TargetPlan};
+use crate::time::format_duration;
 use check::{phase_windows, validate_check, CheckContext};
 use phase::{validate_phase, PhaseContext};
 
@@ -90,12 +90,11 @@ pub fn validate(
         &root.key("prometheus"),
         scenario_path,
     );
-    if matches!(target, Some(TargetPlan::Embedded))
-        && matches!(
-            prometheus,
-            Some(PrometheusPlan::Url { .. } | PrometheusPlan::Kubernetes { .. })
-        )
-    {
+    let external_prometheus = matches!(
+        prometheus,
+        Some(PrometheusPlan::Url { .. } | PrometheusPlan::Kubernetes { .. })
+    );
+    if matches!(target, Some(TargetPlan::Embedded)) && external_prometheus {
         v.problem(
             root.key("prometheus"),
             "an external Prometheus cannot scrape the in-process demo gateway: use \
@@ -103,86 +102,15 @@ pub fn validate(
              both `target.base_url` and your Prometheus at it",
         );
     }
-
-    let time_scale = file.time_scale.unwrap_or(1.0);
-    if !(time_scale.is_finite() && time_scale > 0.0 && time_scale <= MAX_TIME_SCALE) {
-        v.problem(
-            root.key("time_scale"),
-            format!("time_scale must be a number above 0 and at most {MAX_TIME_SCALE} (got {time_scale})"),
-        );
-    } else if time_scale != 1.0
-        && matches!(
-            prometheus,
-            Some(PrometheusPlan::Url { .. } | PrometheusPlan::Kubernetes { .. })
-        )
-    {
-        v.problem(
-            root.key("time_scale"),
-            "time_scale needs the embedded Prometheus: firedrill can only compress the \
-             intervals and rule windows of a Prometheus it configures itself",
-        );
-    }
-    let scale = if time_scale.is_finite() && time_scale > 0.0 {
-        time_scale
-    } else {
-        1.0
-    };
-
+    let scale = validate_time_scale(&mut v, file.time_scale, external_prometheus, &root);
     let service_metrics = validate_service_metrics(&mut v, &file, &root.key("service_metrics"));
-
-    let defaults = file.defaults.clone().unwrap_or_default();
-    let default_timeout = defaults.timeout.map(|d| d.0).unwrap_or(DEFAULT_TIMEOUT);
-    if default_timeout > MAX_TIMEOUT {
-        v.problem(
-            root.key("defaults").key("timeout"),
-            format!("timeout is at most {}", format_duration(MAX_TIMEOUT)),
-        );
-    }
-    let default_connections = defaults.connections.unwrap_or(DEFAULT_CONNECTIONS);
-    check_count(
+    let phases = validate_phases(
         &mut v,
-        root.key("defaults").key("connections"),
-        "connections",
-        default_connections,
+        &file,
+        scale,
+        matches!(target, Some(TargetPlan::Embedded)),
+        &root,
     );
-    let default_headers = defaults.headers.clone().unwrap_or_default();
-
-    if file.phases.is_empty() {
-        v.problem(root.key("phases"), "a scenario needs at least one phase");
-    }
-    let mut seen = HashSet::new();
-    let mut phases = Vec::new();
-    for (i, spec) in file.phases.iter().enumerate() {
-        let path = root.key("phases").index(i);
-        if !is_phase_name(&spec.name) {
-            v.problem(
-                path.key("name"),
-                format!(
-                    "phase name `{}` must be non-empty and use only letters, digits, `-` and `_` \
-                     (checks refer to it as `{}.start`)",
-                    spec.name, spec.name
-                ),
-            );
-        } else if !seen.insert(spec.name.clone()) {
-            v.problem(
-                path.key("name"),
-                format!(
-                    "phase name `{}` is used twice; names must be unique",
-                    spec.name
-                ),
-            );
-        }
-        let context = PhaseContext {
-            scale,
-            default_timeout,
-            default_connections,
-            default_headers: &default_headers,
-            embedded_target: matches!(target, Some(TargetPlan::Embedded)),
-        };
-        if let Some(phase) = validate_phase(&mut v, spec, &path, &context) {
-            phases.push(phase);
-        }
-    }
 
     let phase_names: Vec<String> = file.phases.iter().map(|p| p.name.clone()).collect();
     let windows = (phases.len() == file.phases.len())
@@ -217,6 +145,98 @@ pub fn validate(
         }),
         _ => Err(v.findings),
     }
+}
+
+/// The time scale to apply (1 when the one written is refused).
+fn validate_time_scale(
+    v: &mut Validator,
+    time_scale: Option<f64>,
+    external_prometheus: bool,
+    root: &FieldPath,
+) -> f64 {
+    let time_scale = time_scale.unwrap_or(1.0);
+    if !(time_scale.is_finite() && time_scale > 0.0 && time_scale <= MAX_TIME_SCALE) {
+        v.problem(
+            root.key("time_scale"),
+            format!("time_scale must be a number above 0 and at most {MAX_TIME_SCALE} (got {time_scale})"),
+        );
+    } else if time_scale != 1.0 && external_prometheus {
+        v.problem(
+            root.key("time_scale"),
+            "time_scale needs the embedded Prometheus: firedrill can only compress the \
+             intervals and rule windows of a Prometheus it configures itself",
+        );
+    }
+    if time_scale.is_finite() && time_scale > 0.0 {
+        time_scale
+    } else {
+        1.0
+    }
+}
+
+/// The phases, with the scenario's defaults applied; unique, well-formed
+/// names.
+fn validate_phases(
+    v: &mut Validator,
+    file: &ScenarioFile,
+    scale: f64,
+    embedded_target: bool,
+    root: &FieldPath,
+) -> Vec<PhasePlan> {
+    let defaults = file.defaults.clone().unwrap_or_default();
+    let default_timeout = defaults.timeout.map(|d| d.0).unwrap_or(DEFAULT_TIMEOUT);
+    if default_timeout > MAX_TIMEOUT {
+        v.problem(
+            root.key("defaults").key("timeout"),
+            format!("timeout is at most {}", format_duration(MAX_TIMEOUT)),
+        );
+    }
+    let default_connections = defaults.connections.unwrap_or(DEFAULT_CONNECTIONS);
+    check_count(
+        v,
+        root.key("defaults").key("connections"),
+        "connections",
+        default_connections,
+    );
+    let default_headers = defaults.headers.clone().unwrap_or_default();
+    let context = PhaseContext {
+        scale,
+        default_timeout,
+        default_connections,
+        default_headers: &default_headers,
+        embedded_target,
+    };
+
+    if file.phases.is_empty() {
+        v.problem(root.key("phases"), "a scenario needs at least one phase");
+    }
+    let mut seen = HashSet::new();
+    let mut phases = Vec::new();
+    for (i, spec) in file.phases.iter().enumerate() {
+        let path = root.key("phases").index(i);
+        if !is_phase_name(&spec.name) {
+            v.problem(
+                path.key("name"),
+                format!(
+                    "phase name `{}` must be non-empty and use only letters, digits, `-` and `_` \
+                     (checks refer to it as `{}.start`)",
+                    spec.name, spec.name
+                ),
+            );
+        } else if !seen.insert(spec.name.clone()) {
+            v.problem(
+                path.key("name"),
+                format!(
+                    "phase name `{}` is used twice; names must be unique",
+                    spec.name
+                ),
+            );
+        }
+        if let Some(phase) = validate_phase(v, spec, &path, &context) {
+            phases.push(phase);
+        }
+    }
+    phases
 }
 
 fn apply_overrides(file: &mut ScenarioFile, overrides: &Overrides) {

@@ -7,13 +7,15 @@ use super::{
     check_count, scaled, Validator, MAX_MIX_WEIGHT, MAX_PHASE_DURATION, MAX_RATE, MAX_REQUESTS,
     MAX_TIMEOUT,
 };
-use crate::demo::Faults;
 use crate::plan::{
-    FaultPlan, HttpCall, LoadModel, PhasePlan, RateShape, RequestTemplate, WeightedRequest,
+    DemoFaults, FaultPlan, HttpCall, LoadModel, PhasePlan, RateShape, RequestTemplate,
+    WeightedRequest,
 };
-use crate::scenario::format::{FaultSpec, HttpCallSpec, PhaseSpec, RateSpec, RequestSpec};
+use crate::scenario::format::{
+    FaultSpec, HttpCallSpec, MixEntrySpec, PhaseSpec, RateSpec, RequestSpec,
+};
 use crate::scenario::locate::FieldPath;
-use crate::scenario::units::format_duration;
+use crate::time::format_duration;
 
 pub(super) struct PhaseContext<'a> {
     pub(super) scale: f64,
@@ -48,13 +50,50 @@ pub(super) fn validate_phase(
             format!("timeout is at most {}", format_duration(MAX_TIMEOUT)),
         );
     }
+    let model = validate_model(v, spec, path, context);
+    let requests = validate_requests(v, spec, model.as_ref(), path, context);
+    let fault = spec
+        .fault
+        .as_ref()
+        .and_then(|f| validate_fault(v, f, &path.key("fault"), context.embedded_target));
 
-    let open_only = [("connections", spec.connections.is_some())];
-    let closed_only = [
+    if v.findings.len() > before {
+        return None;
+    }
+    Some(PhasePlan {
+        name: spec.name.clone(),
+        model: model?,
+        requests,
+        fault,
+        timeout,
+    })
+}
+
+/// A field the phase may set, and whether it does.
+type FieldSet = (&'static str, bool);
+
+/// Fields only the open model has.
+fn open_only(spec: &PhaseSpec) -> [FieldSet; 1] {
+    [("connections", spec.connections.is_some())]
+}
+
+/// Fields only the closed model has.
+fn closed_only(spec: &PhaseSpec) -> [FieldSet; 2] {
+    [
         ("concurrency", spec.concurrency.is_some()),
         ("pause", spec.pause.is_some()),
-    ];
-    let model = match (&spec.rate, spec.requests) {
+    ]
+}
+
+/// The load model: open (`rate` + `duration`), closed (`requests`), or idle
+/// (`duration` alone).
+fn validate_model(
+    v: &mut Validator,
+    spec: &PhaseSpec,
+    path: &FieldPath,
+    context: &PhaseContext,
+) -> Option<LoadModel> {
+    match (&spec.rate, spec.requests) {
         (Some(_), Some(_)) => {
             v.problem(
                 path.clone(),
@@ -62,99 +101,129 @@ pub(super) fn validate_phase(
             );
             None
         }
-        (Some(rate), None) => {
-            for (field, set) in closed_only {
-                if set {
-                    v.problem(
-                        path.key(field),
-                        format!("`{field}` belongs to the closed model (`requests`); an open-model phase sets `rate` and `connections`"),
-                    );
-                }
-            }
-            let shape = validate_rate(v, rate, &path.key("rate"));
-            let connections = spec.connections.unwrap_or(context.default_connections);
-            check_count(v, path.key("connections"), "connections", connections);
-            match spec.duration {
-                None => {
-                    v.problem(
-                        path.key("duration"),
-                        "an open-model phase (`rate`) needs a `duration`",
-                    );
-                    None
-                }
-                Some(duration) => shape.map(|rate| LoadModel::Open {
-                    rate,
-                    duration: scaled(duration.0, context.scale),
-                    connections,
-                }),
-            }
-        }
-        (None, Some(requests)) => {
-            for (field, set) in open_only {
-                if set {
-                    v.problem(
-                        path.key(field),
-                        format!("`{field}` belongs to the open model (`rate`); a closed-model phase sets `concurrency`"),
-                    );
-                }
-            }
-            if requests == 0 || requests > MAX_REQUESTS {
-                v.problem(
-                    path.key("requests"),
-                    format!("requests must be between 1 and {MAX_REQUESTS} (got {requests})"),
-                );
-            }
-            let concurrency = spec.concurrency.unwrap_or(1);
-            check_count(v, path.key("concurrency"), "concurrency", concurrency);
-            let pause = spec.pause.map(|p| p.0).unwrap_or_default();
-            if pause > MAX_TIMEOUT {
-                v.problem(
-                    path.key("pause"),
-                    format!("pause is at most {}", format_duration(MAX_TIMEOUT)),
-                );
-            }
-            Some(LoadModel::Closed {
-                requests,
-                concurrency,
-                pause,
-                max_duration: spec.duration.map(|d| scaled(d.0, context.scale)),
-            })
-        }
-        (None, None) => match spec.duration {
-            Some(duration) => {
-                for (field, set) in open_only.iter().chain(closed_only.iter()) {
-                    if *set {
-                        v.problem(
-                            path.key(field),
-                            format!("`{field}` needs traffic: add `rate` or `requests`"),
-                        );
-                    }
-                }
-                if spec.request.is_some() || spec.mix.is_some() {
-                    v.problem(
-                        path.clone(),
-                        "this phase has a request but no load: add `rate: 10/s` (open model) \
-                         or `requests: 100` (closed model)",
-                    );
-                }
-                Some(LoadModel::Idle {
-                    duration: scaled(duration.0, context.scale),
-                })
-            }
-            None => {
-                v.problem(
-                    path.clone(),
-                    "a phase needs `rate` + `duration` (open model), `requests` (closed \
-                     model), or only `duration` (a phase without traffic)",
-                );
-                None
-            }
-        },
-    };
+        (Some(rate), None) => open_model(v, spec, rate, path, context),
+        (None, Some(requests)) => closed_model(v, spec, requests, path, context),
+        (None, None) => idle_model(v, spec, path, context),
+    }
+}
 
-    let requests = match (&model, &spec.request, &spec.mix) {
-        // An idle phase's request was reported above; with no model at all
-        // (a broken rate), the request is still checked.
+fn open_model(
+    v: &mut Validator,
+    spec: &PhaseSpec,
+    rate: &RateSpec,
+    path: &FieldPath,
+    context: &PhaseContext,
+) -> Option<LoadModel> {
+    for (field, set) in closed_only(spec) {
+        if set {
+            v.problem(
+                path.key(field),
+                format!("`{field}` belongs to the closed model (`requests`); an open-model phase sets `rate` and `connections`"),
+            );
+        }
+    }
+    let shape = validate_rate(v, rate, &path.key("rate"));
+    let connections = spec.connections.unwrap_or(context.default_connections);
+    check_count(v, path.key("connections"), "connections", connections);
+    match spec.duration {
+        None => {
+            v.problem(
+                path.key("duration"),
+                "an open-model phase (`rate`) needs a `duration`",
+            );
+            None
+        }
+        Some(duration) => shape.map(|rate| LoadModel::Open {
+            rate,
+            duration: scaled(duration.0, context.scale),
+            connections,
+        }),
+    }
+}
+
+fn closed_model(
+    v: &mut Validator,
+    spec: &PhaseSpec,
+    requests: u64,
+    path: &FieldPath,
+    context: &PhaseContext,
+) -> Option<LoadModel> {
+    for (field, set) in open_only(spec) {
+        if set {
+            v.problem(
+                path.key(field),
+                format!("`{field}` belongs to the open model (`rate`); a closed-model phase sets `concurrency`"),
+            );
+        }
+    }
+    if requests == 0 || requests > MAX_REQUESTS {
+        v.problem(
+            path.key("requests"),
+            format!("requests must be between 1 and {MAX_REQUESTS} (got {requests})"),
+        );
+    }
+    let concurrency = spec.concurrency.unwrap_or(1);
+    check_count(v, path.key("concurrency"), "concurrency", concurrency);
+    let pause = spec.pause.map(|p| p.0).unwrap_or_default();
+    if pause > MAX_TIMEOUT {
+        v.problem(
+            path.key("pause"),
+            format!("pause is at most {}", format_duration(MAX_TIMEOUT)),
+        );
+    }
+    Some(LoadModel::Closed {
+        requests,
+        concurrency,
+        pause,
+        max_duration: spec.duration.map(|d| scaled(d.0, context.scale)),
+    })
+}
+
+fn idle_model(
+    v: &mut Validator,
+    spec: &PhaseSpec,
+    path: &FieldPath,
+    context: &PhaseContext,
+) -> Option<LoadModel> {
+    let Some(duration) = spec.duration else {
+        v.problem(
+            path.clone(),
+            "a phase needs `rate` + `duration` (open model), `requests` (closed \
+             model), or only `duration` (a phase without traffic)",
+        );
+        return None;
+    };
+    for (field, set) in open_only(spec).into_iter().chain(closed_only(spec)) {
+        if set {
+            v.problem(
+                path.key(field),
+                format!("`{field}` needs traffic: add `rate` or `requests`"),
+            );
+        }
+    }
+    if spec.request.is_some() || spec.mix.is_some() {
+        v.problem(
+            path.clone(),
+            "this phase has a request but no load: add `rate: 10/s` (open model) \
+             or `requests: 100` (closed model)",
+        );
+    }
+    Some(LoadModel::Idle {
+        duration: scaled(duration.0, context.scale),
+    })
+}
+
+/// The phase's `request`, or its weighted `mix`.
+fn validate_requests(
+    v: &mut Validator,
+    spec: &PhaseSpec,
+    model: Option<&LoadModel>,
+    path: &FieldPath,
+    context: &PhaseContext,
+) -> Vec<WeightedRequest> {
+    match (model, &spec.request, &spec.mix) {
+        // An idle phase's request was reported with its model; with no model
+        // at all (a broken rate), the request is still checked.
         (Some(LoadModel::Idle { .. }), _, _) => Vec::new(),
         (None, None, None) => Vec::new(),
         (_, Some(_), Some(_)) => {
@@ -173,58 +242,47 @@ pub(super) fn validate_phase(
                 .map(|request| vec![WeightedRequest { weight: 1, request }])
                 .unwrap_or_default()
         }
-        (_, None, Some(mix)) => {
-            if mix.is_empty() {
-                v.problem(path.key("mix"), "a mix needs at least one request");
-            }
-            let mut total = 0u32;
-            let mut entries = Vec::new();
-            for (j, entry) in mix.iter().enumerate() {
-                let entry_path = path.key("mix").index(j);
-                let weight = entry.weight.unwrap_or(1);
-                if weight == 0 || weight > MAX_MIX_WEIGHT {
-                    v.problem(
-                        entry_path.key("weight"),
-                        format!("weight must be between 1 and {MAX_MIX_WEIGHT} (got {weight})"),
-                    );
-                }
-                total = total.saturating_add(weight);
-                if let Some(request) = validate_request(
-                    v,
-                    &entry.request,
-                    &entry_path.key("request"),
-                    context.default_headers,
-                ) {
-                    entries.push(WeightedRequest { weight, request });
-                }
-            }
-            if total > MAX_MIX_WEIGHT {
-                v.problem(
-                    path.key("mix"),
-                    format!(
-                        "the weights add up to {total}; keep them at most {MAX_MIX_WEIGHT} in all"
-                    ),
-                );
-            }
-            entries
-        }
-    };
-
-    let fault = spec
-        .fault
-        .as_ref()
-        .and_then(|f| validate_fault(v, f, &path.key("fault"), context.embedded_target));
-
-    if v.findings.len() > before {
-        return None;
+        (_, None, Some(mix)) => validate_mix(v, mix, path, context),
     }
-    Some(PhasePlan {
-        name: spec.name.clone(),
-        model: model?,
-        requests,
-        fault,
-        timeout,
-    })
+}
+
+fn validate_mix(
+    v: &mut Validator,
+    mix: &[MixEntrySpec],
+    path: &FieldPath,
+    context: &PhaseContext,
+) -> Vec<WeightedRequest> {
+    if mix.is_empty() {
+        v.problem(path.key("mix"), "a mix needs at least one request");
+    }
+    let mut total = 0u32;
+    let mut entries = Vec::new();
+    for (j, entry) in mix.iter().enumerate() {
+        let entry_path = path.key("mix").index(j);
+        let weight = entry.weight.unwrap_or(1);
+        if weight == 0 || weight > MAX_MIX_WEIGHT {
+            v.problem(
+                entry_path.key("weight"),
+                format!("weight must be between 1 and {MAX_MIX_WEIGHT} (got {weight})"),
+            );
+        }
+        total = total.saturating_add(weight);
+        if let Some(request) = validate_request(
+            v,
+            &entry.request,
+            &entry_path.key("request"),
+            context.default_headers,
+        ) {
+            entries.push(WeightedRequest { weight, request });
+        }
+    }
+    if total > MAX_MIX_WEIGHT {
+        v.problem(
+            path.key("mix"),
+            format!("the weights add up to {total}; keep them at most {MAX_MIX_WEIGHT} in all"),
+        );
+    }
+    entries
 }
 
 fn validate_rate(v: &mut Validator, rate: &RateSpec, path: &FieldPath) -> Option<RateShape> {
@@ -441,7 +499,7 @@ fn validate_fault(
             return None;
         }
     }
-    Some(FaultPlan::Demo(Faults {
+    Some(FaultPlan::Demo(DemoFaults {
         backend_error_ratio: spec.backend_error_ratio.map(|r| r.0).unwrap_or(0.0),
         backend_latency: spec.backend_latency.map(|d| d.0).unwrap_or_default(),
         backend_down: spec.backend_down.unwrap_or(false),

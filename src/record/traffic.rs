@@ -4,6 +4,7 @@
 //! exactly, so shards of one run (threads here, pods in a distributed run)
 //! add up to the same numbers as a single recorder would.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -348,6 +349,31 @@ impl PhaseStats {
             Ok(i) => self.series[i].merge(second),
             Err(i) => self.series.insert(i, second.clone()),
         }
+    }
+}
+
+/// Counters a progress display reads while a phase runs (updated about once
+/// a second per shard, off the hot path).
+#[derive(Debug, Default)]
+pub struct Live {
+    pub requests: AtomicU64,
+    pub failed: AtomicU64,
+    /// The last completed second's p99, in microseconds.
+    pub last_p99_micros: AtomicU64,
+}
+
+impl Live {
+    pub fn add(&self, counts: &Counts, p99_ms: f64) {
+        self.requests.fetch_add(counts.requests, Ordering::Relaxed);
+        self.failed.fetch_add(counts.failed(), Ordering::Relaxed);
+        self.last_p99_micros
+            .store((p99_ms * 1000.0) as u64, Ordering::Relaxed);
+    }
+
+    pub fn reset(&self) {
+        self.requests.store(0, Ordering::Relaxed);
+        self.failed.store(0, Ordering::Relaxed);
+        self.last_p99_micros.store(0, Ordering::Relaxed);
     }
 }
 

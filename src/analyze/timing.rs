@@ -20,6 +20,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::time::format_duration_secs as fmt;
+
 /// What the analysis needs to know about the Prometheus.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Intervals {
@@ -92,20 +94,17 @@ pub fn rounded_up(d: Duration, every: Duration) -> f64 {
     (d / e - 1e-9).ceil() * e
 }
 
-/// `1m10.5s`, `57s`, `2m`: durations as people read them.
-pub fn fmt(seconds: f64) -> String {
-    let tenths = (seconds.max(0.0) * 10.0).round() as u64;
-    let (minutes, rest) = (tenths / 600, tenths % 600);
-    let secs = if rest % 10 == 0 {
-        format!("{}s", rest / 10)
-    } else {
-        format!("{}.{}s", rest / 10, rest % 10)
-    };
-    match (minutes, rest) {
-        (0, _) => secs,
-        (m, 0) => format!("{m}m"),
-        (m, _) => format!("{m}m{secs}"),
-    }
+/// When the condition starts holding after a step (seconds, best and worst
+/// over the phases of scrapes), and when it stops holding once the step is
+/// undone — before the scrape and evaluation that make Prometheus see it.
+enum Crossing {
+    Never(String),
+    After {
+        best: f64,
+        worst: f64,
+        undone: Option<(f64, f64)>,
+        why: String,
+    },
 }
 
 /// The time from `step` to pending, firing and (when undone) resolution.
@@ -120,147 +119,189 @@ pub fn time_to_fire(
     let e = intervals.evaluation.as_secs_f64();
     let f = rounded_up(hold, intervals.evaluation);
     let k = rounded_up(keep_firing, intervals.evaluation);
-    let never = |why: String| Timing {
-        step,
-        pending: None,
-        firing: None,
-        resolved: None,
-        why,
-    };
-    // Crossing after (c_best, c_worst], then up to a scrape and an evaluation.
-    let from_crossing = |c_best: f64, c_worst: f64, resolve: Option<(f64, f64)>, why: String| {
-        Timing {
-        step,
-        pending: Some(Bounds {
-            best_seconds: c_best,
-            worst_seconds: c_worst + s + e,
-        }),
-        firing: Some(Bounds {
-            best_seconds: c_best + f,
-            worst_seconds: c_worst + s + e + f,
-        }),
-        resolved: resolve.map(|(best, worst)| Bounds {
-            best_seconds: best + k,
-            worst_seconds: worst + s + e + k,
-        }),
-        why: format!(
-            "{why}; then up to one scrape ({}) and one evaluation ({}) until it is pending; `for` waits {} (rounded up to whole evaluations)",
-            fmt(s),
-            fmt(e),
-            fmt(f)
-        ),
+    match crossing(shape, step, intervals) {
+        Crossing::Never(why) => Timing {
+            step,
+            pending: None,
+            firing: None,
+            resolved: None,
+            why,
+        },
+        // Crossing after (best, worst], then up to a scrape and an evaluation.
+        Crossing::After {
+            best,
+            worst,
+            undone,
+            why,
+        } => Timing {
+            step,
+            pending: Some(Bounds {
+                best_seconds: best,
+                worst_seconds: worst + s + e,
+            }),
+            firing: Some(Bounds {
+                best_seconds: best + f,
+                worst_seconds: worst + s + e + f,
+            }),
+            resolved: undone.map(|(best, worst)| Bounds {
+                best_seconds: best + k,
+                worst_seconds: worst + s + e + k,
+            }),
+            why: format!(
+                "{why}; then up to one scrape ({}) and one evaluation ({}) until it is pending; `for` waits {} (rounded up to whole evaluations)",
+                fmt(s),
+                fmt(e),
+                fmt(f)
+            ),
+        },
     }
-    };
+}
+
+fn crossing(shape: &Shape, step: Step, intervals: &Intervals) -> Crossing {
+    let s = intervals.scrape.as_secs_f64();
     match (shape, step) {
         (Shape::Ratio { window, threshold }, Step::ErrorShare(p)) => {
-            let w = window.as_secs_f64();
-            let d = (w - s).max(s.min(w));
-            if p <= *threshold {
-                return never(format!(
-                    "an error share of {:.1}% never exceeds the threshold {:.1}%",
-                    p * 100.0,
-                    threshold * 100.0
-                ));
-            }
-            let share = threshold / p;
-            from_crossing(
-                share * d,
-                share * w,
-                Some(((1.0 - share) * d, (1.0 - share) * w)),
-                format!(
-                    "the ratio over {} reaches {:.3} when θ/p = {:.3} of the window follows the step: after {}–{}",
-                    fmt(w),
-                    threshold,
-                    share,
-                    fmt(share * d),
-                    fmt(share * w)
-                ),
-            )
+            ratio_crossing(window.as_secs_f64(), *threshold, p, s)
         }
         (Shape::AnyIncrease { window }, Step::ErrorShare(p)) if p > 0.0 => {
             let w = window.as_secs_f64();
-            from_crossing(
-                0.0,
-                s,
-                Some((w - s, w)),
-                format!(
+            Crossing::After {
+                best: 0.0,
+                worst: s,
+                undone: Some((w - s, w)),
+                why: format!(
                     "its ratio is 1 as soon as any error is in the window (whatever the share): after one sample, or two when the error series is new (up to {})",
                     fmt(s)
                 ),
-            )
-        }
-        (Shape::Quantile { window, quantile, threshold }, Step::SlowShare(share)) => {
-            let w = window.as_secs_f64();
-            let d = (w - s).max(s.min(w));
-            let needed = 1.0 - quantile;
-            if share <= needed {
-                return never(format!(
-                    "with {:.1}% of requests slow the p{} stays under {threshold}s: more than {:.1}% must be",
-                    share * 100.0,
-                    quantile * 100.0,
-                    needed * 100.0
-                ));
             }
-            let fraction = needed / share;
-            from_crossing(
-                fraction * d,
-                fraction * w,
-                Some(((1.0 - fraction) * d, (1.0 - fraction) * w)),
-                format!(
-                    "the p{} over {} passes {threshold}s when slow requests are more than {:.1}% of the window: after {}–{}",
-                    quantile * 100.0,
-                    fmt(w),
-                    needed * 100.0,
-                    fmt(fraction * d),
-                    fmt(fraction * w)
-                ),
-            )
         }
+        (
+            Shape::Quantile {
+                window,
+                quantile,
+                threshold,
+            },
+            Step::SlowShare(share),
+        ) => quantile_crossing(window.as_secs_f64(), *quantile, *threshold, share, s),
         (Shape::TargetDown { .. }, Step::ScrapeFails) => {
             let timeout = intervals.scrape_timeout.as_secs_f64();
-            from_crossing(
-                0.0,
-                timeout,
-                Some((0.0, 0.0)),
-                format!(
+            Crossing::After {
+                best: 0.0,
+                worst: timeout,
+                undone: Some((0.0, 0.0)),
+                why: format!(
                     "the next scrape fails (refused at once, or after the {} scrape timeout) and writes up = 0",
                     fmt(timeout)
                 ),
-            )
+            }
         }
-        (Shape::TargetDown { absent: false }, Step::TargetRemoved) => never(
+        (Shape::TargetDown { absent: false }, Step::TargetRemoved) => Crossing::Never(
             "service discovery drops a deleted pod's target: its `up` goes stale, it never becomes 0, so `up == 0` never holds (absent(up{…} == 1) does)"
                 .into(),
         ),
-        (Shape::TargetDown { absent: true }, Step::TargetRemoved) => from_crossing(
-            1.1 * s,
-            2.1 * s + 5.0,
-            Some((0.0, s)),
-            format!(
+        (Shape::TargetDown { absent: true }, Step::TargetRemoved) => Crossing::After {
+            best: 1.1 * s,
+            worst: 2.1 * s + 5.0,
+            undone: Some((0.0, s)),
+            why: format!(
                 "discovery drops the target within 5s and the series go stale 1.1–2.1 scrape intervals later: after {}–{}",
                 fmt(1.1 * s),
                 fmt(2.1 * s + 5.0)
             ),
-        ),
+        },
         (Shape::Rate { window, threshold }, Step::RateMultiple(multiple)) => {
-            let w = window.as_secs_f64();
-            let d = (w - s).max(s.min(w));
-            if multiple <= 1.0 {
-                return never(format!("a rate of {multiple}× the threshold {threshold} never exceeds it"));
-            }
-            let fraction = 1.0 / multiple;
-            from_crossing(
-                fraction * d,
-                fraction * w,
-                Some(((1.0 - fraction) * d, (1.0 - fraction) * w)),
-                format!(
-                    "the rate over {} passes {threshold} once 1/{multiple} of the window follows the step",
-                    fmt(w)
-                ),
-            )
+            rate_crossing(window.as_secs_f64(), *threshold, multiple, s)
         }
-        _ => never("this step does not change what the alert watches".into()),
+        _ => Crossing::Never("this step does not change what the alert watches".into()),
     }
+}
+
+/// The span the samples of a window of `w` seconds cover (first to last),
+/// at a scrape every `s` seconds.
+fn sample_span(w: f64, s: f64) -> f64 {
+    (w - s).max(s.min(w))
+}
+
+/// A share `fraction` of the window must follow the step: after
+/// fraction·(W − S) at best, fraction·W at worst (when the series is new);
+/// undone, the rest of the window must pass.
+fn window_share(fraction: f64, w: f64, s: f64, why: String) -> Crossing {
+    let d = sample_span(w, s);
+    Crossing::After {
+        best: fraction * d,
+        worst: fraction * w,
+        undone: Some(((1.0 - fraction) * d, (1.0 - fraction) * w)),
+        why,
+    }
+}
+
+fn ratio_crossing(w: f64, threshold: f64, p: f64, s: f64) -> Crossing {
+    if p <= threshold {
+        return Crossing::Never(format!(
+            "an error share of {:.1}% never exceeds the threshold {:.1}%",
+            p * 100.0,
+            threshold * 100.0
+        ));
+    }
+    let share = threshold / p;
+    let d = sample_span(w, s);
+    window_share(
+        share,
+        w,
+        s,
+        format!(
+            "the ratio over {} reaches {:.3} when θ/p = {:.3} of the window follows the step: after {}–{}",
+            fmt(w),
+            threshold,
+            share,
+            fmt(share * d),
+            fmt(share * w)
+        ),
+    )
+}
+
+fn quantile_crossing(w: f64, quantile: f64, threshold: f64, share: f64, s: f64) -> Crossing {
+    let needed = 1.0 - quantile;
+    if share <= needed {
+        return Crossing::Never(format!(
+            "with {:.1}% of requests slow the p{} stays under {threshold}s: more than {:.1}% must be",
+            share * 100.0,
+            quantile * 100.0,
+            needed * 100.0
+        ));
+    }
+    let fraction = needed / share;
+    let d = sample_span(w, s);
+    window_share(
+        fraction,
+        w,
+        s,
+        format!(
+            "the p{} over {} passes {threshold}s when slow requests are more than {:.1}% of the window: after {}–{}",
+            quantile * 100.0,
+            fmt(w),
+            needed * 100.0,
+            fmt(fraction * d),
+            fmt(fraction * w)
+        ),
+    )
+}
+
+fn rate_crossing(w: f64, threshold: f64, multiple: f64, s: f64) -> Crossing {
+    if multiple <= 1.0 {
+        return Crossing::Never(format!(
+            "a rate of {multiple}× the threshold {threshold} never exceeds it"
+        ));
+    }
+    window_share(
+        1.0 / multiple,
+        w,
+        s,
+        format!(
+            "the rate over {} passes {threshold} once 1/{multiple} of the window follows the step",
+            fmt(w)
+        ),
+    )
 }
 
 /// The steps the analysis shows for a shape when no scenario says which:
@@ -334,14 +375,6 @@ mod tests {
             &seed_intervals(),
         );
         assert!(below.firing.is_none());
-    }
-
-    #[test]
-    fn durations_read_as_people_write_them() {
-        assert_eq!(fmt(70.5), "1m10.5s");
-        assert_eq!(fmt(57.0), "57s");
-        assert_eq!(fmt(120.0), "2m");
-        assert_eq!(fmt(0.25), "0.3s");
     }
 
     #[test]

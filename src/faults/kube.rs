@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 
-use super::{connect, ClusterError, ClusterOptions};
+use crate::cluster::{connect, ClusterError, ClusterHandle, ClusterOptions};
 
 fn replicas_patch(replicas: i32) -> serde_json::Value {
     serde_json::json!({ "spec": { "replicas": replicas } })
@@ -51,12 +51,13 @@ pub struct ScaleGuard {
 impl ScaleGuard {
     /// Reads the current replicas, then scales to `replicas`.
     pub async fn scale(
-        options: &ClusterOptions,
-        client: &Client,
-        namespace: &str,
+        cluster: &ClusterHandle,
+        namespace: Option<&str>,
         deployment: &str,
         replicas: i32,
     ) -> Result<Self, ClusterError> {
+        let (client, options) = (&cluster.client, &cluster.options);
+        let namespace = cluster.namespace_or(namespace);
         let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
         let scale = api.get_scale(deployment).await.map_err(|e| {
             ClusterError::from_kube(
@@ -80,11 +81,7 @@ impl ScaleGuard {
         Ok(guard)
     }
 
-    pub fn original(&self) -> i32 {
-        self.original
-    }
-
-    pub async fn restore(mut self) -> Result<(), ClusterError> {
+    pub async fn restore(mut self) -> Result<(), super::FaultError> {
         self.restored = true;
         set_replicas(
             &self.client,
@@ -93,6 +90,7 @@ impl ScaleGuard {
             self.original,
         )
         .await
+        .map_err(super::FaultError::from)
     }
 }
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use prometheus::{Encoder, GaugeVec, Opts, Registry, TextEncoder};
 
-use super::Report;
 use crate::checks::Status;
+use crate::report::Report;
 
 fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
     let vec =
@@ -28,8 +28,19 @@ fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeV
 /// The report as Prometheus text exposition format.
 pub fn render(report: &Report) -> String {
     let registry = Registry::new();
+    run_metrics(&registry, report);
+    check_metrics(&registry, report);
+    phase_metrics(&registry, report);
+    let mut buffer = Vec::new();
+    // Encoding our own well-formed metrics into a Vec cannot fail.
+    let _ = TextEncoder::new().encode(&registry.gather(), &mut buffer);
+    String::from_utf8_lossy(&buffer).into_owned()
+}
+
+/// The verdict, the exit code and when the run ended.
+fn run_metrics(registry: &Registry, report: &Report) {
     let verdict = gauge(
-        &registry,
+        registry,
         "firedrill_run_verdict",
         "1 for the run's verdict (pass, fail or inconclusive)",
         &["verdict"],
@@ -41,7 +52,7 @@ pub fn render(report: &Report) -> String {
     };
     verdict.with_label_values(&[label(report.verdict)]).set(1.0);
     gauge(
-        &registry,
+        registry,
         "firedrill_run_exit_code",
         "The run's exit code",
         &[],
@@ -49,33 +60,37 @@ pub fn render(report: &Report) -> String {
     .with_label_values(&[] as &[&str])
     .set(report.exit_code as f64);
     gauge(
-        &registry,
+        registry,
         "firedrill_run_finished_timestamp_seconds",
         "When the run ended (Unix time)",
         &[],
     )
     .with_label_values(&[] as &[&str])
-    .set(crate::drill::local_now());
+    .set(crate::time::local_now());
+}
+
+/// Each check's outcome, and the alert checks' times to fire and resolve.
+fn check_metrics(registry: &Registry, report: &Report) {
     let passed = gauge(
-        &registry,
+        registry,
         "firedrill_check_passed",
         "1 if the check passed, else 0",
         &["id", "check", "kind"],
     );
     let inconclusive = gauge(
-        &registry,
+        registry,
         "firedrill_check_inconclusive",
         "1 if the check could not be judged, else 0",
         &["id", "check", "kind"],
     );
     let time_to_fire = gauge(
-        &registry,
+        registry,
         "firedrill_alert_time_to_fire_seconds",
         "Seconds from the check's anchor to the alert firing",
         &["alert", "id"],
     );
     let time_to_resolve = gauge(
-        &registry,
+        registry,
         "firedrill_alert_time_to_resolve_seconds",
         "Seconds from the check's anchor to the alert resolving",
         &["alert", "id"],
@@ -110,14 +125,18 @@ pub fn render(report: &Report) -> String {
             }
         }
     }
+}
+
+/// Client-side latency quantiles and outcomes per phase.
+fn phase_metrics(registry: &Registry, report: &Report) {
     let latency = gauge(
-        &registry,
+        registry,
         "firedrill_phase_latency_seconds",
         "Client-side latency quantiles per phase (from each request's intended send time)",
         &["phase", "quantile"],
     );
     let requests = gauge(
-        &registry,
+        registry,
         "firedrill_phase_requests",
         "Requests per phase by outcome",
         &["phase", "outcome"],
@@ -142,10 +161,6 @@ pub fn render(report: &Report) -> String {
                 .set(count as f64);
         }
     }
-    let mut buffer = Vec::new();
-    // Encoding our own well-formed metrics into a Vec cannot fail.
-    let _ = TextEncoder::new().encode(&registry.gather(), &mut buffer);
-    String::from_utf8_lossy(&buffer).into_owned()
 }
 
 /// One grouping label in a Pushgateway URL path: `/name/value` when the

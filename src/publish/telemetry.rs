@@ -15,10 +15,8 @@ use hyper::Response;
 use prometheus::{Encoder, GaugeVec, Opts, Registry, TextEncoder};
 
 use crate::demo::server::{Handler, ResponseFuture, SwitchableServer};
-use crate::drill::{AlertEvent, PhaseRecord, Progress};
-use crate::env::EnvSummary;
-use crate::load::Live;
 use crate::plan::{PhasePlan, Plan};
+use crate::record::{AlertEvent, EnvSummary, Live, PhaseRecord, Progress};
 
 #[derive(Default)]
 struct State {

@@ -3,27 +3,22 @@
 //! (`series/missing`), and rules whose evaluation fails
 //! (`rule/evaluation-error`).
 
-use std::time::Duration;
-
 use promql_parser::parser::Expr;
 
 use super::lint::{Finding, Severity};
-use super::promql::{self, metric_name};
 use crate::prom::{PromClient, PromError, QueryResult};
+use crate::rules::promql::{self, metric_name};
+use crate::rules::{parse_global_intervals, IntervalDurations};
 
 /// global.scrape_interval, evaluation_interval and scrape_timeout of the
 /// configuration Prometheus is running.
-pub async fn intervals(prometheus: &PromClient) -> Result<[Option<Duration>; 3], PromError> {
+pub async fn intervals(prometheus: &PromClient) -> Result<IntervalDurations, PromError> {
     let yaml = prometheus.config_yaml().await?;
+    let origin = prometheus.base_url();
     // What Prometheus runs is valid; anything unreadable counts as unset.
-    let global = super::parse_global_intervals(&yaml, std::path::Path::new(prometheus.base_url()))
-        .unwrap_or_default();
-    let read = |text: Option<String>| promql_parser::util::parse_duration(&text?).ok();
-    Ok([
-        read(global.scrape_interval),
-        read(global.evaluation_interval),
-        read(global.scrape_timeout),
-    ])
+    Ok(parse_global_intervals(&yaml, std::path::Path::new(origin))
+        .and_then(|global| global.durations(origin))
+        .unwrap_or_default())
 }
 
 async fn count(prometheus: &PromClient, query: &str) -> Result<f64, PromError> {

@@ -21,14 +21,23 @@ use std::time::Duration;
 use promql_parser::parser::{BinaryExpr, Expr, LabelModifier};
 use serde::Serialize;
 
-use super::promql::{self, comparison, metric_name, output_labels, single_selector, unparen};
 use super::timing::Shape;
+use crate::rules::promql::{
+    self, comparison, metric_name, output_labels, single_selector, unparen, Comparison,
+};
+use crate::time::format_duration as fmt;
 
 /// Go's and Rust's prometheus client default buckets, used when the real
 /// ones are not known (give `--prometheus` to read them).
 pub const DEFAULT_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+
+/// `t` is one of the bucket bounds (to float precision): a quantile at it is
+/// exact, not interpolated.
+pub fn is_bucket_bound(bounds: &[f64], t: f64) -> bool {
+    bounds.iter().any(|b| (b - t).abs() < 1e-9)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -55,10 +64,6 @@ pub struct Context<'a> {
     pub group_interval: Duration,
     /// Bucket boundaries of a histogram (`name` without `_bucket`), if known.
     pub buckets: &'a dyn Fn(&str) -> Option<Vec<f64>>,
-}
-
-fn fmt(d: Duration) -> String {
-    crate::scenario::units::format_duration(d)
 }
 
 /// The label a self-dividing ratio narrows, if `b` is one.
@@ -197,22 +202,48 @@ pub fn lint_alert(
     hold: Duration,
     context: &Context,
 ) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    let mut finding = |id, severity, reason: String, fix: String| {
-        findings.push(Finding {
+    let mut found = Found {
+        subject: name,
+        origin,
+        findings: Vec::new(),
+    };
+    lint_structure(&mut found, expr);
+    if let Some(condition) = comparison(expr) {
+        lint_histogram_threshold(&mut found, &condition, context);
+        lint_up_eq_zero(&mut found, expr, &condition);
+    }
+    lint_windows(&mut found, expr, context);
+    lint_hold(&mut found, hold, context);
+    found.findings
+}
+
+/// The findings of one rule, as they are found.
+struct Found<'a> {
+    subject: &'a str,
+    origin: &'a str,
+    findings: Vec<Finding>,
+}
+
+impl Found<'_> {
+    fn add(&mut self, id: &'static str, severity: Severity, reason: String, fix: String) {
+        self.findings.push(Finding {
             id,
             severity,
-            subject: name.to_string(),
-            origin: origin.to_string(),
+            subject: self.subject.to_string(),
+            origin: self.origin.to_string(),
             reason,
             fix,
-        })
-    };
+        });
+    }
+}
 
+/// Mistakes anywhere in the expression: a self-dividing ratio, a
+/// histogram_quantile that loses `le`.
+fn lint_structure(found: &mut Found, expr: &Expr) {
     promql::walk(expr, &mut |node| {
         if let Expr::Binary(b) = node {
             if let Some(label) = self_division(b) {
-                finding(
+                found.add(
                     "ratio/self-division",
                     Severity::Error,
                     format!(
@@ -225,7 +256,7 @@ pub fn lint_alert(
         }
         if let Some((_, histogram, argument)) = quantile_call(node) {
             if !output_labels(argument).keeps("le") {
-                finding(
+                found.add(
                     "histogram/le-dropped",
                     Severity::Error,
                     format!("histogram_quantile over an aggregation of {histogram}_bucket that drops `le`: the result is always empty, so this can never fire"),
@@ -234,68 +265,79 @@ pub fn lint_alert(
             }
         }
     });
+}
 
-    if let Some(condition) = comparison(expr) {
-        if let Some((quantile, histogram, _)) = quantile_call(condition.value) {
-            let (bounds, assumed) = match (context.buckets)(&histogram) {
-                Some(bounds) => (bounds, false),
-                None => (DEFAULT_BUCKETS.to_vec(), true),
-            };
-            let assumption = if assumed {
-                " (assuming the client library's default buckets; give --prometheus to read the real ones)"
-            } else {
-                ""
-            };
-            let t = condition.threshold;
-            let top = bounds.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            if t >= top && matches!(condition.op.as_str(), ">" | ">=") {
-                finding(
-                    "histogram/threshold-beyond-buckets",
-                    Severity::Error,
-                    format!("the threshold {t}s is at or above the last finite bucket ({top}s) of {histogram}{assumption}: histogram_quantile never estimates more than {top}s, so this can never fire"),
-                    format!("add buckets above {t}s to the histogram, or lower the threshold"),
-                );
-            } else if !bounds.iter().any(|b| (b - t).abs() < 1e-9) {
-                let below = bounds
-                    .iter()
-                    .copied()
-                    .filter(|b| *b < t)
-                    .fold(0.0, f64::max);
-                let above = bounds
-                    .iter()
-                    .copied()
-                    .filter(|b| *b > t)
-                    .fold(f64::INFINITY, f64::min);
-                finding(
-                    "histogram/threshold-between-buckets",
-                    Severity::Warning,
-                    format!(
-                        "{t}s is not a bucket boundary of {histogram}{assumption}: the p{} is interpolated inside ({below}s, {above}s], so the estimate can be off by up to {:.0}ms — the alert can fire with no request over {t}s, or stay silent with many",
-                        quantile * 100.0,
-                        (above - below) * 1000.0
-                    ),
-                    format!("use a bucket boundary as the threshold ({below}s or {above}s), or add a bucket at {t}s"),
-                );
-            }
-        }
-        if condition.op == "==" && condition.threshold == 0.0 {
-            if let Some(selector) = single_selector(condition.value) {
-                if metric_name(selector).as_deref() == Some("up") {
-                    finding(
-                        "up/eq-zero",
-                        Severity::Warning,
-                        format!("`{}` is silent when the target disappears: service discovery drops a deleted pod, and its `up` goes stale instead of 0", expr),
-                        format!("alert on absent({} == 1) too, or instead", condition.value),
-                    );
-                }
-            }
-        }
+/// A latency threshold against the histogram's buckets.
+fn lint_histogram_threshold(found: &mut Found, condition: &Comparison, context: &Context) {
+    let Some((quantile, histogram, _)) = quantile_call(condition.value) else {
+        return;
+    };
+    let (bounds, assumed) = match (context.buckets)(&histogram) {
+        Some(bounds) => (bounds, false),
+        None => (DEFAULT_BUCKETS.to_vec(), true),
+    };
+    let assumption = if assumed {
+        " (assuming the client library's default buckets; give --prometheus to read the real ones)"
+    } else {
+        ""
+    };
+    let t = condition.threshold;
+    let top = bounds.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if t >= top && matches!(condition.op.as_str(), ">" | ">=") {
+        found.add(
+            "histogram/threshold-beyond-buckets",
+            Severity::Error,
+            format!("the threshold {t}s is at or above the last finite bucket ({top}s) of {histogram}{assumption}: histogram_quantile never estimates more than {top}s, so this can never fire"),
+            format!("add buckets above {t}s to the histogram, or lower the threshold"),
+        );
+    } else if !is_bucket_bound(&bounds, t) {
+        let below = bounds
+            .iter()
+            .copied()
+            .filter(|b| *b < t)
+            .fold(0.0, f64::max);
+        let above = bounds
+            .iter()
+            .copied()
+            .filter(|b| *b > t)
+            .fold(f64::INFINITY, f64::min);
+        found.add(
+            "histogram/threshold-between-buckets",
+            Severity::Warning,
+            format!(
+                "{t}s is not a bucket boundary of {histogram}{assumption}: the p{} is interpolated inside ({below}s, {above}s], so the estimate can be off by up to {:.0}ms — the alert can fire with no request over {t}s, or stay silent with many",
+                quantile * 100.0,
+                (above - below) * 1000.0
+            ),
+            format!("use a bucket boundary as the threshold ({below}s or {above}s), or add a bucket at {t}s"),
+        );
     }
+}
 
+/// `up == 0`: silent when the target disappears.
+fn lint_up_eq_zero(found: &mut Found, expr: &Expr, condition: &Comparison) {
+    if condition.op != "==" || condition.threshold != 0.0 {
+        return;
+    }
+    let Some(selector) = single_selector(condition.value) else {
+        return;
+    };
+    if metric_name(selector).as_deref() == Some("up") {
+        found.add(
+            "up/eq-zero",
+            Severity::Warning,
+            format!("`{}` is silent when the target disappears: service discovery drops a deleted pod, and its `up` goes stale instead of 0", expr),
+            format!("alert on absent({} == 1) too, or instead", condition.value),
+        );
+    }
+}
+
+/// Range windows too short for the scrape interval.
+fn lint_windows(found: &mut Found, expr: &Expr, context: &Context) {
     let minimum = context.scrape_interval * 4;
     for window in promql::windows(expr) {
         if window < context.scrape_interval * 2 {
-            finding(
+            found.add(
                 "range/too-short",
                 Severity::Error,
                 format!(
@@ -306,7 +348,7 @@ pub fn lint_alert(
                 format!("use a window of at least {}", fmt(minimum)),
             );
         } else if window < minimum {
-            finding(
+            found.add(
                 "range/too-short",
                 Severity::Warning,
                 format!(
@@ -318,9 +360,12 @@ pub fn lint_alert(
             );
         }
     }
+}
 
+/// `for` shorter than the group's interval.
+fn lint_hold(found: &mut Found, hold: Duration, context: &Context) {
     if !hold.is_zero() && hold < context.group_interval {
-        finding(
+        found.add(
             "for/below-interval",
             Severity::Warning,
             format!(
@@ -332,7 +377,6 @@ pub fn lint_alert(
             format!("write `for: {}` (or 0) so the rule says what it does", fmt(context.group_interval)),
         );
     }
-    findings
 }
 
 /// Whether `expr` uses `absent()` over a selector (whose emptiness then

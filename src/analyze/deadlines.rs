@@ -1,0 +1,300 @@
+//! A scenario's `fires_within` deadlines held against the rules' timing:
+//! each is met (the worst case is inside it), can be missed, or cannot be
+//! met — with the arithmetic. Also: latency SLOs whose bound is not a
+//! bucket boundary of the service's histogram.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::alerts::{AlertAnalysis, Buckets};
+use super::lint::{self, Finding, Severity};
+use super::timing::{self, Intervals, Shape, Step};
+use crate::plan::{Anchor, CheckKind, FaultPlan, Plan, Source};
+use crate::time::format_duration_secs as fmt;
+
+/// What the timing model says of a deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DeadlineOutcome {
+    /// The worst case is within the deadline.
+    #[serde(rename = "met")]
+    Met,
+    /// The best case is within it, the worst is not.
+    #[serde(rename = "can be missed")]
+    CanBeMissed,
+    /// Even the best case is later (or the alert never fires).
+    #[serde(rename = "cannot be met")]
+    CannotBeMet,
+    /// The model does not know the rule's shape or what the fault does to it.
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl DeadlineOutcome {
+    pub fn text(&self) -> &'static str {
+        match self {
+            DeadlineOutcome::Met => "met",
+            DeadlineOutcome::CanBeMissed => "can be missed",
+            DeadlineOutcome::CannotBeMet => "cannot be met",
+            DeadlineOutcome::Unknown => "unknown",
+        }
+    }
+
+    /// The finding's severity, for outcomes that are findings.
+    fn severity(&self) -> Option<Severity> {
+        match self {
+            DeadlineOutcome::CannotBeMet => Some(Severity::Error),
+            DeadlineOutcome::CanBeMissed => Some(Severity::Warning),
+            DeadlineOutcome::Met | DeadlineOutcome::Unknown => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlineCheck {
+    pub check: String,
+    pub alert: String,
+    /// As written in the scenario (before time scaling).
+    pub deadline_seconds: f64,
+    pub anchor: String,
+    pub step: Option<Step>,
+    pub firing: Option<timing::Bounds>,
+    pub outcome: DeadlineOutcome,
+    pub why: String,
+}
+
+/// The step a phase's fault makes in what an alert watches.
+fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step> {
+    let fault = fault?;
+    let watches_job = |job: &str| expr.contains(&format!("job=\"{job}\""));
+    match (fault, shape) {
+        (FaultPlan::Demo(f), Shape::Ratio { .. } | Shape::AnyIncrease { .. }) => {
+            if f.gateway_down {
+                None // the gateway counts nothing while it is down
+            } else if f.backend_down {
+                Some(Step::ErrorShare(1.0))
+            } else if f.backend_error_ratio > 0.0 {
+                Some(Step::ErrorShare(f.backend_error_ratio))
+            } else {
+                None
+            }
+        }
+        (FaultPlan::Demo(f), Shape::Quantile { threshold, .. }) => {
+            (f.backend_latency.as_secs_f64() > *threshold).then_some(Step::SlowShare(1.0))
+        }
+        (FaultPlan::Demo(f), Shape::TargetDown { .. }) => {
+            let down = (f.gateway_down && watches_job("api-gateway"))
+                || (f.backend_down && watches_job("sentiment-api"));
+            down.then_some(Step::ScrapeFails)
+        }
+        (
+            FaultPlan::Scale {
+                deployment,
+                replicas: 0,
+                ..
+            },
+            Shape::TargetDown { .. },
+        ) if watches_job(deployment) => Some(Step::TargetRemoved),
+        (FaultPlan::Scale { replicas: 0, .. }, Shape::Ratio { .. } | Shape::AnyIncrease { .. }) => {
+            Some(Step::ErrorShare(1.0))
+        }
+        _ => None,
+    }
+}
+
+/// Every `fires_within` check of `plan`, against the analysed alerts.
+pub fn check(plan: &Plan, alerts: &[AlertAnalysis], intervals: &Intervals) -> Vec<DeadlineCheck> {
+    let mut found = Vec::new();
+    for check in &plan.checks {
+        let CheckKind::FiresWithin {
+            alert,
+            deadline,
+            anchor,
+        } = &check.kind
+        else {
+            continue;
+        };
+        let deadline_seconds = deadline.as_secs_f64() * plan.time_scale;
+        let deadline_check = match alerts.iter().find(|a| &a.alert == alert) {
+            Some(analysis) => one(plan, anchor, analysis, intervals, deadline_seconds),
+            None => Judged {
+                anchor: String::new(),
+                step: None,
+                firing: None,
+                outcome: DeadlineOutcome::Unknown,
+                why: format!("no rule named `{alert}` in the rules checked"),
+            },
+        };
+        found.push(DeadlineCheck {
+            check: check.id.clone(),
+            alert: alert.clone(),
+            deadline_seconds,
+            anchor: deadline_check.anchor,
+            step: deadline_check.step,
+            firing: deadline_check.firing,
+            outcome: deadline_check.outcome,
+            why: deadline_check.why,
+        });
+    }
+    found
+}
+
+/// A deadline judged: the parts of a `DeadlineCheck` that the timing gives.
+struct Judged {
+    anchor: String,
+    step: Option<Step>,
+    firing: Option<timing::Bounds>,
+    outcome: DeadlineOutcome,
+    why: String,
+}
+
+fn one(
+    plan: &Plan,
+    anchor: &Anchor,
+    analysis: &AlertAnalysis,
+    intervals: &Intervals,
+    deadline_seconds: f64,
+) -> Judged {
+    let group_intervals = Intervals {
+        evaluation: Duration::from_secs_f64(analysis.group_interval_seconds),
+        ..*intervals
+    };
+    let hold = Duration::from_secs_f64(analysis.for_seconds);
+    let (anchor_text, firing, step, why) = match anchor {
+        Anchor::Condition { .. } => {
+            let f = timing::rounded_up(hold, group_intervals.evaluation);
+            let e = group_intervals.evaluation.as_secs_f64();
+            (
+                "its condition held".to_string(),
+                Some(timing::Bounds {
+                    best_seconds: f,
+                    worst_seconds: f + e,
+                }),
+                None,
+                format!(
+                    "the next evaluation comes within {} and `for` waits {}",
+                    fmt(e),
+                    fmt(f)
+                ),
+            )
+        }
+        Anchor::PhaseStart { phase } | Anchor::PhaseEnd { phase } => {
+            let phase_plan = &plan.phases[*phase];
+            let text = format!(
+                "{}.{}",
+                phase_plan.name,
+                if matches!(anchor, Anchor::PhaseStart { .. }) {
+                    "start"
+                } else {
+                    "end"
+                }
+            );
+            let step = analysis
+                .shape
+                .as_ref()
+                .and_then(|shape| step_for(phase_plan.fault.as_ref(), shape, &analysis.expr));
+            match (&analysis.shape, step) {
+                (Some(shape), Some(step)) => {
+                    let t =
+                        timing::time_to_fire(shape, step, hold, Duration::ZERO, &group_intervals);
+                    (text, t.firing, Some(step), t.why)
+                }
+                (None, _) => (
+                    text,
+                    None,
+                    None,
+                    "the timing model does not know this rule's shape".into(),
+                ),
+                (Some(_), None) => (
+                    text,
+                    None,
+                    None,
+                    "the timing model does not know what this phase's fault does to the rule"
+                        .into(),
+                ),
+            }
+        }
+    };
+    let outcome = match (&firing, step) {
+        (Some(b), _) if b.worst_seconds <= deadline_seconds => DeadlineOutcome::Met,
+        (Some(b), _) if b.best_seconds > deadline_seconds => DeadlineOutcome::CannotBeMet,
+        (Some(_), _) => DeadlineOutcome::CanBeMissed,
+        (None, Some(_)) => DeadlineOutcome::CannotBeMet,
+        (None, None) => DeadlineOutcome::Unknown,
+    };
+    let arithmetic = match &firing {
+        Some(b) => format!(
+            "fires {}–{} after {anchor_text}; {why}",
+            fmt(b.best_seconds),
+            fmt(b.worst_seconds)
+        ),
+        None if step.is_some() => format!("never fires after {anchor_text}: {why}"),
+        None => why,
+    };
+    Judged {
+        anchor: anchor_text,
+        step,
+        firing,
+        outcome,
+        why: arithmetic,
+    }
+}
+
+/// The deadlines that are findings: those that cannot be met (errors) or
+/// can be missed (warnings).
+pub fn findings(plan: &Plan, deadlines: &[DeadlineCheck]) -> Vec<Finding> {
+    deadlines
+        .iter()
+        .filter_map(|deadline| {
+            let severity = deadline.outcome.severity()?;
+            Some(Finding {
+                id: "scenario/deadline",
+                severity,
+                subject: format!("{} ({})", deadline.check, deadline.alert),
+                origin: plan.file.display().to_string(),
+                reason: format!(
+                    "the deadline {} {}: {}",
+                    fmt(deadline.deadline_seconds),
+                    deadline.outcome.text(),
+                    deadline.why
+                ),
+                fix: "lengthen the deadline to the worst case, or change the rule (window, `for`) so it fires sooner".into(),
+            })
+        })
+        .collect()
+}
+
+/// Latency SLOs checked against Prometheus histograms at a bound that is
+/// not a bucket boundary rest on interpolation.
+pub fn slo_threshold_findings(plan: &Plan, buckets: &Buckets) -> Vec<Finding> {
+    let histogram = &plan.service_metrics.duration_seconds;
+    let (bounds, assumed) = match buckets.get(histogram).cloned().flatten() {
+        Some(bounds) => (bounds, false),
+        None => (lint::DEFAULT_BUCKETS.to_vec(), true),
+    };
+    plan.checks
+        .iter()
+        .filter_map(|check| match &check.kind {
+            CheckKind::Latency {
+                below,
+                source: Source::Prometheus,
+                ..
+            } => {
+                let t = below.as_secs_f64();
+                (!lint::is_bucket_bound(&bounds, t)).then(|| Finding {
+                    id: "histogram/threshold-between-buckets",
+                    severity: Severity::Warning,
+                    subject: check.id.clone(),
+                    origin: plan.file.display().to_string(),
+                    reason: format!(
+                        "the SLO bound {}ms is not a bucket boundary of {histogram}{}: its service-side check rests on interpolation",
+                        t * 1000.0,
+                        if assumed { " (assuming the default buckets)" } else { "" }
+                    ),
+                    fix: "use a bucket boundary as the bound".into(),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,115 @@
+//! `firedrill rules check`: the analysis of a monitoring stack without
+//! traffic. It reads rule files, Prometheus configs and dashboards (plain,
+//! ConfigMap or PrometheusRule), lints every alert, computes its time to
+//! fire, checks a scenario's deadlines against it, and, given a live
+//! Prometheus, finds selectors with no series, rules that fail to evaluate,
+//! and dashboard panels with no data.
+//!
+//! In stages, one file each: `inputs` (what to read, and the intervals that
+//! apply) → `alerts` (per alert: lints, live checks, timing) → `deadlines`
+//! (a scenario's checks against the timing) → `dashboards` → `table` (the
+//! output for people; `--json` serializes `RulesReport`). `lint`, `timing`
+//! and `live` are the knowledge the stages apply. Knows nothing of drills.
+
+mod alerts;
+mod dashboards;
+mod deadlines;
+mod inputs;
+pub mod lint;
+mod live;
+mod table;
+pub mod timing;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use alerts::AlertAnalysis;
+pub use dashboards::DashboardResult;
+pub use deadlines::{DeadlineCheck, DeadlineOutcome};
+pub use inputs::expand;
+pub use lint::{Finding, Severity};
+pub use table::render_table;
+pub use timing::Intervals;
+
+use crate::plan::Plan;
+use crate::prom::{PromClient, PromError};
+use crate::rules::RulesError;
+
+#[derive(Debug, Default, Clone)]
+pub struct CheckOptions {
+    pub files: Vec<PathBuf>,
+    pub scenario: Option<Plan>,
+    pub prometheus: Option<String>,
+    pub scrape_interval: Option<Duration>,
+    pub evaluation_interval: Option<Duration>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("{0}")]
+    Input(#[from] RulesError),
+    #[error("{0}")]
+    Prometheus(#[from] PromError),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RulesReport {
+    pub intervals: Intervals,
+    /// Where the intervals came from.
+    pub intervals_from: String,
+    pub alerts: Vec<AlertAnalysis>,
+    pub findings: Vec<Finding>,
+    pub deadlines: Vec<DeadlineCheck>,
+    pub dashboards: Vec<DashboardResult>,
+    pub notes: Vec<String>,
+}
+
+impl RulesReport {
+    /// Problems (not notes): what makes the command exit 1.
+    pub fn problems(&self) -> usize {
+        self.findings.len()
+    }
+}
+
+pub async fn check(options: &CheckOptions) -> Result<RulesReport, CheckError> {
+    let mut notes = Vec::new();
+    let inputs = inputs::gather(options)?;
+    let prometheus = match &options.prometheus {
+        Some(url) => {
+            let client = PromClient::new(url)?;
+            client.wait_ready(Duration::from_secs(10)).await?;
+            Some(client)
+        }
+        None => None,
+    };
+    let (intervals, intervals_from) =
+        inputs::intervals(options, &inputs, prometheus.as_ref(), &mut notes).await?;
+    let analysed = alerts::analyse(&inputs.groups, &intervals, prometheus.as_ref()).await?;
+    let mut findings = analysed.findings;
+    let mut deadlines = Vec::new();
+    if let Some(plan) = &options.scenario {
+        deadlines = deadlines::check(plan, &analysed.alerts, &intervals);
+        findings.extend(deadlines::findings(plan, &deadlines));
+        findings.extend(deadlines::slo_threshold_findings(plan, &analysed.buckets));
+    }
+    let dashboards = dashboards::check(
+        &inputs.dashboards,
+        prometheus.as_ref(),
+        intervals.scrape,
+        &mut findings,
+        &mut notes,
+    )
+    .await;
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.subject.cmp(&b.subject)));
+    Ok(RulesReport {
+        intervals,
+        intervals_from,
+        alerts: analysed.alerts,
+        findings,
+        deadlines,
+        dashboards,
+        notes,
+    })
+}

@@ -1,0 +1,87 @@
+//! A fault made by a command and undone by another (argv, no shell), each
+//! bounded to a minute.
+
+use std::time::Duration;
+
+use super::{FaultError, Stage};
+
+pub fn inject(start: &[String], restore: &[String]) -> Result<ExecRestore, FaultError> {
+    // Armed before the start command: if it half-succeeded, the restore
+    // still runs.
+    let armed = ExecRestore {
+        command: Some(restore.to_vec()),
+    };
+    run_command(start).map_err(|message| FaultError::Command {
+        stage: Stage::Start,
+        message,
+    })?;
+    Ok(armed)
+}
+
+/// The restore command of an exec fault, run by `Drop` if `restore` was not.
+pub struct ExecRestore {
+    command: Option<Vec<String>>,
+}
+
+impl ExecRestore {
+    pub fn restore(mut self) -> Result<(), FaultError> {
+        match self.command.take() {
+            Some(command) => run_command(&command).map_err(|message| FaultError::Command {
+                stage: Stage::Restore,
+                message,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ExecRestore {
+    fn drop(&mut self) {
+        if let Some(command) = self.command.take() {
+            if let Err(e) = run_command(&command) {
+                eprintln!("firedrill: could not restore a fault: {e}");
+            }
+        }
+    }
+}
+
+/// Runs a command (argv, no shell) to completion, within a minute.
+fn run_command(argv: &[String]) -> Result<(), String> {
+    let (program, args) = argv.split_first().ok_or("an empty command")?;
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("`{program}`: {e}"))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+                }
+                return Err(format!(
+                    "`{}` exited with {status}: {}",
+                    argv.join(" "),
+                    stderr.trim()
+                ));
+            }
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "`{}` did not finish within a minute",
+                    argv.join(" ")
+                ));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}

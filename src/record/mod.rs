@@ -1,0 +1,170 @@
+//! The run's records: what a run observed, as plain serde data — its status,
+//! each phase (its traffic, its fault), the alert rules and their episodes,
+//! when conditions held, what the service reported, the environment it ran
+//! in — and the `Progress` interface through which they are told as they
+//! happen.
+//!
+//! Every stage above writes or reads these types; this room imports nothing
+//! above the plan, and knows nothing of how the records were made.
+
+mod alerts;
+mod service;
+mod traffic;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use alerts::{
+    AlertEvent, AlertHistory, AlertRuleInfo, ConditionObservation, Episode, Labels, QueryFailure,
+    WatchLog,
+};
+pub use service::{DashboardObservation, PanelResult, ServiceLatencySeries, ServiceObservation};
+pub use traffic::{
+    Connections, Counts, LatencyHistogram, LatencySummary, Live, Outcome, PhaseStats, SecondStats,
+};
+
+use crate::plan::{FaultPlan, PhasePlan, Plan};
+use crate::time::local_now;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status", content = "reason")]
+pub enum RunStatus {
+    Completed,
+    /// Stopped by a signal (Ctrl-C, SIGTERM) before the last phase ended.
+    Interrupted(String),
+    /// Could not run at all, or stopped by an error.
+    Aborted(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseRecord {
+    pub name: String,
+    /// Prometheus time.
+    pub started_at: f64,
+    pub ended_at: f64,
+    pub planned_seconds: f64,
+    pub fault: Option<FaultPlan>,
+    /// Set if a fault could not be injected or restored.
+    pub fault_error: Option<String>,
+    /// None for a phase without traffic.
+    pub stats: Option<PhaseStats>,
+    pub load_error: Option<String>,
+}
+
+/// Everything a drill saw, on Prometheus's clock.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Observations {
+    pub status: RunStatus,
+    pub clock_offset_seconds: f64,
+    pub run_start: f64,
+    pub run_end: f64,
+    /// When the final questions were asked: events after it are unknown.
+    pub observed_until: f64,
+    pub phases: Vec<PhaseRecord>,
+    /// Every alerting rule Prometheus had loaded, by alert name.
+    pub rules: BTreeMap<String, AlertRuleInfo>,
+    /// The alerts the checks are about.
+    pub alerts: BTreeMap<String, AlertHistory>,
+    /// By check id: when the check's condition first held.
+    pub conditions: BTreeMap<String, ConditionObservation>,
+    /// By check id: service-side latency and error numbers.
+    pub service: BTreeMap<String, ServiceObservation>,
+    /// The service's P95/P99 over the run (absent for aborted runs).
+    #[serde(default)]
+    pub service_latency: Option<ServiceLatencySeries>,
+    /// By check id: dashboards' panels over the run.
+    #[serde(default)]
+    pub dashboards: BTreeMap<String, DashboardObservation>,
+    pub watch: WatchLog,
+    pub prometheus_retries: u64,
+    pub notes: Vec<String>,
+}
+
+impl Observations {
+    /// A run that could not start: no traffic was sent.
+    pub fn aborted(reason: String) -> Self {
+        Observations {
+            status: RunStatus::Aborted(reason),
+            clock_offset_seconds: 0.0,
+            run_start: local_now(),
+            run_end: local_now(),
+            observed_until: local_now(),
+            phases: Vec::new(),
+            rules: BTreeMap::new(),
+            alerts: BTreeMap::new(),
+            conditions: BTreeMap::new(),
+            service: BTreeMap::new(),
+            service_latency: None,
+            dashboards: BTreeMap::new(),
+            watch: WatchLog::default(),
+            prometheus_retries: 0,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// Which kind of environment a run had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvKind {
+    /// The demo gateway in-process and a Prometheus child firedrill started.
+    Embedded,
+    /// A Prometheus (and target) given by URL.
+    Url,
+    /// Found through the Kubernetes API.
+    Kubernetes,
+}
+
+impl fmt::Display for EnvKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EnvKind::Embedded => "embedded",
+            EnvKind::Url => "url",
+            EnvKind::Kubernetes => "kubernetes",
+        })
+    }
+}
+
+/// What the report records about the environment. Credentials appear only as
+/// where they came from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnvSummary {
+    pub kind: EnvKind,
+    pub target_url: String,
+    pub prometheus_url: String,
+    pub prometheus_version: String,
+    /// The effective (scaled) scrape interval, in seconds.
+    pub scrape_interval_seconds: f64,
+    /// The effective (scaled) rule evaluation interval, in seconds.
+    pub evaluation_interval_seconds: f64,
+    /// Where the loaded rules came from.
+    pub rule_sources: Vec<String>,
+    /// How Prometheus's certificate was checked: "http", "verified", or
+    /// "NOT VERIFIED" when the scenario asked to skip verification.
+    #[serde(default)]
+    pub prometheus_tls: String,
+    #[serde(default)]
+    pub prometheus_auth: Option<String>,
+    #[serde(default)]
+    pub target_auth: Option<String>,
+    /// How the target's certificate was checked (as for Prometheus).
+    #[serde(default)]
+    pub target_tls: String,
+}
+
+/// Told what happens as it happens (the terminal view and the run's own
+/// /metrics implement it).
+pub trait Progress: Send + Sync {
+    fn run_started(&self, _plan: &Plan, _env: &EnvSummary) {}
+    fn phase_started(&self, _index: usize, _phase: &PhasePlan, _live: &Arc<Live>) {}
+    fn phase_finished(&self, _index: usize, _record: &PhaseRecord) {}
+    fn alert_changed(&self, _event: &AlertEvent) {}
+    fn note(&self, _text: &str) {}
+}
+
+/// Says nothing.
+pub struct Silent;
+impl Progress for Silent {}
