@@ -8,10 +8,18 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use firedrill::prom::{PromClient, PromError, RetryPolicy};
-use support::{firedrill_measured, Answer, ScriptedServer};
+use support::firedrill_measured;
+use support::http::{Response, Server};
+use support::scenario::{Phase, Scenario};
 
 const TIME_ANSWER: &str =
     r#"{"status":"success","data":{"resultType":"scalar","result":[1700000000.5,"1700000000.5"]}}"#;
+
+/// A whole JSON answer that ends its connection: every request comes on a
+/// connection of its own.
+fn answer(status: u16, body: &str) -> Response {
+    Response::json(status, body).close()
+}
 
 fn fast_retries(url: &str) -> PromClient {
     PromClient::new(url).unwrap().with_retry(RetryPolicy {
@@ -22,11 +30,11 @@ fn fast_retries(url: &str) -> PromClient {
 
 #[tokio::test]
 async fn transient_errors_are_retried_with_backoff_and_counted() {
-    let server = ScriptedServer::start(|n, _| {
-        if n < 2 {
-            Answer::Full(503, "overloaded".into())
+    let server = Server::start(|request| {
+        if request.number < 2 {
+            answer(503, "overloaded")
         } else {
-            Answer::Full(200, TIME_ANSWER.into())
+            answer(200, TIME_ANSWER)
         }
     });
     let client = fast_retries(&server.url);
@@ -37,7 +45,7 @@ async fn transient_errors_are_retried_with_backoff_and_counted() {
 
 #[tokio::test]
 async fn retries_give_up_and_refusals_are_not_retried() {
-    let failing = ScriptedServer::start(|_, _| Answer::Full(503, "down".into()));
+    let failing = Server::start(|_| answer(503, "down"));
     let client = fast_retries(&failing.url);
     let error = client.time().await.unwrap_err();
     assert!(
@@ -51,10 +59,10 @@ async fn retries_give_up_and_refusals_are_not_retried() {
         "bounded: three attempts"
     );
 
-    let refusing = ScriptedServer::start(|_, _| {
-        Answer::Full(
+    let refusing = Server::start(|_| {
+        answer(
             400,
-            r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#.into(),
+            r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#,
         )
     });
     let client = fast_retries(&refusing.url);
@@ -69,7 +77,7 @@ async fn retries_give_up_and_refusals_are_not_retried() {
 
 #[tokio::test]
 async fn an_endless_answer_is_cut_at_the_limit() {
-    let hostile = ScriptedServer::start(|_, _| Answer::Endless);
+    let hostile = Server::start(|_| Response::endless());
     let client = fast_retries(&hostile.url).with_max_response_bytes(1024 * 1024);
     let error = client.rules().await.unwrap_err();
     assert!(matches!(error, PromError::TooLarge { .. }), "{error}");
@@ -77,19 +85,24 @@ async fn an_endless_answer_is_cut_at_the_limit() {
 
 #[test]
 fn a_hostile_target_cannot_take_memory_or_hang_the_run() {
-    let hostile = ScriptedServer::start(|_, _| Answer::Endless);
+    let hostile = Server::start(|_| Response::endless());
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("hostile.yaml");
-    std::fs::write(
-        &scenario,
-        "name: hostile\ntime_scale: 10\nphases:\n  - name: endless\n    requests: 4\n    concurrency: 2\n    timeout: 60s\n    request: { path: / }\nchecks:\n  - { slo: error_ratio, below: 1%, during: endless, source: client }\n",
-    )
-    .unwrap();
+    let scenario = Scenario::new("hostile")
+        .time_scale(10)
+        .phase(
+            Phase::new("endless")
+                .requests(4)
+                .concurrency(2)
+                .timeout("60s")
+                .request("{ path: / }"),
+        )
+        .check("{ slo: error_ratio, below: 1%, during: endless, source: client }")
+        .write(&dir.path().join("hostile.yaml"));
     let out = dir.path().join("out");
     let started = std::time::Instant::now();
     let (code, stderr, peak_mib) = firedrill_measured(&[
         "run",
-        scenario.to_str().unwrap(),
+        &scenario,
         "--target",
         &hostile.url,
         "--out",
@@ -115,31 +128,23 @@ fn a_hostile_target_cannot_take_memory_or_hang_the_run() {
 
 #[test]
 fn a_hostile_prometheus_cannot_take_memory() {
-    let hostile = ScriptedServer::start(|_, line| {
-        if line.contains("/-/ready") {
-            Answer::Full(200, "ready".into())
+    let hostile = Server::start(|request| {
+        if request.path.contains("/-/ready") {
+            answer(200, "ready")
         } else {
-            Answer::Endless
+            Response::endless()
         }
     });
-    let target = ScriptedServer::start(|_, _| Answer::Full(200, "ok".into()));
+    let target = Server::start(|_| answer(200, "ok"));
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("p.yaml");
-    std::fs::write(
-        &scenario,
-        format!(
-            "name: hostile-prometheus\ntarget: {{ base_url: {} }}\nprometheus: {{ url: {} }}\nphases:\n  - {{ name: a, requests: 5, request: {{ path: / }} }}\n",
-            target.url, hostile.url
-        ),
-    )
-    .unwrap();
+    let scenario = Scenario::new("hostile-prometheus")
+        .target_url(&target.url)
+        .prometheus_url(&hostile.url)
+        .phase(Phase::new("a").requests(5).request("{ path: / }"))
+        .write(&dir.path().join("p.yaml"));
     let out = dir.path().join("out");
-    let (code, stderr, peak_mib) = firedrill_measured(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, stderr, peak_mib) =
+        firedrill_measured(&["run", &scenario, "--out", out.to_str().unwrap()]);
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("more than 67108864 bytes"), "{stderr}");
     // The answer is read up to 64 MiB and no further.

@@ -7,7 +7,8 @@ mod support;
 
 use serde_json::json;
 use support::kube::{status, MockApi};
-use support::{firedrill, prometheus_for, DemoGateway, TestPrometheus};
+use support::scenario::{Phase, Scenario, PREDICT};
+use support::{firedrill, http, prometheus_for, DemoGateway, TestPrometheus};
 
 fn port_of(url: &str) -> u16 {
     url.rsplit(':').next().unwrap().parse().unwrap()
@@ -26,46 +27,44 @@ fn cluster(demo: &DemoGateway, prometheus: &TestPrometheus) -> MockApi {
         2,
         Some(Box::new(move |replicas| {
             let body = format!("{{\"backend_down\": {}}}", replicas == 0);
-            let host = admin.trim_start_matches("http://").to_string();
-            let mut stream = std::net::TcpStream::connect(&host).unwrap();
-            use std::io::{Read, Write};
-            write!(
-                stream,
-                "PUT /faults HTTP/1.0\r\nhost: {host}\r\ncontent-length: {}\r\n\r\n{body}",
-                body.len()
-            )
-            .unwrap();
-            let mut answer = String::new();
-            let _ = stream.read_to_string(&mut answer);
+            http::send("PUT", format!("{admin}/faults"), Some(&body))
+                .expect("the fault admin answers");
         })),
     );
     api
 }
 
-const REQUEST: &str = "{ method: POST, path: /predict, json: { request: { text: hi } } }";
-
-fn scenario(dir: &std::path::Path, extra_phase: &str) -> String {
-    let path = dir.join("cluster.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "name: backend-down\n\
-             target: {{ kubernetes: {{ service: api-gateway-service, port: http }} }}\n\
-             prometheus: {{ kubernetes: {{ service: prometheus }} }}\n\
-             phases:\n\
-             \x20 - {{ name: healthy, duration: 10s, rate: 20/s, request: {REQUEST} }}\n\
-             \x20 - {{ name: backend-down, duration: 20s, rate: 20/s, request: {REQUEST}, fault: {{ kubernetes: {{ scale: {{ deployment: sentiment-api, replicas: 0 }} }} }} }}\n\
-             \x20 - {{ name: recovery, duration: 25s, rate: 20/s, request: {REQUEST} }}\n{extra_phase}\
-             checks:\n\
-             \x20 - {{ alert: GatewayHighErrorRate, silent_during: healthy }}\n\
-             \x20 - {{ alert: GatewayHighErrorRate, fires_within: 15s, after: backend-down.start }}\n\
-             \x20 - {{ alert: MLServiceDown, fires_within: 15s, after: backend-down.start }}\n\
-             \x20 - {{ alert: GatewayHighErrorRate, resolves_within: 22s, after: recovery.start }}\n\
-             \x20 - {{ alert: MLServiceDown, resolves_within: 22s, after: recovery.start }}\n"
-        ),
-    )
-    .unwrap();
-    path.to_str().unwrap().to_string()
+/// The backend scaled to zero through the API for the middle phase; both
+/// alerts fire, and resolve once it is scaled back.
+fn scenario(dir: &std::path::Path) -> String {
+    Scenario::new("backend-down")
+        .target("kubernetes", "{ service: api-gateway-service, port: http }")
+        .prometheus("kubernetes", "{ service: prometheus }")
+        .phase(
+            Phase::new("healthy")
+                .duration("10s")
+                .rate("20/s")
+                .request(PREDICT),
+        )
+        .phase(
+            Phase::new("backend-down")
+                .duration("20s")
+                .rate("20/s")
+                .request(PREDICT)
+                .fault("{ kubernetes: { scale: { deployment: sentiment-api, replicas: 0 } } }"),
+        )
+        .phase(
+            Phase::new("recovery")
+                .duration("25s")
+                .rate("20/s")
+                .request(PREDICT),
+        )
+        .check("{ alert: GatewayHighErrorRate, silent_during: healthy }")
+        .check("{ alert: GatewayHighErrorRate, fires_within: 15s, after: backend-down.start }")
+        .check("{ alert: MLServiceDown, fires_within: 15s, after: backend-down.start }")
+        .check("{ alert: GatewayHighErrorRate, resolves_within: 22s, after: recovery.start }")
+        .check("{ alert: MLServiceDown, resolves_within: 22s, after: recovery.start }")
+        .write(&dir.join("cluster.yaml"))
 }
 
 #[test]
@@ -76,7 +75,7 @@ fn scaling_the_backend_to_zero_fires_both_alerts_and_restoring_resolves_them() {
     prometheus.wait_until_scraping();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = api.kubeconfig(dir.path());
-    let path = scenario(dir.path(), "");
+    let path = scenario(dir.path());
     let out = dir.path().join("out");
     let run = firedrill(&[
         "run",
@@ -143,7 +142,7 @@ fn an_rbac_denial_stops_the_drill_with_the_permission_to_grant() {
     let out = dir.path().join("out");
     let run = firedrill(&[
         "run",
-        &scenario(dir.path(), ""),
+        &scenario(dir.path()),
         "--quiet",
         "--kubeconfig",
         kubeconfig.to_str().unwrap(),
@@ -172,12 +171,11 @@ fn missing_objects_are_named() {
     let api = MockApi::start();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = api.kubeconfig(dir.path());
-    let path = dir.path().join("missing.yaml");
-    std::fs::write(
-        &path,
-        "name: missing\ntarget: { kubernetes: { service: nope } }\nprometheus: { kubernetes: { service: prometheus } }\nphases:\n  - { name: a, duration: 1s }\n",
-    )
-    .unwrap();
+    let path = Scenario::new("missing")
+        .target("kubernetes", "{ service: nope }")
+        .prometheus("kubernetes", "{ service: prometheus }")
+        .phase(Phase::new("a").duration("1s"))
+        .write(&dir.path().join("missing.yaml"));
     api.route(
         "GET",
         "/api/v1/namespaces/default/services/nope",
@@ -186,7 +184,7 @@ fn missing_objects_are_named() {
     );
     let run = firedrill(&[
         "run",
-        path.to_str().unwrap(),
+        &path,
         "--quiet",
         "--kubeconfig",
         kubeconfig.to_str().unwrap(),
@@ -243,7 +241,7 @@ fn doctor_names_what_is_wrong_and_how_to_fix_it() {
     });
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = api.kubeconfig(dir.path());
-    let prometheus_url = format!("http://127.0.0.1:{}", prometheus.port);
+    let prometheus_url = prometheus.url();
     let run = firedrill(&[
         "doctor",
         "--kubeconfig",

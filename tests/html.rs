@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use support::firedrill;
+use support::scenario::{Phase, Scenario};
 
 /// Renders `report.json` to HTML with `firedrill report`, loads it in headless
 /// Chromium, and returns the DOM after the page's scripts ran and the
@@ -145,19 +146,14 @@ fn the_example_report_renders_its_charts_and_timeline_without_errors() {
 #[test]
 fn a_run_that_never_started_still_renders_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("nowhere.yaml");
-    std::fs::write(
-        &scenario,
-        "name: nowhere\ntarget: { base_url: http://127.0.0.1:9 }\nprometheus: { url: http://127.0.0.1:9 }\nphases:\n  - { name: a, duration: 1s }\nchecks:\n  - { alert: A, silent_during: a }\n",
-    )
-    .unwrap();
+    let scenario = Scenario::new("nowhere")
+        .target_url("http://127.0.0.1:9")
+        .prometheus_url("http://127.0.0.1:9")
+        .phase(Phase::new("a").duration("1s"))
+        .check("{ alert: A, silent_during: a }")
+        .write(&dir.path().join("nowhere.yaml"));
     let out = dir.path().join("out");
-    let run = firedrill(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run = firedrill(&["run", &scenario, "--out", out.to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(3));
     let (dom, console) = open_in_chromium(&out.join("report.json"));
     assert!(console.is_empty(), "console messages: {console:#?}");

@@ -5,6 +5,7 @@
 mod support;
 
 use serde_json::Value;
+use support::scenario::{Phase, Scenario};
 use support::TestPrometheus;
 
 fn tls_prometheus() -> TestPrometheus {
@@ -69,20 +70,21 @@ fn https_targets_speak_http2_and_verify_the_certificate() {
 fn a_scenario_with_an_https_target_is_loaded_and_scraped_over_tls() {
     let prometheus = tls_prometheus();
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("https.yaml");
-    std::fs::write(
-        &scenario,
-        format!(
-            "name: https-target\ntime_scale: 10\n\
-             target:\n  base_url: https://localhost:{}\n  tls: {{ ca_file: {} }}\n\
-             phases:\n  - name: traffic\n    duration: 2m\n    rate: 20/s\n    request: {{ path: /-/healthy }}\n\
-             checks:\n  - {{ alert: GatewayDown, silent_during: traffic }}\n  - {{ slo: error_ratio, below: 1%, during: traffic, source: client }}\n",
-            prometheus.port,
-            prometheus.dir.path().join("ca.pem").display()
-        ),
-    )
-    .unwrap();
-    let run = support::run_scenario(scenario.to_str().unwrap(), &["--quiet"]);
+    let ca = prometheus.dir.path().join("ca.pem");
+    let scenario = Scenario::new("https-target")
+        .time_scale(10)
+        .target_url(&format!("https://localhost:{}", prometheus.port))
+        .target("tls", format!("{{ ca_file: {} }}", ca.display()))
+        .phase(
+            Phase::new("traffic")
+                .duration("2m")
+                .rate("20/s")
+                .request("{ path: /-/healthy }"),
+        )
+        .check("{ alert: GatewayDown, silent_during: traffic }")
+        .check("{ slo: error_ratio, below: 1%, during: traffic, source: client }")
+        .write(&dir.path().join("https.yaml"));
+    let run = support::run_scenario(&scenario, &["--quiet"]);
     assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
     let report = run.report();
     assert!(

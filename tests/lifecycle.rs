@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::scenario::{demo_http_fault, Phase, Scenario, PREDICT};
 use support::{repo, require_prometheus, DemoGateway};
 
 /// The pid and data directory of a `prometheus` process whose parent is `parent`.
@@ -132,29 +133,26 @@ fn sigterm_during_an_http_fault_restores_it_and_writes_an_interrupted_report() {
     require_prometheus();
     let demo = DemoGateway::start();
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("fault.yaml");
-    let request = "{ method: POST, path: /predict, json: { request: { text: hi } } }";
-    std::fs::write(
-        &scenario,
-        format!(
-            "name: fault\ntime_scale: 10\ntarget: {{ base_url: {} }}\nphases:\n\
-             \x20 - {{ name: healthy, duration: 20s, rate: 20/s, request: {request} }}\n\
-             \x20 - name: broken\n    duration: 5m\n    rate: 20/s\n    request: {request}\n\
-             \x20   fault:\n      http:\n\
-             \x20       start: {{ method: PUT, url: {}/faults, json: {{ backend_error_ratio: 1.0 }} }}\n\
-             \x20       restore: {{ method: DELETE, url: {}/faults }}\n",
-            demo.gateway, demo.admin, demo.admin
-        ),
-    )
-    .unwrap();
+    let scenario = Scenario::new("fault")
+        .time_scale(10)
+        .target_url(&demo.gateway)
+        .phase(
+            Phase::new("healthy")
+                .duration("20s")
+                .rate("20/s")
+                .request(PREDICT),
+        )
+        .phase(
+            Phase::new("broken")
+                .duration("5m")
+                .rate("20/s")
+                .request(PREDICT)
+                .fault(&demo_http_fault(&demo.admin, "backend_error_ratio: 1.0")),
+        )
+        .write(&dir.path().join("fault.yaml"));
     let out = dir.path().join("out");
     let mut child = Command::new(env!("CARGO_BIN_EXE_firedrill"))
-        .args([
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
+        .args(["run", &scenario, "--out", out.to_str().unwrap()])
         .current_dir(repo())
         .stderr(Stdio::piped())
         .spawn()
@@ -203,23 +201,20 @@ fn an_exec_fault_runs_its_start_and_restore_commands() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("fault.log");
     let scenario = dir.path().join("exec.yaml");
-    std::fs::write(
-        &scenario,
-        format!(
-            "name: exec\ntime_scale: 10\nphases:\n  - name: broken\n    duration: 20s\n    fault:\n      exec:\n\
-             \x20       start: [sh, -c, \"echo started >> {0}\"]\n        restore: [sh, -c, \"echo restored >> {0}\"]\n",
-            log.display()
-        ),
-    )
-    .unwrap();
+    let exec = |start: &str, restore: &str| {
+        Scenario::new("exec")
+            .time_scale(10)
+            .phase(Phase::new("broken").duration("20s").fault(&format!(
+                "{{ exec: {{ start: {start}, restore: {restore} }} }}"
+            )))
+            .write(&scenario)
+    };
+    let path = exec(
+        &format!("[sh, -c, \"echo started >> {}\"]", log.display()),
+        &format!("[sh, -c, \"echo restored >> {}\"]", log.display()),
+    );
     let out = dir.path().join("out");
-    let run = support::firedrill(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run = support::firedrill(&["run", &path, "--quiet", "--out", out.to_str().unwrap()]);
     assert_eq!(
         run.status.code(),
         Some(0),
@@ -232,18 +227,8 @@ fn an_exec_fault_runs_its_start_and_restore_commands() {
     );
 
     // A start command that fails stops the drill, with its error.
-    std::fs::write(
-        &scenario,
-        "name: exec\ntime_scale: 10\nphases:\n  - name: broken\n    duration: 20s\n    fault:\n      exec:\n        start: [sh, -c, \"echo nope >&2; exit 3\"]\n        restore: [\"true\"]\n",
-    )
-    .unwrap();
-    let run = support::firedrill(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let path = exec("[sh, -c, \"echo nope >&2; exit 3\"]", "[\"true\"]");
+    let run = support::firedrill(&["run", &path, "--quiet", "--out", out.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(3), "{stderr}");
     assert!(

@@ -12,6 +12,7 @@ use firedrill::load::{Outcome, PhaseStats};
 use firedrill::plan::Shard;
 use firedrill::report::merge::merge;
 use firedrill::report::Report;
+use support::scenario::{demo_http_fault, Phase, Scenario, PREDICT};
 use support::{prometheus_for, repo, DemoGateway};
 
 /// Deterministic traffic for one phase: (second, outcome, latency).
@@ -136,30 +137,33 @@ fn a_run_split_over_two_processes_merges_into_one_verdict() {
     let prometheus = prometheus_for(&demo);
     prometheus.wait_until_scraping();
     let dir = tempfile::tempdir().unwrap();
-    let request = "{ method: POST, path: /predict, json: { request: { text: hi } } }";
-    let scenario = dir.path().join("split.yaml");
-    std::fs::write(
-        &scenario,
-        format!(
-            "name: split\ntarget: {{ base_url: {} }}\nprometheus: {{ url: http://127.0.0.1:{} }}\nphases:\n\
-             \x20 - {{ name: healthy, duration: 10s, rate: 40/s, request: {request} }}\n\
-             \x20 - name: errors\n    duration: 20s\n    rate: 40/s\n    request: {request}\n\
-             \x20   fault: {{ http: {{ start: {{ method: PUT, url: {}/faults, json: {{ backend_error_ratio: 0.5 }} }}, restore: {{ method: DELETE, url: {}/faults }} }} }}\n\
-             checks:\n\
-             \x20 - {{ alert: GatewayHighErrorRate, silent_during: healthy }}\n\
-             \x20 - {{ alert: GatewayHighErrorRate, fires_within: 16s, after: errors.start }}\n\
-             \x20 - {{ slo: error_ratio, below: 1%, during: healthy, source: client }}\n",
-            demo.gateway, prometheus.port, demo.admin, demo.admin
-        ),
-    )
-    .unwrap();
+    let scenario = Scenario::new("split")
+        .target_url(&demo.gateway)
+        .prometheus_url(&prometheus.url())
+        .phase(
+            Phase::new("healthy")
+                .duration("10s")
+                .rate("40/s")
+                .request(PREDICT),
+        )
+        .phase(
+            Phase::new("errors")
+                .duration("20s")
+                .rate("40/s")
+                .request(PREDICT)
+                .fault(&demo_http_fault(&demo.admin, "backend_error_ratio: 0.5")),
+        )
+        .check("{ alert: GatewayHighErrorRate, silent_during: healthy }")
+        .check("{ alert: GatewayHighErrorRate, fires_within: 16s, after: errors.start }")
+        .check("{ slo: error_ratio, below: 1%, during: healthy, source: client }")
+        .write(&dir.path().join("split.yaml"));
     let shards: Vec<_> = (0..2)
         .map(|i| {
             let out = dir.path().join(format!("shard-{i}"));
             let child = Command::new(env!("CARGO_BIN_EXE_firedrill"))
                 .args([
                     "run",
-                    scenario.to_str().unwrap(),
+                    &scenario,
                     "--quiet",
                     "--shard",
                     &format!("{i}/2"),

@@ -9,28 +9,29 @@ use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use support::scenario::{demo_http_fault, Phase, Scenario, PREDICT};
 use support::{prometheus_for, DemoGateway, TestPrometheus};
 
 fn scenario(dir: &std::path::Path, demo: &DemoGateway, prometheus: &TestPrometheus) -> String {
-    let request = "{ method: POST, path: /predict, json: { request: { text: hi } } }";
-    let text = format!(
-        "name: outage\n\
-         target: {{ base_url: {} }}\n\
-         prometheus: {{ url: http://127.0.0.1:{} }}\n\
-         phases:\n\
-         \x20 - {{ name: healthy, duration: 12s, rate: 20/s, request: {request} }}\n\
-         \x20 - name: errors\n    duration: 20s\n    rate: 20/s\n    request: {request}\n\
-         \x20   fault:\n      http:\n\
-         \x20       start: {{ method: PUT, url: {}/faults, json: {{ backend_error_ratio: 0.5 }} }}\n\
-         \x20       restore: {{ method: DELETE, url: {}/faults }}\n\
-         checks:\n\
-         \x20 - {{ alert: GatewayHighErrorRate, silent_during: healthy }}\n\
-         \x20 - {{ alert: GatewayHighErrorRate, fires_within: 16s, after: errors.start }}\n",
-        demo.gateway, prometheus.port, demo.admin, demo.admin,
-    );
-    let path = dir.join("outage.yaml");
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
+    Scenario::new("outage")
+        .target_url(&demo.gateway)
+        .prometheus_url(&prometheus.url())
+        .phase(
+            Phase::new("healthy")
+                .duration("12s")
+                .rate("20/s")
+                .request(PREDICT),
+        )
+        .phase(
+            Phase::new("errors")
+                .duration("20s")
+                .rate("20/s")
+                .request(PREDICT)
+                .fault(&demo_http_fault(&demo.admin, "backend_error_ratio: 0.5")),
+        )
+        .check("{ alert: GatewayHighErrorRate, silent_during: healthy }")
+        .check("{ alert: GatewayHighErrorRate, fires_within: 16s, after: errors.start }")
+        .write(&dir.join("outage.yaml"))
 }
 
 /// Runs the drill; once its first phase has begun, calls `during` (which

@@ -3,11 +3,12 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{repo, require_prometheus};
+use support::scenario::{Phase, Scenario, PREDICT};
+use support::{http, repo, require_prometheus};
 
 struct Pushgateway {
     url: String,
@@ -52,33 +53,20 @@ impl Drop for Pushgateway {
     }
 }
 
-fn http_get(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("http://")?;
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
-    let mut stream = std::net::TcpStream::connect(host).ok()?;
-    // HTTP/1.0: the answer comes whole, never chunked.
-    write!(stream, "GET {path} HTTP/1.0\r\nhost: {host}\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-}
-
 fn scenario(dir: &std::path::Path, name: &str, bound: &str) -> String {
-    let path = dir.join("push.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "name: \"{name}\"\ntime_scale: 10\nphases:\n  - {{ name: steady, duration: 60s, rate: 20/s, request: {{ method: POST, path: /predict, json: {{ request: {{ text: hi }} }} }} }}\n\
-             checks:\n  - {{ alert: GatewayHighErrorRate, silent_during: steady }}\n  - {{ slo: latency, quantile: p95, below: {bound}, during: steady, source: client }}\n"
-        ),
-    )
-    .unwrap();
-    path.to_str().unwrap().to_string()
+    Scenario::new(name)
+        .time_scale(10)
+        .phase(
+            Phase::new("steady")
+                .duration("60s")
+                .rate("20/s")
+                .request(PREDICT),
+        )
+        .check("{ alert: GatewayHighErrorRate, silent_during: steady }")
+        .check(format!(
+            "{{ slo: latency, quantile: p95, below: {bound}, during: steady, source: client }}"
+        ))
+        .write(&dir.join("push.yaml"))
 }
 
 #[test]
@@ -101,8 +89,9 @@ fn results_are_pushed_and_read_back_and_metrics_are_served_during_the_run() {
     // While it runs, its own metrics show the phase and its traffic.
     let started = Instant::now();
     let live = loop {
-        let body =
-            http_get(&format!("http://127.0.0.1:{metrics_port}/metrics")).unwrap_or_default();
+        let body = http::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+            .map(|reply| reply.body)
+            .unwrap_or_default();
         let requests = body
             .lines()
             .find(|l| l.starts_with("firedrill_phase_requests{phase=\"steady\"}"))
@@ -132,7 +121,7 @@ fn results_are_pushed_and_read_back_and_metrics_are_served_during_the_run() {
     assert_eq!(child.wait().unwrap().code(), Some(0), "{stderr}");
     assert!(stderr.contains("results pushed to"), "{stderr}");
 
-    let pushed = http_get(&format!("{}/metrics", gateway.url)).unwrap();
+    let pushed = http::get(format!("{}/metrics", gateway.url)).unwrap().body;
     // Labels print sorted: job and scenario need not be adjacent.
     let in_group =
         |l: &str| l.contains("job=\"firedrill\"") && l.contains(&format!("scenario=\"{name}\""));
@@ -175,7 +164,7 @@ fn results_are_pushed_and_read_back_and_metrics_are_served_during_the_run() {
         dir.path().join("again").to_str().unwrap(),
     ]);
     assert_eq!(again.status.code(), Some(1));
-    let pushed = http_get(&format!("{}/metrics", gateway.url)).unwrap();
+    let pushed = http::get(format!("{}/metrics", gateway.url)).unwrap().body;
     let verdicts: Vec<&str> = pushed
         .lines()
         .filter(|l| l.starts_with("firedrill_run_verdict{") && in_group(l))

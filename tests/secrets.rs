@@ -8,6 +8,7 @@ mod support;
 
 use std::path::Path;
 
+use support::scenario::{Phase, Scenario};
 use support::{all_files, firedrill_env, RecordingTarget, TestPrometheus};
 
 const TOKEN: &str = "firedrill-test-token-91c2e8";
@@ -40,17 +41,30 @@ fn secured_prometheus() -> TestPrometheus {
 fn scenario(dir: &Path, target: &str, prometheus_port: u16, tls: &str) -> String {
     let password_file = dir.join("password");
     std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
-    let text = format!(
-        "name: secrets\n\
-         target:\n  base_url: {target}\n  auth: {{ bearer_token_env: FIREDRILL_TEST_TOKEN }}\n\
-         prometheus:\n  url: https://127.0.0.1:{prometheus_port}\n  auth: {{ basic: {{ username: firedrill, password_file: {} }} }}\n  tls: {tls}\n\
-         phases:\n  - name: traffic\n    requests: 1000\n    concurrency: 1\n    pause: 20ms\n    duration: 3s\n    request: {{ path: /predict, json: {{ request: {{ text: hi }} }} }}\n  - name: watch\n    duration: 2s\n\
-         checks:\n  - {{ alert: NeverFires, silent_during: traffic }}\n  - {{ slo: error_ratio, below: 1%, during: traffic, source: client }}\n",
-        password_file.display()
-    );
-    let path = dir.join("secrets.yaml");
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
+    Scenario::new("secrets")
+        .target_url(target)
+        .target("auth", "{ bearer_token_env: FIREDRILL_TEST_TOKEN }")
+        .prometheus_url(&format!("https://127.0.0.1:{prometheus_port}"))
+        .prometheus(
+            "auth",
+            format!(
+                "{{ basic: {{ username: firedrill, password_file: {} }} }}",
+                password_file.display()
+            ),
+        )
+        .prometheus("tls", tls)
+        .phase(
+            Phase::new("traffic")
+                .requests(1000)
+                .concurrency(1)
+                .pause("20ms")
+                .duration("3s")
+                .request("{ path: /predict, json: { request: { text: hi } } }"),
+        )
+        .phase(Phase::new("watch").duration("2s"))
+        .check("{ alert: NeverFires, silent_during: traffic }")
+        .check("{ slo: error_ratio, below: 1%, during: traffic, source: client }")
+        .write(&dir.join("secrets.yaml"))
 }
 
 struct Outcome {
@@ -202,13 +216,16 @@ fn a_wrong_password_is_inconclusive_and_not_printed() {
 #[test]
 fn credentials_must_come_from_the_environment_or_a_file() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("literal.yaml");
-    std::fs::write(
-        &path,
-        "name: literal\ntarget: { base_url: http://127.0.0.1:9 }\nprometheus: { url: http://127.0.0.1:9 }\nphases:\n  - name: a\n    requests: 1\n    request:\n      path: /\n      headers: { Authorization: \"Bearer abc\" }\n",
-    )
-    .unwrap();
-    let out = firedrill_env(&["run", path.to_str().unwrap()], &[]);
+    let path = Scenario::new("literal")
+        .target_url("http://127.0.0.1:9")
+        .prometheus_url("http://127.0.0.1:9")
+        .phase(
+            Phase::new("a")
+                .requests(1)
+                .request(r#"{ path: /, headers: { Authorization: "Bearer abc" } }"#),
+        )
+        .write(&dir.path().join("literal.yaml"));
+    let out = firedrill_env(&["run", &path], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -218,13 +235,15 @@ fn credentials_must_come_from_the_environment_or_a_file() {
         "{stderr}"
     );
 
-    let unset = dir.path().join("unset.yaml");
-    std::fs::write(
-        &unset,
-        "name: unset\ntarget:\n  base_url: http://127.0.0.1:9\n  auth: { bearer_token_env: FIREDRILL_SURELY_UNSET }\nprometheus: { url: http://127.0.0.1:9 }\nphases:\n  - { name: a, duration: 1s }\n",
-    )
-    .unwrap();
-    let out = firedrill_env(&["run", unset.to_str().unwrap()], &[]);
+    // The error's place (line 4, column 29) is the variable's name in the
+    // builder's fixed layout: `target:`, `  base_url: ...`, `  auth: { ... }`.
+    let unset = Scenario::new("unset")
+        .target_url("http://127.0.0.1:9")
+        .target("auth", "{ bearer_token_env: FIREDRILL_SURELY_UNSET }")
+        .prometheus_url("http://127.0.0.1:9")
+        .phase(Phase::new("a").duration("1s"))
+        .write(&dir.path().join("unset.yaml"));
+    let out = firedrill_env(&["run", &unset], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains(":4:29: target.auth.bearer_token_env: the environment variable `FIREDRILL_SURELY_UNSET` is not set"), "{stderr}");

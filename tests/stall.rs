@@ -14,28 +14,32 @@ mod support;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use support::http::{Response, Server};
+
 const STALL_AT: Duration = Duration::from_millis(1500);
 const STALL: Duration = Duration::from_secs(1);
 
 /// An HTTP/1.1 keep-alive server on loopback that answers at once, except
 /// that nothing is answered between STALL_AT and STALL_AT + STALL after its
-/// first request.
-fn stalling_server() -> u16 {
+/// first request: a request that arrives then waits (on its own blocking
+/// thread, the other connections are still read) until the stall ends.
+fn stalling_server() -> Server {
     let first = OnceLock::new();
-    support::serve_ok(move |_| {
+    Server::start(move |_| {
         let start = *first.get_or_init(Instant::now);
         let (stall_start, stall_end) = (start + STALL_AT, start + STALL_AT + STALL);
         let now = Instant::now();
         if now >= stall_start && now < stall_end {
             std::thread::sleep(stall_end - now);
         }
+        Response::ok()
     })
 }
 
 #[test]
 fn a_one_second_stall_shows_in_the_p99() {
-    let port = stalling_server();
-    let url = format!("http://127.0.0.1:{port}/");
+    let server = stalling_server();
+    let url = format!("{}/", server.url);
     let out = support::firedrill(&[
         "load",
         &url,

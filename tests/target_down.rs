@@ -4,6 +4,7 @@
 
 mod support;
 
+use support::scenario::{Phase, Scenario, PREDICT};
 use support::{require_prometheus, run_scenario};
 
 #[test]
@@ -16,14 +17,18 @@ fn a_target_down_from_the_start_is_counted_and_the_run_completes() {
         .unwrap()
         .port();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("down.yaml");
-    std::fs::write(
-        &path,
-        "name: down\ntime_scale: 10\nphases:\n  - { name: traffic, duration: 30s, rate: 10/s, request: { path: /predict } }\nchecks:\n  - { slo: error_ratio, below: 1%, during: traffic, source: client }\n",
-    )
-    .unwrap();
+    let path = Scenario::new("down")
+        .time_scale(10)
+        .phase(
+            Phase::new("traffic")
+                .duration("30s")
+                .rate("10/s")
+                .request("{ path: /predict }"),
+        )
+        .check("{ slo: error_ratio, below: 1%, during: traffic, source: client }")
+        .write(&dir.path().join("down.yaml"));
     let run = run_scenario(
-        path.to_str().unwrap(),
+        &path,
         &["--target", &format!("http://127.0.0.1:{port}"), "--quiet"],
     );
     assert_eq!(run.code, 1, "the error-ratio check fails: {}", run.stderr);
@@ -45,19 +50,29 @@ fn a_target_down_from_the_start_is_counted_and_the_run_completes() {
 fn a_target_down_mid_run_is_counted_by_kind_in_its_phase() {
     require_prometheus();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("flap.yaml");
-    let request = "{ method: POST, path: /predict, json: { request: { text: hi } } }";
-    std::fs::write(
-        &path,
-        format!(
-            "name: flap\ntime_scale: 10\nphases:\n\
-             \x20 - {{ name: up, duration: 30s, rate: 20/s, request: {request} }}\n\
-             \x20 - {{ name: down, duration: 30s, rate: 20/s, request: {request}, fault: {{ gateway_down: true }} }}\n\
-             \x20 - {{ name: back, duration: 30s, rate: 20/s, request: {request} }}\n"
-        ),
-    )
-    .unwrap();
-    let run = run_scenario(path.to_str().unwrap(), &["--quiet"]);
+    let path = Scenario::new("flap")
+        .time_scale(10)
+        .phase(
+            Phase::new("up")
+                .duration("30s")
+                .rate("20/s")
+                .request(PREDICT),
+        )
+        .phase(
+            Phase::new("down")
+                .duration("30s")
+                .rate("20/s")
+                .request(PREDICT)
+                .fault("{ gateway_down: true }"),
+        )
+        .phase(
+            Phase::new("back")
+                .duration("30s")
+                .rate("20/s")
+                .request(PREDICT),
+        )
+        .write(&dir.path().join("flap.yaml"));
+    let run = run_scenario(&path, &["--quiet"]);
     assert_eq!(run.code, 0, "no checks: {}", run.stderr);
     let phases = run.report()["observations"]["phases"]
         .as_array()

@@ -6,15 +6,21 @@ mod support;
 
 use std::process::Command;
 
+use support::scenario::{Phase, Scenario, PREDICT};
 use support::{firedrill, repo, require_prometheus};
-
-const SCENARIO: &str = "name: live\ntime_scale: 10\nphases:\n  - name: steady\n    duration: 40s\n    rate: 20/s\n    request: { method: POST, path: /predict, json: { request: { text: hi } } }\nchecks:\n  - { slo: error_ratio, below: 1%, during: steady, source: client }\n";
 
 fn scenario() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("live.yaml");
-    std::fs::write(&path, SCENARIO).unwrap();
-    let path = path.to_str().unwrap().to_string();
+    let path = Scenario::new("live")
+        .time_scale(10)
+        .phase(
+            Phase::new("steady")
+                .duration("40s")
+                .rate("20/s")
+                .request(PREDICT),
+        )
+        .check("{ slo: error_ratio, below: 1%, during: steady, source: client }")
+        .write(&dir.path().join("live.yaml"));
     (dir, path)
 }
 

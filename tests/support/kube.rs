@@ -5,12 +5,12 @@
 //! through the API really takes it down.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
+
+use super::http::{Request, Response, Server};
 
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -34,6 +34,8 @@ struct State {
 pub struct MockApi {
     pub url: String,
     state: Arc<Mutex<State>>,
+    /// Serves while the mock lives.
+    server: Server,
 }
 
 pub fn status(code: u16, reason: &str, message: &str) -> Value {
@@ -41,38 +43,16 @@ pub fn status(code: u16, reason: &str, message: &str) -> Value {
            "message": message, "reason": reason, "code": code})
 }
 
-fn decode(text: &str) -> String {
-    let text = text.replace('+', " ");
-    let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 impl MockApi {
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let shared = shared.clone();
-                std::thread::spawn(move || serve(stream, shared));
-            }
-        });
-        MockApi { url, state }
+        let server = Server::start(move |request| answer(request, &shared));
+        MockApi {
+            url: server.url.clone(),
+            state,
+            server,
+        }
     }
 
     /// Answers requests `respond` recognises (later additions win).
@@ -167,85 +147,31 @@ impl MockApi {
     }
 }
 
-fn serve(stream: std::net::TcpStream, state: Arc<Mutex<State>>) {
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or("").to_string();
-        let target = parts.next().unwrap_or("").to_string();
-        let mut length = 0usize;
-        let mut content_type = String::new();
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                match name.to_ascii_lowercase().as_str() {
-                    "content-length" => length = value.trim().parse().unwrap_or(0),
-                    "content-type" => content_type = value.trim().to_string(),
-                    _ => {}
-                }
-            }
-        }
-        let mut body = vec![0u8; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let (path, query) = target.split_once('?').unwrap_or((target.as_str(), ""));
-        let query = query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (decode(k), decode(v))
-            })
-            .collect();
-        let request = Recorded {
-            method,
-            path: path.to_string(),
-            query,
-            content_type,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        };
-        let (code, answer) = {
-            let mut state = state.lock().unwrap();
-            state.requests.push(request.clone());
-            state
-                .responders
-                .iter()
-                .find_map(|respond| respond(&request))
-                .unwrap_or_else(|| {
-                    (
-                        404,
-                        status(
-                            404,
-                            "NotFound",
-                            "the server could not find the requested resource",
-                        ),
-                    )
-                })
-        };
-        let text = answer.to_string();
-        let head = format!(
-            "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            text.len()
-        );
-        if writer
-            .write_all(head.as_bytes())
-            .and_then(|_| writer.write_all(text.as_bytes()))
-            .is_err()
-        {
-            return;
-        }
-    }
+/// Records the request, then answers with the first responder that
+/// recognises it, or a 404 `Status`.
+fn answer(request: &Request, state: &Mutex<State>) -> Response {
+    let request = Recorded {
+        method: request.method.clone(),
+        path: request.path.clone(),
+        query: request.query_pairs().into_iter().collect(),
+        content_type: request.header("content-type").unwrap_or_default(),
+        body: String::from_utf8_lossy(&request.body).into_owned(),
+    };
+    let mut state = state.lock().unwrap();
+    state.requests.push(request.clone());
+    let (code, body) = state
+        .responders
+        .iter()
+        .find_map(|respond| respond(&request))
+        .unwrap_or_else(|| {
+            (
+                404,
+                status(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                ),
+            )
+        });
+    Response::json(code, body.to_string())
 }

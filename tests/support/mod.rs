@@ -1,10 +1,13 @@
 //! The one fixture module of the integration tests: runs the real binary,
 //! finds the real Prometheus (failing with the install command when it is
 //! missing — never skipping), and counts connections to prove that nothing
-//! was sent.
+//! was sent. HTTP servers and requests are in `http`, scenario files in
+//! `scenario`, the mock Kubernetes API in `kube`.
 #![allow(dead_code)] // each test binary uses its own part of it
 
+pub mod http;
 pub mod kube;
+pub mod scenario;
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -58,7 +61,9 @@ impl Run {
             .unwrap_or_else(|| panic!("no report was written; stderr:\n{}", self.stderr))
     }
 
-    /// The verdicts whose id starts with `id` (`checks[1]` matches `checks[1].client`).
+    /// The verdict whose id is exactly `id`. A check judged from two sources
+    /// has one verdict per source, each named in full: `checks[1].client`
+    /// and `checks[1].prometheus`, never `checks[1]`.
     pub fn verdict(&self, id: &str) -> &serde_json::Value {
         self.report()["verdicts"]
             .as_array()
@@ -265,20 +270,19 @@ impl TestPrometheus {
         std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
     }
 
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// Waits (up to 60 s) until `query` returns at least one series.
     pub fn wait_for(&self, query: &str) {
         let started = std::time::Instant::now();
-        let path = format!(
-            "/api/v1/query?query={}",
-            query
-                .replace(' ', "%20")
-                .replace('{', "%7B")
-                .replace('}', "%7D")
-                .replace('"', "%22")
-                .replace('=', "%3D")
-        );
+        let endpoint = format!("{}/api/v1/query", self.url());
         loop {
-            let answer = http_get_local(self.port, &path).unwrap_or_default();
+            let answer = http::get_with_query(&endpoint, &[("query", query)])
+                .map(|reply| reply.body)
+                .unwrap_or_default();
             if answer.contains("\"result\":[{") {
                 return;
             }
@@ -298,104 +302,33 @@ impl TestPrometheus {
     }
 }
 
-/// GET `path` from 127.0.0.1:`port` (HTTP/1.0: the body comes whole).
-pub fn http_get_local(port: u16, path: &str) -> Option<String> {
-    use std::io::Write;
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nhost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-}
-
 impl Drop for TestPrometheus {
     fn drop(&mut self) {
         self.kill();
     }
 }
 
-/// A minimal HTTP/1.1 target (keep-alive) that answers 200 to everything and
+/// A target (HTTP/1.1, keep-alive) that answers 200 to everything and
 /// records each request's Authorization header.
 pub struct RecordingTarget {
     pub url: String,
     pub authorizations: Arc<std::sync::Mutex<Vec<Option<String>>>>,
+    /// Serves while the target lives.
+    server: http::Server,
 }
 
 impl RecordingTarget {
     pub fn start() -> Self {
         let authorizations = Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = authorizations.clone();
-        let port = serve_ok(move |headers| {
-            let authorization = headers
-                .iter()
-                .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
-                .map(|(_, value)| value.clone());
-            seen.lock().unwrap().push(authorization);
+        let server = http::Server::start(move |request| {
+            seen.lock().unwrap().push(request.header("authorization"));
+            http::Response::ok()
         });
         RecordingTarget {
-            url: format!("http://127.0.0.1:{port}"),
+            url: server.url.clone(),
             authorizations,
-        }
-    }
-}
-
-/// A minimal HTTP/1.1 server on a free loopback port (keep-alive, a thread
-/// per connection, ending with the test process): it reads each request,
-/// calls `before_answer` with its headers, then answers 200 `ok`.
-pub fn serve_ok(before_answer: impl Fn(&Headers) + Send + Sync + 'static) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-    let port = listener.local_addr().unwrap().port();
-    let before_answer = Arc::new(before_answer);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let before_answer = before_answer.clone();
-            std::thread::spawn(move || serve_connection(stream, &*before_answer));
-        }
-    });
-    port
-}
-
-/// A request's headers, as `serve_ok` hands them over.
-pub type Headers = [(String, String)];
-
-fn serve_connection(mut stream: std::net::TcpStream, before_answer: &dyn Fn(&Headers)) {
-    use std::io::{BufRead, BufReader, Write};
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut headers = Vec::new();
-        let mut length = 0usize;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-                headers.push((name.to_string(), value.trim().to_string()));
-            }
-        }
-        let mut body = vec![0u8; length];
-        if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
-            return;
-        }
-        before_answer(&headers);
-        if stream
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-            .is_err()
-        {
-            return;
+            server,
         }
     }
 }
@@ -457,18 +390,8 @@ impl DemoGateway {
 
     /// The faults in force, as the admin API reports them.
     pub fn faults(&self) -> serde_json::Value {
-        let host = self.admin.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(host).unwrap();
-        use std::io::Write;
-        write!(
-            stream,
-            "GET /faults HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
-        serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {response}"))
+        let reply = http::get(format!("{}/faults", self.admin)).expect("the fault admin answers");
+        serde_json::from_str(&reply.body).unwrap_or_else(|_| panic!("not JSON: {reply:?}"))
     }
 }
 
@@ -502,77 +425,6 @@ pub fn prometheus_for(demo: &DemoGateway) -> TestPrometheus {
         demo.backend.trim_start_matches("http://"),
     );
     TestPrometheus::start(&config, &rules, None)
-}
-
-/// What a scripted HTTP server answers.
-pub enum Answer {
-    /// Status and body, then close.
-    Full(u16, String),
-    /// 200 with a chunked body that never ends (a hostile peer).
-    Endless,
-}
-
-/// A loopback HTTP server answering each request with `script(n, request line)`
-/// (n counts requests from 0); one connection per request.
-pub struct ScriptedServer {
-    pub url: String,
-    pub requests: Arc<AtomicUsize>,
-}
-
-impl ScriptedServer {
-    pub fn start(script: impl Fn(usize, &str) -> Answer + Send + Sync + 'static) -> Self {
-        use std::io::{BufRead, BufReader, Write};
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counter = requests.clone();
-        let script = Arc::new(script);
-        std::thread::spawn(move || {
-            for mut stream in listener.incoming().flatten() {
-                let script = script.clone();
-                let counter = counter.clone();
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut request_line = String::new();
-                    let _ = reader.read_line(&mut request_line);
-                    let mut length = 0usize;
-                    loop {
-                        let mut header = String::new();
-                        if reader.read_line(&mut header).unwrap_or(0) == 0
-                            || header.trim().is_empty()
-                        {
-                            break;
-                        }
-                        if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:")
-                        {
-                            length = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0u8; length];
-                    let _ = std::io::Read::read_exact(&mut reader, &mut body);
-                    let n = counter.fetch_add(1, Ordering::SeqCst);
-                    match script(n, request_line.trim()) {
-                        Answer::Full(status, body) => {
-                            let _ = write!(
-                                stream,
-                                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                                body.len()
-                            );
-                        }
-                        Answer::Endless => {
-                            let _ = write!(
-                                stream,
-                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
-                            );
-                            let chunk = format!("{:x}\r\n{}\r\n", 65536, "x".repeat(65536));
-                            while stream.write_all(chunk.as_bytes()).is_ok() {}
-                        }
-                    }
-                });
-            }
-        });
-        ScriptedServer { url, requests }
-    }
 }
 
 /// Runs the firedrill binary to completion and returns its exit code,
