@@ -203,3 +203,6 @@ pub fn overall(verdicts: &[Verdict], status: &RunStatus) -> Status {
 fn secs(value: f64) -> String {
     format!("{value:.1}s")
 }
+
+#[cfg(test)]
+mod tests;
