@@ -34,6 +34,24 @@ pub fn every_panel_has_data(
         .iter()
         .filter(|p| !except.contains(&p.title))
         .collect();
+    let unasked: Vec<&str> = judged
+        .iter()
+        .filter(|p| p.unavailable && !p.has_data)
+        .map(|p| p.title.as_str())
+        .collect();
+    if !unasked.is_empty() {
+        return Verdict::new(
+            check,
+            Status::Inconclusive,
+            format!(
+                "Prometheus could not be asked for {} of the panels of `{}` ({}): whether they have data is unknown",
+                unasked.len(),
+                observed.title,
+                unasked.join(", ")
+            ),
+        )
+        .with("panels", &observed.panels);
+    }
     let empty: Vec<String> = judged
         .iter()
         .filter(|p| !p.has_data || p.error.is_some())

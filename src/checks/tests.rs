@@ -745,6 +745,7 @@ fn panel(title: &str, has_data: bool) -> PanelResult {
         queries: vec!["up".into()],
         has_data,
         error: None,
+        unavailable: false,
     }
 }
 
@@ -792,6 +793,36 @@ fn a_dashboard_that_could_not_be_asked_is_inconclusive_and_one_that_cannot_be_re
     };
     assert_eq!(failure(true), Status::Inconclusive);
     assert_eq!(failure(false), Status::Fail);
+}
+
+#[test]
+fn a_panel_prometheus_could_not_answer_for_makes_the_dashboard_inconclusive_not_empty() {
+    let mut observations = observations();
+    let mut unasked = panel("Latency", false);
+    unasked.error = Some("Prometheus at … answered HTTP 503: not ready".into());
+    unasked.unavailable = true;
+    observations.dashboards.insert(
+        "checks[0]".into(),
+        DashboardObservation {
+            title: "Gateway".into(),
+            panels: vec![panel("Requests", true), unasked.clone()],
+            error: None,
+        },
+    );
+    let verdict = judge(dashboard_check(&[]), &observations);
+    assert_eq!(verdict.status, Status::Inconclusive, "{}", verdict.summary);
+    assert!(verdict.summary.contains("Latency"), "{}", verdict.summary);
+    // A query Prometheus refuses is the dashboard's fault: it fails.
+    unasked.unavailable = false;
+    observations
+        .dashboards
+        .get_mut("checks[0]")
+        .expect("set above")
+        .panels[1] = unasked;
+    assert_eq!(
+        judge(dashboard_check(&[]), &observations).status,
+        Status::Fail
+    );
 }
 
 // ---- the run as a whole ----

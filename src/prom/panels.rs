@@ -37,10 +37,14 @@ pub async fn run_panels(
             .collect();
         let mut has_data = false;
         let mut error = None;
+        let mut unavailable = false;
         for query in &queries {
             match prometheus.query_range(query, start, end, step).await {
                 Ok(series) => has_data |= series.iter().any(|s| !s.values.is_empty()),
-                Err(e) => error = Some(e.to_string()),
+                Err(e) => {
+                    unavailable |= e.is_unavailable();
+                    error = Some(e.to_string());
+                }
             }
         }
         results.push(PanelResult {
@@ -48,6 +52,7 @@ pub async fn run_panels(
             queries,
             has_data,
             error,
+            unavailable,
         });
     }
     results

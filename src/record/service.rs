@@ -40,6 +40,10 @@ pub struct PanelResult {
     pub queries: Vec<String>,
     pub has_data: bool,
     pub error: Option<String>,
+    /// The error says Prometheus could not be asked (down, overloaded, not
+    /// ready), not that the query is wrong: the panel's emptiness is unknown.
+    #[serde(default)]
+    pub unavailable: bool,
 }
 
 /// A dashboard's panels, asked of Prometheus over the run.
