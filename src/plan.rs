@@ -20,6 +20,9 @@ pub struct Plan {
     pub time_scale: f64,
     pub target: TargetPlan,
     pub prometheus: PrometheusPlan,
+    /// The Alertmanager the notification checks watch (None: none).
+    #[serde(default)]
+    pub alertmanager: Option<AlertmanagerPlan>,
     pub service_metrics: ServiceMetrics,
     pub phases: Vec<PhasePlan>,
     pub checks: Vec<CheckPlan>,
@@ -102,6 +105,7 @@ impl Plan {
     pub fn needs_cluster(&self) -> bool {
         matches!(self.target, TargetPlan::Kubernetes { .. })
             || matches!(self.prometheus, PrometheusPlan::Kubernetes { .. })
+            || matches!(self.alertmanager, Some(AlertmanagerPlan::Kubernetes { .. }))
             || self
                 .phases
                 .iter()
@@ -195,6 +199,32 @@ pub enum PrometheusPlan {
         scrape_interval: Option<Duration>,
         evaluation_interval: Option<Duration>,
     },
+    Url {
+        url: String,
+        #[serde(default)]
+        auth: Option<AuthRef>,
+        #[serde(default)]
+        tls: TlsPlan,
+    },
+    /// A Service, found through the Kubernetes API.
+    Kubernetes {
+        service: ServiceRef,
+        #[serde(default)]
+        auth: Option<AuthRef>,
+    },
+}
+
+/// Which Alertmanager a drill watches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum AlertmanagerPlan {
+    /// A child firedrill starts, the embedded Prometheus sends to, and whose
+    /// every integration is a webhook to firedrill's receiver.
+    Embedded {
+        /// The routing configuration; `None`: the one `k8s/monitoring` ships.
+        config: Option<PathBuf>,
+    },
+    /// One that runs somewhere, read through its API only.
     Url {
         url: String,
         #[serde(default)]
@@ -417,6 +447,35 @@ pub enum CheckKind {
     },
     /// Every panel of a Grafana dashboard shows data over the run.
     Dashboard { file: PathBuf, except: Vec<String> },
+    /// A notification of the alert reaches `receiver` within the deadline.
+    NotifiesWithin {
+        alert: String,
+        receiver: String,
+        deadline: Duration,
+        anchor: Anchor,
+    },
+    /// The notification that the alert resolved reaches `receiver` within
+    /// the deadline.
+    NotifiesResolvedWithin {
+        alert: String,
+        receiver: String,
+        deadline: Duration,
+        anchor: Anchor,
+    },
+    /// No notification during the phase (to `receiver`, about `alert`, or
+    /// to anyone about anything).
+    NoNotificationDuring {
+        phase: usize,
+        receiver: Option<String>,
+        alert: Option<String>,
+    },
+    /// Alertmanager routes the alert to `receiver` (and does not hold it
+    /// back), from the phase's start on (or at any time).
+    RoutedTo {
+        alert: String,
+        receiver: String,
+        phase: Option<usize>,
+    },
 }
 
 impl CheckKind {
@@ -424,10 +483,38 @@ impl CheckKind {
         match self {
             CheckKind::FiresWithin { alert, .. }
             | CheckKind::ResolvesWithin { alert, .. }
-            | CheckKind::SilentDuring { alert, .. } => Some(alert),
+            | CheckKind::SilentDuring { alert, .. }
+            | CheckKind::NotifiesWithin { alert, .. }
+            | CheckKind::NotifiesResolvedWithin { alert, .. }
+            | CheckKind::RoutedTo { alert, .. } => Some(alert),
+            CheckKind::NoNotificationDuring { alert, .. } => alert.as_deref(),
             CheckKind::Latency { .. }
             | CheckKind::ErrorRatio { .. }
             | CheckKind::Dashboard { .. } => None,
+        }
+    }
+}
+
+impl CheckKind {
+    /// Whether the check is about notifications (it needs an Alertmanager).
+    pub fn is_about_notifications(&self) -> bool {
+        matches!(
+            self,
+            CheckKind::NotifiesWithin { .. }
+                | CheckKind::NotifiesResolvedWithin { .. }
+                | CheckKind::NoNotificationDuring { .. }
+                | CheckKind::RoutedTo { .. }
+        )
+    }
+
+    /// The receiver a notification check names.
+    pub fn receiver(&self) -> Option<&str> {
+        match self {
+            CheckKind::NotifiesWithin { receiver, .. }
+            | CheckKind::NotifiesResolvedWithin { receiver, .. }
+            | CheckKind::RoutedTo { receiver, .. } => Some(receiver),
+            CheckKind::NoNotificationDuring { receiver, .. } => receiver.as_deref(),
+            _ => None,
         }
     }
 }

@@ -21,6 +21,12 @@ pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
+/// Unix seconds as RFC 3339 with milliseconds (`2026-11-25T20:26:32.123Z`).
+pub fn rfc3339(seconds: f64) -> String {
+    let at = UNIX_EPOCH + Duration::from_secs_f64(seconds.max(0.0));
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
 /// Parses the RFC 3339 timestamps of Prometheus's and Alertmanager's APIs
 /// (`lastEvaluation`, `activeAt`, `startsAt`): UTC `Z` or a numeric offset,
 /// with or without fractions. Go's zero time (`0001-01-01T00:00:00Z`) means

@@ -330,6 +330,8 @@ fn deploy_applies_the_monitoring_stack_server_side_and_waits_for_the_rollout() {
         (r.method == "PATCH").then(|| (200, serde_json::from_str(&r.body).unwrap_or_default()))
     });
     api.deployment("prometheus", 1, None);
+    // k8s/monitoring/alertmanager.yaml's Deployment rolls out too.
+    api.deployment("alertmanager", 1, None);
 
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = api.kubeconfig(dir.path());
@@ -360,9 +362,10 @@ fn deploy_applies_the_monitoring_stack_server_side_and_waits_for_the_rollout() {
         .into_iter()
         .filter(|r| r.method == "PATCH")
         .collect();
+    // 8 objects of Prometheus and Grafana, 3 of the Alertmanager.
     assert_eq!(
         applies.len(),
-        8,
+        11,
         "every object of k8s/monitoring: {applies:#?}"
     );
     for apply in &applies {
@@ -398,4 +401,64 @@ fn the_in_cluster_scenarios_are_valid() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn doctor_checks_the_alertmanager_and_lists_its_silences() {
+    let alertmanager = support::TestAlertmanager::start(
+        &std::fs::read_to_string(support::repo().join("tests/alertmanager/foreign.yml")).unwrap(),
+    );
+    let id = alertmanager.silence(
+        json!([{ "name": "alertname", "value": "GatewayHighErrorRate", "isRegex": false, "isEqual": true }]),
+        "ops@example",
+        "gateway maintenance",
+    );
+    let demo = DemoGateway::start();
+    let prometheus = support::prometheus_alerting(&demo, &alertmanager);
+    let without = prometheus_for(&demo);
+    let api = MockApi::start();
+    api.route(
+        "GET",
+        "/api/v1/namespaces/default/pods",
+        200,
+        json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": []}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = api.kubeconfig(dir.path());
+    let doctor = |url: &str| {
+        let out = firedrill(&[
+            "doctor",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--prometheus",
+            url,
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    // Prometheus reads its configuration's Alertmanagers within a second.
+    let started = std::time::Instant::now();
+    let mut stdout = doctor(&prometheus.url());
+    while !stdout.contains("ok    Prometheus sends its alerts to an Alertmanager")
+        && started.elapsed().as_secs() < 20
+    {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        stdout = doctor(&prometheus.url());
+    }
+    for line in [
+        "ok    Prometheus sends its alerts to an Alertmanager",
+        &format!("ok    Alertmanager {} answers", alertmanager.url()),
+        &format!("ok    active silence {id}"),
+        "gateway maintenance",
+    ] {
+        assert!(stdout.contains(line), "`{line}` in:\n{stdout}");
+    }
+    let stdout = doctor(&without.url());
+    assert!(
+        stdout.contains("FAIL  Prometheus sends its alerts to an Alertmanager"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("k8s/monitoring/alertmanager.yaml"),
+        "{stdout}"
+    );
 }

@@ -325,3 +325,83 @@ fn measured_time_to_fire_lies_within_the_computed_bounds() {
         );
     }
 }
+
+#[test]
+fn routing_mistakes_are_named_and_the_shipped_routing_passes() {
+    let rules = "k8s/monitoring/prometheus-rules.yaml";
+    let (code, report) = check(&[
+        rules,
+        &fixture("alertmanager-bad.yml"),
+        "--scrape-interval",
+        "15s",
+        "--evaluation-interval",
+        "30s",
+    ]);
+    assert_eq!(code, 1, "{report:#}");
+    let found = ids(&report);
+    for id in [
+        "alertmanager/no-integrations",
+        "alertmanager/shadowed-route",
+        "alertmanager/self-inhibition",
+    ] {
+        assert!(found.contains(id), "{id} in {found:?}");
+    }
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "alertmanager/no-integrations"
+                && f["subject"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("GatewayHighErrorRate {")),
+        "{report:#}"
+    );
+
+    let (code, report) = check(&["k8s/monitoring"]);
+    assert_eq!(code, 0, "{report:#}");
+    let routed: Vec<&Value> = report["routing"].as_array().unwrap().iter().collect();
+    let page = routed
+        .iter()
+        .find(|r| r["alert"] == "GatewayHighErrorRate")
+        .unwrap();
+    assert_eq!(page["receiver"], "chat");
+    assert_eq!(page["group_wait_seconds"].as_f64(), Some(15.0));
+    let down = routed.iter().find(|r| r["alert"] == "GatewayDown").unwrap();
+    assert_eq!(down["receiver"], "pager");
+    assert_eq!(down["labels"], "job=api-gateway, severity=critical");
+}
+
+#[test]
+fn a_live_alertmanagers_silence_on_a_scenarios_alert_is_a_finding() {
+    let alertmanager = support::TestAlertmanager::start(
+        &std::fs::read_to_string(support::repo().join("tests/alertmanager/routing.yml")).unwrap(),
+    );
+    let id = alertmanager.silence(
+        serde_json::json!([{ "name": "alertname", "value": "GatewayHighErrorRate", "isRegex": false, "isEqual": true }]),
+        "ops@example",
+        "gateway maintenance",
+    );
+    let url = alertmanager.url();
+    let (code, report) = check(&[
+        "--scenario",
+        "scenarios/paging.yaml",
+        "--alertmanager",
+        &url,
+    ]);
+    assert_eq!(code, 1, "{report:#}");
+    let silence = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "alertmanager/silence")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    let reason = silence["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&id) && reason.contains("gateway maintenance"),
+        "{reason}"
+    );
+    // The live routing replaced the scenario's: `chat` via its warning route.
+    assert!(report["routing_from"].as_str().unwrap().starts_with(&url));
+}

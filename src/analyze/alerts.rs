@@ -19,6 +19,8 @@ use crate::rules::{promql, Group, LoadedGroups, RuleDef};
 pub struct AlertAnalysis {
     pub alert: String,
     pub origin: String,
+    /// The rule's own labels (`severity: warning`), as written.
+    pub labels: BTreeMap<String, String>,
     pub group: String,
     pub expr: String,
     pub for_seconds: f64,
@@ -153,6 +155,7 @@ impl Site<'_> {
         into.alerts.push(AlertAnalysis {
             alert: self.alert.to_string(),
             origin: self.origin.to_string(),
+            labels: self.rule.labels.clone(),
             group: self.group.name.clone(),
             expr: self.rule.expr.trim().to_string(),
             for_seconds: hold.as_secs_f64(),

@@ -11,6 +11,7 @@ use super::alerts::{AlertAnalysis, Buckets};
 use super::lint::{self, Finding, Severity};
 use super::timing::{self, Intervals, Shape, Step};
 use crate::plan::{Anchor, CheckKind, FaultPlan, Plan, Source};
+use crate::rules::alertmanager::AlertmanagerConfig;
 use crate::time::format_duration_secs as fmt;
 
 /// What the timing model says of a deadline.
@@ -102,21 +103,39 @@ fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step
     }
 }
 
-/// Every `fires_within` check of `plan`, against the analysed alerts.
-pub fn check(plan: &Plan, alerts: &[AlertAnalysis], intervals: &Intervals) -> Vec<DeadlineCheck> {
+/// Every `fires_within` and `notifies_within` check of `plan`, against the
+/// analysed alerts (and, for the page, the routing).
+pub fn check(
+    plan: &Plan,
+    alerts: &[AlertAnalysis],
+    intervals: &Intervals,
+    routing: Option<&AlertmanagerConfig>,
+) -> Vec<DeadlineCheck> {
     let mut found = Vec::new();
     for check in &plan.checks {
-        let CheckKind::FiresWithin {
-            alert,
-            deadline,
-            anchor,
-        } = &check.kind
-        else {
-            continue;
+        let (alert, deadline, anchor, receiver) = match &check.kind {
+            CheckKind::FiresWithin {
+                alert,
+                deadline,
+                anchor,
+            } => (alert, deadline, anchor, None),
+            CheckKind::NotifiesWithin {
+                alert,
+                receiver,
+                deadline,
+                anchor,
+            } => (alert, deadline, anchor, Some(receiver)),
+            _ => continue,
         };
         let deadline_seconds = deadline.as_secs_f64() * plan.time_scale;
         let deadline_check = match alerts.iter().find(|a| &a.alert == alert) {
-            Some(analysis) => one(plan, anchor, analysis, intervals, deadline_seconds),
+            Some(analysis) => {
+                let judged = one(plan, anchor, analysis, intervals, deadline_seconds);
+                match receiver {
+                    Some(receiver) => page(judged, analysis, receiver, routing, deadline_seconds),
+                    None => judged,
+                }
+            }
             None => Judged {
                 anchor: String::new(),
                 step: None,
@@ -137,6 +156,72 @@ pub fn check(plan: &Plan, alerts: &[AlertAnalysis], intervals: &Intervals) -> Ve
         });
     }
     found
+}
+
+/// A notification deadline: the firing bounds plus the route's
+/// `group_wait` (Alertmanager's first flush of a new group).
+fn page(
+    fired: Judged,
+    analysis: &AlertAnalysis,
+    receiver: &str,
+    routing: Option<&AlertmanagerConfig>,
+    deadline_seconds: f64,
+) -> Judged {
+    let Some(config) = routing else {
+        return Judged {
+            outcome: DeadlineOutcome::Unknown,
+            why: "no Alertmanager configuration to route it with".into(),
+            ..fired
+        };
+    };
+    let routes: Vec<_> = super::routing::label_sets(analysis, config)
+        .iter()
+        .flat_map(|labels| config.route_for(labels))
+        .collect();
+    let Some(route) = routes.iter().find(|r| r.receiver == receiver) else {
+        let elsewhere: Vec<String> = routes
+            .iter()
+            .map(|r| format!("`{}` via {}", r.receiver, r.path_text()))
+            .collect();
+        return Judged {
+            firing: None,
+            outcome: DeadlineOutcome::CannotBeMet,
+            why: format!(
+                "it is routed to {}, never to `{receiver}`",
+                elsewhere.join(", ")
+            ),
+            ..fired
+        };
+    };
+    let wait = route.group_wait.as_secs_f64();
+    let firing = fired.firing.map(|b| timing::Bounds {
+        best_seconds: b.best_seconds + wait,
+        worst_seconds: b.worst_seconds + wait,
+    });
+    let outcome = match &firing {
+        Some(b) if b.worst_seconds <= deadline_seconds => DeadlineOutcome::Met,
+        Some(b) if b.best_seconds > deadline_seconds => DeadlineOutcome::CannotBeMet,
+        Some(_) => DeadlineOutcome::CanBeMissed,
+        None => fired.outcome,
+    };
+    let why = match &firing {
+        Some(b) => format!(
+            "notifies `{receiver}` {}–{} after {}: it {}; then {}'s group_wait {}",
+            fmt(b.best_seconds),
+            fmt(b.worst_seconds),
+            fired.anchor,
+            fired.why,
+            route.path_text(),
+            fmt(wait)
+        ),
+        None => fired.why.clone(),
+    };
+    Judged {
+        firing,
+        outcome,
+        why,
+        ..fired
+    }
 }
 
 /// A deadline judged: the parts of a `DeadlineCheck` that the timing gives.

@@ -18,6 +18,8 @@ use crate::rules::{
 /// What was read.
 pub struct Inputs {
     pub groups: Vec<LoadedGroups>,
+    /// An Alertmanager configuration among the files (the last one read).
+    pub alertmanager: Option<crate::rules::alertmanager::AlertmanagerConfig>,
     pub dashboards: Vec<Dashboard>,
     /// The intervals of the Prometheus config found among the files.
     pub config: IntervalDurations,
@@ -41,6 +43,23 @@ pub fn gather(options: &CheckOptions) -> Result<Inputs, RulesError> {
         inputs.config.scrape_interval = Some(scrape);
         inputs.config.evaluation_interval = Some(evaluation);
         inputs.config_origin = Some(rules::SHIPPED_CONFIG_PATH.into());
+    }
+    if inputs.alertmanager.is_none() {
+        if let Some(crate::plan::AlertmanagerPlan::Embedded { config }) = options
+            .scenario
+            .as_ref()
+            .and_then(|p| p.alertmanager.as_ref())
+        {
+            inputs.alertmanager = Some(match config {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).map_err(|e| {
+                        RulesError::plain(&path.display().to_string(), e.to_string())
+                    })?;
+                    crate::rules::alertmanager::parse(&text, path)?
+                }
+                None => rules::shipped_alertmanager()?,
+            });
+        }
     }
     if inputs.groups.is_empty() && inputs.dashboards.is_empty() {
         return Err(RulesError::plain(
@@ -68,6 +87,7 @@ fn read_inputs(paths: &[PathBuf]) -> Result<Inputs, RulesError> {
     }
     let mut inputs = Inputs {
         groups: Vec::new(),
+        alertmanager: None,
         dashboards: Vec::new(),
         config: IntervalDurations::default(),
         config_origin: None,
@@ -88,6 +108,18 @@ fn read_inputs(paths: &[PathBuf]) -> Result<Inputs, RulesError> {
         } else {
             parse_global_intervals(&text, file)?
         };
+        let alertmanager = if is_json {
+            None
+        } else {
+            match crate::rules::alertmanager::config_text(&text, file)? {
+                Some(_) => Some(crate::rules::alertmanager::parse(&text, file)?),
+                None => None,
+            }
+        };
+        let found_alertmanager = alertmanager.is_some();
+        if alertmanager.is_some() {
+            inputs.alertmanager = alertmanager;
+        }
         let found_config = !intervals.is_empty();
         if found_config {
             let found = intervals.durations(&origin)?;
@@ -97,10 +129,16 @@ fn read_inputs(paths: &[PathBuf]) -> Result<Inputs, RulesError> {
             config.scrape_timeout = found.scrape_timeout.or(config.scrape_timeout);
             inputs.config_origin = Some(origin.clone());
         }
-        if groups.is_empty() && dashboards.is_empty() && !found_config && *named {
+        if groups.is_empty()
+            && dashboards.is_empty()
+            && !found_config
+            && !found_alertmanager
+            && *named
+        {
             return Err(RulesError::plain(
                 &origin,
-                "no rule groups, Prometheus configuration or Grafana dashboard found".into(),
+                "no rule groups, Prometheus or Alertmanager configuration, or Grafana dashboard found"
+                    .into(),
             ));
         }
         inputs.groups.extend(groups);

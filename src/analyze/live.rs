@@ -129,3 +129,61 @@ pub async fn evaluation_errors(
     }
     Ok(findings)
 }
+
+/// Active silences that match an alert: a scenario's alerts when one is
+/// given, else every alert analysed (`alertmanager/silence`).
+pub fn silence_findings(
+    silences: &[crate::prom::alertmanager::AmSilence],
+    alerts: &[super::AlertAnalysis],
+    scenario: Option<&crate::plan::Plan>,
+    config: &crate::rules::alertmanager::AlertmanagerConfig,
+) -> Vec<Finding> {
+    use crate::rules::alertmanager::{all_match, MatchOp, Matcher};
+    let wanted: Option<Vec<&str>> =
+        scenario.map(|p| p.checks.iter().filter_map(|c| c.kind.alert()).collect());
+    let mut findings = Vec::new();
+    for silence in silences {
+        let matchers: Vec<Matcher> = silence
+            .matchers
+            .iter()
+            .filter_map(|m| {
+                let op = match (m.is_equal, m.is_regex) {
+                    (true, false) => MatchOp::Equal,
+                    (false, false) => MatchOp::NotEqual,
+                    (true, true) => MatchOp::Regex,
+                    (false, true) => MatchOp::NotRegex,
+                };
+                Matcher::new(&m.name, op, &m.value).ok()
+            })
+            .collect();
+        for alert in alerts {
+            if wanted
+                .as_ref()
+                .is_some_and(|w| !w.contains(&alert.alert.as_str()))
+            {
+                continue;
+            }
+            let matched = super::routing::label_sets(alert, config)
+                .into_iter()
+                .find(|labels| all_match(&matchers, labels));
+            if let Some(labels) = matched {
+                findings.push(Finding {
+                    id: "alertmanager/silence",
+                    severity: Severity::Error,
+                    subject: format!("{} {{{}}}", alert.alert, super::routing::labels_text(&labels)),
+                    origin: format!("silence {}", silence.id),
+                    reason: format!(
+                        "the active silence {} ({}, created by {}: \"{}\", ends at {}) mutes this alert: its page would not come",
+                        silence.id,
+                        silence.matchers.iter().map(|m| m.text()).collect::<Vec<_>>().join(", "),
+                        silence.created_by,
+                        silence.comment,
+                        silence.ends_at
+                    ),
+                    fix: format!("expire it if the maintenance is over: amtool silence expire {}", silence.id),
+                });
+            }
+        }
+    }
+    findings
+}

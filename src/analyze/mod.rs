@@ -3,7 +3,9 @@
 //! ConfigMap or PrometheusRule), lints every alert, computes its time to
 //! fire, checks a scenario's deadlines against it, and, given a live
 //! Prometheus, finds selectors with no series, rules that fail to evaluate,
-//! and dashboard panels with no data.
+//! and dashboard panels with no data; given an Alertmanager configuration
+//! (or a live Alertmanager), where each alert is routed and how long its
+//! first notification takes (`routing`).
 //!
 //! In stages, one file each: `inputs` (what to read, and the intervals that
 //! apply) → `alerts` (per alert: lints, live checks, timing) → `deadlines`
@@ -17,6 +19,7 @@ mod deadlines;
 mod inputs;
 pub mod lint;
 mod live;
+pub mod routing;
 mod table;
 pub mod timing;
 
@@ -42,6 +45,8 @@ pub struct CheckOptions {
     pub files: Vec<PathBuf>,
     pub scenario: Option<Plan>,
     pub prometheus: Option<String>,
+    /// A live Alertmanager: its configuration and active silences.
+    pub alertmanager: Option<String>,
     pub scrape_interval: Option<Duration>,
     pub evaluation_interval: Option<Duration>,
 }
@@ -52,6 +57,8 @@ pub enum CheckError {
     Input(#[from] RulesError),
     #[error("{0}")]
     Prometheus(#[from] PromError),
+    #[error("{0}")]
+    Alertmanager(#[from] crate::prom::AlertmanagerError),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +70,10 @@ pub struct RulesReport {
     pub findings: Vec<Finding>,
     pub deadlines: Vec<DeadlineCheck>,
     pub dashboards: Vec<DashboardResult>,
+    /// Where each alert is routed (with an Alertmanager configuration).
+    pub routing: Vec<routing::RoutingResult>,
+    /// Where the routing came from.
+    pub routing_from: Option<String>,
     pub notes: Vec<String>,
 }
 
@@ -75,7 +86,24 @@ impl RulesReport {
 
 pub async fn check(options: &CheckOptions) -> Result<RulesReport, CheckError> {
     let mut notes = Vec::new();
-    let inputs = inputs::gather(options)?;
+    let mut inputs = inputs::gather(options)?;
+    let mut silences = Vec::new();
+    if let Some(url) = &options.alertmanager {
+        let client = crate::prom::AlertmanagerClient::new(url)?;
+        client.wait_ready(Duration::from_secs(10)).await?;
+        let status = client.status().await?;
+        let origin = format!("{url}/api/v2/status");
+        inputs.alertmanager = Some(crate::rules::alertmanager::parse(
+            &status.config_text,
+            std::path::Path::new(&origin),
+        )?);
+        silences = client
+            .silences()
+            .await?
+            .into_iter()
+            .filter(|s| s.status.state == "active")
+            .collect();
+    }
     let prometheus = match &options.prometheus {
         Some(url) => {
             let client = PromClient::new(url)?;
@@ -88,9 +116,27 @@ pub async fn check(options: &CheckOptions) -> Result<RulesReport, CheckError> {
         inputs::intervals(options, &inputs, prometheus.as_ref(), &mut notes).await?;
     let analysed = alerts::analyse(&inputs.groups, &intervals, prometheus.as_ref()).await?;
     let mut findings = analysed.findings;
+    let (routes, routing_findings) = match &inputs.alertmanager {
+        Some(config) => routing::analyse(&analysed.alerts, config),
+        None => (Vec::new(), Vec::new()),
+    };
+    findings.extend(routing_findings);
+    if let Some(config) = &inputs.alertmanager {
+        findings.extend(live::silence_findings(
+            &silences,
+            &analysed.alerts,
+            options.scenario.as_ref(),
+            config,
+        ));
+    }
     let mut deadlines = Vec::new();
     if let Some(plan) = &options.scenario {
-        deadlines = deadlines::check(plan, &analysed.alerts, &intervals);
+        deadlines = deadlines::check(
+            plan,
+            &analysed.alerts,
+            &intervals,
+            inputs.alertmanager.as_ref(),
+        );
         findings.extend(deadlines::findings(plan, &deadlines));
         findings.extend(deadlines::slo_threshold_findings(plan, &analysed.buckets));
     }
@@ -110,6 +156,8 @@ pub async fn check(options: &CheckOptions) -> Result<RulesReport, CheckError> {
         findings,
         deadlines,
         dashboards,
+        routing: routes,
+        routing_from: inputs.alertmanager.as_ref().map(|c| c.origin.clone()),
         notes,
     })
 }

@@ -46,6 +46,17 @@ pub fn render_table(report: &RulesReport) -> String {
             ));
         }
     }
+    if let Some(from) = &report.routing_from {
+        out.push_str(&format!("\nRouting (from {from}):\n"));
+        let mut current = "";
+        for route in &report.routing {
+            if route.alert != current {
+                out.push_str(&format!("  {}\n", route.alert));
+                current = &route.alert;
+            }
+            out.push_str(&format!("      {}\n", super::routing::describe(route)));
+        }
+    }
     if !report.deadlines.is_empty() {
         out.push_str("\nScenario deadlines:\n");
         for d in &report.deadlines {

@@ -14,12 +14,12 @@ use crate::record::{AlertHistory, AlertRuleInfo, Observations};
 
 /// Everything an alert check needs before it can look at episodes, or the
 /// verdict that it cannot be judged.
-struct AlertContext<'a> {
-    rule: &'a AlertRuleInfo,
-    history: &'a AlertHistory,
+pub(super) struct AlertContext<'a> {
+    pub(super) rule: &'a AlertRuleInfo,
+    pub(super) history: &'a AlertHistory,
 }
 
-fn context<'a>(
+pub(super) fn context<'a>(
     check: &CheckPlan,
     alert: &str,
     observations: &'a Observations,
@@ -71,7 +71,7 @@ fn context<'a>(
 }
 
 /// The anchor's time, with the tolerance its measurement allows.
-fn anchor_time(
+pub(super) fn anchor_time(
     check: &CheckPlan,
     anchor: &Anchor,
     observations: &Observations,

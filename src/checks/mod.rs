@@ -7,6 +7,7 @@
 
 mod alerts;
 mod dashboard;
+mod notify;
 mod slo;
 
 use std::collections::BTreeMap;
@@ -78,6 +79,10 @@ pub enum Kind {
     Latency,
     ErrorRatio,
     Dashboard,
+    NotifiesWithin,
+    NotifiesResolvedWithin,
+    NoNotificationDuring,
+    RoutedTo,
 }
 
 impl Kind {
@@ -89,6 +94,10 @@ impl Kind {
             CheckKind::Latency { .. } => Kind::Latency,
             CheckKind::ErrorRatio { .. } => Kind::ErrorRatio,
             CheckKind::Dashboard { .. } => Kind::Dashboard,
+            CheckKind::NotifiesWithin { .. } => Kind::NotifiesWithin,
+            CheckKind::NotifiesResolvedWithin { .. } => Kind::NotifiesResolvedWithin,
+            CheckKind::NoNotificationDuring { .. } => Kind::NoNotificationDuring,
+            CheckKind::RoutedTo { .. } => Kind::RoutedTo,
         }
     }
 
@@ -100,12 +109,22 @@ impl Kind {
             Kind::Latency => "latency",
             Kind::ErrorRatio => "error_ratio",
             Kind::Dashboard => "dashboard",
+            Kind::NotifiesWithin => "notifies_within",
+            Kind::NotifiesResolvedWithin => "notifies_resolved_within",
+            Kind::NoNotificationDuring => "no_notifications_during",
+            Kind::RoutedTo => "routed_to",
         }
     }
 
     /// A deadline on an alert's timeline (drawn on the report's timeline).
     pub fn is_deadline(&self) -> bool {
-        matches!(self, Kind::FiresWithin | Kind::ResolvesWithin)
+        matches!(
+            self,
+            Kind::FiresWithin
+                | Kind::ResolvesWithin
+                | Kind::NotifiesWithin
+                | Kind::NotifiesResolvedWithin
+        )
     }
 }
 
@@ -166,6 +185,41 @@ fn evaluate_one(plan: &Plan, check: &CheckPlan, observations: &Observations) -> 
         CheckKind::Dashboard { except, .. } => {
             dashboard::every_panel_has_data(check, except, observations)
         }
+        CheckKind::NotifiesWithin {
+            alert,
+            receiver,
+            deadline,
+            anchor,
+        } => notify::notifies_within(check, alert, receiver, *deadline, anchor, observations),
+        CheckKind::NotifiesResolvedWithin {
+            alert,
+            receiver,
+            deadline,
+            anchor,
+        } => notify::notifies_resolved_within(
+            check,
+            alert,
+            receiver,
+            *deadline,
+            anchor,
+            observations,
+        ),
+        CheckKind::NoNotificationDuring {
+            phase,
+            receiver,
+            alert,
+        } => notify::no_notification_during(
+            check,
+            *phase,
+            receiver.as_deref(),
+            alert.as_deref(),
+            observations,
+        ),
+        CheckKind::RoutedTo {
+            alert,
+            receiver,
+            phase,
+        } => notify::routed_to(check, alert, receiver, *phase, observations),
     }
 }
 

@@ -56,6 +56,7 @@ fn plan(checks: Vec<CheckKind>) -> Plan {
             scrape_interval: None,
             evaluation_interval: None,
         },
+        alertmanager: None,
         service_metrics: ServiceMetrics::default(),
         phases: vec![phase_plan("healthy"), phase_plan("errors")],
         checks: checks
@@ -146,6 +147,7 @@ fn observations() -> Observations {
         service_latency: None,
         dashboards: BTreeMap::new(),
         watch,
+        alertmanager: None,
         prometheus_retries: 0,
         notes: Vec::new(),
     }

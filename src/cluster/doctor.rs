@@ -1,5 +1,7 @@
 //! `firedrill doctor`: the seed's troubleshooting section as one command.
-//! Is Prometheus ready, are its rules loaded and healthy, do the gateway's
+//! Is Prometheus ready, are its rules loaded and healthy, does it send its
+//! alerts to an Alertmanager that answers (and which silences are active),
+//! do the gateway's
 //! pods carry the `prometheus.io/*` annotations, are they up as scrape
 //! targets, and do the gateway's metrics exist — each with its fix.
 
@@ -44,6 +46,102 @@ pub struct DoctorOptions {
     pub selector: String,
     /// A metric the gateway must expose.
     pub metric: String,
+    /// Ask this Alertmanager instead of the address Prometheus has (which
+    /// may be a pod IP out of reach).
+    pub alertmanager: Option<String>,
+}
+
+/// Prometheus sends its alerts to an Alertmanager, that Alertmanager
+/// answers, and its active silences (each one a page that will not come).
+async fn alertmanagers(prometheus: &PromClient, given: Option<&str>) -> Vec<Finding> {
+    let check = "Prometheus sends its alerts to an Alertmanager";
+    let targets = match prometheus.alertmanagers().await {
+        Ok(found) => found,
+        Err(e) => {
+            return vec![fail(
+                check,
+                e.to_string(),
+                "make Prometheus reachable first".into(),
+            )]
+        }
+    };
+    let mut findings = Vec::new();
+    if targets.active.is_empty() {
+        findings.push(fail(
+            check,
+            format!(
+                "no active Alertmanager ({} dropped): alerts fire and nobody is paged",
+                targets.dropped.len()
+            ),
+            "add `alerting: { alertmanagers: [{ static_configs: [{ targets: [\"alertmanager:9093\"] }] }] }` to prometheus.yml (k8s/monitoring/prometheus-config.yaml has it) and kubectl apply -f k8s/monitoring/alertmanager.yaml".into(),
+        ));
+        if given.is_none() {
+            return findings;
+        }
+    } else {
+        findings.push(ok(
+            check,
+            targets
+                .active
+                .iter()
+                .map(|t| t.url.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
+    let bases: Vec<String> = match given {
+        Some(url) => vec![url.trim_end_matches('/').to_string()],
+        None => targets
+            .active
+            .iter()
+            .map(|t| t.url.split("/api/").next().unwrap_or(&t.url).to_string())
+            .collect(),
+    };
+    for base in bases {
+        findings.extend(one_alertmanager(&base).await);
+    }
+    findings
+}
+
+async fn one_alertmanager(base: &str) -> Vec<Finding> {
+    let check = format!("Alertmanager {base} answers");
+    let client = match crate::prom::AlertmanagerClient::new(base) {
+        Ok(client) => client,
+        Err(e) => return vec![fail(&check, e.to_string(), "check the URL".into())],
+    };
+    let silences = match client.silences().await {
+        Ok(silences) => silences,
+        Err(e) => {
+            return vec![fail(
+                &check,
+                e.to_string(),
+                "kubectl get pods -l app=alertmanager; from outside the cluster: kubectl port-forward svc/alertmanager 9093:9093 and --alertmanager http://127.0.0.1:9093".into(),
+            )]
+        }
+    };
+    let active: Vec<_> = silences
+        .iter()
+        .filter(|s| s.status.state == "active")
+        .collect();
+    let mut findings = vec![ok(&check, format!("{} active silences", active.len()))];
+    for silence in active {
+        findings.push(ok(
+            &format!("active silence {}", silence.id),
+            format!(
+                "{} · created by {}: \"{}\" · ends {}",
+                silence
+                    .matchers
+                    .iter()
+                    .map(|m| m.text())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                silence.created_by,
+                silence.comment,
+                silence.ends_at
+            ),
+        ));
+    }
+    findings
 }
 
 pub async fn examine(
@@ -55,6 +153,7 @@ pub async fn examine(
         prometheus_ready(prometheus).await,
         alert_rules(prometheus).await,
     ];
+    findings.extend(alertmanagers(prometheus, options.alertmanager.as_deref()).await);
     let Some(addresses) = gateway_pods(client, options, &mut findings).await? else {
         return Ok(findings);
     };

@@ -25,6 +25,10 @@ pub struct DoctorArgs {
     /// A metric the gateway must expose.
     #[arg(long, default_value = "gateway_http_requests_total")]
     pub metric: String,
+    /// Ask this Alertmanager (e.g. through `kubectl port-forward`) instead
+    /// of the address Prometheus sends to.
+    #[arg(long, value_name = "URL")]
+    pub alertmanager: Option<String>,
 }
 
 /// Apply manifests server-side (the monitoring stack) and wait for the rollout.
@@ -77,6 +81,7 @@ pub async fn doctor(options: &ClusterOptions, args: &DoctorArgs) -> i32 {
             namespace: args.namespace.clone(),
             selector: args.selector.clone(),
             metric: args.metric.clone(),
+            alertmanager: args.alertmanager.clone(),
         },
     )
     .await

@@ -18,6 +18,10 @@ pub struct RulesCheckArgs {
     /// series, failing rules, dashboard panels with no data.
     #[arg(long, value_name = "URL")]
     pub prometheus: Option<String>,
+    /// A live Alertmanager: its routing (instead of a configuration file)
+    /// and its active silences (one that matches an alert is a finding).
+    #[arg(long, value_name = "URL")]
+    pub alertmanager: Option<String>,
     /// Check this scenario's deadlines against the rules (and use its rules
     /// when no files are given).
     #[arg(long, value_name = "FILE")]
@@ -52,6 +56,7 @@ pub async fn check(args: RulesCheckArgs) -> i32 {
         files: args.files,
         scenario,
         prometheus: args.prometheus,
+        alertmanager: args.alertmanager,
         scrape_interval: args.scrape_interval,
         evaluation_interval: args.evaluation_interval,
     };
@@ -62,6 +67,10 @@ pub async fn check(args: RulesCheckArgs) -> i32 {
             return exit::INVALID;
         }
         Err(CheckError::Prometheus(e)) => {
+            eprintln!("firedrill: {e}");
+            return exit::INCONCLUSIVE;
+        }
+        Err(CheckError::Alertmanager(e)) => {
             eprintln!("firedrill: {e}");
             return exit::INCONCLUSIVE;
         }

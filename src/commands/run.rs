@@ -126,10 +126,13 @@ pub async fn run(
         prepared = Environment::prepare(&plan, cluster) => prepared.map_err(Some),
         _ = shutdown.changed() => Err(None),
     };
-    let (observations, environment, prometheus_log, forced_exit) = match prepared {
+    let (observations, environment, logs, forced_exit) = match prepared {
         Ok(env) => {
             let observations = drill::run(&plan, &env, shutdown, progress).await;
-            let log = env.prometheus_log();
+            let log = Logs {
+                prometheus: env.prometheus_log(),
+                alertmanager: env.alertmanager_log(),
+            };
             let summary = env.summary.clone();
             // Dropping the environment stops Prometheus and the demo now,
             // before the report is written.
@@ -142,7 +145,7 @@ pub async fn run(
             (
                 Observations::aborted(format!("the environment could not be prepared: {error}")),
                 None,
-                None,
+                Logs::default(),
                 code,
             )
         }
@@ -151,7 +154,7 @@ pub async fn run(
                 "interrupted by a signal while the environment was starting".into(),
             ),
             None,
-            None,
+            Logs::default(),
             None,
         ),
     };
@@ -161,6 +164,16 @@ pub async fn run(
     if let Some(code) = forced_exit {
         report.exit_code = code;
     }
+    finish(options, &plan, report, &logs).await
+}
+
+/// Pushes the results (when asked), writes the report and says where.
+async fn finish(
+    options: &RunArgs,
+    plan: &crate::plan::Plan,
+    mut report: Report,
+    logs: &Logs,
+) -> RunOutcome {
     if let Some(gateway) = &options.push_gateway {
         match crate::publish::push::push(gateway, &report).await {
             Ok(url) => eprintln!("firedrill: results pushed to {url}"),
@@ -177,7 +190,7 @@ pub async fn run(
         .out
         .clone()
         .unwrap_or_else(|| report::default_dir(&options.reports_root, &plan.name));
-    let written = write_report(&report, &dir, prometheus_log.as_deref());
+    let written = write_report(&report, &dir, logs);
     eprint!("{}", terminal::summary(&report));
     match &written {
         Ok(()) => eprintln!("report: {}", dir.join("report.json").display()),
@@ -192,10 +205,22 @@ pub async fn run(
     }
 }
 
-fn write_report(report: &Report, dir: &Path, prometheus_log: Option<&str>) -> std::io::Result<()> {
+/// The embedded children's logs, copied before they are stopped.
+#[derive(Default)]
+struct Logs {
+    prometheus: Option<String>,
+    alertmanager: Option<String>,
+}
+
+fn write_report(report: &Report, dir: &Path, logs: &Logs) -> std::io::Result<()> {
     report.write_all(dir)?;
-    if let Some(log) = prometheus_log {
-        std::fs::write(dir.join("prometheus.log"), log)?;
+    for (name, log) in [
+        ("prometheus.log", &logs.prometheus),
+        ("alertmanager.log", &logs.alertmanager),
+    ] {
+        if let Some(log) = log {
+            std::fs::write(dir.join(name), log)?;
+        }
     }
     Ok(())
 }

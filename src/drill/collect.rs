@@ -49,6 +49,7 @@ impl Collector<'_> {
             service_latency: Some(self.service_latency(run_end).await),
             dashboards: self.dashboards().await,
             watch,
+            alertmanager: None,
             prometheus_retries: self.prometheus.retries(),
             notes,
         }
@@ -100,11 +101,16 @@ impl Collector<'_> {
     pub async fn conditions(&self) -> BTreeMap<String, ConditionObservation> {
         let mut found = BTreeMap::new();
         for check in &self.plan.checks {
-            let CheckKind::FiresWithin {
+            let (CheckKind::FiresWithin {
                 alert,
                 anchor: Anchor::Condition { phase, expr },
                 ..
-            } = &check.kind
+            }
+            | CheckKind::NotifiesWithin {
+                alert,
+                anchor: Anchor::Condition { phase, expr },
+                ..
+            }) = &check.kind
             else {
                 continue;
             };

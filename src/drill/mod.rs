@@ -1,11 +1,15 @@
 //! The drill: runs a plan's phases in order on one clock (Prometheus's),
 //! with the load engine sending traffic, faults injected and always
-//! restored, and a watcher following Prometheus; then asks Prometheus what
-//! happened, with exact timestamps. Produces `Observations`; judging them is
-//! the checks' job, rendering them the report's.
+//! restored, a watcher following Prometheus, and — when the plan checks
+//! notifications — a watcher following Alertmanager and the receiver its
+//! notifications arrive at; then asks Prometheus what happened, with exact
+//! timestamps. Produces `Observations`; judging them is the checks' job,
+//! rendering them the report's.
 
 mod clock;
 mod collect;
+mod paging;
+mod receiver;
 mod timeline;
 mod watcher;
 
@@ -23,7 +27,9 @@ use crate::faults;
 use crate::load;
 use crate::plan::{LoadModel, PhasePlan, Plan, Shard};
 use crate::prom::PromClient;
-use crate::record::{AlertRuleInfo, Live, Observations, PhaseRecord, Progress, RunStatus};
+use crate::record::{
+    AlertRuleInfo, AlertmanagerRecord, Live, Observations, PhaseRecord, Progress, RunStatus,
+};
 
 /// Runs the plan against the environment. Never fails: what went wrong is in
 /// the observations (status, notes, per-query errors), so a report is always
@@ -45,6 +51,7 @@ pub async fn run(
     let evaluation = Duration::from_secs_f64(env.summary.evaluation_interval_seconds);
     let poll_every = (evaluation / 2).clamp(Duration::from_millis(200), Duration::from_secs(2));
     let watcher = watcher::Watcher::start(prometheus.clone(), clock, poll_every, progress.clone());
+    let (paging, mut notes) = start_paging(env, clock, progress.clone(), notes);
 
     let run_start = clock.now();
     let mut status = RunStatus::Completed;
@@ -100,6 +107,7 @@ pub async fn run(
         }
     }
     let watch_log = watcher.finish().await;
+    let alertmanager = finish_paging(paging, &mut notes).await;
     let observed_until = clock.now();
     let collector = collect::Collector {
         prometheus: &prometheus,
@@ -110,9 +118,97 @@ pub async fn run(
         observed_until,
         scrape_interval: env.summary.scrape_interval_seconds,
     };
-    collector
+    let mut observations = collector
         .observations(run_end, status, clock.offset_seconds, watch_log, notes)
-        .await
+        .await;
+    observations.alertmanager = alertmanager;
+    observations
+}
+
+/// The Alertmanager watcher and (embedded) the notification receiver.
+type Paging = Option<(
+    paging::AlertmanagerWatcher,
+    Option<receiver::Receiver>,
+    AlertmanagerRecord,
+)>;
+
+fn start_paging(
+    env: &Environment,
+    clock: Clock,
+    progress: Arc<dyn Progress>,
+    mut notes: Vec<String>,
+) -> (Paging, Vec<String>) {
+    let Some(alertmanager) = &env.alertmanager else {
+        return (None, notes);
+    };
+    let receiver = match alertmanager.take_receiver() {
+        Some(listener) => match receiver::Receiver::start(listener, clock, progress.clone()) {
+            Ok(receiver) => Some(receiver),
+            Err(e) => {
+                notes.push(format!("the notification receiver could not serve: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
+    let config = crate::rules::alertmanager::parse(
+        &alertmanager.config_text,
+        std::path::Path::new(&alertmanager.summary.config_origin),
+    );
+    // A quarter of the shortest group_wait, so an arrival is placed well
+    // inside the wait that follows it.
+    let shortest_wait = config
+        .as_ref()
+        .ok()
+        .and_then(|c| c.routes().iter().map(|r| r.group_wait).min())
+        .map(|w| w.div_f64(alertmanager.time_scale))
+        .unwrap_or(Duration::from_secs(4));
+    let poll_every = (shortest_wait / 4).clamp(Duration::from_millis(100), Duration::from_secs(1));
+    if let Err(e) = &config {
+        notes.push(format!(
+            "the Alertmanager's configuration could not be read ({e}): checks cannot say which route was taken"
+        ));
+    }
+    let record = AlertmanagerRecord {
+        url: alertmanager.summary.url.clone(),
+        version: alertmanager.summary.version.clone(),
+        notifications_observable: alertmanager.notifications_observable(),
+        config_text: alertmanager.config_text.clone(),
+        config_origin: alertmanager.summary.config_origin.clone(),
+        time_scale: alertmanager.time_scale,
+        ..AlertmanagerRecord::default()
+    };
+    let watcher = paging::AlertmanagerWatcher::start(
+        alertmanager.client.clone(),
+        clock,
+        poll_every,
+        record.clone(),
+        progress,
+    );
+    (Some((watcher, receiver, record)), notes)
+}
+
+async fn finish_paging(paging: Paging, notes: &mut Vec<String>) -> Option<AlertmanagerRecord> {
+    let (watcher, receiver, fallback) = paging?;
+    let mut record = watcher.finish().await.unwrap_or(fallback);
+    if let Some(receiver) = receiver {
+        let (notifications, refused) = receiver.finish();
+        record.notifications = notifications;
+        for why in refused {
+            notes.push(format!(
+                "the notification receiver refused a request: {why}"
+            ));
+        }
+    }
+    if let Some((first, why)) = record.failures.first() {
+        notes.push(format!(
+            "Alertmanager did not answer {} of {} polls, the first at t={:.1}s: {why}",
+            record.failures.len(),
+            record.polls,
+            first - record.observed_from
+        ));
+    }
+    Some(record)
 }
 
 /// Prometheus's clock, and every alerting rule it has loaded.

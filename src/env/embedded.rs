@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::process::{ProcessConfig, PrometheusProcess};
+use super::process::{ChildProcess, ChildSpec, PROMETHEUS};
 use super::EnvError;
 use crate::prom::PromClient;
 use crate::rules::{self, LoadedGroups, RulesError};
@@ -31,20 +31,31 @@ pub struct ScrapeTargets {
 }
 
 pub struct Embedded {
-    pub process: PrometheusProcess,
+    pub process: ChildProcess,
     pub client: PromClient,
     pub scrape: Duration,
     pub evaluation: Duration,
     pub rule_sources: Vec<String>,
 }
 
-pub async fn start(
-    rule_files: &[std::path::PathBuf],
-    scrape_interval: Option<Duration>,
-    evaluation_interval: Option<Duration>,
-    time_scale: f64,
-    targets: ScrapeTargets,
-) -> Result<Embedded, EnvError> {
+/// What the embedded Prometheus evaluates, how often, and where it sends.
+pub struct Settings<'a> {
+    pub rule_files: &'a [std::path::PathBuf],
+    pub scrape_interval: Option<Duration>,
+    pub evaluation_interval: Option<Duration>,
+    pub time_scale: f64,
+    /// `host:port` of the embedded Alertmanager it sends its alerts to.
+    pub alertmanager: Option<String>,
+}
+
+pub async fn start(settings: &Settings<'_>, targets: ScrapeTargets) -> Result<Embedded, EnvError> {
+    let Settings {
+        rule_files,
+        scrape_interval,
+        evaluation_interval,
+        time_scale,
+        ..
+    } = *settings;
     let (shipped_scrape, shipped_evaluation) = rules::shipped_intervals()?;
     let scrape = rules::scale_duration(scrape_interval.unwrap_or(shipped_scrape), time_scale);
     let evaluation_unscaled = evaluation_interval.unwrap_or(shipped_evaluation);
@@ -85,20 +96,44 @@ pub async fn start(
         ),
         None => (String::new(), Vec::new()),
     };
-    let config = ProcessConfig {
-        config_yaml: config_yaml(
-            &targets,
-            scrape,
-            evaluation,
-            &(scrape_auth + &scrape_tls(&targets)),
-        ),
-        rules_yaml: rules::render_rule_file(groups)?,
+    let mut config = config_yaml(
+        &targets,
+        scrape,
+        evaluation,
+        &(scrape_auth + &scrape_tls(&targets)),
+    );
+    if let Some(alertmanager) = &settings.alertmanager {
+        config.push_str(&format!(
+            "alerting:\n  alertmanagers:\n    - api_version: v2\n      static_configs:\n        - targets: [\"{alertmanager}\"]\n"
+        ));
+    }
+    let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
+    // Prometheus's 5m default, scaled like everything else, so a target
+    // that stops answering goes stale as fast.
+    let lookback = rules::scale_duration(Duration::from_secs(300), time_scale);
+    // Firing alerts are sent again every `resend-delay` (1m by default):
+    // scaled, so Alertmanager sees them refreshed as often as in production.
+    let resend = rules::scale_duration(Duration::from_secs(60), time_scale);
+    let spec = ChildSpec {
+        binary: PROMETHEUS,
+        path: PROMETHEUS.find("the embedded environment")?,
+        files: vec![("prometheus.yml".into(), config)],
+        raw_files: vec![("rules.yml".into(), rules::render_rule_file(groups)?)],
         secret_files,
-        // Prometheus's 5m default, scaled like everything else, so a target
-        // that stops answering goes stale as fast.
-        lookback_delta: rules::scale_duration(Duration::from_secs(300), time_scale),
+        args: vec![
+            "--config.file={dir}/prometheus.yml".into(),
+            "--storage.tsdb.path={dir}/data".into(),
+            "--web.listen-address=127.0.0.1:{port}".into(),
+            "--storage.tsdb.retention.time=1d".into(),
+            format!(
+                "--query.lookback-delta={}",
+                ms(lookback.max(Duration::from_secs(1)))
+            ),
+            format!("--rules.alert.resend-delay={}", ms(resend)),
+        ],
+        log_name: "prometheus.log",
     };
-    let process = PrometheusProcess::start(&config).await?;
+    let process = ChildProcess::start(&spec).await?;
     let client = PromClient::new(process.url())?;
     Ok(Embedded {
         process,
@@ -140,7 +175,7 @@ fn config_yaml(
     let timeout = scrape.min(Duration::from_secs(10));
     let mut config = format!(
         "global:\n  scrape_interval: {}\n  scrape_timeout: {}\n  evaluation_interval: {}\n\
-         rule_files:\n  - \"{{rules}}\"\n\
+         rule_files:\n  - \"{{dir}}/rules.yml\"\n\
          scrape_configs:\n  - job_name: api-gateway\n    metrics_path: \"{}\"\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n{auth}    static_configs:\n      - targets: [\"{}\"]\n",
         ms(scrape),
         ms(timeout),

@@ -4,24 +4,32 @@
 //! - embedded: the demo gateway and backend in-process, and a real Prometheus
 //!   child process scraping them, loaded with the shipped (or the scenario's)
 //!   rules, every interval and window divided by the scenario's time_scale;
-//! - url: a target and/or a Prometheus that already run somewhere.
+//! - url: a target and/or a Prometheus that already run somewhere;
+//! - the Alertmanager the notification checks watch (`alertmanager`):
+//!   an embedded child the embedded Prometheus sends to, or one given by
+//!   URL or Service.
 //!
 //! Everything started here is owned by a guard and stopped on drop.
 
+mod alertmanager;
 mod embedded;
 mod process;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use process::{find_binary, free_port, PrometheusProcess, PROMETHEUS_INSTALL_HINT};
+pub use alertmanager::WatchedAlertmanager;
+pub use process::{
+    find_binary, free_port, Binary, ChildProcess, ALERTMANAGER, ALERTMANAGER_INSTALL_HINT,
+    PROMETHEUS, PROMETHEUS_INSTALL_HINT,
+};
 
 use crate::cluster::{self, ClusterError, ClusterHandle, ClusterOptions};
 use crate::demo::{DemoConfig, DemoStack};
 use crate::faults::FaultContext;
 use crate::load::{LoadError, Target};
-use crate::plan::{AuthRef, Plan, PrometheusPlan, TargetPlan, TlsPlan};
-use crate::prom::{Access, PromClient, PromError};
+use crate::plan::{AlertmanagerPlan, AuthRef, Plan, PrometheusPlan, TargetPlan, TlsPlan};
+use crate::prom::{Access, AlertmanagerError, PromClient, PromError};
 use crate::record::{EnvKind, EnvSummary};
 use crate::rules::RulesError;
 use crate::secret::{self, Credentials, SecretError};
@@ -29,11 +37,17 @@ use crate::secret::{self, Credentials, SecretError};
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
     #[error("{0}")]
-    PrometheusMissing(String),
-    #[error("the embedded Prometheus failed to start: {message}{}", if log.is_empty() { String::new() } else { format!("\n--- its log ---\n{log}") })]
-    PrometheusStart { message: String, log: String },
+    BinaryMissing(String),
+    #[error("the embedded {what} failed to start: {message}{}", if log.is_empty() { String::new() } else { format!("\n--- its log ---\n{log}") })]
+    ChildStart {
+        what: &'static str,
+        message: String,
+        log: String,
+    },
     #[error("{0}")]
     Prom(#[from] PromError),
+    #[error("{0}")]
+    Alertmanager(#[from] AlertmanagerError),
     #[error("rules: {0}")]
     Rules(#[from] RulesError),
     #[error("{0}")]
@@ -56,8 +70,10 @@ pub struct Environment {
     pub notes: Vec<String>,
     /// The Kubernetes API, when the plan uses it.
     pub cluster: Option<ClusterHandle>,
+    /// The Alertmanager the notification checks watch.
+    pub alertmanager: Option<WatchedAlertmanager>,
     demo: Option<Arc<DemoStack>>,
-    process: Option<PrometheusProcess>,
+    process: Option<ChildProcess>,
 }
 
 fn resolve(auth: Option<&AuthRef>) -> Result<Option<Credentials>, SecretError> {
@@ -100,7 +116,7 @@ struct Watched {
     rule_sources: Vec<String>,
     tls: String,
     auth: Option<String>,
-    process: Option<PrometheusProcess>,
+    process: Option<ChildProcess>,
     notes: Vec<String>,
 }
 
@@ -174,11 +190,8 @@ async fn resolve_target(
 /// Starts the embedded Prometheus, scraping the target (and the demo's
 /// backend), and waits until it has data.
 async fn start_embedded(
-    plan: &Plan,
     resolved: &ResolvedTarget,
-    rule_files: &[std::path::PathBuf],
-    scrape_interval: Option<Duration>,
-    evaluation_interval: Option<Duration>,
+    settings: &embedded::Settings<'_>,
 ) -> Result<Watched, EnvError> {
     let target = &resolved.target;
     let targets = embedded::ScrapeTargets {
@@ -191,14 +204,7 @@ async fn start_embedded(
             .is_some()
             .then(|| (resolved.tls.clone(), target.host.clone())),
     };
-    let started = embedded::start(
-        rule_files,
-        scrape_interval,
-        evaluation_interval,
-        plan.time_scale,
-        targets,
-    )
-    .await?;
+    let started = embedded::start(settings, targets).await?;
     let notes = embedded::wait_for_first_data(&started.client, started.scrape)
         .await?
         .into_iter()
@@ -218,13 +224,8 @@ async fn start_embedded(
     })
 }
 
-/// Connects to a Prometheus that already runs, and reads its intervals.
-async fn connect_prometheus(
-    url: String,
-    auth: Option<&AuthRef>,
-    tls: &TlsPlan,
-    kind: EnvKind,
-) -> Result<Watched, EnvError> {
+/// Credentials and TLS for a server firedrill did not start.
+fn access(auth: Option<&AuthRef>, tls: &TlsPlan) -> Result<Access, EnvError> {
     let ca_pem = match &tls.ca_file {
         Some(path) => Some(std::fs::read(path).map_err(|e| EnvError::CaFile {
             path: path.display().to_string(),
@@ -232,11 +233,56 @@ async fn connect_prometheus(
         })?),
         None => None,
     };
-    let access = Access {
+    Ok(Access {
         credentials: resolve(auth)?,
         ca_pem,
         insecure_skip_verify: tls.insecure_skip_verify,
-    };
+    })
+}
+
+/// The Alertmanager the plan names, started (embedded) or connected to.
+async fn prepare_alertmanager(
+    plan: &Plan,
+    cluster: Option<&ClusterHandle>,
+) -> Result<Option<WatchedAlertmanager>, EnvError> {
+    Ok(Some(match &plan.alertmanager {
+        None => return Ok(None),
+        Some(AlertmanagerPlan::Embedded { config }) => {
+            alertmanager::start_embedded(config.as_deref(), plan.time_scale).await?
+        }
+        Some(AlertmanagerPlan::Url { url, auth, tls }) => {
+            alertmanager::connect(
+                url.clone(),
+                access(auth.as_ref(), tls)?,
+                EnvKind::Url,
+                tls_description(url, tls),
+                auth.as_ref().map(Credentials::describe),
+            )
+            .await?
+        }
+        Some(AlertmanagerPlan::Kubernetes { service, auth }) => {
+            let url = service_url(cluster, service).await?;
+            let tls = TlsPlan::default();
+            alertmanager::connect(
+                url.clone(),
+                access(auth.as_ref(), &tls)?,
+                EnvKind::Kubernetes,
+                tls_description(&url, &tls),
+                auth.as_ref().map(Credentials::describe),
+            )
+            .await?
+        }
+    }))
+}
+
+/// Connects to a Prometheus that already runs, and reads its intervals.
+async fn connect_prometheus(
+    url: String,
+    auth: Option<&AuthRef>,
+    tls: &TlsPlan,
+    kind: EnvKind,
+) -> Result<Watched, EnvError> {
+    let access = access(auth, tls)?;
     let client = PromClient::with_access(&url, access)?;
     client.wait_ready(Duration::from_secs(10)).await?;
     let version = client
@@ -270,6 +316,8 @@ impl Environment {
             None
         };
         let resolved = resolve_target(plan, cluster.as_ref()).await?;
+        // First, so the embedded Prometheus can be pointed at it.
+        let alertmanager = prepare_alertmanager(plan, cluster.as_ref()).await?;
         let watched = match &plan.prometheus {
             PrometheusPlan::Url { url, auth, tls } => {
                 connect_prometheus(url.clone(), auth.as_ref(), tls, EnvKind::Url).await?
@@ -284,14 +332,14 @@ impl Environment {
                 scrape_interval,
                 evaluation_interval,
             } => {
-                start_embedded(
-                    plan,
-                    &resolved,
+                let settings = embedded::Settings {
                     rule_files,
-                    *scrape_interval,
-                    *evaluation_interval,
-                )
-                .await?
+                    scrape_interval: *scrape_interval,
+                    evaluation_interval: *evaluation_interval,
+                    time_scale: plan.time_scale,
+                    alertmanager: alertmanager.as_ref().and_then(WatchedAlertmanager::address),
+                };
+                start_embedded(&resolved, &settings).await?
             }
         };
         Ok(Environment {
@@ -307,11 +355,13 @@ impl Environment {
                 prometheus_tls: watched.tls,
                 prometheus_auth: watched.auth,
                 target_auth: resolved.auth,
+                alertmanager: alertmanager.as_ref().map(|a| a.summary.clone()),
             },
             target: resolved.target,
             prometheus: watched.client,
             notes: watched.notes,
             cluster,
+            alertmanager,
             demo: resolved.demo,
             process: watched.process,
         })
@@ -329,6 +379,13 @@ impl Environment {
         self.process.as_ref().map(|p| p.log_tail(lines))
     }
 
+    /// The embedded Alertmanager's log, copied before the process is dropped.
+    pub fn alertmanager_log(&self) -> Option<String> {
+        self.alertmanager
+            .as_ref()
+            .and_then(WatchedAlertmanager::log)
+    }
+
     /// The embedded Prometheus's log, copied before the process is dropped.
     pub fn prometheus_log(&self) -> Option<String> {
         self.process
@@ -337,7 +394,7 @@ impl Environment {
     }
 
     /// The embedded Prometheus process, for tests that stop it on purpose.
-    pub fn prometheus_process(&mut self) -> Option<&mut PrometheusProcess> {
+    pub fn prometheus_process(&mut self) -> Option<&mut ChildProcess> {
         self.process.as_mut()
     }
 

@@ -1,8 +1,12 @@
-//! A Prometheus child process on a free loopback port, owned by a guard: it
-//! is stopped (SIGTERM, then SIGKILL after a grace period) and its temporary
-//! directory removed when the guard is dropped — on success, error, panic or
-//! Ctrl-C. On Linux the child also dies with firedrill (PR_SET_PDEATHSIG),
-//! so even a SIGKILL of firedrill leaves no Prometheus behind.
+//! A child process firedrill starts — Prometheus, Alertmanager — on a free
+//! loopback port with a private temporary directory, owned by a guard: it is
+//! stopped (SIGTERM, then SIGKILL after a grace period) and its directory
+//! removed when the guard is dropped — on success, error, panic or Ctrl-C.
+//! On Linux the child also dies with firedrill (PR_SET_PDEATHSIG), so even a
+//! SIGKILL of firedrill leaves nothing behind. `start` waits until the child
+//! answers `GET /-/ready` (both serve it) and retries on another port when
+//! the one picked was taken meanwhile; a missing binary is an error that
+//! says how to install it.
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -13,13 +17,60 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use super::EnvError;
-use crate::prom::PromClient;
+use crate::secret::Secret;
 
-/// Where to look for the binary, in order: this variable, then PATH.
+/// Where to look for the Prometheus binary, in order: this variable, then PATH.
 pub const PROMETHEUS_ENV: &str = "FIREDRILL_PROMETHEUS";
 pub const PROMETHEUS_INSTALL_HINT: &str = "install it with `sudo apt-get install prometheus` \
     (Debian/Ubuntu), or download it from https://prometheus.io/download/ and set \
     FIREDRILL_PROMETHEUS=/path/to/prometheus";
+pub const ALERTMANAGER_ENV: &str = "FIREDRILL_ALERTMANAGER";
+pub const ALERTMANAGER_INSTALL_HINT: &str = "install it with `sudo apt-get install \
+    prometheus-alertmanager` (Debian/Ubuntu), or download it from \
+    https://prometheus.io/download/ and set FIREDRILL_ALERTMANAGER=/path/to/alertmanager";
+
+/// A kind of child: what it is called, where its binary is found, how to
+/// install it.
+#[derive(Debug, Clone, Copy)]
+pub struct Binary {
+    /// For messages: `Prometheus`, `Alertmanager`.
+    pub what: &'static str,
+    pub env_var: &'static str,
+    /// Names tried on PATH, in order.
+    pub names: &'static [&'static str],
+    pub install_hint: &'static str,
+}
+
+pub const PROMETHEUS: Binary = Binary {
+    what: "Prometheus",
+    env_var: PROMETHEUS_ENV,
+    names: &["prometheus"],
+    install_hint: PROMETHEUS_INSTALL_HINT,
+};
+
+/// Debian names the binary `prometheus-alertmanager`; upstream's archive
+/// `alertmanager`.
+pub const ALERTMANAGER: Binary = Binary {
+    what: "Alertmanager",
+    env_var: ALERTMANAGER_ENV,
+    names: &["prometheus-alertmanager", "alertmanager"],
+    install_hint: ALERTMANAGER_INSTALL_HINT,
+};
+
+impl Binary {
+    /// The binary's path, or the error that says how to install it.
+    pub fn find(&self, needed_for: &str) -> Result<PathBuf, EnvError> {
+        self.names
+            .iter()
+            .find_map(|name| find_binary(self.env_var, name))
+            .ok_or_else(|| {
+                EnvError::BinaryMissing(format!(
+                    "{} is needed for {needed_for} and was not found on PATH: {}",
+                    self.what, self.install_hint
+                ))
+            })
+    }
+}
 
 /// Finds an executable by an environment variable or on PATH.
 pub fn find_binary(env_var: &str, name: &str) -> Option<PathBuf> {
@@ -39,37 +90,39 @@ pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-pub struct PrometheusProcess {
+/// What a child runs with. In file contents and arguments, `{dir}` is
+/// replaced by its private directory and `{port}` by its port.
+pub struct ChildSpec {
+    pub binary: Binary,
+    pub path: PathBuf,
+    /// Files written into the private directory (`{dir}`, `{port}` filled in).
+    pub files: Vec<(String, String)>,
+    /// Files written as they are (rules: their text is the user's).
+    pub raw_files: Vec<(String, String)>,
+    /// Files written with mode 0600 (credentials).
+    pub secret_files: Vec<(String, Secret)>,
+    pub args: Vec<String>,
+    /// The log file's name in the directory (`prometheus.log`).
+    pub log_name: &'static str,
+}
+
+pub struct ChildProcess {
+    what: &'static str,
     child: Child,
     dir: TempDir,
     url: String,
     version: String,
+    log_name: &'static str,
 }
 
-/// What the child runs with: the config and rule files' text, and flags.
-pub struct ProcessConfig {
-    /// prometheus.yml; `{rules}` is replaced by the rule file's path and
-    /// `{dir}` by the private directory holding the secret files.
-    pub config_yaml: String,
-    pub rules_yaml: String,
-    /// Files written with mode 0600 into the private directory.
-    pub secret_files: Vec<(String, crate::secret::Secret)>,
-    pub lookback_delta: Duration,
-}
-
-impl PrometheusProcess {
-    pub async fn start(config: &ProcessConfig) -> Result<Self, EnvError> {
-        let binary = find_binary(PROMETHEUS_ENV, "prometheus").ok_or_else(|| {
-            EnvError::PrometheusMissing(format!(
-                "Prometheus is needed for the embedded environment and was not found on PATH: {PROMETHEUS_INSTALL_HINT}"
-            ))
-        })?;
-        let version = version_of(&binary);
+impl ChildProcess {
+    pub async fn start(spec: &ChildSpec) -> Result<Self, EnvError> {
+        let version = version_of(&spec.path);
         let mut last_error = String::new();
         for _attempt in 0..3 {
-            match Self::start_once(&binary, config, version.clone()).await {
+            match Self::start_once(spec, version.clone()).await {
                 Ok(process) => return Ok(process),
-                Err(EnvError::PrometheusStart { message, log })
+                Err(EnvError::ChildStart { message, log, .. })
                     if log.contains("address already in use") =>
                 {
                     last_error = message;
@@ -78,86 +131,97 @@ impl PrometheusProcess {
                 Err(e) => return Err(e),
             }
         }
-        Err(EnvError::PrometheusStart {
+        Err(EnvError::ChildStart {
+            what: spec.binary.what,
             message: format!("no free port after 3 attempts: {last_error}"),
             log: String::new(),
         })
     }
 
-    async fn start_once(
-        binary: &Path,
-        config: &ProcessConfig,
-        version: String,
-    ) -> Result<Self, EnvError> {
-        let io = |what: &str, e: std::io::Error| EnvError::PrometheusStart {
-            message: format!("{what}: {e}"),
+    async fn start_once(spec: &ChildSpec, version: String) -> Result<Self, EnvError> {
+        let what = spec.binary.what;
+        let io = |doing: &str, e: std::io::Error| EnvError::ChildStart {
+            what,
+            message: format!("{doing}: {e}"),
             log: String::new(),
         };
         let dir = tempfile::Builder::new()
-            .prefix("firedrill-prometheus-")
+            .prefix(&format!("firedrill-{}-", what.to_lowercase()))
             .tempdir()
             .map_err(|e| io("cannot create a temporary directory", e))?;
-        let rules_path = dir.path().join("rules.yml");
-        std::fs::write(&rules_path, &config.rules_yaml).map_err(|e| io("cannot write rules", e))?;
-        for (name, secret) in &config.secret_files {
+        let port = free_port().map_err(|e| io("cannot find a free port", e))?;
+        let fill = |text: &str| {
+            text.replace("{dir}", &dir.path().display().to_string())
+                .replace("{port}", &port.to_string())
+        };
+        for (name, content) in &spec.files {
+            std::fs::write(dir.path().join(name), fill(content))
+                .map_err(|e| io(&format!("cannot write {name}"), e))?;
+        }
+        for (name, content) in &spec.raw_files {
+            std::fs::write(dir.path().join(name), content)
+                .map_err(|e| io(&format!("cannot write {name}"), e))?;
+        }
+        for (name, secret) in &spec.secret_files {
             write_private(&dir.path().join(name), secret.expose())
                 .map_err(|e| io("cannot write a credentials file", e))?;
         }
-        let config_path = dir.path().join("prometheus.yml");
-        let config_yaml = config
-            .config_yaml
-            .replace("{rules}", &rules_path.display().to_string())
-            .replace("{dir}", &dir.path().display().to_string());
-        std::fs::write(&config_path, config_yaml).map_err(|e| io("cannot write config", e))?;
-        let port = free_port().map_err(|e| io("cannot find a free port", e))?;
-        let log_path = dir.path().join("prometheus.log");
+        let log_path = dir.path().join(spec.log_name);
         let log = File::create(&log_path).map_err(|e| io("cannot create the log", e))?;
         let log_err = log.try_clone().map_err(|e| io("cannot open the log", e))?;
-        let lookback_ms = config.lookback_delta.as_millis().max(1000);
-        let mut command = Command::new(binary);
+        let mut command = Command::new(&spec.path);
         command
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--storage.tsdb.retention.time=1d")
-            .arg(format!("--query.lookback-delta={lookback_ms}ms"))
+            .args(spec.args.iter().map(|a| fill(a)))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err);
         die_with_parent(&mut command);
-        let child = command.spawn().map_err(|e| EnvError::PrometheusStart {
-            message: format!("cannot run {}: {e}", binary.display()),
+        let child = command.spawn().map_err(|e| EnvError::ChildStart {
+            what,
+            message: format!("cannot run {}: {e}", spec.path.display()),
             log: String::new(),
         })?;
-        let mut process = PrometheusProcess {
+        let mut process = ChildProcess {
+            what,
             child,
             dir,
             url: format!("http://127.0.0.1:{port}"),
             version,
+            log_name: spec.log_name,
         };
         process.wait_ready(Duration::from_secs(30)).await?;
         Ok(process)
     }
 
     async fn wait_ready(&mut self, timeout: Duration) -> Result<(), EnvError> {
-        let client = PromClient::new(&self.url).map_err(EnvError::Prom)?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .no_proxy()
+            .build()
+            .map_err(|e| EnvError::ChildStart {
+                what: self.what,
+                message: format!("cannot build an HTTP client: {e}"),
+                log: String::new(),
+            })?;
+        let ready = format!("{}/-/ready", self.url);
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(EnvError::PrometheusStart {
-                    message: format!("Prometheus exited at start ({status})"),
+                return Err(EnvError::ChildStart {
+                    what: self.what,
+                    message: format!("{} exited at start ({status})", self.what),
                     log: self.log_tail(30),
                 });
             }
-            if let Ok(true) = client.ready().await {
-                return Ok(());
+            if let Ok(response) = client.get(&ready).send().await {
+                if response.status().is_success() {
+                    return Ok(());
+                }
             }
             if started.elapsed() > timeout {
-                return Err(EnvError::PrometheusStart {
-                    message: format!("Prometheus was not ready after {timeout:?}"),
+                return Err(EnvError::ChildStart {
+                    what: self.what,
+                    message: format!("{} was not ready after {timeout:?}", self.what),
                     log: self.log_tail(30),
                 });
             }
@@ -177,8 +241,12 @@ impl PrometheusProcess {
         self.child.id()
     }
 
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     pub fn log_path(&self) -> PathBuf {
-        self.dir.path().join("prometheus.log")
+        self.dir.path().join(self.log_name)
     }
 
     pub fn log_tail(&self, lines: usize) -> String {
@@ -205,10 +273,10 @@ impl PrometheusProcess {
     }
 }
 
-impl Drop for PrometheusProcess {
+impl Drop for ChildProcess {
     fn drop(&mut self) {
         self.stop(Duration::from_secs(5));
-        // `dir` (config, rules, TSDB, log) is removed by TempDir's own Drop.
+        // `dir` (configuration, data, log) is removed by TempDir's own Drop.
     }
 }
 
@@ -225,6 +293,8 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(content.as_bytes())
 }
 
+/// `prometheus --version` says `prometheus, version 2.42.0+ds (…)`;
+/// Alertmanager says the same of itself.
 fn version_of(binary: &Path) -> String {
     Command::new(binary)
         .arg("--version")

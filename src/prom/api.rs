@@ -158,3 +158,18 @@ pub struct BuildInfo {
 pub(crate) struct ConfigData {
     pub yaml: String,
 }
+
+/// `/api/v1/alertmanagers`: where Prometheus sends its alerts.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct AlertmanagersData {
+    #[serde(rename = "activeAlertmanagers", default)]
+    pub active: Vec<AlertmanagerTarget>,
+    #[serde(rename = "droppedAlertmanagers", default)]
+    pub dropped: Vec<AlertmanagerTarget>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AlertmanagerTarget {
+    /// e.g. `http://10.0.0.7:9093/api/v2/alerts`.
+    pub url: String,
+}

@@ -1,5 +1,7 @@
 //! A client for Prometheus's HTTP API: query, query_range, alerts, rules,
-//! targets, build info, readiness, and Prometheus's own clock.
+//! targets, its Alertmanagers, build info, readiness, and Prometheus's own
+//! clock; and (`alertmanager`) one for Alertmanager's API v2: its alerts,
+//! silences, status and notification counters.
 //!
 //! Errors are typed so the caller can tell "Prometheus is unreachable" (the
 //! verdict becomes inconclusive) from "Prometheus refused the query" (a bug in
@@ -7,6 +9,7 @@
 //! with backoff, and every retry is counted so a report can show it. Answers
 //! are read up to a size limit. Knows nothing of scenarios.
 
+pub mod alertmanager;
 mod api;
 pub mod panels;
 
@@ -14,8 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use alertmanager::{AlertmanagerClient, AlertmanagerError};
 pub use api::{
-    ActiveAlert, BuildInfo, Labels, Point, QueryResult, Rule, RuleGroup, Sample, Series, Target,
+    ActiveAlert, AlertmanagersData, BuildInfo, Labels, Point, QueryResult, Rule, RuleGroup, Sample,
+    Series, Target,
 };
 use api::{AlertsData, ConfigData, Envelope, RawResult, RulesData, TargetsData};
 use serde::de::DeserializeOwned;
@@ -135,26 +140,10 @@ impl PromClient {
     }
 
     pub fn with_access(base_url: &str, access: Access) -> Result<Self, PromError> {
-        let unusable = |message: String| PromError::Unreachable {
+        let http = http_client(&access).map_err(|message| PromError::Unreachable {
             url: base_url.to_string(),
             message,
-        };
-        // A query firedrill sends answers in well under a second on a
-        // healthy Prometheus; ten seconds means it is not healthy.
-        let mut builder = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(3));
-        if let Some(pem) = &access.ca_pem {
-            let certificate = reqwest::Certificate::from_pem(pem)
-                .map_err(|e| unusable(format!("the CA file is not a PEM certificate: {e}")))?;
-            builder = builder.add_root_certificate(certificate);
-        }
-        if access.insecure_skip_verify {
-            builder = builder.danger_accept_invalid_certs(true);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| unusable(format!("cannot build an HTTP client: {e}")))?;
+        })?;
         Ok(PromClient {
             base: base_url.trim_end_matches('/').to_string(),
             http,
@@ -167,16 +156,7 @@ impl PromClient {
 
     /// Adds the credentials, marked sensitive so no layer prints them.
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.authorization {
-            Some(secret) => match reqwest::header::HeaderValue::from_str(secret.expose()) {
-                Ok(mut value) => {
-                    value.set_sensitive(true);
-                    request.header(reqwest::header::AUTHORIZATION, value)
-                }
-                Err(_) => request,
-            },
-            None => request,
-        }
+        authorize(request, self.authorization.as_ref())
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
@@ -319,6 +299,12 @@ impl PromClient {
         Ok(data.groups)
     }
 
+    /// The Alertmanagers Prometheus sends its alerts to (and those it
+    /// discovered but dropped).
+    pub async fn alertmanagers(&self) -> Result<AlertmanagersData, PromError> {
+        self.get("/api/v1/alertmanagers", &[]).await
+    }
+
     pub async fn targets(&self) -> Result<Vec<Target>, PromError> {
         let data: TargetsData = self.get("/api/v1/targets", &[("state", "active")]).await?;
         Ok(data.active_targets)
@@ -407,6 +393,42 @@ impl PromClient {
     }
 }
 
+/// The HTTP client both API clients use: bounded timeouts, the CA to
+/// trust or (on request) none checked.
+pub(crate) fn http_client(access: &Access) -> Result<reqwest::Client, String> {
+    // A query firedrill sends answers in well under a second on a healthy
+    // Prometheus (or Alertmanager); ten seconds means it is not healthy.
+    let mut builder = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(3));
+    if let Some(pem) = &access.ca_pem {
+        let certificate = reqwest::Certificate::from_pem(pem)
+            .map_err(|e| format!("the CA file is not a PEM certificate: {e}"))?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    if access.insecure_skip_verify {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))
+}
+
+/// The `Authorization` header for credentials, marked sensitive so no
+/// layer prints it.
+pub(crate) fn authorize(
+    request: reqwest::RequestBuilder,
+    authorization: Option<&Secret>,
+) -> reqwest::RequestBuilder {
+    match authorization.map(|s| reqwest::header::HeaderValue::from_str(s.expose())) {
+        Some(Ok(mut value)) => {
+            value.set_sensitive(true);
+            request.header(reqwest::header::AUTHORIZATION, value)
+        }
+        _ => request,
+    }
+}
+
 fn unreachable(url: &str, error: &reqwest::Error) -> PromError {
     let chain = error_chain(error);
     if chain.contains("certificate") || chain.contains("InvalidCertificate") {
@@ -431,7 +453,7 @@ fn unreachable(url: &str, error: &reqwest::Error) -> PromError {
 }
 
 /// reqwest's top-level message is generic; the cause says what happened.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

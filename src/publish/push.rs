@@ -1,6 +1,7 @@
 //! Results pushed to a Prometheus Pushgateway at the end of a run, so the
 //! dashboard that shows the service also shows whether its drills pass:
-//! the verdict, each check, time to fire and to resolve per alert check, and
+//! the verdict, each check, time to fire and to resolve per alert check, time
+//! to the notification per alert and receiver, and
 //! client-side latency quantiles and outcomes per phase.
 //!
 //! One group per scenario (and shard), replaced by every run (HTTP PUT), so
@@ -95,7 +96,31 @@ fn check_metrics(registry: &Registry, report: &Report) {
         "Seconds from the check's anchor to the alert resolving",
         &["alert", "id"],
     );
+    let time_to_notify = gauge(
+        registry,
+        "firedrill_alert_time_to_notify_seconds",
+        "Seconds from the check's anchor to the notification reaching the receiver",
+        &["alert", "receiver"],
+    );
     for verdict in &report.verdicts {
+        if let (Some(value), Some(receiver)) = (
+            verdict
+                .evidence
+                .get("time_to_notify_seconds")
+                .and_then(|v| v.as_f64()),
+            verdict.evidence.get("receiver").and_then(|v| v.as_str()),
+        ) {
+            let alert = report
+                .plan
+                .checks
+                .iter()
+                .find(|c| c.id == verdict.id)
+                .and_then(|c| c.kind.alert())
+                .unwrap_or("");
+            time_to_notify
+                .with_label_values(&[alert, receiver])
+                .set(value);
+        }
         let labels = [
             verdict.id.as_str(),
             verdict.name.as_str(),

@@ -1,5 +1,6 @@
 //! The run's records: what a run observed, as plain serde data — its status,
 //! each phase (its traffic, its fault), the alert rules and their episodes,
+//! the alerts at Alertmanager and the notifications it sent (`paging`),
 //! when conditions held, what the service reported, the environment it ran
 //! in — and the `Progress` interface through which they are told as they
 //! happen.
@@ -8,6 +9,7 @@
 //! above the plan, and knows nothing of how the records were made.
 
 mod alerts;
+mod paging;
 mod service;
 mod traffic;
 
@@ -20,6 +22,9 @@ use serde::{Deserialize, Serialize};
 pub use alerts::{
     AlertEvent, AlertHistory, AlertRuleInfo, ConditionObservation, Episode, Labels, QueryFailure,
     WatchLog,
+};
+pub use paging::{
+    AlertAtAlertmanager, AlertState, AlertmanagerRecord, Notification, NotifiedAlert, SilenceRecord,
 };
 pub use service::{DashboardObservation, PanelResult, ServiceLatencySeries, ServiceObservation};
 pub use traffic::{
@@ -79,6 +84,9 @@ pub struct Observations {
     #[serde(default)]
     pub dashboards: BTreeMap<String, DashboardObservation>,
     pub watch: WatchLog,
+    /// The Alertmanager watched, and the notifications taken.
+    #[serde(default)]
+    pub alertmanager: Option<AlertmanagerRecord>,
     pub prometheus_retries: u64,
     pub notes: Vec<String>,
 }
@@ -100,6 +108,7 @@ impl Observations {
             service_latency: None,
             dashboards: BTreeMap::new(),
             watch: WatchLog::default(),
+            alertmanager: None,
             prometheus_retries: 0,
             notes: Vec::new(),
         }
@@ -153,6 +162,23 @@ pub struct EnvSummary {
     /// How the target's certificate was checked (as for Prometheus).
     #[serde(default)]
     pub target_tls: String,
+    /// The Alertmanager watched, if any.
+    #[serde(default)]
+    pub alertmanager: Option<AlertmanagerSummary>,
+}
+
+/// Which Alertmanager a run watched, and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertmanagerSummary {
+    pub url: String,
+    pub version: String,
+    /// `embedded` (firedrill started it and receives its notifications) or
+    /// `url`/`kubernetes` (read-only).
+    pub kind: EnvKind,
+    /// Where its routing came from.
+    pub config_origin: String,
+    pub tls: String,
+    pub auth: Option<String>,
 }
 
 /// Told what happens as it happens (the terminal view and the run's own
@@ -162,6 +188,10 @@ pub trait Progress: Send + Sync {
     fn phase_started(&self, _index: usize, _phase: &PhasePlan, _live: &Arc<Live>) {}
     fn phase_finished(&self, _index: usize, _record: &PhaseRecord) {}
     fn alert_changed(&self, _event: &AlertEvent) {}
+    /// An alert reached Alertmanager (first sighting).
+    fn alert_arrived(&self, _alert: &AlertAtAlertmanager) {}
+    /// A notification reached firedrill's receiver.
+    fn notified(&self, _notification: &Notification) {}
     fn note(&self, _text: &str) {}
 }
 

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use super::{status_text, Report};
 use crate::checks::Status;
 use crate::plan::{FaultPlan, LoadModel, PhasePlan, Plan};
-use crate::record::{AlertEvent, EnvSummary, Live, PhaseRecord, Progress};
+use crate::record::{
+    AlertAtAlertmanager, AlertEvent, EnvSummary, Live, Notification, PhaseRecord, Progress,
+};
 use crate::time::{format_duration, trim_float};
 
 /// Clears the current line (the status line, when one is shown).
@@ -230,6 +232,19 @@ impl Progress for TerminalProgress {
                 String::new()
             }
         ));
+        if let Some(am) = &env.alertmanager {
+            self.line(&format!(
+                "  Alertmanager {} at {} ({}; routing from {})",
+                am.version,
+                am.url,
+                if am.kind == crate::record::EnvKind::Embedded {
+                    "embedded, every integration a webhook to firedrill"
+                } else {
+                    "read-only: its notifications are not observable"
+                },
+                am.config_origin
+            ));
+        }
         if env.prometheus_tls.contains("NOT VERIFIED") {
             self.line(&format!("  ! Prometheus over {}", env.prometheus_tls));
         }
@@ -301,6 +316,58 @@ impl Progress for TerminalProgress {
             self.elapsed(),
             event.alert,
             event.state
+        ));
+    }
+
+    fn alert_arrived(&self, alert: &AlertAtAlertmanager) {
+        let labels: Vec<String> = alert
+            .labels
+            .iter()
+            .filter(|(k, _)| k.as_str() != "alertname")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let held = alert
+            .states
+            .first()
+            .filter(|s| s.state == "suppressed")
+            .map(|s| {
+                if s.silenced_by.is_empty() {
+                    " · inhibited".to_string()
+                } else {
+                    format!(" · silenced by {}", s.silenced_by.join(", "))
+                }
+            })
+            .unwrap_or_default();
+        self.line(&format!(
+            "[+{:6.1}s]   alert {} {{{}}} → at Alertmanager, routed to {}{held}",
+            self.elapsed(),
+            alert
+                .labels
+                .get("alertname")
+                .map(String::as_str)
+                .unwrap_or("?"),
+            labels.join(","),
+            if alert.receivers.is_empty() {
+                "(none)".to_string()
+            } else {
+                alert.receivers.join(", ")
+            }
+        ));
+    }
+
+    fn notified(&self, notification: &Notification) {
+        let alerts: Vec<&str> = notification
+            .alerts
+            .iter()
+            .filter_map(|a| a.labels.get("alertname").map(String::as_str))
+            .collect();
+        self.line(&format!(
+            "[+{:6.1}s]   notification → {} ({}) · {} · {}",
+            self.elapsed(),
+            notification.receiver,
+            notification.integration,
+            notification.status,
+            alerts.join(", ")
         ));
     }
 

@@ -66,6 +66,27 @@ pub struct AlertView {
     pub for_seconds: Option<f64>,
     pub interval_seconds: Option<f64>,
     pub episodes: Vec<EpisodeView>,
+    /// When it arrived at Alertmanager (and how it was held there).
+    pub arrivals: Vec<ArrivalView>,
+    /// Each notification that carried it.
+    pub notifications: Vec<NotificationView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ArrivalView {
+    pub t: f64,
+    pub labels: String,
+    pub receivers: Vec<String>,
+    /// `silenced`, `inhibited` or None.
+    pub held: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NotificationView {
+    pub t: f64,
+    pub receiver: String,
+    pub integration: String,
+    pub status: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,6 +133,81 @@ pub fn percentile_curve(stats: &PhaseStats) -> Vec<(f64, f64)> {
     curve
 }
 
+/// Each checked alert's episodes, arrivals at Alertmanager and notifications.
+fn alert_views(
+    observations: &crate::record::Observations,
+    rel: impl Fn(f64) -> f64 + Copy,
+) -> Vec<AlertView> {
+    let alertmanager = observations.alertmanager.as_ref();
+    let label_text = |labels: &crate::record::Labels| {
+        labels
+            .iter()
+            .filter(|(k, _)| k.as_str() != "alertname")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    observations
+        .alerts
+        .iter()
+        .map(|(name, history)| {
+            let rule = observations.rules.get(name);
+            let arrivals = alertmanager
+                .map(|am| am.arrivals_of(name))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| ArrivalView {
+                    t: rel(a.arrived_at),
+                    labels: label_text(&a.labels),
+                    receivers: a.receivers.clone(),
+                    held: a.first_suppression().map(|s| {
+                        if s.silenced_by.is_empty() {
+                            "inhibited".to_string()
+                        } else {
+                            "silenced".to_string()
+                        }
+                    }),
+                })
+                .collect();
+            let notifications = alertmanager
+                .map(|am| am.notifications.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .filter(|n| n.carries(name, "firing") || n.carries(name, "resolved"))
+                .map(|n| NotificationView {
+                    t: rel(n.received_at),
+                    receiver: n.receiver.clone(),
+                    integration: n.integration.clone(),
+                    status: n.status.clone(),
+                })
+                .collect();
+            AlertView {
+                arrivals,
+                notifications,
+                name: name.clone(),
+                for_seconds: rule.map(|r| r.for_seconds),
+                interval_seconds: rule.map(|r| r.interval_seconds),
+                episodes: history
+                    .episodes
+                    .iter()
+                    .map(|e| EpisodeView {
+                        labels: e
+                            .labels
+                            .iter()
+                            .filter(|(k, _)| k.as_str() != "alertname")
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        pending: e.pending_at.map(rel),
+                        firing: e.firing_at.map(rel),
+                        resolved: e.resolved_at.map(rel),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
 pub fn build(report: &Report) -> View<'_> {
     let observations = &report.observations;
     let start = observations.run_start;
@@ -151,34 +247,7 @@ pub fn build(report: &Report) -> View<'_> {
             }
         })
         .collect();
-    let alerts = observations
-        .alerts
-        .iter()
-        .map(|(name, history)| {
-            let rule = observations.rules.get(name);
-            AlertView {
-                name: name.clone(),
-                for_seconds: rule.map(|r| r.for_seconds),
-                interval_seconds: rule.map(|r| r.interval_seconds),
-                episodes: history
-                    .episodes
-                    .iter()
-                    .map(|e| EpisodeView {
-                        labels: e
-                            .labels
-                            .iter()
-                            .filter(|(k, _)| k.as_str() != "alertname")
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(","),
-                        pending: e.pending_at.map(rel),
-                        firing: e.firing_at.map(rel),
-                        resolved: e.resolved_at.map(rel),
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
+    let alerts = alert_views(observations, rel);
     let deadlines = report
         .verdicts
         .iter()

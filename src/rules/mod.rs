@@ -1,13 +1,15 @@
 //! Reading what a monitoring stack is configured with: alert rules (plain
 //! rule files, ConfigMaps, PrometheusRule resources), a Prometheus
 //! configuration's intervals, Grafana dashboards; PromQL read from its syntax
-//! tree; time-scaling rules for compressed drills; and the monitoring stack
+//! tree; Alertmanager configurations (`alertmanager`: routing, inhibition,
+//! receivers); time-scaling rules for compressed drills; and the monitoring stack
 //! shipped in `k8s/monitoring/`, built into the binary so the embedded
 //! environment works from any directory.
 //!
 //! Plain reading, no I/O beyond files: knows nothing of Prometheus's API, of
 //! load or of how a drill runs (`analyze` judges what is read here).
 
+pub mod alertmanager;
 pub mod dashboard;
 pub mod promql;
 mod scale;
@@ -27,6 +29,10 @@ pub const SHIPPED_RULES: &str = include_str!("../../k8s/monitoring/prometheus-ru
 pub const SHIPPED_RULES_PATH: &str = "k8s/monitoring/prometheus-rules.yaml";
 pub const SHIPPED_CONFIG: &str = include_str!("../../k8s/monitoring/prometheus-config.yaml");
 pub const SHIPPED_CONFIG_PATH: &str = "k8s/monitoring/prometheus-config.yaml";
+/// The shipped Alertmanager (a ConfigMap holding its routing tree, with its
+/// Deployment and Service): the embedded Alertmanager's default.
+pub const SHIPPED_ALERTMANAGER: &str = include_str!("../../k8s/monitoring/alertmanager.yaml");
+pub const SHIPPED_ALERTMANAGER_PATH: &str = "k8s/monitoring/alertmanager.yaml";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{origin}{}: {message}", location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
@@ -92,6 +98,11 @@ pub fn shipped_intervals() -> Result<(Duration, Duration), RulesError> {
             .evaluation_interval
             .unwrap_or(Duration::from_secs(60)),
     ))
+}
+
+/// The shipped Alertmanager configuration.
+pub fn shipped_alertmanager() -> Result<alertmanager::AlertmanagerConfig, RulesError> {
+    alertmanager::parse(SHIPPED_ALERTMANAGER, Path::new(SHIPPED_ALERTMANAGER_PATH))
 }
 
 /// Renders groups as a Prometheus rule file.

@@ -27,6 +27,11 @@ pub struct ScenarioFile {
     /// Which Prometheus to watch. Omitted: an embedded Prometheus child process.
     #[serde(default)]
     pub prometheus: Option<PrometheusSpec>,
+    /// Which Alertmanager the notification checks watch. Omitted: none, or,
+    /// when a check is about notifications, an embedded one loaded with the
+    /// shipped routing tree.
+    #[serde(default)]
+    pub alertmanager: Option<AlertmanagerSpec>,
     /// Divides every interval, window, `for`, phase duration and deadline, so a
     /// ten-minute drill runs in one minute. Embedded Prometheus only.
     #[serde(default)]
@@ -132,6 +137,27 @@ pub struct PrometheusSpec {
     pub scrape_interval: Option<HumanDuration>,
     #[serde(default)]
     pub evaluation_interval: Option<HumanDuration>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerSpec {
+    #[serde(default)]
+    pub embedded: Option<bool>,
+    /// The embedded Alertmanager's routing (an alertmanager.yml, or a
+    /// ConfigMap holding one), relative to the scenario file. Default: the
+    /// shipped `k8s/monitoring/alertmanager.yaml`.
+    #[serde(default)]
+    pub config: Option<String>,
+    /// An Alertmanager that runs somewhere (read-only).
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub auth: Option<AuthSpec>,
+    #[serde(default)]
+    pub tls: Option<TlsSpec>,
+    #[serde(default)]
+    pub kubernetes: Option<KubeServiceSpec>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -359,6 +385,22 @@ pub struct CheckSpec {
     pub silent_during: Option<String>,
     #[serde(default)]
     pub allow_pending: Option<bool>,
+    /// A notification reaches `receiver` within this long after `after`.
+    #[serde(default)]
+    pub notifies_within: Option<HumanDuration>,
+    /// The resolved notification reaches `receiver` within this long.
+    #[serde(default)]
+    pub notifies_resolved_within: Option<HumanDuration>,
+    /// Alertmanager routes the alert to this receiver.
+    #[serde(default)]
+    pub routed_to: Option<String>,
+    /// The receiver of `notifies_within`, `notifies_resolved_within` and
+    /// (optionally) `no_notifications_during`.
+    #[serde(default)]
+    pub receiver: Option<String>,
+    /// No notification during this phase (to `receiver`, about `alert`).
+    #[serde(default)]
+    pub no_notifications_during: Option<String>,
     /// `<phase>.start`, `<phase>.end`, or `condition` (the moment the alert's own
     /// expression, or `condition:` if given, first became true during `during`).
     #[serde(default)]

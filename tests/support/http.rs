@@ -256,6 +256,30 @@ pub fn send(
     url: impl reqwest::IntoUrl,
     body: Option<&str>,
 ) -> Result<Reply, reqwest::Error> {
+    send_typed(method, url, body, None)
+}
+
+/// `method` `url` with a JSON body (`content-type: application/json`).
+pub fn send_json(
+    method: &str,
+    url: impl reqwest::IntoUrl,
+    body: &serde_json::Value,
+) -> Result<Reply, reqwest::Error> {
+    send_typed(
+        method,
+        url,
+        Some(&body.to_string()),
+        Some("application/json"),
+    )
+}
+
+fn send_typed(
+    method: &str,
+    url: impl reqwest::IntoUrl,
+    body: Option<&str>,
+    content_type: Option<&str>,
+) -> Result<Reply, reqwest::Error> {
+    let content_type = content_type.map(str::to_string);
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
     let body = body.map(str::to_string);
     let url = url.into_url()?;
@@ -271,6 +295,9 @@ pub fn send(
             .timeout(Duration::from_secs(10))
             .build()?;
         let mut request = client.request(method, url);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
         if let Some(body) = body {
             request = request.body(body);
         }

@@ -145,6 +145,7 @@ pub struct TestPrometheus {
     pub dir: tempfile::TempDir,
     child: Option<std::process::Child>,
     web_config: bool,
+    extra_args: Vec<String>,
 }
 
 impl TestPrometheus {
@@ -213,7 +214,17 @@ impl TestPrometheus {
             dir,
             child: None,
             web_config: web_config.is_some(),
+            extra_args: Vec::new(),
         };
+        prometheus.restart();
+        prometheus
+    }
+
+    /// With extra command-line flags.
+    pub fn start_with_args(config: &str, rules: &str, args: &[&str]) -> Self {
+        let mut prometheus = Self::start(config, rules, None);
+        prometheus.kill();
+        prometheus.extra_args = args.iter().map(|a| a.to_string()).collect();
         prometheus.restart();
         prometheus
     }
@@ -238,6 +249,7 @@ impl TestPrometheus {
                 dir.join("data").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{}", self.port))
+            .args(&self.extra_args)
             .stdout(log.try_clone().unwrap())
             .stderr(log);
         if self.web_config {
@@ -543,4 +555,134 @@ pub fn issue_certificates(dir: &Path) {
         ],
         dir,
     );
+}
+
+/// Fails the test, with the install command, when Alertmanager is missing.
+pub fn require_alertmanager() -> PathBuf {
+    firedrill::env::ALERTMANAGER
+        .find("this test")
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A real Alertmanager started by a test, on a free loopback port, with its
+/// own directory and no gossip port; stopped on drop. For the "foreign
+/// Alertmanager" drills: the test's Prometheus sends to it.
+pub struct TestAlertmanager {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl TestAlertmanager {
+    pub fn start(config: &str) -> Self {
+        let binary = require_alertmanager();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("alertmanager.yml"), config).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::fs::File::create(dir.path().join("alertmanager.log")).unwrap();
+        let child = Command::new(binary)
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("alertmanager.yml").display()
+            ))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("alertmanager starts");
+        let alertmanager = TestAlertmanager {
+            port,
+            dir,
+            child: Some(child),
+        };
+        let started = std::time::Instant::now();
+        while !http::get(format!("{}/-/ready", alertmanager.url())).is_ok_and(|r| r.status == 200) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "Alertmanager was not ready: {}",
+                alertmanager.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        alertmanager
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `127.0.0.1:<port>`, for Prometheus's `alerting:` configuration.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("alertmanager.log")).unwrap_or_default()
+    }
+
+    /// Creates a silence through the API (one hour long); returns its id.
+    pub fn silence(&self, matchers: serde_json::Value, created_by: &str, comment: &str) -> String {
+        let now = std::time::SystemTime::now();
+        let stamp = |t: std::time::SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+        let body = serde_json::json!({
+            "matchers": matchers,
+            "startsAt": stamp(now - std::time::Duration::from_secs(1)),
+            "endsAt": stamp(now + std::time::Duration::from_secs(3600)),
+            "createdBy": created_by,
+            "comment": comment,
+        });
+        let reply = http::send_json("POST", format!("{}/api/v2/silences", self.url()), &body)
+            .expect("Alertmanager answers");
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let created: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        created["silenceID"].as_str().unwrap().to_string()
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for TestAlertmanager {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Like `prometheus_for`, sending its alerts to `alertmanager` and
+/// re-sending them every 6 s (Prometheus's 1m, compressed ten-fold).
+pub fn prometheus_alerting(demo: &DemoGateway, alertmanager: &TestAlertmanager) -> TestPrometheus {
+    let groups: Vec<firedrill::rules::Group> = firedrill::rules::shipped_rules()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l.groups.iter())
+        .map(|g| {
+            firedrill::rules::scale_group(g, 10.0, std::time::Duration::from_secs(30)).unwrap()
+        })
+        .collect();
+    let rules = firedrill::rules::render_rule_file(groups).unwrap();
+    let config = format!(
+        "global: {{ scrape_interval: 1500ms, evaluation_interval: 3s }}\n\
+         rule_files: [\"{{dir}}/rules.yml\"]\n\
+         alerting:\n  alertmanagers:\n    - api_version: v2\n      static_configs: [{{ targets: [\"{}\"] }}]\n\
+         scrape_configs:\n\
+         \x20 - {{ job_name: api-gateway, static_configs: [{{ targets: [\"{}\"] }}] }}\n\
+         \x20 - {{ job_name: sentiment-api, static_configs: [{{ targets: [\"{}\"] }}] }}\n",
+        alertmanager.address(),
+        demo.gateway.trim_start_matches("http://"),
+        demo.backend.trim_start_matches("http://"),
+    );
+    TestPrometheus::start_with_args(&config, &rules, &["--rules.alert.resend-delay=6s"])
 }

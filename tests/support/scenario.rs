@@ -20,7 +20,8 @@
 //!
 //! The layout is fixed, one line per item, in this order: `name`,
 //! `time_scale`, the `target` block (`base_url` first, then the other
-//! fields in the order given), the `prometheus` block, `phases`, `checks`.
+//! fields in the order given), the `prometheus` block, the `alertmanager`
+//! block, `phases`, `checks`.
 //! Tests that assert a validation error's line:column rely on it.
 
 use std::path::Path;
@@ -43,6 +44,7 @@ pub struct Scenario {
     time_scale: Option<String>,
     target: Vec<(String, String)>,
     prometheus: Vec<(String, String)>,
+    alertmanager: Vec<(String, String)>,
     phases: Vec<Phase>,
     checks: Vec<String>,
 }
@@ -54,6 +56,7 @@ impl Scenario {
             time_scale: None,
             target: Vec::new(),
             prometheus: Vec::new(),
+            alertmanager: Vec::new(),
             phases: Vec::new(),
             checks: Vec::new(),
         }
@@ -88,6 +91,12 @@ impl Scenario {
         self
     }
 
+    /// A field of `alertmanager` (`config`, `url`, `embedded`), as YAML.
+    pub fn alertmanager(mut self, field: &str, yaml: impl Into<String>) -> Self {
+        self.alertmanager.push((field.into(), yaml.into()));
+        self
+    }
+
     pub fn phase(mut self, phase: Phase) -> Self {
         self.phases.push(phase);
         self
@@ -104,7 +113,11 @@ impl Scenario {
         if let Some(scale) = &self.time_scale {
             text.push_str(&format!("time_scale: {scale}\n"));
         }
-        for (key, fields) in [("target", &self.target), ("prometheus", &self.prometheus)] {
+        for (key, fields) in [
+            ("target", &self.target),
+            ("prometheus", &self.prometheus),
+            ("alertmanager", &self.alertmanager),
+        ] {
             if !fields.is_empty() {
                 text.push_str(&format!("{key}:\n"));
                 for (field, value) in fields {

@@ -20,6 +20,8 @@ pub(super) struct CheckContext<'a> {
     /// depends on the target's speed).
     pub(super) windows: Option<Vec<(Duration, Duration)>>,
     pub(super) scale: f64,
+    /// The receivers notification checks may name, when known now.
+    pub(super) receivers: Option<&'a super::notify::KnownReceivers>,
 }
 
 pub(super) fn phase_windows(phases: &[PhasePlan]) -> Option<Vec<(Duration, Duration)>> {
@@ -41,7 +43,7 @@ pub(super) fn phase_windows(phases: &[PhasePlan]) -> Option<Vec<(Duration, Durat
 
 /// A deadline counted from a phase edge must end before the run does, or the
 /// run cannot tell whether it was met.
-fn check_deadline_fits(
+pub(super) fn check_deadline_fits(
     v: &mut Validator,
     path: FieldPath,
     anchor: &Anchor,
@@ -70,7 +72,7 @@ fn check_deadline_fits(
 }
 
 impl CheckContext<'_> {
-    fn phase(&self, v: &mut Validator, path: FieldPath, name: &str) -> Option<usize> {
+    pub(super) fn phase(&self, v: &mut Validator, path: FieldPath, name: &str) -> Option<usize> {
         let index = self.phase_names.iter().position(|p| p == name);
         if index.is_none() {
             v.problem(
@@ -115,6 +117,17 @@ pub(super) fn validate_check(
     context: &CheckContext,
 ) -> Vec<CheckPlan> {
     let id = format!("checks[{index}]");
+    if super::notify::is_notification_check(spec) {
+        return super::notify::validate_notification_check(v, spec, path, context)
+            .map(|(name, kind)| vec![CheckPlan { id, name, kind }])
+            .unwrap_or_default();
+    }
+    if spec.receiver.is_some() {
+        v.problem(
+            path.key("receiver"),
+            "`receiver` goes with `notifies_within`, `notifies_resolved_within` or `no_notifications_during`",
+        );
+    }
     if let Some(file) = &spec.dashboard {
         if spec.alert.is_some() || spec.slo.is_some() {
             v.problem(
@@ -141,8 +154,9 @@ pub(super) fn validate_check(
         (None, None) => {
             v.problem(
                 path.clone(),
-                "a check needs `alert: <name>` (fires_within, resolves_within, silent_during) \
-                 or `slo: latency | error_ratio`",
+                "a check needs `alert: <name>` (fires_within, resolves_within, silent_during, \
+                 notifies_within, notifies_resolved_within, routed_to), `slo: latency | error_ratio`, \
+                 `dashboard` or `no_notifications_during`",
             );
             Vec::new()
         }
@@ -300,7 +314,7 @@ fn validate_deadline_check(
 
 /// What a deadline counts from: a phase edge, or (`after: condition`) the
 /// moment a condition first held during a phase.
-fn validate_anchor(
+pub(super) fn validate_anchor(
     v: &mut Validator,
     spec: &CheckSpec,
     field: &str,
@@ -325,7 +339,7 @@ fn validate_anchor(
     if field == "resolves_within" {
         v.problem(
             path.key("after"),
-            "`resolves_within` counts from a phase edge, e.g. `after: recovery.start`",
+            "a resolution counts from a phase edge, e.g. `after: recovery.start`",
         );
         return None;
     }

@@ -8,11 +8,14 @@ use std::time::Duration;
 
 mod access;
 mod check;
+mod notify;
 mod phase;
 
 use super::format::{PrometheusSpec, ScenarioFile, TargetSpec};
 use super::locate::FieldPath;
-use crate::plan::{PhasePlan, Plan, PrometheusPlan, ServiceMetrics, ServiceRef, TargetPlan};
+use crate::plan::{
+    AlertmanagerPlan, PhasePlan, Plan, PrometheusPlan, ServiceMetrics, ServiceRef, TargetPlan,
+};
 use crate::time::format_duration;
 use check::{phase_windows, validate_check, CheckContext};
 use phase::{validate_phase, PhaseContext};
@@ -102,6 +105,13 @@ pub fn validate(
              both `target.base_url` and your Prometheus at it",
         );
     }
+    let (alertmanager, receivers) = notify::validate_alertmanager(
+        &mut v,
+        file.alertmanager.as_ref(),
+        prometheus.as_ref(),
+        &root.key("alertmanager"),
+        base_dir,
+    );
     let scale = validate_time_scale(&mut v, file.time_scale, external_prometheus, &root);
     let service_metrics = validate_service_metrics(&mut v, &file, &root.key("service_metrics"));
     let phases = validate_phases(
@@ -122,12 +132,15 @@ pub fn validate(
         phases: &file.phases,
         windows,
         scale,
+        receivers: receivers.as_ref(),
     };
     let mut checks = Vec::new();
     for (i, spec) in file.checks.iter().enumerate() {
         let path = root.key("checks").index(i);
         checks.extend(validate_check(&mut v, spec, &path, i, &context));
     }
+    let alertmanager =
+        implied_alertmanager(&mut v, alertmanager, &file, &checks, external_prometheus);
 
     match (v.findings.is_empty(), target, prometheus) {
         (true, Some(target), Some(prometheus)) => Ok(Plan {
@@ -138,6 +151,7 @@ pub fn validate(
             time_scale: scale,
             target,
             prometheus,
+            alertmanager,
             service_metrics,
             phases,
             checks,
@@ -145,6 +159,41 @@ pub fn validate(
         }),
         _ => Err(v.findings),
     }
+}
+
+/// The Alertmanager to watch: the one written, or, when a check is about
+/// notifications and none is, the embedded default (with an embedded
+/// Prometheus; an external one sends to an Alertmanager firedrill must be
+/// told about).
+fn implied_alertmanager(
+    v: &mut Validator,
+    written: Option<AlertmanagerPlan>,
+    file: &ScenarioFile,
+    checks: &[crate::plan::CheckPlan],
+    external_prometheus: bool,
+) -> Option<AlertmanagerPlan> {
+    if written.is_some() || file.alertmanager.is_some() {
+        return written;
+    }
+    let index = checks
+        .iter()
+        .position(|c| c.kind.is_about_notifications())?;
+    if external_prometheus {
+        let at = checks[index]
+            .id
+            .trim_start_matches("checks[")
+            .split(']')
+            .next()
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(0);
+        v.problem(
+            FieldPath::root().key("checks").index(at),
+            "a notification check needs the Alertmanager your Prometheus sends to: add \
+             `alertmanager: { url: http://… }` (or `kubernetes: { service: alertmanager }`)",
+        );
+        return None;
+    }
+    Some(AlertmanagerPlan::Embedded { config: None })
 }
 
 /// The time scale to apply (1 when the one written is refused).
@@ -290,7 +339,12 @@ pub(super) fn check_count(v: &mut Validator, path: FieldPath, what: &str, value:
 }
 
 /// `http(s)://host:port` with nothing after the authority but an optional `/`.
-fn check_url(v: &mut Validator, path: FieldPath, url: &str, allow_https: bool) -> Option<String> {
+pub(super) fn check_url(
+    v: &mut Validator,
+    path: FieldPath,
+    url: &str,
+    allow_https: bool,
+) -> Option<String> {
     let trimmed = url.trim_end_matches('/');
     let rest = match (
         trimmed.strip_prefix("http://"),
@@ -424,7 +478,7 @@ fn is_dns_label(name: &str) -> bool {
         && !name.ends_with('-')
 }
 
-fn validate_service_ref(
+pub(super) fn validate_service_ref(
     v: &mut Validator,
     spec: &crate::scenario::format::KubeServiceSpec,
     path: &FieldPath,
