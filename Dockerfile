@@ -1,9 +1,15 @@
 # syntax=docker/dockerfile:1
 #
-# firedrill's container image, for the in-cluster jobs in k8s/harness/:
+# firedrill's container image, for the in-cluster jobs in k8s/harness/, for
+# machines that reach Docker Hub and gcr.io:
 #
-#   docker build -t firedrill:dev .
-#   kind load docker-image firedrill:dev      # or push it to a registry
+#   docker build -t ghcr.io/firedrill/firedrill:0.1.0 .
+#   kind load docker-image ghcr.io/firedrill/firedrill:0.1.0   # or push it to a registry
+#
+# Without them, `sudo scripts/build-image` builds the same image from
+# Debian's packages (what CI builds and runs). Both lay it out as
+# image/layout says — paths, user, entrypoint, labels — and tests/image.rs
+# checks this file's runtime stage against it: change both together.
 #
 # The image runs drills against a cluster's own Prometheus (scenarios with
 # `prometheus: { url: ... }` or `prometheus: { kubernetes: ... }`). The

@@ -172,3 +172,52 @@ fn a_run_that_never_started_still_renders_and_says_why() {
         );
     }
 }
+
+#[test]
+fn an_interrupted_run_says_where_it_stopped_and_which_windows_were_complete() {
+    // The example run, as if a signal had come during `recovery`: its first
+    // check judged on a complete window, its resolution left open.
+    let example = support::repo().join("reports/example/report.json");
+    let mut data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+    data["status"] = serde_json::json!({
+        "status": "interrupted", "reason": "stopped by a signal during phase `recovery`"
+    });
+    data["verdict"] = "inconclusive".into();
+    data["exit_code"] = 3.into();
+    data["observations"]["phases"][2]["cut_short"] = true.into();
+    let verdicts = data["verdicts"].as_array_mut().unwrap();
+    for verdict in verdicts.iter_mut() {
+        verdict["window"] = serde_json::json!({ "state": "complete" });
+    }
+    let resolves = verdicts
+        .iter_mut()
+        .find(|v| v["kind"] == "resolves_within")
+        .unwrap();
+    resolves["status"] = "inconclusive".into();
+    resolves["window"] = serde_json::json!({
+        "state": "open", "needed": "its deadline came after observation ended"
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    std::fs::write(&path, serde_json::to_string(&data).unwrap()).unwrap();
+
+    let (dom, console) = open_in_chromium(&path);
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    assert!(dom.contains("data-render=\"ok\""));
+    assert!(element(&dom, "run-banner").contains("INTERRUPTED"));
+    let tally = element(&dom, "tally");
+    assert!(
+        tally.contains("interrupted during <code>recovery</code>"),
+        "{tally}"
+    );
+    let checks = element(&dom, "checks-table");
+    let count = data["verdicts"].as_array().unwrap().len();
+    assert_eq!(
+        checks.matches("data-window=\"complete\"").count(),
+        count - 1,
+        "{checks}"
+    );
+    assert_eq!(checks.matches("data-window=\"open\"").count(), 1);
+    assert!(checks.contains("window open when the run stopped"));
+}

@@ -8,50 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::scenario::{Phase, Scenario, PREDICT};
-use support::{http, repo, require_prometheus};
-
-struct Pushgateway {
-    url: String,
-    child: std::process::Child,
-}
-
-impl Pushgateway {
-    fn start() -> Self {
-        let binary = firedrill::env::find_binary("FIREDRILL_PUSHGATEWAY", "prometheus-pushgateway")
-            .unwrap_or_else(|| {
-                panic!(
-                    "this test needs a Pushgateway: `sudo apt-get install prometheus-pushgateway`"
-                )
-            });
-        let port = firedrill::env::free_port().unwrap();
-        let child = Command::new(binary)
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--persistence.file=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the Pushgateway did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Pushgateway {
-            url: format!("http://127.0.0.1:{port}"),
-            child,
-        }
-    }
-}
-
-impl Drop for Pushgateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{http, repo, require_prometheus, Pushgateway};
 
 fn scenario(dir: &std::path::Path, name: &str, bound: &str) -> String {
     Scenario::new(name)

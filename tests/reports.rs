@@ -5,9 +5,7 @@
 
 mod support;
 
-use std::process::Command;
-
-use support::{firedrill, repo};
+use support::{firedrill, repo, xmllint};
 
 const EXAMPLE: &str = "reports/example/report.json";
 
@@ -91,21 +89,6 @@ fn the_csv_series_parses_back_one_row_per_second_per_phase() {
         total, phases_total,
         "the series adds up to the phase totals"
     );
-}
-
-fn xmllint(schema: &std::path::Path, file: &std::path::Path) -> (bool, String) {
-    let binary = firedrill::env::find_binary("FIREDRILL_XMLLINT", "xmllint")
-        .unwrap_or_else(|| panic!("this test needs xmllint: `sudo apt-get install libxml2-utils`"));
-    let out = Command::new(binary)
-        .args(["--noout", "--schema"])
-        .arg(schema)
-        .arg(file)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

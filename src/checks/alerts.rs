@@ -85,7 +85,21 @@ pub(super) fn anchor_time(
     };
     let found = match anchor {
         Anchor::PhaseStart { phase } => phase_time(*phase, false),
-        Anchor::PhaseEnd { phase } => phase_time(*phase, true),
+        // A phase stopped by a signal ended when the signal came: that is
+        // not the end the check counts from.
+        Anchor::PhaseEnd { phase } => match observations.phases.get(*phase) {
+            Some(record) if record.cut_short => {
+                return Err(Box::new(Verdict::new(
+                    check,
+                    Status::Inconclusive,
+                    format!(
+                        "`{}` was cut short by the interruption, so `{}.end` never came",
+                        record.name, record.name
+                    ),
+                )))
+            }
+            _ => phase_time(*phase, true),
+        },
         Anchor::Condition { phase, .. } => {
             if observations.phases.get(*phase).is_none() {
                 return Err(Box::new(Verdict::new(

@@ -3,12 +3,14 @@
 //!
 //! Pure functions of the plan and the observations; how the observations
 //! were made is not their business. The rule they never break: a check that
-//! could not be judged is inconclusive, never a pass.
+//! could not be judged is inconclusive, never a pass. An interrupted run
+//! judges what it finished (`window`).
 
 mod alerts;
 mod dashboard;
 mod notify;
 mod slo;
+pub mod window;
 
 use std::collections::BTreeMap;
 
@@ -46,6 +48,10 @@ pub struct Verdict {
     pub summary: String,
     /// The figures behind it, by name.
     pub evidence: BTreeMap<String, serde_json::Value>,
+    /// In an interrupted run: whether the check's window was over before the
+    /// signal, or what it still needed (absent for other runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<window::Window>,
 }
 
 impl Verdict {
@@ -57,6 +63,7 @@ impl Verdict {
             status,
             summary,
             evidence: BTreeMap::new(),
+            window: None,
         }
     }
 
@@ -128,13 +135,19 @@ impl Kind {
     }
 }
 
-/// Judges every check of the plan.
+/// Judges every check of the plan; in an interrupted run, each on what it
+/// needed having been seen or not (`window`).
 pub fn evaluate(plan: &Plan, observations: &Observations) -> Vec<Verdict> {
     plan.checks
         .iter()
         .map(|check| {
             let verdict = evaluate_one(plan, check, observations);
-            downgrade_if_incomplete(verdict, observations)
+            match observations.status {
+                RunStatus::Interrupted(_) => {
+                    window::after_interruption(verdict, window::window(plan, check, observations))
+                }
+                _ => verdict,
+            }
         })
         .collect()
 }
@@ -223,33 +236,21 @@ fn evaluate_one(plan: &Plan, check: &CheckPlan, observations: &Observations) -> 
     }
 }
 
-/// An interrupted run proves nothing it did not finish: a pass becomes
-/// inconclusive (a failure already seen stays a failure).
-fn downgrade_if_incomplete(mut verdict: Verdict, observations: &Observations) -> Verdict {
-    if let RunStatus::Interrupted(reason) = &observations.status {
-        if verdict.status == Status::Pass {
-            verdict.status = Status::Inconclusive;
-            verdict.summary = format!(
-                "run interrupted ({reason}); had it ended here: {}",
-                verdict.summary
-            );
-        }
-    }
-    verdict
-}
-
-/// The overall verdict of a run: any failure fails it; otherwise anything
-/// not proven (or an incomplete run) makes it inconclusive.
+/// The overall verdict of a run: any failure fails it — an interrupted one
+/// too, since nothing the rest of it could do would undo a failure already
+/// seen; otherwise anything not proven makes it inconclusive. A run that did
+/// not complete is never a pass.
 pub fn overall(verdicts: &[Verdict], status: &RunStatus) -> Status {
-    if !matches!(status, RunStatus::Completed) {
-        return Status::Inconclusive;
-    }
-    if verdicts.iter().any(|v| v.status == Status::Fail) {
-        Status::Fail
-    } else if verdicts.iter().any(|v| v.status == Status::Inconclusive) {
-        Status::Inconclusive
-    } else {
-        Status::Pass
+    let failed = verdicts.iter().any(|v| v.status == Status::Fail);
+    match status {
+        RunStatus::Aborted(_) => Status::Inconclusive,
+        RunStatus::Interrupted(_) if failed => Status::Fail,
+        RunStatus::Interrupted(_) => Status::Inconclusive,
+        RunStatus::Completed if failed => Status::Fail,
+        RunStatus::Completed if verdicts.iter().any(|v| v.status == Status::Inconclusive) => {
+            Status::Inconclusive
+        }
+        RunStatus::Completed => Status::Pass,
     }
 }
 

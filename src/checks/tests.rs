@@ -96,6 +96,7 @@ fn phase_record(name: &str, from: f64, to: f64, stats: Option<PhaseStats>) -> Ph
         fault_error: None,
         stats,
         load_error: None,
+        cut_short: false,
     }
 }
 
@@ -136,6 +137,7 @@ fn observations() -> Observations {
         run_start: 1000.0,
         run_end: 1120.0,
         observed_until: 1200.0,
+        scraped_until: Some(1199.0),
         phases: vec![
             phase_record("healthy", 1000.0, 1060.0, Some(traffic(600, 200, 20))),
             phase_record("errors", 1060.0, 1120.0, Some(traffic(600, 200, 20))),
@@ -843,7 +845,8 @@ fn a_run_that_did_not_happen_proves_nothing() {
 fn an_interrupted_run_never_passes() {
     let mut interrupted = observations();
     interrupted.status = RunStatus::Interrupted("stopped by a signal during phase `errors`".into());
-    let verdict = judge(silent_during(0, false), &interrupted);
+    interrupted.phases[1].cut_short = true;
+    let verdict = judge(silent_during(1, false), &interrupted);
     assert_ne!(verdict.status, Status::Pass);
     assert_ne!(overall(&[verdict], &interrupted.status), Status::Pass);
 }
@@ -857,6 +860,7 @@ fn any_failure_fails_the_run_and_anything_unproven_makes_it_inconclusive() {
         status,
         summary: String::new(),
         evidence: BTreeMap::new(),
+        window: None,
     };
     let completed = RunStatus::Completed;
     assert_eq!(

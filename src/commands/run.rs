@@ -167,13 +167,22 @@ pub async fn run(
     finish(options, &plan, report, &logs).await
 }
 
-/// Pushes the results (when asked), writes the report and says where.
+/// Writes the report, then pushes the results (when asked), and says where.
+/// The report comes first: a pod evicted during the push (which waits on
+/// the network, up to its timeout) keeps its report. A failed push is noted
+/// in the report, written again. A run whose report could not be written
+/// does not pass: nothing would show what it checked.
 async fn finish(
     options: &RunArgs,
     plan: &crate::plan::Plan,
     mut report: Report,
     logs: &Logs,
 ) -> RunOutcome {
+    let dir = options
+        .out
+        .clone()
+        .unwrap_or_else(|| report::default_dir(&options.reports_root, &plan.name));
+    let mut written = write_report(&report, &dir, logs);
     if let Some(gateway) = &options.push_gateway {
         match crate::publish::push::push(gateway, &report).await {
             Ok(url) => eprintln!("firedrill: results pushed to {url}"),
@@ -183,24 +192,26 @@ async fn finish(
                     .observations
                     .notes
                     .push(format!("the results could not be pushed: {e}"));
+                written = written.and_then(|()| write_report(&report, &dir, logs));
             }
         }
     }
-    let dir = options
-        .out
-        .clone()
-        .unwrap_or_else(|| report::default_dir(&options.reports_root, &plan.name));
-    let written = write_report(&report, &dir, logs);
     eprint!("{}", terminal::summary(&report));
+    let mut exit_code = report.exit_code;
     match &written {
         Ok(()) => eprintln!("report: {}", dir.join("report.json").display()),
-        Err(e) => eprintln!(
-            "firedrill: could not write the report to {}: {e}",
-            dir.display()
-        ),
+        Err(e) => {
+            eprintln!(
+                "firedrill: could not write the report to {}: {e}",
+                dir.display()
+            );
+            if exit_code == exit::PASS {
+                exit_code = exit::INCONCLUSIVE;
+            }
+        }
     }
     RunOutcome {
-        exit_code: report.exit_code,
+        exit_code,
         report_dir: written.ok().map(|_| dir),
     }
 }

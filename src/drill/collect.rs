@@ -41,6 +41,7 @@ impl Collector<'_> {
             run_start: self.run_start,
             run_end,
             observed_until: self.observed_until,
+            scraped_until: self.scraped_until().await,
             phases: self.phases.to_vec(),
             rules: self.rules.clone(),
             alerts: self.alert_histories().await,
@@ -52,6 +53,25 @@ impl Collector<'_> {
             alertmanager: None,
             prometheus_retries: self.prometheus.retries(),
             notes,
+        }
+    }
+
+    /// The timestamp of the newest sample of the service's request counter:
+    /// Prometheus's last scrape of the target that it has ingested (None when
+    /// it holds no such series, or cannot say).
+    pub async fn scraped_until(&self) -> Option<f64> {
+        let metrics = &self.plan.service_metrics;
+        let query = format!(
+            "max(timestamp({}{{{}}}))",
+            metrics.requests_total, metrics.selector
+        );
+        match self
+            .prometheus
+            .scalar(&query, Some(self.observed_until))
+            .await
+        {
+            Ok(value) => value.filter(|t| t.is_finite()),
+            Err(_) => None,
         }
     }
 

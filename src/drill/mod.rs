@@ -277,6 +277,7 @@ async fn run_phase(
                     fault_error: Some(e.to_string()),
                     stats: None,
                     load_error: None,
+                    cut_short: false,
                 };
                 return (record, PhaseEnd::FaultFailed);
             }
@@ -331,6 +332,7 @@ async fn run_phase(
         fault_error,
         stats,
         load_error,
+        cut_short: interrupted,
     };
     let end = if interrupted {
         PhaseEnd::Interrupted

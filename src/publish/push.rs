@@ -14,6 +14,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use prometheus::{Encoder, GaugeVec, Opts, Registry, TextEncoder};
 
+use crate::checks::window::Window;
 use crate::checks::Status;
 use crate::report::Report;
 
@@ -60,6 +61,19 @@ fn run_metrics(registry: &Registry, report: &Report) {
     )
     .with_label_values(&[] as &[&str])
     .set(report.exit_code as f64);
+    // An evicted or timed-out run still pushes: its checks are judged on
+    // what was finished, and this says the run did not complete.
+    gauge(
+        registry,
+        "firedrill_run_interrupted",
+        "1 if a signal stopped the run before its end (its checks judged on the part that ran), else 0",
+        &[],
+    )
+    .with_label_values(&[] as &[&str])
+    .set(f64::from(u8::from(matches!(
+        report.status,
+        crate::record::RunStatus::Interrupted(_)
+    ))));
     gauge(
         registry,
         "firedrill_run_finished_timestamp_seconds",
@@ -102,6 +116,12 @@ fn check_metrics(registry: &Registry, report: &Report) {
         "Seconds from the check's anchor to the notification reaching the receiver",
         &["alert", "receiver"],
     );
+    let window_complete = gauge(
+        registry,
+        "firedrill_check_window_complete",
+        "Interrupted runs: 1 if the check's window was over (and seen by Prometheus) before the signal, else 0",
+        &["id", "check", "kind"],
+    );
     for verdict in &report.verdicts {
         if let (Some(value), Some(receiver)) = (
             verdict
@@ -132,6 +152,11 @@ fn check_metrics(registry: &Registry, report: &Report) {
         inconclusive
             .with_label_values(&labels)
             .set(f64::from(u8::from(verdict.status == Status::Inconclusive)));
+        if let Some(window) = &verdict.window {
+            window_complete
+                .with_label_values(&labels)
+                .set(f64::from(u8::from(*window == Window::Complete)));
+        }
         let alert = report
             .plan
             .checks

@@ -114,6 +114,13 @@ impl WatchLog {
         }
         largest.max(to - previous)
     }
+
+    /// The latest evaluation of `group` the watcher saw. A group's rules are
+    /// evaluated in order, one evaluation after another, so every evaluation
+    /// up to this one has written its `ALERTS` samples.
+    pub fn evaluated_until(&self, group: &str) -> Option<f64> {
+        self.evaluations.get(group)?.last().copied()
+    }
 }
 
 #[cfg(test)]
@@ -128,5 +135,7 @@ mod tests {
         assert_eq!(log.largest_gap("g", 11.0, 15.0), 2.0);
         assert_eq!(log.largest_gap("g", 11.0, 31.0), 16.0);
         assert_eq!(log.largest_gap("other", 0.0, 5.0), 5.0);
+        assert_eq!(log.evaluated_until("g"), Some(32.0));
+        assert_eq!(log.evaluated_until("other"), None);
     }
 }

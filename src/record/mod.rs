@@ -57,6 +57,10 @@ pub struct PhaseRecord {
     /// None for a phase without traffic.
     pub stats: Option<PhaseStats>,
     pub load_error: Option<String>,
+    /// Stopped by a signal before its planned end: `ended_at` is when the
+    /// signal came, not the phase's end, and its traffic is only a part.
+    #[serde(default)]
+    pub cut_short: bool,
 }
 
 /// Everything a drill saw, on Prometheus's clock.
@@ -68,6 +72,12 @@ pub struct Observations {
     pub run_end: f64,
     /// When the final questions were asked: events after it are unknown.
     pub observed_until: f64,
+    /// The newest sample of the service's request counter Prometheus held
+    /// when asked (its last scrape of the target). Samples of a series are
+    /// ingested in time order, so every scrape before it is in Prometheus's
+    /// data.
+    #[serde(default)]
+    pub scraped_until: Option<f64>,
     pub phases: Vec<PhaseRecord>,
     /// Every alerting rule Prometheus had loaded, by alert name.
     pub rules: BTreeMap<String, AlertRuleInfo>,
@@ -100,6 +110,7 @@ impl Observations {
             run_start: local_now(),
             run_end: local_now(),
             observed_until: local_now(),
+            scraped_until: None,
             phases: Vec::new(),
             rules: BTreeMap::new(),
             alerts: BTreeMap::new(),

@@ -4,6 +4,7 @@
 //! running), never successes.
 
 use super::Report;
+use crate::checks::window::Window;
 use crate::checks::Status;
 
 fn escape(text: &str) -> String {
@@ -38,6 +39,15 @@ pub fn render(report: &Report) -> String {
         report.verdicts.len(),
         escape(report.started_at.trim_end_matches('Z'))
     ));
+    // An interrupted run says where it stopped; each check then says
+    // whether its window was over before the signal.
+    if let Some(at) = super::interruption(report) {
+        out.push_str(&format!(
+            "    <properties>\n      <property name=\"firedrill.run\" value=\"{}\"/>\n      <property name=\"firedrill.interrupted\" value=\"{}\"/>\n    </properties>\n",
+            escape(&super::status_text(&report.status)),
+            escape(&at)
+        ));
+    }
     for verdict in &report.verdicts {
         out.push_str(&format!(
             "    <testcase classname=\"firedrill.{suite}\" name=\"{}\" time=\"0\">\n",
@@ -58,9 +68,17 @@ pub fn render(report: &Report) -> String {
                 escape(&evidence)
             )),
         }
+        let window = match &verdict.window {
+            Some(Window::Complete) => "\nwindow: complete before the interruption".to_string(),
+            Some(Window::Open { needed }) => {
+                format!("\nwindow: open when the run stopped ({needed})")
+            }
+            None => String::new(),
+        };
         out.push_str(&format!(
-            "      <system-out>{}</system-out>\n    </testcase>\n",
-            escape(&verdict.summary)
+            "      <system-out>{}{}</system-out>\n    </testcase>\n",
+            escape(&verdict.summary),
+            escape(&window)
         ));
     }
     out.push_str("  </testsuite>\n</testsuites>\n");

@@ -1,6 +1,6 @@
 //! A Markdown summary for a CI job page or a pull-request comment.
 
-use super::{status_text, Report};
+use super::{interruption, status_text, tally, Report};
 use crate::checks::Status;
 use crate::record::RunStatus;
 
@@ -28,14 +28,23 @@ pub fn render(report: &Report) -> String {
     if report.status != RunStatus::Completed {
         out.push_str(&format!("**Run {}**\n\n", status_text(&report.status)));
     }
-    out.push_str(&format!(
-        "{} of {} checks passed, {} failed, {} inconclusive · exit code {}\n\n",
-        report.passed(),
-        report.verdicts.len(),
-        report.count(Status::Fail),
-        report.count(Status::Inconclusive),
-        report.exit_code
-    ));
+    match interruption(report) {
+        // Checks whose window was over before the signal are judged.
+        Some(_) => out.push_str(&format!(
+            "{} (of {} checks) · exit code {}\n\n",
+            tally(report),
+            report.verdicts.len(),
+            report.exit_code
+        )),
+        None => out.push_str(&format!(
+            "{} of {} checks passed, {} failed, {} inconclusive · exit code {}\n\n",
+            report.passed(),
+            report.verdicts.len(),
+            report.count(Status::Fail),
+            report.count(Status::Inconclusive),
+            report.exit_code
+        )),
+    }
     if let Some(env) = &report.environment {
         out.push_str(&format!(
             "Environment: {} · target {} · Prometheus {} ({}) · time scale ×{}\n\n",

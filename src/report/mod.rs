@@ -155,6 +155,38 @@ pub fn default_dir(root: &Path, scenario: &str) -> PathBuf {
     root.join(format!("{safe}-{stamp}"))
 }
 
+/// The counts of a run's verdicts, after where an interrupted run stopped:
+/// "8 passed, 0 failed, 0 inconclusive", "interrupted during `errors`: 5
+/// passed, 0 failed, 3 inconclusive".
+pub fn tally(report: &Report) -> String {
+    let counts = format!(
+        "{} passed, {} failed, {} inconclusive",
+        report.passed(),
+        report.count(Status::Fail),
+        report.count(Status::Inconclusive)
+    );
+    match interruption(report) {
+        Some(at) => format!("{at}: {counts}"),
+        None => counts,
+    }
+}
+
+/// Where an interrupted run stopped: during the phase a signal cut short,
+/// before the phase it never started, or after the last one.
+pub fn interruption(report: &Report) -> Option<String> {
+    let RunStatus::Interrupted(_) = &report.status else {
+        return None;
+    };
+    let phases = &report.observations.phases;
+    Some(match phases.iter().find(|p| p.cut_short) {
+        Some(phase) => format!("interrupted during `{}`", phase.name),
+        None => match report.plan.phases.get(phases.len()) {
+            Some(next) => format!("interrupted before `{}`", next.name),
+            None => "interrupted after the last phase".to_string(),
+        },
+    })
+}
+
 pub fn status_text(status: &RunStatus) -> String {
     match status {
         RunStatus::Completed => "completed".into(),

@@ -10,8 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{status_text, Report};
-use crate::checks::Status;
+use super::{status_text, tally, Report};
 use crate::plan::{FaultPlan, LoadModel, PhasePlan, Plan};
 use crate::record::{
     AlertAtAlertmanager, AlertEvent, EnvSummary, Live, Notification, PhaseRecord, Progress,
@@ -399,11 +398,9 @@ pub fn summary(report: &Report) -> String {
         out.push_str(&format!("\nRun {}\n", status_text(&report.status)));
     }
     out.push_str(&format!(
-        "\n{} · {} passed, {} failed, {} inconclusive · exit code {}\n",
+        "\n{} · {} · exit code {}\n",
         report.verdict.label(),
-        report.passed(),
-        report.count(Status::Fail),
-        report.count(Status::Inconclusive),
+        tally(report),
         report.exit_code
     ));
     out

@@ -15,6 +15,8 @@ pub struct View<'a> {
     pub description: Option<&'a str>,
     pub verdict: crate::checks::Status,
     pub status: &'a RunStatus,
+    /// Where an interrupted run stopped ("interrupted during `errors`").
+    pub interruption: Option<String>,
     pub exit_code: i32,
     pub started_at: &'a str,
     pub finished_at: &'a str,
@@ -283,6 +285,7 @@ pub fn build(report: &Report) -> View<'_> {
         description: report.scenario.description.as_deref(),
         verdict: report.verdict,
         status: &report.status,
+        interruption: super::interruption(report),
         exit_code: report.exit_code,
         started_at: &report.started_at,
         finished_at: &report.finished_at,

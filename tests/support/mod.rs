@@ -5,6 +5,7 @@
 //! `scenario`, the mock Kubernetes API in `kube`.
 #![allow(dead_code)] // each test binary uses its own part of it
 
+pub mod buildah;
 pub mod http;
 pub mod kube;
 pub mod scenario;
@@ -320,6 +321,60 @@ impl Drop for TestPrometheus {
     }
 }
 
+/// A real Pushgateway on a free loopback port, without persistence;
+/// stopped on drop.
+pub struct Pushgateway {
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl Pushgateway {
+    pub fn start() -> Self {
+        let binary = firedrill::env::find_binary("FIREDRILL_PUSHGATEWAY", "prometheus-pushgateway")
+            .unwrap_or_else(|| {
+                panic!(
+                    "this test needs a Pushgateway: `sudo apt-get install prometheus-pushgateway`"
+                )
+            });
+        let port = firedrill::env::free_port().unwrap();
+        let child = Command::new(binary)
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--persistence.file=")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "the Pushgateway did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Pushgateway {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+        }
+    }
+}
+
+impl Drop for Pushgateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Pushgateway {
+    /// What it holds, in the text format.
+    pub fn metrics(&self) -> String {
+        http::get(format!("{}/metrics", self.url))
+            .expect("the Pushgateway answers")
+            .body
+    }
+}
+
 /// A target (HTTP/1.1, keep-alive) that answers 200 to everything and
 /// records each request's Authorization header.
 pub struct RecordingTarget {
@@ -471,6 +526,22 @@ pub fn firedrill_measured(args: &[&str]) -> (i32, String, f64) {
         -1
     };
     (code, stderr, usage.ru_maxrss as f64 / 1024.0)
+}
+
+/// Validates `file` against an XML schema with xmllint: (valid, messages).
+pub fn xmllint(schema: &std::path::Path, file: &std::path::Path) -> (bool, String) {
+    let binary = firedrill::env::find_binary("FIREDRILL_XMLLINT", "xmllint")
+        .unwrap_or_else(|| panic!("this test needs xmllint: `sudo apt-get install libxml2-utils`"));
+    let out = Command::new(binary)
+        .args(["--noout", "--schema"])
+        .arg(schema)
+        .arg(file)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn openssl(args: &[&str], dir: &Path) {

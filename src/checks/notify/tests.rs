@@ -66,6 +66,7 @@ fn observations() -> Observations {
             fault_error: None,
             stats: None,
             load_error: None,
+            cut_short: false,
         })
         .collect();
     for name in ["W", "C"] {
