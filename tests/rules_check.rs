@@ -79,6 +79,42 @@ fn each_static_lint_fires_on_its_mistake_and_not_on_the_fix() {
     }
 }
 
+#[test]
+fn the_newer_lints_fire_on_their_mistake_and_not_on_the_fix() {
+    for (lint, bad, good) in [
+        (
+            "count/never-zero",
+            "count-never-zero-bad.yaml",
+            "count-never-zero-good.yaml",
+        ),
+        (
+            "up/eq-zero",
+            "up-eq-zero-bad.yaml",
+            "up-eq-zero-sibling-good.yaml",
+        ),
+    ] {
+        let (code, report) = check(&[&[fixture(bad).as_str()][..], INTERVALS].concat());
+        assert_eq!(code, 1, "{lint}: {report:#}");
+        assert_eq!(
+            ids(&report),
+            BTreeSet::from([lint.to_string()]),
+            "{report:#}"
+        );
+        let (code, report) = check(&[&[fixture(good).as_str()][..], INTERVALS].concat());
+        assert_eq!(code, 0, "{lint} on the fix: {report:#}");
+    }
+    // The timing says what the lint says: count() == 0 never fires.
+    let (_, report) = check(&[
+        &fixture("count-never-zero-bad.yaml"),
+        INTERVALS[0],
+        INTERVALS[1],
+    ]);
+    for timing in report["alerts"][0]["timings"].as_array().unwrap() {
+        assert!(timing["firing"].is_null(), "{timing:#}");
+        assert_eq!(timing["finding"], "count/never-zero");
+    }
+}
+
 /// A Prometheus scraping the demo gateway, its backend and itself, with the
 /// evaluation-error fixtures loaded as rules.
 fn live_prometheus(demo: &DemoGateway) -> TestPrometheus {

@@ -1,16 +1,19 @@
-//! The per-alert stage of `rules check`: each alerting rule parsed, linted,
-//! checked against a live Prometheus when one is given (missing series,
-//! evaluation errors, its histograms' real buckets), and timed.
+//! The per-alert stage of `rules check`: each alerting rule parsed, read
+//! into the condition the timing model knows (`condition`), linted, checked
+//! against a live Prometheus when one is given (missing series, evaluation
+//! errors, its histograms' real buckets), and timed.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use promql_parser::parser::Expr;
+use promql_parser::parser::{Expr, VectorSelector};
 use serde::Serialize;
 
-use super::lint::{self, Finding, Severity};
+use super::condition::{self, Reader, Shape, Unmodelled};
+use super::inputs::Setting;
+use super::lint::{self, Finding, KnownBuckets, Severity};
 use super::live;
-use super::timing::{self, Intervals, Shape, Timing};
+use super::timing::{self, Intervals, Knowledge, Timing};
 use super::CheckError;
 use crate::prom::PromClient;
 use crate::rules::{promql, Group, LoadedGroups, RuleDef};
@@ -25,8 +28,13 @@ pub struct AlertAnalysis {
     pub expr: String,
     pub for_seconds: f64,
     pub group_interval_seconds: f64,
-    /// None: a condition the timing model does not know.
+    /// The scrape interval of what it reads (a monitor's for its job, or
+    /// Prometheus's).
+    pub scrape_interval_seconds: f64,
+    /// None: a condition the timing model does not read (`unmodelled` says why).
     pub shape: Option<Shape>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unmodelled: Option<Unmodelled>,
     pub timings: Vec<Timing>,
 }
 
@@ -40,10 +48,18 @@ pub struct Analysed {
     pub buckets: Buckets,
 }
 
+/// One alerting rule and where it was written.
+struct Site<'a> {
+    alert: &'a str,
+    origin: &'a str,
+    group: &'a Group,
+    rule: &'a RuleDef,
+}
+
 /// Analyses every alerting rule of `groups`.
 pub async fn analyse(
     groups: &[LoadedGroups],
-    intervals: &Intervals,
+    setting: &Setting,
     prometheus: Option<&PromClient>,
 ) -> Result<Analysed, CheckError> {
     // Recording rules' names exist only once the rules run.
@@ -53,25 +69,46 @@ pub async fn analyse(
         .flat_map(|g| &g.rules)
         .filter_map(|r| r.record.clone())
         .collect();
+    let sites: Vec<Site> = groups
+        .iter()
+        .flat_map(|loaded| loaded.groups.iter().map(move |g| (loaded, g)))
+        .flat_map(|(loaded, group)| group.rules.iter().map(move |r| (loaded, group, r)))
+        .filter_map(|(loaded, group, rule)| {
+            Some(Site {
+                alert: rule.alert.as_deref()?,
+                origin: &loaded.origin,
+                group,
+                rule,
+            })
+        })
+        .collect();
+    // What every alert asks absent() about: an `up == 0` alert is covered
+    // when one of them watches the same targets. (Only expressions that
+    // mention it are parsed for this; each is parsed again when analysed,
+    // so no syntax tree outlives its alert.)
+    let absent: Vec<VectorSelector> = sites
+        .iter()
+        .filter(|s| s.rule.expr.contains("absent"))
+        .filter_map(|s| promql_parser::parser::parse(&s.rule.expr).ok())
+        .flat_map(|expr| {
+            lint::absent_selectors(&expr)
+                .into_iter()
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+        .collect();
     let mut analysed = Analysed {
         alerts: Vec::new(),
         findings: Vec::new(),
         buckets: Buckets::new(),
     };
-    for loaded in groups {
-        for group in &loaded.groups {
-            for rule in &group.rules {
-                let Some(alert) = &rule.alert else { continue };
-                let site = Site {
-                    alert,
-                    origin: &loaded.origin,
-                    group,
-                    rule,
-                };
-                site.analyse(intervals, prometheus, &recorded, &mut analysed)
-                    .await?;
-            }
-        }
+    let shared = Shared {
+        setting,
+        recorded: &recorded,
+        absent: &absent,
+    };
+    for site in &sites {
+        site.analyse(&shared, prometheus, &mut analysed).await?;
     }
     if let Some(client) = prometheus {
         let names: Vec<(String, String)> = analysed
@@ -86,31 +123,46 @@ pub async fn analyse(
     Ok(analysed)
 }
 
-/// One alerting rule and where it was written.
-struct Site<'a> {
-    alert: &'a str,
-    origin: &'a str,
-    group: &'a Group,
-    rule: &'a RuleDef,
+/// What every site's analysis reads.
+struct Shared<'a> {
+    setting: &'a Setting,
+    recorded: &'a [String],
+    absent: &'a [VectorSelector],
 }
 
 fn duration_of(text: Option<&str>) -> Option<Duration> {
     text.and_then(|t| promql_parser::util::parse_duration(t).ok())
 }
 
+/// Buckets known for `histogram`: live ones first, then known layouts.
+fn known_buckets(live: &Buckets, histogram: &str) -> Option<KnownBuckets> {
+    match live.get(histogram) {
+        Some(Some(bounds)) => Some(KnownBuckets {
+            bounds: bounds.clone(),
+            from: "the live Prometheus".into(),
+        }),
+        _ => lint::histogram::known_layout(histogram),
+    }
+}
+
 impl Site<'_> {
     async fn analyse(
         &self,
-        intervals: &Intervals,
+        shared: &Shared<'_>,
         prometheus: Option<&PromClient>,
-        recorded: &[String],
         into: &mut Analysed,
     ) -> Result<(), CheckError> {
-        let group_interval =
-            duration_of(self.group.interval.as_deref()).unwrap_or(intervals.evaluation);
+        let setting = shared.setting;
+        let given_interval = duration_of(self.group.interval.as_deref());
+        let group_interval = given_interval.unwrap_or(setting.intervals.evaluation);
+        let group_assumed = given_interval
+            .is_none()
+            .then(|| setting.evaluation_assumed.clone())
+            .flatten();
         let hold = duration_of(self.rule.for_.as_deref()).unwrap_or_default();
         let keep = duration_of(self.rule.keep_firing_for.as_deref()).unwrap_or_default();
-        let expr = match promql_parser::parser::parse(&self.rule.expr) {
+        let parsed = promql_parser::parser::parse(&self.rule.expr);
+        let expr = match &parsed {
             Ok(expr) => expr,
             Err(e) => {
                 into.findings.push(Finding {
@@ -120,38 +172,69 @@ impl Site<'_> {
                     origin: self.origin.to_string(),
                     reason: format!("the expression does not parse: {e}"),
                     fix: "fix the PromQL (promtool check rules says the same)".into(),
+                    assumption: None,
                 });
                 return Ok(());
             }
         };
         if let Some(client) = prometheus {
-            prefetch_buckets(client, &expr, &mut into.buckets).await;
+            prefetch_buckets(client, expr, &mut into.buckets).await;
             into.findings.extend(
-                live::missing_series(client, self.alert, self.origin, &expr, recorded).await?,
+                live::missing_series(client, self.alert, self.origin, expr, shared.recorded)
+                    .await?,
             );
         }
-        let buckets = |name: &str| into.buckets.get(name).cloned().flatten();
+        let recorded = |name: &str| shared.recorded.iter().any(|r| r == name);
+        let read = condition::read(
+            expr,
+            &Reader {
+                recorded: &recorded,
+            },
+        );
+        let (scrape, scrape_assumed) = setting.scrape_for(expr);
+        let live_buckets = &into.buckets;
+        let buckets = |name: &str| known_buckets(live_buckets, name);
+        let covered = |up: &VectorSelector| {
+            shared
+                .absent
+                .iter()
+                .any(|absent| lint::up::covers(absent, up))
+        };
         let context = lint::Context {
-            scrape_interval: intervals.scrape,
+            scrape_interval: scrape,
+            scrape_assumed,
             group_interval,
+            group_assumed,
+            evaluation_interval: setting.intervals.evaluation,
             buckets: &buckets,
+            absence_covered: &covered,
         };
-        let findings = lint::lint_alert(self.alert, self.origin, &expr, hold, &context);
+        let findings = lint::lint_alert(
+            self.alert,
+            self.origin,
+            expr,
+            read.as_ref().ok(),
+            hold,
+            &context,
+        );
+        let bounds = |name: &str| known_buckets(live_buckets, name).map(|k| k.bounds);
+        let knowledge = Knowledge {
+            intervals: Intervals {
+                scrape,
+                evaluation: group_interval,
+                scrape_timeout: setting.intervals.scrape_timeout.min(scrape),
+            },
+            buckets: &bounds,
+        };
+        let timings = match &read {
+            Ok(shape) => timing::timings(shape, hold, keep, &knowledge),
+            Err(_) => Vec::new(),
+        };
         into.findings.extend(findings);
-        let shape = lint::classify(&expr).or_else(|| lint::classify_absent(&expr));
-        let group_intervals = Intervals {
-            evaluation: group_interval,
-            ..*intervals
+        let (shape, unmodelled) = match read {
+            Ok(shape) => (Some(shape), None),
+            Err(why) => (None, Some(why)),
         };
-        let timings = shape
-            .iter()
-            .flat_map(|s| {
-                timing::default_steps(s)
-                    .into_iter()
-                    .map(move |step| (s, step))
-            })
-            .map(|(s, step)| timing::time_to_fire(s, step, hold, keep, &group_intervals))
-            .collect();
         into.alerts.push(AlertAnalysis {
             alert: self.alert.to_string(),
             origin: self.origin.to_string(),
@@ -160,7 +243,9 @@ impl Site<'_> {
             expr: self.rule.expr.trim().to_string(),
             for_seconds: hold.as_secs_f64(),
             group_interval_seconds: group_interval.as_secs_f64(),
+            scrape_interval_seconds: scrape.as_secs_f64(),
             shape,
+            unmodelled,
             timings,
         });
         Ok(())
@@ -182,4 +267,46 @@ async fn prefetch_buckets(client: &PromClient, expr: &Expr, buckets: &mut Bucket
             slot.insert(bounds);
         }
     }
+}
+
+/// How many alerts the timing model gives a time for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Coverage {
+    pub alerts: usize,
+    /// With best/worst times (or an honest "never") for at least one step.
+    pub timed: usize,
+    /// Reading a recorded series no file given defines: nobody can say
+    /// what it holds, so they are not counted.
+    pub unknowable: usize,
+    /// timed ÷ (alerts − unknowable), in percent.
+    pub percent: f64,
+    /// The others, with why.
+    pub not_timed: Vec<(String, String)>,
+}
+
+pub fn coverage(alerts: &[AlertAnalysis]) -> Coverage {
+    let mut coverage = Coverage {
+        alerts: alerts.len(),
+        ..Coverage::default()
+    };
+    for alert in alerts {
+        if !alert.timings.is_empty() {
+            coverage.timed += 1;
+        } else if matches!(alert.unmodelled, Some(Unmodelled::RecordedElsewhere(_))) {
+            coverage.unknowable += 1;
+        } else {
+            let why = match &alert.unmodelled {
+                Some(why) => why.text(),
+                None => "no step of what it watches is known to the model".into(),
+            };
+            coverage.not_timed.push((alert.alert.clone(), why));
+        }
+    }
+    let counted = coverage.alerts - coverage.unknowable;
+    coverage.percent = if counted == 0 {
+        100.0
+    } else {
+        (coverage.timed as f64 * 1000.0 / counted as f64).round() / 10.0
+    };
+    coverage
 }

@@ -63,6 +63,7 @@ fn no_data_findings(dashboard: &Dashboard, panels: &[PanelResult]) -> Vec<Findin
                 None => format!("no data in the last hour for {}", panel.queries.join(" ; ")),
             },
             fix: "check the metric names and labels in Prometheus (Graph tab), and that the target is scraped".into(),
+            assumption: None,
         })
         .collect()
 }
@@ -81,6 +82,7 @@ fn interval_window_findings(dashboard: &Dashboard) -> Vec<Finding> {
             origin: dashboard.origin.clone(),
             reason: "`[$__interval]` as a range window holds a single scrape when the time range is short: the panel shows No data".into(),
             fix: "use [$__rate_interval] (at least four scrape intervals)".into(),
+            assumption: None,
         })
         .collect()
 }

@@ -8,8 +8,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::alerts::{AlertAnalysis, Buckets};
+use super::condition::{Shape, Signal};
 use super::lint::{self, Finding, Severity};
-use super::timing::{self, Intervals, Shape, Step};
+use super::timing::{self, Intervals, Knowledge, Step};
 use crate::plan::{Anchor, CheckKind, FaultPlan, Plan, Source};
 use crate::rules::alertmanager::AlertmanagerConfig;
 use crate::time::format_duration_secs as fmt;
@@ -64,12 +65,15 @@ pub struct DeadlineCheck {
     pub why: String,
 }
 
-/// The step a phase's fault makes in what an alert watches.
+/// The step a phase's fault makes in what an alert watches (its primary
+/// leaves' kind decides).
 fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step> {
     let fault = fault?;
     let watches_job = |job: &str| expr.contains(&format!("job=\"{job}\""));
-    match (fault, shape) {
-        (FaultPlan::Demo(f), Shape::Ratio { .. } | Shape::AnyIncrease { .. }) => {
+    let kinds: Vec<&str> = shape.primaries().iter().map(|l| l.signal.kind()).collect();
+    let has = |kind: &str| kinds.contains(&kind);
+    match fault {
+        FaultPlan::Demo(f) if has("ratio") => {
             if f.gateway_down {
                 None // the gateway counts nothing while it is down
             } else if f.backend_down {
@@ -80,25 +84,25 @@ fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step
                 None
             }
         }
-        (FaultPlan::Demo(f), Shape::Quantile { threshold, .. }) => {
-            (f.backend_latency.as_secs_f64() > *threshold).then_some(Step::SlowShare(1.0))
+        FaultPlan::Demo(f) if has("quantile") => {
+            let threshold = shape.primaries().iter().find_map(|l| {
+                matches!(l.signal, Signal::Quantile { .. })
+                    .then_some(l.threshold)
+                    .flatten()
+            })?;
+            (f.backend_latency.as_secs_f64() > threshold).then_some(Step::SlowShare(1.0))
         }
-        (FaultPlan::Demo(f), Shape::TargetDown { .. }) => {
+        FaultPlan::Demo(f) if has("up") || has("absent") => {
             let down = (f.gateway_down && watches_job("api-gateway"))
                 || (f.backend_down && watches_job("sentiment-api"));
             down.then_some(Step::ScrapeFails)
         }
-        (
-            FaultPlan::Scale {
-                deployment,
-                replicas: 0,
-                ..
-            },
-            Shape::TargetDown { .. },
-        ) if watches_job(deployment) => Some(Step::TargetRemoved),
-        (FaultPlan::Scale { replicas: 0, .. }, Shape::Ratio { .. } | Shape::AnyIncrease { .. }) => {
-            Some(Step::ErrorShare(1.0))
-        }
+        FaultPlan::Scale {
+            deployment,
+            replicas: 0,
+            ..
+        } if (has("up") || has("absent")) && watches_job(deployment) => Some(Step::TargetRemoved),
+        FaultPlan::Scale { replicas: 0, .. } if has("ratio") => Some(Step::ErrorShare(1.0)),
         _ => None,
     }
 }
@@ -241,6 +245,7 @@ fn one(
     deadline_seconds: f64,
 ) -> Judged {
     let group_intervals = Intervals {
+        scrape: Duration::from_secs_f64(analysis.scrape_interval_seconds),
         evaluation: Duration::from_secs_f64(analysis.group_interval_seconds),
         ..*intervals
     };
@@ -280,9 +285,19 @@ fn one(
                 .and_then(|shape| step_for(phase_plan.fault.as_ref(), shape, &analysis.expr));
             match (&analysis.shape, step) {
                 (Some(shape), Some(step)) => {
-                    let t =
-                        timing::time_to_fire(shape, step, hold, Duration::ZERO, &group_intervals);
-                    (text, t.firing, Some(step), t.why)
+                    let knowledge = Knowledge {
+                        intervals: group_intervals,
+                        buckets: &|_| None,
+                    };
+                    match timing::time_to_fire(shape, step, hold, Duration::ZERO, &knowledge) {
+                        Some(t) => (text, t.firing, Some(step), t.why),
+                        None => (
+                            text,
+                            None,
+                            None,
+                            "the timing model does not know what this phase's fault does to the rule".into(),
+                        ),
+                    }
                 }
                 (None, _) => (
                     text,
@@ -344,6 +359,7 @@ pub fn findings(plan: &Plan, deadlines: &[DeadlineCheck]) -> Vec<Finding> {
                     deadline.why
                 ),
                 fix: "lengthen the deadline to the worst case, or change the rule (window, `for`) so it fires sooner".into(),
+                assumption: None,
             })
         })
         .collect()
@@ -377,6 +393,7 @@ pub fn slo_threshold_findings(plan: &Plan, buckets: &Buckets) -> Vec<Finding> {
                         if assumed { " (assuming the default buckets)" } else { "" }
                     ),
                     fix: "use a bucket boundary as the bound".into(),
+                    assumption: None,
                 })
             }
             _ => None,

@@ -54,7 +54,10 @@ pub async fn missing_series(
     expr: &Expr,
     recorded: &[String],
 ) -> Result<Vec<Finding>, PromError> {
-    let absent = super::lint::absent_selectors(expr);
+    let absent: Vec<String> = super::lint::absent_selectors(expr)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let mut findings = Vec::new();
     let mut seen = Vec::new();
     for selector in promql::selectors(expr) {
@@ -95,6 +98,7 @@ pub async fn missing_series(
             origin: origin.to_string(),
             reason,
             fix,
+            assumption: None,
         });
     }
     Ok(findings)
@@ -124,6 +128,7 @@ pub async fn evaluation_errors(
                     rule.last_error.clone().unwrap_or_default()
                 ),
                 fix: "fix the expression: with the error, the alert can never fire".into(),
+                assumption: None,
             });
         }
     }
@@ -181,6 +186,7 @@ pub fn silence_findings(
                         silence.ends_at
                     ),
                     fix: format!("expire it if the maintenance is over: amtool silence expire {}", silence.id),
+                    assumption: None,
                 });
             }
         }

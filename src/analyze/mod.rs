@@ -8,12 +8,18 @@
 //! first notification takes (`routing`).
 //!
 //! In stages, one file each: `inputs` (what to read, and the intervals that
-//! apply) → `alerts` (per alert: lints, live checks, timing) → `deadlines`
-//! (a scenario's checks against the timing) → `dashboards` → `table` (the
-//! output for people; `--json` serializes `RulesReport`). `lint`, `timing`
-//! and `live` are the knowledge the stages apply. Knows nothing of drills.
+//! apply) → `alerts` (per alert: the condition read, lints, live checks,
+//! timing) → `deadlines` (a scenario's checks against the timing) →
+//! `dashboards` → `table` (the output for people; `--json` serializes
+//! `RulesReport`). The knowledge the stages apply: `condition` (what an
+//! expression watches, as a tree of comparisons), `timing` and `crossing`
+//! (when it fires after a step), `windows` (how many samples a window
+//! holds, for the timing and the lints alike), `lint`, `live`. Knows
+//! nothing of drills.
 
 mod alerts;
+pub mod condition;
+mod crossing;
 mod dashboards;
 mod deadlines;
 mod inputs;
@@ -22,13 +28,14 @@ mod live;
 pub mod routing;
 mod table;
 pub mod timing;
+pub mod windows;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
 
-pub use alerts::AlertAnalysis;
+pub use alerts::{AlertAnalysis, Coverage};
 pub use dashboards::DashboardResult;
 pub use deadlines::{DeadlineCheck, DeadlineOutcome};
 pub use inputs::expand;
@@ -49,6 +56,8 @@ pub struct CheckOptions {
     pub alertmanager: Option<String>,
     pub scrape_interval: Option<Duration>,
     pub evaluation_interval: Option<Duration>,
+    /// Findings that rest only on an assumption count too.
+    pub strict: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +75,10 @@ pub struct RulesReport {
     pub intervals: Intervals,
     /// Where the intervals came from.
     pub intervals_from: String,
+    /// How many alerts the timing model gives a time for.
+    pub coverage: Coverage,
+    /// `--strict`: findings resting on an assumption fail the check too.
+    pub strict: bool,
     pub alerts: Vec<AlertAnalysis>,
     pub findings: Vec<Finding>,
     pub deadlines: Vec<DeadlineCheck>,
@@ -78,9 +91,13 @@ pub struct RulesReport {
 }
 
 impl RulesReport {
-    /// Problems (not notes): what makes the command exit 1.
+    /// Problems (not notes): what makes the command exit 1. A finding that
+    /// rests only on an assumption is shown but counts only with `--strict`.
     pub fn problems(&self) -> usize {
-        self.findings.len()
+        self.findings
+            .iter()
+            .filter(|f| self.strict || f.assumption.is_none())
+            .count()
     }
 }
 
@@ -112,9 +129,9 @@ pub async fn check(options: &CheckOptions) -> Result<RulesReport, CheckError> {
         }
         None => None,
     };
-    let (intervals, intervals_from) =
-        inputs::intervals(options, &inputs, prometheus.as_ref(), &mut notes).await?;
-    let analysed = alerts::analyse(&inputs.groups, &intervals, prometheus.as_ref()).await?;
+    let setting = inputs::intervals(options, &inputs, prometheus.as_ref(), &mut notes).await?;
+    let intervals = setting.intervals;
+    let analysed = alerts::analyse(&inputs.groups, &setting, prometheus.as_ref()).await?;
     let mut findings = analysed.findings;
     let (routes, routing_findings) = match &inputs.alertmanager {
         Some(config) => routing::analyse(&analysed.alerts, config),
@@ -148,10 +165,33 @@ pub async fn check(options: &CheckOptions) -> Result<RulesReport, CheckError> {
         &mut notes,
     )
     .await;
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.subject.cmp(&b.subject)));
+    findings.sort_by(|a, b| {
+        (
+            a.assumption.is_some(),
+            b.severity,
+            &a.subject,
+            &a.origin,
+            a.id,
+            &a.reason,
+        )
+            .cmp(&(
+                b.assumption.is_some(),
+                a.severity,
+                &b.subject,
+                &b.origin,
+                b.id,
+                &b.reason,
+            ))
+    });
+    // One finding per rule, lint and place.
+    findings.dedup_by(|a, b| {
+        (a.id, &a.subject, &a.origin, &a.reason) == (b.id, &b.subject, &b.origin, &b.reason)
+    });
     Ok(RulesReport {
         intervals,
-        intervals_from,
+        intervals_from: setting.from,
+        coverage: alerts::coverage(&analysed.alerts),
+        strict: options.strict,
         alerts: analysed.alerts,
         findings,
         deadlines,

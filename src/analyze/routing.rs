@@ -221,6 +221,7 @@ pub fn analyse(
                             route.path_text()
                         ),
                         fix: format!("give `{}` an integration, or route the alert to a receiver that has one", route.receiver),
+                        assumption: None,
                     });
                 }
                 let wait = route.group_wait.as_secs_f64();
@@ -276,6 +277,7 @@ fn self_inhibition(
                 rule.describe()
             ),
             fix: "narrow the source or the target so that no alert matches both (e.g. source severity=\"critical\", target severity=\"warning\")".into(),
+            assumption: None,
         })
         .collect()
 }
@@ -308,6 +310,7 @@ fn shadowed_routes(route: &Route, origin: &str) -> Vec<Finding> {
                         later.receiver
                     ),
                     fix: format!("move {} before {}, or add `continue: true` to the earlier route", later.path, earlier.path),
+                    assumption: None,
                 });
             }
         }

@@ -1,10 +1,29 @@
 //! `rules check` for people: the intervals, each alert's time to fire after
-//! a step, a scenario's deadlines, dashboards' panels, then the findings.
+//! a step, how many alerts that covers, a scenario's deadlines, dashboards'
+//! panels, then the findings (those resting only on an assumption apart).
 
-use super::lint::Severity;
+use super::lint::{Finding, Severity};
 use super::timing::{self, Step};
 use super::RulesReport;
 use crate::time::{format_duration, format_duration_secs as fmt};
+
+fn step_text(step: Step) -> String {
+    match step {
+        Step::ErrorShare(p) if p <= 1.0 => format!("errors → {:.1}%", p * 100.0),
+        Step::ErrorShare(p) => format!("mean → {p}"),
+        Step::SlowShare(f) => format!("slow requests → {:.1}%", f * 100.0),
+        Step::RateMultiple(m) => format!("0 → {m}× threshold"),
+        Step::FallsFrom(m) => format!("{m}× threshold → 0"),
+        Step::Starts => "starts moving".into(),
+        Step::Event => "one event".into(),
+        Step::Stops => "stops".into(),
+        Step::Crosses => "value crosses".into(),
+        Step::FillsIn(s) => format!("reaches it in {}", fmt(s)),
+        Step::ScrapeFails => "scrapes fail".into(),
+        Step::TargetRemoved => "target removed".into(),
+        Step::RulesLoaded => "rules loaded".into(),
+    }
+}
 
 /// The report as a table for people.
 pub fn render_table(report: &RulesReport) -> String {
@@ -24,26 +43,35 @@ pub fn render_table(report: &RulesReport) -> String {
             fmt(alert.group_interval_seconds)
         ));
         if alert.timings.is_empty() {
-            out.push_str("      (a condition the timing model does not know)\n");
+            let why = alert
+                .unmodelled
+                .as_ref()
+                .map(|u| u.text())
+                .unwrap_or_else(|| "no step of what it watches is known".into());
+            out.push_str(&format!("      (no timing: {why})\n"));
         }
         for t in &alert.timings {
-            let step = match t.step {
-                Step::ErrorShare(p) => format!("errors → {:.1}%", p * 100.0),
-                Step::SlowShare(f) => format!("slow requests → {:.1}%", f * 100.0),
-                Step::RateMultiple(m) => format!("rate → {m}× threshold"),
-                Step::ScrapeFails => "scrapes fail".into(),
-                Step::TargetRemoved => "target removed".into(),
-            };
             let range = |b: &Option<timing::Bounds>| {
                 b.map(|b| format!("{}–{}", fmt(b.best_seconds), fmt(b.worst_seconds)))
                     .unwrap_or_else(|| "never".into())
             };
+            // A resolution the model does not say is not a "never".
+            let resolved = match (&t.firing, &t.resolved) {
+                (Some(_), None) => "not modelled".to_string(),
+                _ => range(&t.resolved),
+            };
             out.push_str(&format!(
-                "      {step:<22} pending {:<18} firing {:<18} resolved {}\n",
+                "      {:<22} pending {:<18} firing {:<18} resolved {resolved}\n",
+                step_text(t.step),
                 range(&t.pending),
                 range(&t.firing),
-                range(&t.resolved)
             ));
+            if t.firing.is_none() {
+                out.push_str(&format!("          never: {}\n", first_clause(&t.why)));
+            }
+            if let Some(why) = &t.may_not_fire {
+                out.push_str(&format!("          or never: {why}\n"));
+            }
         }
     }
     if let Some(from) = &report.routing_from {
@@ -57,20 +85,22 @@ pub fn render_table(report: &RulesReport) -> String {
             out.push_str(&format!("      {}\n", super::routing::describe(route)));
         }
     }
-    if !report.deadlines.is_empty() {
-        out.push_str("\nScenario deadlines:\n");
-        for d in &report.deadlines {
-            out.push_str(&format!(
-                "  {:<14} {} {} within {}: {}\n      {}\n",
-                d.outcome.text().to_uppercase(),
-                d.check,
-                d.alert,
-                fmt(d.deadline_seconds),
-                d.anchor,
-                d.why
-            ));
+    let c = &report.coverage;
+    out.push_str(&format!(
+        "\nTimed: {} of {} alerts ({}%){}\n",
+        c.timed,
+        c.alerts - c.unknowable,
+        c.percent,
+        if c.unknowable > 0 {
+            format!(
+                "; {} more read recorded series no file given defines",
+                c.unknowable
+            )
+        } else {
+            String::new()
         }
-    }
+    ));
+    render_deadlines(report, &mut out);
     for dashboard in &report.dashboards {
         out.push_str(&format!("\nDashboard `{}`:\n", dashboard.title));
         for panel in &dashboard.panels {
@@ -81,8 +111,44 @@ pub fn render_table(report: &RulesReport) -> String {
             ));
         }
     }
-    out.push_str(&format!("\n{} findings\n", report.findings.len()));
-    for f in &report.findings {
+    render_findings(report, &mut out);
+    for note in &report.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}
+
+fn first_clause(why: &str) -> &str {
+    why.split("; then up to one evaluation")
+        .next()
+        .unwrap_or(why)
+}
+
+fn render_deadlines(report: &RulesReport, out: &mut String) {
+    if report.deadlines.is_empty() {
+        return;
+    }
+    out.push_str("\nScenario deadlines:\n");
+    for d in &report.deadlines {
+        out.push_str(&format!(
+            "  {:<14} {} {} within {}: {}\n      {}\n",
+            d.outcome.text().to_uppercase(),
+            d.check,
+            d.alert,
+            fmt(d.deadline_seconds),
+            d.anchor,
+            d.why
+        ));
+    }
+}
+
+fn render_findings(report: &RulesReport, out: &mut String) {
+    let (counted, assumed): (Vec<&Finding>, Vec<&Finding>) = report
+        .findings
+        .iter()
+        .partition(|f| report.strict || f.assumption.is_none());
+    out.push_str(&format!("\n{} findings\n", counted.len()));
+    let one = |f: &Finding, out: &mut String| {
         out.push_str(&format!(
             "  {:<7} {:<38} {}\n          {}\n          fix: {}\n",
             match f.severity {
@@ -94,9 +160,20 @@ pub fn render_table(report: &RulesReport) -> String {
             f.reason,
             f.fix
         ));
+        if let Some(assumption) = &f.assumption {
+            out.push_str(&format!("          rests on: {assumption}\n"));
+        }
+    };
+    for f in counted {
+        one(f, out);
     }
-    for note in &report.notes {
-        out.push_str(&format!("note: {note}\n"));
+    if !assumed.is_empty() {
+        out.push_str(&format!(
+            "\n{} more resting only on assumptions (not counted; --strict counts them)\n",
+            assumed.len()
+        ));
+        for f in assumed {
+            one(f, out);
+        }
     }
-    out
 }

@@ -3,12 +3,18 @@
 //! the phases of scrapes and evaluations, which nobody controls.
 //!
 //! The model (Prometheus 2.x semantics, checked against its engine with
-//! `promtool test rules`): the condition holds once the newest sample has
-//! crossed the threshold, C after the step; that sample arrives within one
-//! scrape interval S, and an evaluation sees it within one group interval E.
-//! So pending ∈ (C, C+S+E]. The alert fires at the first evaluation at least
-//! `for` later: firing = pending + ⌈F/E⌉·E. With `keep_firing_for` K, it
-//! resolves ⌈K/E⌉·E after its condition stops holding.
+//! `promtool test rules`): each leaf of the condition (`condition`) starts
+//! holding a crossing time C after the step (`crossing`: the arithmetic per
+//! signal, including the wait for the next scrape where the target must show
+//! the change); leaves compose along the tree — `and` holds once all its
+//! parts do, `or` once one does, `unless` while its exception does not —
+//! with the parts a step does not move (guards) assumed to let the alert
+//! fire. An evaluation sees the condition within one group interval E, so
+//! pending ∈ (C_best, C_worst + E]. The alert fires at the first evaluation
+//! at least `for` later: firing = pending + ⌈F/E⌉·E. With `keep_firing_for`
+//! K, it resolves ⌈K/E⌉·E after its condition stops holding. A condition
+//! that holds only for a while (one event leaving a window) fires only if
+//! `for` fits in that while.
 //!
 //! For a ratio of rates over a window W, stepped from 0 to p with threshold
 //! θ: rate() over a steady series is the slope between the first and last
@@ -20,6 +26,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::condition::{Compound, Direction, Leaf, Shape, Signal};
+use super::crossing::{self, Arrival, Caveat, End, Response};
 use crate::time::format_duration_secs as fmt;
 
 /// What the analysis needs to know about the Prometheus.
@@ -30,41 +38,51 @@ pub struct Intervals {
     pub scrape_timeout: Duration,
 }
 
-/// The shapes of alert condition the analysis understands.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "shape")]
-pub enum Shape {
-    /// `sum(rate(errors[W])) / sum(rate(total[W])) > θ`.
-    Ratio { window: Duration, threshold: f64 },
-    /// A ratio whose two sides are the same series (`rate(x{s=~"5.."}) /
-    /// rate(x)` unaggregated): 1 whenever the window holds any increase.
-    AnyIncrease { window: Duration },
-    /// `histogram_quantile(q, … rate(h_bucket[W]) …) > T`.
-    Quantile {
-        window: Duration,
-        quantile: f64,
-        threshold: f64,
-    },
-    /// `absent(up{…} == 1)` (`absent: true`) or `up{…} == 0`.
-    TargetDown { absent: bool },
-    /// `rate(x[W]) > c` or `increase(x[W]) > c`.
-    Rate { window: Duration, threshold: f64 },
+/// What the timing model may ask besides the rule.
+pub struct Knowledge<'a> {
+    /// The scrape interval of what the alert reads, its group's interval.
+    pub intervals: Intervals,
+    /// A histogram's bucket bounds (without `_bucket`), when known.
+    pub buckets: &'a dyn Fn(&str) -> Option<Vec<f64>>,
 }
 
 /// A step change in what the alert watches.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "step", content = "value")]
 pub enum Step {
-    /// The share of failing requests steps from 0 to this.
+    /// The share of failing requests (or the mean observed) steps from 0 to this.
     ErrorShare(f64),
     /// The share of requests slower than the threshold steps from 0 to this.
     SlowShare(f64),
-    /// The rate steps from 0 to this multiple of the threshold.
+    /// The rate (or the value, or the slope) steps from 0 to this multiple of the threshold.
     RateMultiple(f64),
+    /// The value falls to 0 from this multiple of the threshold.
+    FallsFrom(f64),
+    /// A counter starts increasing (a value starts changing, a gauge starts
+    /// moving) at every scrape, and keeps on.
+    Starts,
+    /// One increment, one change, one restart.
+    Event,
+    /// A counter stops increasing, a timestamp stops advancing.
+    Stops,
+    /// An instant value steps past the threshold and stays.
+    Crosses,
+    /// A gauge starts moving toward the threshold at a pace that reaches it
+    /// this many seconds after the step (`predict_linear`).
+    FillsIn(f64),
     /// The target's scrapes start failing (the process is down or hung).
     ScrapeFails,
     /// The target disappears from service discovery (its pod is deleted).
     TargetRemoved,
+    /// The rules are loaded (a constant condition).
+    RulesLoaded,
+}
+
+impl Step {
+    /// Steps of one kind, whatever their size.
+    fn same_kind(&self, other: &Step) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -79,10 +97,17 @@ pub struct Timing {
     /// None: the condition never holds for this step.
     pub pending: Option<Bounds>,
     pub firing: Option<Bounds>,
-    /// After the step is undone (where the model knows).
+    /// After the step is undone (where the model knows); after the step
+    /// itself for a single event.
     pub resolved: Option<Bounds>,
     /// The arithmetic, in words.
     pub why: String,
+    /// The finding this timing rests on (a window holding too few samples, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding: Option<&'static str>,
+    /// It fires at some phases of scrapes and evaluations only: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub may_not_fire: Option<String>,
 }
 
 /// ⌈d/E⌉·E: how long `for: d` really waits in a group evaluated every E.
@@ -94,241 +119,401 @@ pub fn rounded_up(d: Duration, every: Duration) -> f64 {
     (d / e - 1e-9).ceil() * e
 }
 
-/// When the condition starts holding after a step (seconds, best and worst
-/// over the phases of scrapes), and when it stops holding once the step is
-/// undone — before the scrape and evaluation that make Prometheus see it.
-enum Crossing {
-    Never(String),
-    After {
-        best: f64,
-        worst: f64,
-        undone: Option<(f64, f64)>,
-        why: String,
-    },
-}
-
-/// The time from `step` to pending, firing and (when undone) resolution.
-pub fn time_to_fire(
-    shape: &Shape,
-    step: Step,
-    hold: Duration,
-    keep_firing: Duration,
-    intervals: &Intervals,
-) -> Timing {
-    let s = intervals.scrape.as_secs_f64();
-    let e = intervals.evaluation.as_secs_f64();
-    let f = rounded_up(hold, intervals.evaluation);
-    let k = rounded_up(keep_firing, intervals.evaluation);
-    match crossing(shape, step, intervals) {
-        Crossing::Never(why) => Timing {
-            step,
-            pending: None,
-            firing: None,
-            resolved: None,
-            why,
-        },
-        // Crossing after (best, worst], then up to a scrape and an evaluation.
-        Crossing::After {
-            best,
-            worst,
-            undone,
-            why,
-        } => Timing {
-            step,
-            pending: Some(Bounds {
-                best_seconds: best,
-                worst_seconds: worst + s + e,
-            }),
-            firing: Some(Bounds {
-                best_seconds: best + f,
-                worst_seconds: worst + s + e + f,
-            }),
-            resolved: undone.map(|(best, worst)| Bounds {
-                best_seconds: best + k,
-                worst_seconds: worst + s + e + k,
-            }),
-            why: format!(
-                "{why}; then up to one scrape ({}) and one evaluation ({}) until it is pending; `for` waits {} (rounded up to whole evaluations)",
-                fmt(s),
-                fmt(e),
-                fmt(f)
-            ),
-        },
-    }
-}
-
-fn crossing(shape: &Shape, step: Step, intervals: &Intervals) -> Crossing {
-    let s = intervals.scrape.as_secs_f64();
-    match (shape, step) {
-        (Shape::Ratio { window, threshold }, Step::ErrorShare(p)) => {
-            ratio_crossing(window.as_secs_f64(), *threshold, p, s)
-        }
-        (Shape::AnyIncrease { window }, Step::ErrorShare(p)) if p > 0.0 => {
-            let w = window.as_secs_f64();
-            Crossing::After {
-                best: 0.0,
-                worst: s,
-                undone: Some((w - s, w)),
-                why: format!(
-                    "its ratio is 1 as soon as any error is in the window (whatever the share): after one sample, or two when the error series is new (up to {})",
-                    fmt(s)
-                ),
+/// The steps the analysis shows for a leaf when no scenario says which: a
+/// clear breach (ten times the threshold) and a marginal one (1.2 times),
+/// or the one event the signal knows.
+pub fn leaf_steps(leaf: &Leaf) -> Vec<Step> {
+    let t = leaf.threshold;
+    let zero = t == Some(0.0);
+    let (above, below) = (
+        leaf.direction == Direction::Above,
+        matches!(leaf.direction, Direction::Below),
+    );
+    let multiples = || vec![Step::RateMultiple(10.0), Step::RateMultiple(1.2)];
+    let drops = || vec![Step::FallsFrom(10.0), Step::FallsFrom(1.2)];
+    let mut steps = match &leaf.signal {
+        Signal::Ratio { mean: false, .. } => match (leaf.direction, t) {
+            (Direction::Above, Some(t)) if t > 0.0 && t < 1.0 => {
+                vec![
+                    Step::ErrorShare((t * 10.0).min(1.0)),
+                    Step::ErrorShare((t * 1.2).min(1.0)),
+                ]
             }
-        }
-        (
-            Shape::Quantile {
-                window,
-                quantile,
-                threshold,
-            },
-            Step::SlowShare(share),
-        ) => quantile_crossing(window.as_secs_f64(), *quantile, *threshold, share, s),
-        (Shape::TargetDown { .. }, Step::ScrapeFails) => {
-            let timeout = intervals.scrape_timeout.as_secs_f64();
-            Crossing::After {
-                best: 0.0,
-                worst: timeout,
-                undone: Some((0.0, 0.0)),
-                why: format!(
-                    "the next scrape fails (refused at once, or after the {} scrape timeout) and writes up = 0",
-                    fmt(timeout)
-                ),
-            }
-        }
-        (Shape::TargetDown { absent: false }, Step::TargetRemoved) => Crossing::Never(
-            "service discovery drops a deleted pod's target: its `up` goes stale, it never becomes 0, so `up == 0` never holds (absent(up{…} == 1) does)"
-                .into(),
-        ),
-        (Shape::TargetDown { absent: true }, Step::TargetRemoved) => Crossing::After {
-            best: 1.1 * s,
-            worst: 2.1 * s + 5.0,
-            undone: Some((0.0, s)),
-            why: format!(
-                "discovery drops the target within 5s and the series go stale 1.1–2.1 scrape intervals later: after {}–{}",
-                fmt(1.1 * s),
-                fmt(2.1 * s + 5.0)
-            ),
+            (Direction::Below, Some(t)) if t > 0.0 && t <= 1.0 => vec![
+                Step::ErrorShare(((1.0 - t) * 10.0).min(1.0)),
+                Step::ErrorShare(((1.0 - t) * 1.2).min(1.0)),
+            ],
+            _ => vec![],
         },
-        (Shape::Rate { window, threshold }, Step::RateMultiple(multiple)) => {
-            rate_crossing(window.as_secs_f64(), *threshold, multiple, s)
-        }
-        _ => Crossing::Never("this step does not change what the alert watches".into()),
-    }
-}
-
-/// The span the samples of a window of `w` seconds cover (first to last),
-/// at a scrape every `s` seconds.
-fn sample_span(w: f64, s: f64) -> f64 {
-    (w - s).max(s.min(w))
-}
-
-/// A share `fraction` of the window must follow the step: after
-/// fraction·(W − S) at best, fraction·W at worst (when the series is new);
-/// undone, the rest of the window must pass.
-fn window_share(fraction: f64, w: f64, s: f64, why: String) -> Crossing {
-    let d = sample_span(w, s);
-    Crossing::After {
-        best: fraction * d,
-        worst: fraction * w,
-        undone: Some(((1.0 - fraction) * d, (1.0 - fraction) * w)),
-        why,
-    }
-}
-
-fn ratio_crossing(w: f64, threshold: f64, p: f64, s: f64) -> Crossing {
-    if p <= threshold {
-        return Crossing::Never(format!(
-            "an error share of {:.1}% never exceeds the threshold {:.1}%",
-            p * 100.0,
-            threshold * 100.0
-        ));
-    }
-    let share = threshold / p;
-    let d = sample_span(w, s);
-    window_share(
-        share,
-        w,
-        s,
-        format!(
-            "the ratio over {} reaches {:.3} when θ/p = {:.3} of the window follows the step: after {}–{}",
-            fmt(w),
-            threshold,
-            share,
-            fmt(share * d),
-            fmt(share * w)
-        ),
-    )
-}
-
-fn quantile_crossing(w: f64, quantile: f64, threshold: f64, share: f64, s: f64) -> Crossing {
-    let needed = 1.0 - quantile;
-    if share <= needed {
-        return Crossing::Never(format!(
-            "with {:.1}% of requests slow the p{} stays under {threshold}s: more than {:.1}% must be",
-            share * 100.0,
-            quantile * 100.0,
-            needed * 100.0
-        ));
-    }
-    let fraction = needed / share;
-    let d = sample_span(w, s);
-    window_share(
-        fraction,
-        w,
-        s,
-        format!(
-            "the p{} over {} passes {threshold}s when slow requests are more than {:.1}% of the window: after {}–{}",
-            quantile * 100.0,
-            fmt(w),
-            needed * 100.0,
-            fmt(fraction * d),
-            fmt(fraction * w)
-        ),
-    )
-}
-
-fn rate_crossing(w: f64, threshold: f64, multiple: f64, s: f64) -> Crossing {
-    if multiple <= 1.0 {
-        return Crossing::Never(format!(
-            "a rate of {multiple}× the threshold {threshold} never exceeds it"
-        ));
-    }
-    window_share(
-        1.0 / multiple,
-        w,
-        s,
-        format!(
-            "the rate over {} passes {threshold} once 1/{multiple} of the window follows the step",
-            fmt(w)
-        ),
-    )
-}
-
-/// The steps the analysis shows for a shape when no scenario says which:
-/// a clear breach (ten times the threshold) and a marginal one (1.2 times).
-pub fn default_steps(shape: &Shape) -> Vec<Step> {
-    let mut steps = match shape {
-        Shape::Ratio { threshold, .. } => vec![
-            Step::ErrorShare((threshold * 10.0).min(1.0)),
-            Step::ErrorShare((threshold * 1.2).min(1.0)),
-        ],
-        Shape::AnyIncrease { .. } => vec![Step::ErrorShare(0.5), Step::ErrorShare(0.01)],
-        Shape::Quantile { quantile, .. } => {
+        Signal::Ratio { mean: true, .. } => match t {
+            Some(t) if above && t > 0.0 => {
+                vec![Step::ErrorShare(t * 10.0), Step::ErrorShare(t * 1.2)]
+            }
+            _ => vec![],
+        },
+        Signal::AnyIncrease { .. } => vec![Step::ErrorShare(0.5), Step::ErrorShare(0.01)],
+        Signal::Quantile { quantile, .. } if above => {
             let tail = 1.0 - quantile;
             vec![
                 Step::SlowShare((tail * 10.0).min(1.0)),
                 Step::SlowShare((tail * 1.2).min(1.0)),
             ]
         }
-        Shape::TargetDown { .. } => vec![Step::ScrapeFails, Step::TargetRemoved],
-        Shape::Rate { .. } => vec![Step::RateMultiple(10.0), Step::RateMultiple(1.2)],
+        Signal::Rate { .. } if above && zero => vec![Step::Starts, Step::Event],
+        Signal::Rate { .. } if above && t.is_none_or(|t| t > 0.0) => multiples(),
+        Signal::Rate { .. } if below && t.is_none_or(|t| t > 0.0) => drops(),
+        Signal::Rate { .. } if zero && (below || leaf.direction == Direction::Equal) => {
+            vec![Step::Stops]
+        }
+        // `avg_over_time(up[W]) < 0.9`: the share of failed scrapes.
+        Signal::OverTime {
+            function: "avg_over_time",
+            ..
+        } if below && leaf.metrics.len() == 1 && leaf.metrics.contains("up") => {
+            vec![Step::ScrapeFails]
+        }
+        Signal::OverTime { function, .. } => match *function {
+            "avg_over_time" | "sum_over_time" if above && zero => vec![Step::Crosses],
+            "avg_over_time" | "sum_over_time" if above => multiples(),
+            "avg_over_time" | "sum_over_time" if below && t.is_none_or(|t| t > 0.0) => drops(),
+            "avg_over_time" | "sum_over_time" => vec![],
+            _ => vec![Step::Crosses],
+        },
+        Signal::Changes { .. } if above && zero => vec![Step::Event, Step::Starts],
+        Signal::Changes { .. } if above => vec![Step::Starts],
+        Signal::Changes { .. } if zero => vec![Step::Stops],
+        Signal::Delta { .. } if above || below => vec![Step::Crosses],
+        Signal::Deriv { .. } if zero && (above || below) => vec![Step::Starts],
+        Signal::Deriv { .. }
+            if (above && t.is_some_and(|t| t > 0.0)) || (below && t.is_some_and(|t| t < 0.0)) =>
+        {
+            multiples()
+        }
+        Signal::PredictLinear {
+            horizon_seconds, ..
+        } if above || below => {
+            vec![
+                Step::FillsIn(horizon_seconds / 4.0),
+                Step::FillsIn(*horizon_seconds),
+            ]
+        }
+        Signal::Gauge if leaf.direction != Direction::Exists => vec![Step::Crosses],
+        Signal::Up if !crossing::zero_holds(leaf) => vec![Step::Crosses],
+        Signal::Up | Signal::Absent { .. } => vec![Step::ScrapeFails, Step::TargetRemoved],
+        Signal::Age if above => vec![Step::Stops],
+        Signal::Age if below => vec![Step::Event],
+        Signal::Constant { .. } => vec![Step::RulesLoaded],
+        _ => vec![],
     };
     steps.dedup();
     steps
 }
 
+/// Every step the alert's primaries know, each with the leaf it is about.
+pub fn default_steps(shape: &Shape) -> Vec<(Step, &Leaf)> {
+    let mut steps: Vec<(Step, &Leaf)> = Vec::new();
+    for leaf in shape.primaries() {
+        for step in leaf_steps(leaf) {
+            if !steps.iter().any(|(s, _)| *s == step) {
+                steps.push((step, leaf));
+            }
+        }
+    }
+    steps
+}
+
+/// The timing of every default step.
+pub fn timings(shape: &Shape, hold: Duration, keep: Duration, k: &Knowledge) -> Vec<Timing> {
+    default_steps(shape)
+        .into_iter()
+        .filter_map(|(step, primary)| timing_for(shape, step, primary, hold, keep, k))
+        .collect()
+}
+
+/// The time from `step` to pending, firing and (when undone) resolution;
+/// None when the model does not know what the step does to this condition.
+pub fn time_to_fire(
+    shape: &Shape,
+    step: Step,
+    hold: Duration,
+    keep: Duration,
+    k: &Knowledge,
+) -> Option<Timing> {
+    let primary = shape
+        .primaries()
+        .into_iter()
+        .find(|leaf| leaf_steps(leaf).iter().any(|s| s.same_kind(&step)))?;
+    timing_for(shape, step, primary, hold, keep, k)
+}
+
+fn timing_for(
+    shape: &Shape,
+    step: Step,
+    primary: &Leaf,
+    hold: Duration,
+    keep: Duration,
+    k: &Knowledge,
+) -> Option<Timing> {
+    let response = respond(shape, step, primary, k);
+    let e = k.intervals.evaluation.as_secs_f64();
+    let f = rounded_up(hold, k.intervals.evaluation);
+    let keep = rounded_up(keep, k.intervals.evaluation);
+    let never = |why: String, finding| Timing {
+        step,
+        pending: None,
+        firing: None,
+        resolved: None,
+        why,
+        finding,
+        may_not_fire: None,
+    };
+    let (start, end, why, caveat) = match response {
+        Response::Unknown(_) => return None,
+        Response::Unaffected(_) => {
+            return Some(never(
+                "this step does not change what the alert watches".into(),
+                None,
+            ))
+        }
+        Response::Never { why, finding } => return Some(never(why, finding)),
+        Response::Holds {
+            start,
+            end,
+            why,
+            caveat,
+        } => (start, end, why, caveat),
+    };
+    let pending = Bounds {
+        best_seconds: start.best,
+        worst_seconds: start.worst + e,
+    };
+    let firing = Bounds {
+        best_seconds: pending.best_seconds + f,
+        worst_seconds: pending.worst_seconds + f,
+    };
+    let why = format!(
+        "{why}; then up to one evaluation ({}) until it is pending; `for` waits {} (rounded up to whole evaluations)",
+        fmt(e),
+        fmt(f)
+    );
+    let mut timing = Timing {
+        step,
+        pending: Some(pending),
+        firing: Some(firing),
+        resolved: None,
+        why,
+        finding: caveat.as_ref().and_then(|c| c.finding),
+        may_not_fire: caveat.map(|c| c.why),
+    };
+    match end {
+        End::Undone(undone) => {
+            timing.resolved = undone.map(|u| Bounds {
+                best_seconds: u.best + keep,
+                worst_seconds: u.worst + e + keep,
+            });
+        }
+        End::Pulse { best, worst } => {
+            // It holds for `best`–`worst` after it starts; the first
+            // evaluation seeing it comes within E, and `for` must still find
+            // it holding.
+            if f >= worst {
+                let why = format!(
+                    "it holds for only {} after the step, and `for` waits {}: it never fires ({})",
+                    fmt(worst),
+                    fmt(f),
+                    timing.why
+                );
+                return Some(never(why, timing.finding));
+            }
+            if f + e > best && timing.may_not_fire.is_none() {
+                timing.may_not_fire = Some(format!(
+                    "it holds for {} after the step: `for` ({}) fits only when an evaluation comes soon enough after it starts",
+                    fmt(best),
+                    fmt(f)
+                ));
+            }
+            timing.resolved = Some(Bounds {
+                best_seconds: start.best + best + keep,
+                worst_seconds: start.worst + worst + e + keep,
+            });
+        }
+    }
+    Some(timing)
+}
+
+/// The tree's answer: leaves answer, compounds compose.
+fn respond(shape: &Shape, step: Step, primary: &Leaf, k: &Knowledge) -> Response {
+    match shape {
+        Shape::Leaf(leaf) => crossing::respond(leaf, step, primary, k),
+        Shape::Compound(Compound::And { of }) => of
+            .iter()
+            .map(|s| respond(s, step, primary, k))
+            .reduce(both)
+            .unwrap_or(Response::Unknown("an empty `and`".into())),
+        Shape::Compound(Compound::Or { of }) => of
+            .iter()
+            .map(|s| respond(s, step, primary, k))
+            .reduce(either)
+            .unwrap_or(Response::Unknown("an empty `or`".into())),
+        Shape::Compound(Compound::Unless { main, except }) => unless(
+            respond(main, step, primary, k),
+            respond(except, step, primary, k),
+        ),
+    }
+}
+
+/// A guard's text, short.
+fn short(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > 70 {
+        format!("{}…", text.chars().take(69).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn later(a: Arrival, b: Arrival) -> Arrival {
+    Arrival {
+        best: a.best.max(b.best),
+        worst: a.worst.max(b.worst),
+    }
+}
+
+fn earlier(a: Arrival, b: Arrival) -> Arrival {
+    Arrival {
+        best: a.best.min(b.best),
+        worst: a.worst.min(b.worst),
+    }
+}
+
+fn assuming(response: Response, note: String) -> Response {
+    match response {
+        Response::Holds {
+            start,
+            end,
+            why,
+            caveat,
+        } => Response::Holds {
+            start,
+            end,
+            why: format!("{why} ({note})"),
+            caveat,
+        },
+        other => other,
+    }
+}
+
+/// `a and b`: both must hold.
+fn both(a: Response, b: Response) -> Response {
+    use Response::*;
+    match (a, b) {
+        (never @ Never { .. }, _) | (_, never @ Never { .. }) => never,
+        (unknown @ Unknown(_), _) | (_, unknown @ Unknown(_)) => unknown,
+        (Unaffected(x), Unaffected(y)) => Unaffected(format!("{x} and {y}")),
+        (moved @ Holds { .. }, Unaffected(guard)) | (Unaffected(guard), moved @ Holds { .. }) => {
+            assuming(moved, format!("assuming `{}` holds", short(&guard)))
+        }
+        (
+            Holds {
+                start: s1,
+                end: e1,
+                why: w1,
+                caveat: c1,
+            },
+            Holds {
+                start: s2,
+                end: e2,
+                why: w2,
+                caveat: c2,
+            },
+        ) => {
+            let end = match (e1, e2) {
+                (End::Undone(Some(u1)), End::Undone(Some(u2))) => {
+                    End::Undone(Some(earlier(u1, u2)))
+                }
+                (End::Undone(_), End::Undone(_)) => End::Undone(None),
+                _ => return Unknown("a single event joined with `and`".into()),
+            };
+            Holds {
+                start: later(s1, s2),
+                end,
+                why: format!("{w1}; and {w2}"),
+                caveat: merge(c1, c2),
+            }
+        }
+    }
+}
+
+fn merge(a: Option<Caveat>, b: Option<Caveat>) -> Option<Caveat> {
+    a.or(b)
+}
+
+/// `a or b`: one is enough.
+fn either(a: Response, b: Response) -> Response {
+    use Response::*;
+    match (a, b) {
+        (unknown @ Unknown(_), _) | (_, unknown @ Unknown(_)) => unknown,
+        (Unaffected(x), Unaffected(y)) => Unaffected(format!("{x} or {y}")),
+        (moved @ Holds { .. }, Unaffected(other)) | (Unaffected(other), moved @ Holds { .. }) => {
+            assuming(
+                moved,
+                format!("assuming `{}` did not hold before", short(&other)),
+            )
+        }
+        (moved @ Holds { .. }, Never { .. }) | (Never { .. }, moved @ Holds { .. }) => moved,
+        (never @ Never { .. }, Never { .. }) => never,
+        (never @ Never { .. }, Unaffected(_)) | (Unaffected(_), never @ Never { .. }) => never,
+        (
+            Holds {
+                start: s1,
+                end: e1,
+                why: w1,
+                caveat: c1,
+            },
+            Holds {
+                start: s2,
+                end: e2,
+                why: w2,
+                caveat: c2,
+            },
+        ) => {
+            let end = match (e1, e2) {
+                (End::Undone(Some(u1)), End::Undone(Some(u2))) => End::Undone(Some(later(u1, u2))),
+                (End::Undone(_), End::Undone(_)) => End::Undone(None),
+                _ => return Unknown("a single event joined with `or`".into()),
+            };
+            // The sooner of the two decides; its caveat only if both have one.
+            Holds {
+                start: earlier(s1, s2),
+                end,
+                why: format!("{w1}; or {w2}"),
+                caveat: if c1.is_some() && c2.is_some() {
+                    c1
+                } else {
+                    None
+                },
+            }
+        }
+    }
+}
+
+/// `main unless except`: main must hold and except not.
+fn unless(main: Response, except: Response) -> Response {
+    use Response::*;
+    match (main, except) {
+        (moved @ Holds { .. }, Unaffected(except)) => assuming(
+            moved,
+            format!("assuming `{}` does not hold", short(&except)),
+        ),
+        (moved @ Holds { .. }, Never { .. }) => moved,
+        (Holds { .. }, _) => Unknown("the step also moves the exception of `unless`".into()),
+        (other, _) => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::condition::{read, Reader};
     use super::*;
 
     fn seed_intervals() -> Intervals {
@@ -339,42 +524,49 @@ mod tests {
         }
     }
 
+    fn shape(q: &str) -> Shape {
+        read(
+            &promql_parser::parser::parse(q).unwrap(),
+            &Reader {
+                recorded: &|_| false,
+            },
+        )
+        .unwrap()
+    }
+
+    fn at(q: &str, step: Step, hold: u64) -> Timing {
+        let k = Knowledge {
+            intervals: seed_intervals(),
+            buckets: &|_| None,
+        };
+        time_to_fire(
+            &shape(q),
+            step,
+            Duration::from_secs(hold),
+            Duration::ZERO,
+            &k,
+        )
+        .unwrap()
+    }
+
     #[test]
     fn an_aggregated_version_of_the_seeds_rule_fires_in_two_and_a_half_to_three_minutes_at_50_percent(
     ) {
-        let shape = Shape::Ratio {
-            window: Duration::from_secs(300),
-            threshold: 0.05,
-        };
-        let t = time_to_fire(
-            &shape,
-            Step::ErrorShare(0.5),
-            Duration::from_secs(120),
-            Duration::ZERO,
-            &seed_intervals(),
-        );
-        let firing = t.firing.unwrap();
+        let rule = "sum(rate(e[5m])) / sum(rate(t[5m])) > 0.05";
+        let firing = at(rule, Step::ErrorShare(0.5), 120).firing.unwrap();
         // C = 0.1 × (300 − 15) = 28.5 s best, 0.1 × 300 = 30 s worst.
         assert!((firing.best_seconds - 148.5).abs() < 1e-6, "{firing:?}");
         assert!((firing.worst_seconds - 195.0).abs() < 1e-6, "{firing:?}");
-        let at_6 = time_to_fire(
-            &shape,
-            Step::ErrorShare(0.06),
-            Duration::from_secs(120),
-            Duration::ZERO,
-            &seed_intervals(),
-        );
-        let firing = at_6.firing.unwrap();
+        let firing = at(rule, Step::ErrorShare(0.06), 120).firing.unwrap();
         assert!((firing.best_seconds - 357.5).abs() < 1e-6, "{firing:?}");
         assert!((firing.worst_seconds - 415.0).abs() < 1e-6, "{firing:?}");
-        let below = time_to_fire(
-            &shape,
-            Step::ErrorShare(0.04),
-            Duration::from_secs(120),
-            Duration::ZERO,
-            &seed_intervals(),
+        assert!(at(rule, Step::ErrorShare(0.04), 120).firing.is_none());
+        // The same rule written as a percentage, with a traffic guard.
+        let scaled = "sum(rate(e[5m])) / sum(rate(t[5m])) * 100 > 5 and sum(rate(t[5m])) > 1";
+        assert_eq!(
+            at(scaled, Step::ErrorShare(0.5), 120).firing,
+            at(rule, Step::ErrorShare(0.5), 120).firing
         );
-        assert!(below.firing.is_none());
     }
 
     #[test]
@@ -392,67 +584,67 @@ mod tests {
 
     #[test]
     fn up_eq_zero_never_sees_a_deleted_pod_but_absent_does() {
-        let eq_zero = Shape::TargetDown { absent: false };
-        let hold = Duration::from_secs(60);
-        assert!(time_to_fire(
-            &eq_zero,
-            Step::TargetRemoved,
-            hold,
-            Duration::ZERO,
-            &seed_intervals()
-        )
-        .firing
-        .is_none());
-        let absent = Shape::TargetDown { absent: true };
-        let t = time_to_fire(
-            &absent,
-            Step::TargetRemoved,
-            hold,
-            Duration::ZERO,
-            &seed_intervals(),
-        );
-        assert!(t.firing.unwrap().worst_seconds > 60.0);
-        let failed = time_to_fire(
-            &eq_zero,
-            Step::ScrapeFails,
-            hold,
-            Duration::ZERO,
-            &seed_intervals(),
+        let eq_zero = r#"up{job="a"} == 0"#;
+        assert!(at(eq_zero, Step::TargetRemoved, 60).firing.is_none());
+        let absent = r#"absent(up{job="a"} == 1)"#;
+        assert!(
+            at(absent, Step::TargetRemoved, 60)
+                .firing
+                .unwrap()
+                .worst_seconds
+                > 60.0
         );
         assert_eq!(
-            failed.firing.unwrap().worst_seconds,
+            at(eq_zero, Step::ScrapeFails, 60)
+                .firing
+                .unwrap()
+                .worst_seconds,
             10.0 + 15.0 + 30.0 + 60.0
         );
+        // absent(up) without `== 1`: a failed scrape writes up 0, which is present.
+        let bare = r#"absent(up{job="a"})"#;
+        assert!(at(bare, Step::ScrapeFails, 60).firing.is_none());
+        assert!(at(bare, Step::TargetRemoved, 60).firing.is_some());
     }
 
     #[test]
     fn a_quantile_needs_more_than_its_tail_to_be_slow() {
-        let shape = Shape::Quantile {
-            window: Duration::from_secs(300),
-            quantile: 0.95,
-            threshold: 0.5,
-        };
-        let none = time_to_fire(
-            &shape,
-            Step::SlowShare(0.04),
-            Duration::ZERO,
-            Duration::ZERO,
-            &seed_intervals(),
-        );
-        assert!(none.firing.is_none());
-        let all = time_to_fire(
-            &shape,
-            Step::SlowShare(1.0),
-            Duration::ZERO,
-            Duration::ZERO,
-            &seed_intervals(),
-        );
-        // 5% of 285 s best, of 300 s worst, + 15 + 30.
-        let firing = all.firing.unwrap();
+        let rule = "histogram_quantile(0.95, sum by (le) (rate(h_bucket[5m]))) > 0.5";
+        assert!(at(rule, Step::SlowShare(0.04), 0).firing.is_none());
+        // 5% of 285 s best, of 300 s + 15 + 30 worst.
+        let firing = at(rule, Step::SlowShare(1.0), 0).firing.unwrap();
         assert!(
             (firing.best_seconds - 14.25).abs() < 1e-6
                 && (firing.worst_seconds - 60.0).abs() < 1e-6,
             "{firing:?}"
         );
+    }
+
+    #[test]
+    fn gauges_ages_and_windows() {
+        // A gauge: the next scrape, then the next evaluation, then `for`.
+        let t = at("node_load1 > 10", Step::Crosses, 300);
+        let firing = t.firing.unwrap();
+        assert_eq!((firing.best_seconds, firing.worst_seconds), (300.0, 345.0));
+        // time() − x: exactly the threshold after x stops, no scrape needed.
+        let t = at(
+            "time() - last_success_timestamp_seconds > 3600",
+            Step::Stops,
+            0,
+        );
+        let pending = t.pending.unwrap();
+        assert_eq!(
+            (pending.best_seconds, pending.worst_seconds),
+            (3600.0, 3630.0)
+        );
+        // One OOM kill in a 1m window holds 45 s: `for: 5m` never fires.
+        let t = at("increase(node_vmstat_oom_kill[1m]) > 0", Step::Event, 300);
+        assert!(t.firing.is_none(), "{t:?}");
+        assert!(at("increase(node_vmstat_oom_kill[1m]) > 0", Step::Event, 0)
+            .firing
+            .is_some());
+        // A window with one sample at every evaluation returns nothing.
+        let t = at("rate(x[10s]) > 1", Step::RateMultiple(10.0), 0);
+        assert_eq!((t.firing, t.finding), (None, Some("range/too-short")));
     }
 }

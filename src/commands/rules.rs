@@ -9,8 +9,10 @@ use crate::analyze::{self, CheckError, CheckOptions};
 use crate::exit;
 use crate::scenario::{self, Overrides};
 
-/// Check rule files, Prometheus configs and dashboards (files or directories;
-/// plain, ConfigMap or PrometheusRule). Exit 0 without findings, 1 with any.
+/// Check rule files, Prometheus configs, ServiceMonitors and dashboards
+/// (files, or directories searched recursively; plain, ConfigMap or
+/// PrometheusRule). Exit 0 without findings, 1 with any (findings resting
+/// only on an assumption count with --strict).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RulesCheckArgs {
     pub files: Vec<PathBuf>,
@@ -33,6 +35,10 @@ pub struct RulesCheckArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Let findings that rest only on an assumption (a scrape interval or
+    /// buckets nobody gave) fail the check too.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `firedrill rules …`: the analysis of rules without traffic.
@@ -59,6 +65,7 @@ pub async fn check(args: RulesCheckArgs) -> i32 {
         alertmanager: args.alertmanager,
         scrape_interval: args.scrape_interval,
         evaluation_interval: args.evaluation_interval,
+        strict: args.strict,
     };
     let report = match analyze::check(&options).await {
         Ok(report) => report,

@@ -11,6 +11,7 @@
 
 pub mod alertmanager;
 pub mod dashboard;
+pub mod monitors;
 pub mod promql;
 mod scale;
 mod source;
