@@ -36,6 +36,10 @@ pub struct Embedded {
     pub scrape: Duration,
     pub evaluation: Duration,
     pub rule_sources: Vec<String>,
+    /// The scaled rule file, loaded once the targets have been scraped
+    /// (`wait_for_first_data`), and how many groups it holds.
+    rules_yaml: String,
+    rule_groups: usize,
 }
 
 /// What the embedded Prometheus evaluates, how often, and where it sends.
@@ -114,11 +118,16 @@ pub async fn start(settings: &Settings<'_>, targets: ScrapeTargets) -> Result<Em
     // Firing alerts are sent again every `resend-delay` (1m by default):
     // scaled, so Alertmanager sees them refreshed as often as in production.
     let resend = rules::scale_duration(Duration::from_secs(60), time_scale);
+    let rule_groups = groups.len();
+    let rules_yaml = rules::render_rule_file(groups)?;
     let spec = ChildSpec {
         binary: PROMETHEUS,
         path: PROMETHEUS.find("the embedded environment")?,
         files: vec![("prometheus.yml".into(), config)],
-        raw_files: vec![("rules.yml".into(), rules::render_rule_file(groups)?)],
+        // Started without rules: they are loaded after the first scrape, so
+        // no alert is evaluated on an empty database (an `absent(up)` rule
+        // would go pending, fire, and page, before any data arrived).
+        raw_files: vec![("rules.yml".into(), NO_RULES.into())],
         secret_files,
         args: vec![
             "--config.file={dir}/prometheus.yml".into(),
@@ -141,8 +150,12 @@ pub async fn start(settings: &Settings<'_>, targets: ScrapeTargets) -> Result<Em
         scrape,
         evaluation,
         rule_sources: loaded.iter().map(|l| l.origin.clone()).collect(),
+        rules_yaml,
+        rule_groups,
     })
 }
+
+const NO_RULES: &str = "groups: []\n";
 
 /// `scheme: https` and a `tls_config` for an https target (indented for
 /// the gateway's scrape config, like the auth block).
@@ -191,17 +204,18 @@ fn config_yaml(
     config
 }
 
-/// Waits until every target has been scraped and every rule group evaluated
-/// after that, so the first phase starts with data and no alert is pending
-/// from before the data arrived. A target that cannot be scraped does not
-/// stop the run (its traffic is still sent and counted): the wait ends at the
-/// deadline and returns what was wrong, for the report.
-pub async fn wait_for_first_data(
-    prometheus: &PromClient,
-    scrape: Duration,
-) -> Result<Option<String>, EnvError> {
+/// Waits until every target has been scraped, then loads the rules and
+/// waits until every rule group has been evaluated after that, so the first
+/// phase starts with data and no alert is pending from before the data
+/// arrived. A target that cannot be scraped does not stop the run (its
+/// traffic is still sent and counted, and its alerts are what the drill is
+/// about): the rules are loaded anyway at the deadline, and what was wrong
+/// is returned, for the report.
+pub async fn wait_for_first_data(embedded: &Embedded) -> Result<Option<String>, EnvError> {
+    let prometheus = &embedded.client;
+    let scrape = embedded.scrape;
     let deadline = tokio::time::Instant::now() + (scrape * 10).max(Duration::from_secs(20));
-    let scraped_at = loop {
+    let (scraped_at, note) = loop {
         let targets = prometheus.targets().await?;
         let waiting: Vec<String> = targets
             .iter()
@@ -209,7 +223,7 @@ pub async fn wait_for_first_data(
             .map(|t| format!("{} ({}: {})", t.scrape_url, t.health, t.last_error))
             .collect();
         if !targets.is_empty() && waiting.is_empty() {
-            break targets
+            let scraped_at = targets
                 .iter()
                 .filter_map(|t| {
                     t.last_scrape
@@ -217,18 +231,26 @@ pub async fn wait_for_first_data(
                         .and_then(crate::time::parse_rfc3339)
                 })
                 .fold(0.0, f64::max);
+            break (scraped_at, None);
         }
         // Every target tried at least once and some failed: the target is
         // down, and waiting longer will not bring it up.
         let all_tried = !targets.is_empty() && targets.iter().all(|t| t.health != "unknown");
         if all_tried || tokio::time::Instant::now() > deadline {
-            return Ok(Some(format!(
-                "when the run began, Prometheus could not scrape {}",
-                waiting.join(", ")
-            )));
+            break (
+                0.0,
+                Some(format!(
+                    "when the run began, Prometheus could not scrape {}",
+                    waiting.join(", ")
+                )),
+            );
         }
         tokio::time::sleep(scrape.min(Duration::from_millis(500))).await;
     };
+    load_rules(embedded, deadline).await?;
+    if note.is_some() {
+        return Ok(note);
+    }
     loop {
         let groups = prometheus.rules().await?;
         let evaluated = groups.iter().all(|g| {
@@ -247,5 +269,36 @@ pub async fn wait_for_first_data(
             ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Writes the rule file and has Prometheus reload it; waits until every
+/// group is loaded (a reload that fails leaves the old, empty rules in
+/// place and only logs why, so the log is shown).
+async fn load_rules(embedded: &Embedded, deadline: tokio::time::Instant) -> Result<(), EnvError> {
+    let failed = |message: String| EnvError::ChildStart {
+        what: PROMETHEUS.what,
+        message,
+        log: embedded.process.log_tail(30),
+    };
+    embedded
+        .process
+        .write_file("rules.yml", &embedded.rules_yaml)
+        .map_err(|e| failed(format!("cannot write its rules: {e}")))?;
+    embedded.process.reload();
+    // A reload takes milliseconds; a bad rule file is refused at once.
+    let give_up = deadline.max(tokio::time::Instant::now() + Duration::from_secs(10));
+    loop {
+        let loaded = embedded.client.rules().await?.len();
+        if loaded >= embedded.rule_groups {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > give_up {
+            return Err(failed(format!(
+                "Prometheus did not load its rules ({loaded} of {} groups after a reload)",
+                embedded.rule_groups
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -205,7 +205,7 @@ async fn start_embedded(
             .then(|| (resolved.tls.clone(), target.host.clone())),
     };
     let started = embedded::start(settings, targets).await?;
-    let notes = embedded::wait_for_first_data(&started.client, started.scrape)
+    let notes = embedded::wait_for_first_data(&started)
         .await?
         .into_iter()
         .collect();

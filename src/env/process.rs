@@ -255,12 +255,24 @@ impl ChildProcess {
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
+    /// Asks the child to reload its configuration (SIGHUP, which both
+    /// Prometheus and Alertmanager read as a reload).
+    pub fn reload(&self) {
+        signal(self.child.id(), Signal::Hangup);
+    }
+
+    /// Writes `content` into the child's directory (as `name`), replacing
+    /// what was there.
+    pub fn write_file(&self, name: &str, content: &str) -> std::io::Result<()> {
+        std::fs::write(self.dir.path().join(name), content)
+    }
+
     /// SIGTERM, then SIGKILL if it has not exited within `grace`.
     pub fn stop(&mut self, grace: Duration) {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
         }
-        terminate(self.child.id());
+        signal(self.child.id(), Signal::Terminate);
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -328,13 +340,22 @@ fn die_with_parent(command: &mut Command) {
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_command: &mut Command) {}
 
+enum Signal {
+    Terminate,
+    Hangup,
+}
+
 #[cfg(unix)]
-fn terminate(pid: u32) {
+fn signal(pid: u32, which: Signal) {
+    let number = match which {
+        Signal::Terminate => libc::SIGTERM,
+        Signal::Hangup => libc::SIGHUP,
+    };
     // SAFETY: sending a signal to our own child's pid has no memory effects.
     unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+        libc::kill(pid as libc::pid_t, number);
     }
 }
 
 #[cfg(not(unix))]
-fn terminate(_pid: u32) {}
+fn signal(_pid: u32, _which: Signal) {}
