@@ -192,6 +192,60 @@ fn the_live_lints_ask_a_real_prometheus() {
         let (code, report) = check(&[&fixture(good), "--prometheus", &url]);
         assert_eq!(code, 0, "{good}: {report:#}");
     }
+    // A name that does not exist comes with the nearest that do.
+    let (_, report) = check(&[&fixture("series-missing-bad.yaml"), "--prometheus", &url]);
+    let reason = report["findings"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("did you mean `gateway_http_requests_total`?"),
+        "{reason}"
+    );
+    // A label the metric does not have is a finding, with the labels it has.
+    let (code, report) = check(&[
+        &fixture("series-missing-label-bad.yaml"),
+        "--prometheus",
+        &url,
+    ]);
+    assert_eq!(code, 1, "{report:#}");
+    let reason = report["findings"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("has no label `code`") && reason.contains("status"),
+        "{reason}"
+    );
+    // A correct ratio on a service that has not failed yet: the 5xx series
+    // does not exist yet. Shown for information; the check passes.
+    let (code, report) = check(&[
+        &fixture("series-missing-yet-good.yaml"),
+        "--prometheus",
+        &url,
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report:#}");
+    assert_eq!(findings[0]["severity"], "info");
+    assert!(
+        findings[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("status seen: 200"),
+        "{report:#}"
+    );
+    // One selector written twice is one finding.
+    let dir = tempfile::tempdir().unwrap();
+    let twice = dir.path().join("twice.yaml");
+    std::fs::write(
+        &twice,
+        "groups:\n  - name: g\n    rules:\n      - alert: Twice\n        expr: 'rate(nope_total[5m]) > 1 or rate(nope_total[5m]) < 0'\n",
+    )
+    .unwrap();
+    let (_, report) = check(&[twice.to_str().unwrap(), "--prometheus", &url]);
+    let missing = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "series/missing")
+        .count();
+    assert_eq!(missing, 1, "{report:#}");
+
     // absent() over a selector that matches nothing fires forever: an error.
     let (_, report) = check(&[
         &fixture("series-missing-absent-bad.yaml"),
@@ -302,6 +356,27 @@ fn a_scenarios_impossible_deadline_is_named_with_its_arithmetic() {
     assert!(
         deadline["why"].as_str().unwrap().contains("`for` waits 1m"),
         "{deadline:#}"
+    );
+    // A fault the model cannot see into (an HTTP call): `for` and the
+    // group's interval still bound the deadline.
+    let (code, report) = check(&[
+        "--scenario",
+        "tests/scenarios/deadline-under-for-opaque-fault.yaml",
+    ]);
+    assert_eq!(code, 1, "{report:#}");
+    let outcomes: Vec<&str> = report["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, vec!["cannot be met", "can be missed", "unknown"]);
+    assert!(
+        report["deadlines"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("whatever the fault does"),
+        "{report:#}"
     );
     let (code, report) = check(&["--scenario", "scenarios/quickstart.yaml"]);
     assert_eq!(code, 0, "{report:#}");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use promql_parser::parser::{Expr, VectorSelector};
 use serde::Serialize;
 
-use super::condition::{self, Reader, Shape, Unmodelled};
+use super::condition::{self, Reader, Recording, Recordings, Shape, Unmodelled};
 use super::inputs::Setting;
 use super::lint::{self, Finding, KnownBuckets, Severity};
 use super::live;
@@ -102,9 +102,11 @@ pub async fn analyse(
         findings: Vec::new(),
         buckets: Buckets::new(),
     };
+    let recordings = recordings(groups, setting.intervals.evaluation);
     let shared = Shared {
         setting,
         recorded: &recorded,
+        recordings: &recordings,
         absent: &absent,
     };
     for site in &sites {
@@ -123,10 +125,32 @@ pub async fn analyse(
     Ok(analysed)
 }
 
+/// The recording rules of `groups` that parse, by the name they write;
+/// a group without an interval is evaluated every `evaluation`.
+pub fn recordings(groups: &[LoadedGroups], evaluation: Duration) -> Recordings {
+    let mut recordings = Recordings::new();
+    for group in groups.iter().flat_map(|l| &l.groups) {
+        let interval = duration_of(group.interval.as_deref()).unwrap_or(evaluation);
+        for rule in &group.rules {
+            let Some(name) = &rule.record else { continue };
+            let Ok(expr) = promql_parser::parser::parse(&rule.expr) else {
+                continue;
+            };
+            recordings.entry(name.clone()).or_default().push(Recording {
+                expr,
+                labels: rule.labels.clone(),
+                interval,
+            });
+        }
+    }
+    recordings
+}
+
 /// What every site's analysis reads.
 struct Shared<'a> {
     setting: &'a Setting,
     recorded: &'a [String],
+    recordings: &'a Recordings,
     absent: &'a [VectorSelector],
 }
 
@@ -184,13 +208,7 @@ impl Site<'_> {
                     .await?,
             );
         }
-        let recorded = |name: &str| shared.recorded.iter().any(|r| r == name);
-        let read = condition::read(
-            expr,
-            &Reader {
-                recorded: &recorded,
-            },
-        );
+        let read = condition::read(expr, &Reader::new(shared.recordings));
         let (scrape, scrape_assumed) = setting.scrape_for(expr);
         let live_buckets = &into.buckets;
         let buckets = |name: &str| known_buckets(live_buckets, name);

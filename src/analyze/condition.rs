@@ -12,7 +12,8 @@
 //! leaves. The timing model answers per leaf and composes along the tree.
 //! Knows nothing of intervals or steps.
 
-use std::collections::BTreeSet;
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use promql_parser::parser::{AggregateExpr, BinaryExpr, Call, Expr, LabelModifier, VectorSelector};
@@ -166,6 +167,14 @@ pub struct Leaf {
     /// `count(…) < 1` and the like can never hold (`count/never-zero`).
     #[serde(skip)]
     pub never_zero: bool,
+    /// Read through recording rules: the most their groups' evaluations may
+    /// delay what the alert sees (one interval per rule in the chain).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub recording_delay_seconds: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// Comparisons joined as the expression joins them.
@@ -232,8 +241,8 @@ impl Shape {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
 pub enum Unmodelled {
-    /// It reads a series recorded by a rule in the files given (the model
-    /// does not yet follow recording rules).
+    /// It reads a series recorded by a rule in the files given in a way the
+    /// model does not follow (through a window, or several rules write it).
     RecordedHere(String),
     /// It reads a recorded series (a name with `:`) no file given defines:
     /// nothing says what it holds.
@@ -245,9 +254,7 @@ pub enum Unmodelled {
 impl Unmodelled {
     pub fn text(&self) -> String {
         match self {
-            Unmodelled::RecordedHere(name) => {
-                format!("reads `{name}`, recorded by a rule in these files (recording rules are not followed yet)")
-            }
+            Unmodelled::RecordedHere(why) => why.clone(),
             Unmodelled::RecordedElsewhere(name) => {
                 format!("reads `{name}`, a recorded series no file given defines")
             }
@@ -256,9 +263,76 @@ impl Unmodelled {
     }
 }
 
-/// What the reader needs to know: the names recording rules define.
+/// A recording rule, as the reader follows it.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub expr: Expr,
+    /// The labels the rule adds (`labels:`), which selectors may match on.
+    pub labels: BTreeMap<String, String>,
+    /// Its group's evaluation interval: the most later than its inputs an
+    /// alert may read what it wrote (groups are evaluated independently).
+    pub interval: Duration,
+}
+
+/// Recording rules by the name they write.
+pub type Recordings = BTreeMap<String, Vec<Recording>>;
+
+/// What the reader needs to know: the recording rules of the files given.
 pub struct Reader<'a> {
-    pub recorded: &'a dyn Fn(&str) -> bool,
+    pub recordings: &'a Recordings,
+    /// How deep in a chain of recording rules the reading is (a rule that
+    /// reads itself must not loop).
+    depth: Cell<u8>,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(recordings: &'a Recordings) -> Self {
+        Reader {
+            recordings,
+            depth: Cell::new(0),
+        }
+    }
+
+    fn is_recorded(&self, name: &str) -> bool {
+        self.recordings.contains_key(name)
+    }
+
+    /// The one recording rule a selector reads, if its labels tell which.
+    pub fn recording_for(&self, selector: &VectorSelector) -> Result<&'a Recording, Unmodelled> {
+        recording_for(self.recordings, selector)
+    }
+}
+
+/// The one recording rule of `recordings` a selector reads, if its labels
+/// tell which (a rule whose own labels contradict a matcher is not it).
+pub fn recording_for<'a>(
+    recordings: &'a Recordings,
+    selector: &VectorSelector,
+) -> Result<&'a Recording, Unmodelled> {
+    let name = metric_name(selector).unwrap_or_default();
+    let candidates: Vec<&Recording> = recordings
+        .get(&name)
+        .into_iter()
+        .flatten()
+        .filter(|r| {
+            selector.matchers.matchers.iter().all(|m| {
+                m.name == "__name__" || r.labels.get(&m.name).is_none_or(|value| m.is_match(value))
+            })
+        })
+        .collect();
+    let Some(first) = candidates.first() else {
+        return Err(Unmodelled::RecordedHere(format!(
+            "reads `{selector}`, but no recording rule in these files writes `{name}` with those labels"
+        )));
+    };
+    let text = first.expr.to_string();
+    if candidates.iter().any(|r| r.expr.to_string() != text) {
+        return Err(Unmodelled::RecordedHere(format!(
+            "reads `{selector}`, which {} recording rules write with different expressions (select the labels that tell them apart)",
+            candidates.len()
+        )));
+    }
+    Ok(first)
 }
 
 /// Reads an alert's expression.
@@ -281,6 +355,9 @@ fn condition(expr: &Expr, reader: &Reader) -> Result<Shape, Unmodelled> {
             comparison(b, reader)
         }
         Expr::Call(c) if matches!(c.func.name, "absent" | "absent_over_time") => absent(c, reader),
+        // `max(x > 0.0144) without (sloth_window)`: an aggregation of what
+        // passes the comparison has series exactly when something passes.
+        Expr::Aggregate(a) if is_comparison(&a.expr) => condition(&a.expr, reader),
         Expr::Binary(b)
             if matches!(b.op.to_string().as_str(), "*" | "/") && is_comparison(&b.lhs) =>
         {
@@ -322,6 +399,7 @@ fn opaque(side: &Expr, why: Unmodelled) -> Shape {
         text: side.to_string(),
         metrics: BTreeSet::new(),
         never_zero: false,
+        recording_delay_seconds: 0.0,
     })
 }
 
@@ -489,6 +567,7 @@ fn bound(
             text,
             metrics: BTreeSet::new(),
             never_zero,
+            recording_delay_seconds: 0.0,
         },
         Value::Clock => return Err(Unmodelled::Construct("a comparison of time() alone".into())),
         Value::Moving(m) => {
@@ -501,6 +580,7 @@ fn bound(
                 text,
                 metrics: m.metrics,
                 never_zero,
+                recording_delay_seconds: m.lag,
             }
         }
     }))
@@ -582,6 +662,7 @@ fn absent_of(expr: &Expr, reader: &Reader) -> Result<Shape, Unmodelled> {
         text: format!("no series of {selector}"),
         metrics: BTreeSet::from([name]),
         never_zero: false,
+        recording_delay_seconds: 0.0,
     }))
 }
 
@@ -614,6 +695,7 @@ fn vector_comparison(b: &BinaryExpr, reader: &Reader) -> Result<Shape, Unmodelle
                         signal: Signal::Gauge,
                         metrics,
                         map: Map::IDENTITY,
+                        lag: l.lag.max(r.lag),
                     },
                     op.as_str(),
                     None,
@@ -632,8 +714,10 @@ fn vector_comparison(b: &BinaryExpr, reader: &Reader) -> Result<Shape, Unmodelle
         }
     };
     let mut metrics = moving.metrics;
+    let mut lag = moving.lag;
     if let Some(other) = other {
         metrics.extend(other.metrics);
+        lag = lag.max(other.lag);
     }
     let (direction, inclusive) = direction_of(op);
     let direction = match moving.map {
@@ -649,6 +733,7 @@ fn vector_comparison(b: &BinaryExpr, reader: &Reader) -> Result<Shape, Unmodelle
         text: b.to_string(),
         metrics,
         never_zero: false,
+        recording_delay_seconds: lag,
     }))
 }
 
@@ -664,9 +749,9 @@ impl Direction {
 
 /// A bare expression: holds while it has series.
 fn exists(expr: &Expr, reader: &Reader) -> Result<Shape, Unmodelled> {
-    let (signal, metrics) = match value(expr, reader)? {
-        Value::Constant(v) => (Signal::Constant { value: v }, BTreeSet::new()),
-        Value::Moving(m) => (m.signal, m.metrics),
+    let (signal, metrics, lag) = match value(expr, reader)? {
+        Value::Constant(v) => (Signal::Constant { value: v }, BTreeSet::new(), 0.0),
+        Value::Moving(m) => (m.signal, m.metrics, m.lag),
         Value::Clock => return Err(Unmodelled::Construct("time() alone".into())),
     };
     Ok(Shape::Leaf(Leaf {
@@ -677,6 +762,7 @@ fn exists(expr: &Expr, reader: &Reader) -> Result<Shape, Unmodelled> {
         text: expr.to_string(),
         metrics,
         never_zero: false,
+        recording_delay_seconds: lag,
     }))
 }
 
@@ -721,6 +807,7 @@ fn absent(c: &Call, reader: &Reader) -> Result<Shape, Unmodelled> {
         text: c.to_string(),
         metrics: BTreeSet::from([name]),
         never_zero: false,
+        recording_delay_seconds: 0.0,
     }))
 }
 
@@ -740,8 +827,10 @@ fn healthy_filter(expr: &Expr) -> bool {
 }
 
 fn check_recorded(name: &str, reader: &Reader) -> Result<(), Unmodelled> {
-    if (reader.recorded)(name) {
-        Err(Unmodelled::RecordedHere(name.to_string()))
+    if reader.is_recorded(name) {
+        Err(Unmodelled::RecordedHere(format!(
+            "reads `{name}`, recorded by a rule in these files, through a window or absent(), which the model does not follow"
+        )))
     } else if name.contains(':') {
         Err(Unmodelled::RecordedElsewhere(name.to_string()))
     } else {
@@ -814,6 +903,8 @@ struct Moving {
     signal: Signal,
     metrics: BTreeSet<String>,
     map: Map,
+    /// Seconds of recording-rule evaluations between the inputs and here.
+    lag: f64,
 }
 
 enum Value {
@@ -828,6 +919,7 @@ fn moving(signal: Signal, name: String, map: Map) -> Value {
         signal,
         metrics: BTreeSet::from([name]),
         map,
+        lag: 0.0,
     })
 }
 
@@ -858,6 +950,9 @@ fn value(expr: &Expr, reader: &Reader) -> Result<Value, Unmodelled> {
 
 fn selector_value(v: &VectorSelector, reader: &Reader) -> Result<Value, Unmodelled> {
     let name = metric_name(v).unwrap_or_default();
+    if reader.is_recorded(&name) {
+        return follow(v, reader);
+    }
     check_recorded(&name, reader)?;
     let signal = if name == "up" {
         Signal::Up
@@ -865,6 +960,32 @@ fn selector_value(v: &VectorSelector, reader: &Reader) -> Result<Value, Unmodell
         Signal::Gauge
     };
     Ok(moving(signal, name, Map::IDENTITY))
+}
+
+/// A recorded series read as what its rule computes, up to one evaluation
+/// of the rule's group later.
+fn follow(v: &VectorSelector, reader: &Reader) -> Result<Value, Unmodelled> {
+    let recording = reader.recording_for(v)?;
+    if v.offset.is_some() || v.at.is_some() {
+        return Err(unread("a recorded series read with `offset` or `@`"));
+    }
+    let depth = reader.depth.get();
+    if depth >= 8 {
+        return Err(Unmodelled::RecordedHere(format!(
+            "reads `{v}` through more than 8 recording rules"
+        )));
+    }
+    reader.depth.set(depth + 1);
+    let inner = value(&recording.expr, reader);
+    reader.depth.set(depth);
+    let lag = recording.interval.as_secs_f64();
+    Ok(match inner? {
+        Value::Moving(m) => Value::Moving(Moving {
+            lag: m.lag + lag,
+            ..m
+        }),
+        other => other,
+    })
 }
 
 fn aggregate_value(a: &AggregateExpr, reader: &Reader) -> Result<Value, Unmodelled> {
@@ -1108,6 +1229,7 @@ fn with_constant(m: Moving, op: &str, c: f64, constant_first: bool) -> Result<Va
 }
 
 fn between_signals(b: &BinaryExpr, op: &str, l: Moving, r: Moving) -> Result<Value, Unmodelled> {
+    let lag = l.lag.max(r.lag);
     let mut metrics = l.metrics.clone();
     metrics.extend(r.metrics.iter().cloned());
     let rated = |m: &Moving| matches!(m.signal, Signal::Rate { .. });
@@ -1141,10 +1263,11 @@ fn between_signals(b: &BinaryExpr, op: &str, l: Moving, r: Moving) -> Result<Val
             signal,
             metrics,
             map,
+            lag,
         }));
     }
     if op == "+" && rated(&l) && rated(&r) && l.map == r.map {
-        return Ok(Value::Moving(Moving { metrics, ..l }));
+        return Ok(Value::Moving(Moving { metrics, lag, ..l }));
     }
     let scaled = |m: Moving, increasing: bool| {
         Ok(Value::Moving(Moving {
@@ -1152,6 +1275,7 @@ fn between_signals(b: &BinaryExpr, op: &str, l: Moving, r: Moving) -> Result<Val
                 increasing: increasing == m.map.increasing(),
             },
             metrics: metrics.clone(),
+            lag,
             ..m
         }))
     };
@@ -1161,6 +1285,7 @@ fn between_signals(b: &BinaryExpr, op: &str, l: Moving, r: Moving) -> Result<Val
             signal: Signal::Gauge,
             metrics,
             map: Map::IDENTITY,
+            lag,
         })),
         // A signal scaled by a gauge (a limit, a capacity, an info
         // metric's 1 joined for its labels).
@@ -1233,13 +1358,16 @@ mod tests {
     use promql_parser::parser::parse;
 
     fn shape(q: &str) -> Result<Shape, Unmodelled> {
-        let recorded = |name: &str| name == "job:errors:ratio_rate5m";
-        read(
-            &parse(q).unwrap(),
-            &Reader {
-                recorded: &recorded,
-            },
-        )
+        let mut recordings = Recordings::new();
+        recordings.insert(
+            "job:errors:ratio_rate5m".into(),
+            vec![Recording {
+                expr: parse("sum by (job) (rate(e[5m])) / sum by (job) (rate(t[5m]))").unwrap(),
+                labels: BTreeMap::new(),
+                interval: Duration::from_secs(30),
+            }],
+        );
+        read(&parse(q).unwrap(), &Reader::new(&recordings))
     }
 
     fn leaf(q: &str) -> Leaf {
@@ -1285,15 +1413,72 @@ mod tests {
         assert_eq!(s.primaries().len(), 2);
         let s = shape("x > 1 unless on(instance) maintenance == 1").unwrap();
         assert!(matches!(&s, Shape::Compound(Compound::Unless { .. })));
-        // A recorded series in a guard's place is opaque, in the main place unread.
+        // A recorded series is read as what its rule computes, up to one
+        // evaluation of the rule's group later.
         assert!(shape("x > 1 and on() job:errors:ratio_rate5m > 0").is_ok());
-        assert_eq!(
-            shape("job:errors:ratio_rate5m > 0.01"),
-            Err(Unmodelled::RecordedHere("job:errors:ratio_rate5m".into()))
-        );
+        let l = leaf("job:errors:ratio_rate5m > 0.01");
+        assert!(matches!(l.signal, Signal::Ratio { mean: false, .. }));
+        assert_eq!((l.threshold, l.recording_delay_seconds), (Some(0.01), 30.0));
+        // Through a window it is not followed, and says so.
+        assert!(matches!(
+            shape("max_over_time(job:errors:ratio_rate5m[1h]) > 0.01"),
+            Err(Unmodelled::RecordedHere(_))
+        ));
         assert!(matches!(
             shape("slo:sli_error:ratio_rate1h > 0.01"),
             Err(Unmodelled::RecordedElsewhere(_))
+        ));
+    }
+
+    #[test]
+    fn sloth_burn_rate_alerts_are_read_through_their_recording_rules() {
+        let mut recordings = Recordings::new();
+        for window in ["5m", "1h", "30m", "6h"] {
+            let rule = |id: &str| {
+                Recording {
+                expr: parse(&format!(
+                    r#"(sum(rate(http_requests_total{{job="{id}",code=~"5.."}}[{window}]))) / (sum(rate(http_requests_total{{job="{id}"}}[{window}])))"#
+                ))
+                .unwrap(),
+                labels: BTreeMap::from([
+                    ("sloth_id".to_string(), id.to_string()),
+                    ("sloth_window".to_string(), window.to_string()),
+                ]),
+                interval: Duration::from_secs(60),
+            }
+            };
+            recordings
+                .entry(format!("slo:sli_error:ratio_rate{window}"))
+                .or_default()
+                .extend([rule("a"), rule("b")]);
+        }
+        let q = r#"(max(slo:sli_error:ratio_rate5m{sloth_id="a"} > (14.4 * 0.001)) without (sloth_window)
+              and max(slo:sli_error:ratio_rate1h{sloth_id="a"} > (14.4 * 0.001)) without (sloth_window))
+            or (max(slo:sli_error:ratio_rate30m{sloth_id="a"} > (6 * 0.001)) without (sloth_window)
+              and max(slo:sli_error:ratio_rate6h{sloth_id="a"} > (6 * 0.001)) without (sloth_window))"#;
+        let s = read(&parse(q).unwrap(), &Reader::new(&recordings)).unwrap();
+        let Shape::Compound(Compound::Or { of }) = &s else {
+            panic!("{s:?}")
+        };
+        assert_eq!(of.len(), 2);
+        let leaves = s.leaves();
+        assert_eq!(leaves.len(), 4);
+        let windows: Vec<u64> = leaves
+            .iter()
+            .map(|l| match l.signal {
+                Signal::Ratio { window, .. } => window.as_secs(),
+                ref other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(windows, vec![300, 3600, 1800, 21600]);
+        assert!((leaves[0].threshold.unwrap() - 0.0144).abs() < 1e-12);
+        assert!((leaves[2].threshold.unwrap() - 0.006).abs() < 1e-12);
+        assert!(leaves.iter().all(|l| l.recording_delay_seconds == 60.0));
+        // Without the label that tells two SLOs apart, nobody can say which.
+        let ambiguous = "slo:sli_error:ratio_rate5m > 0.0144";
+        assert!(matches!(
+            read(&parse(ambiguous).unwrap(), &Reader::new(&recordings)),
+            Err(Unmodelled::RecordedHere(_))
         ));
     }
 

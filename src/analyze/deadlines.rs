@@ -315,13 +315,40 @@ fn one(
             }
         }
     };
-    let outcome = match (&firing, step) {
+    let mut outcome = match (&firing, step) {
         (Some(b), _) if b.worst_seconds <= deadline_seconds => DeadlineOutcome::Met,
         (Some(b), _) if b.best_seconds > deadline_seconds => DeadlineOutcome::CannotBeMet,
         (Some(_), _) => DeadlineOutcome::CanBeMissed,
         (None, Some(_)) => DeadlineOutcome::CannotBeMet,
         (None, None) => DeadlineOutcome::Unknown,
     };
+    // Whatever the fault does, `for` waits whole evaluations after the
+    // first one that sees the condition: a deadline shorter than that
+    // cannot be met, one shorter than that plus an evaluation can be missed.
+    let mut why = why;
+    if outcome == DeadlineOutcome::Unknown {
+        let f = timing::rounded_up(hold, group_intervals.evaluation);
+        let e = group_intervals.evaluation.as_secs_f64();
+        let bound = format!(
+            "whatever the fault does, the first evaluation that sees the condition comes within {} and `for` then waits {}",
+            fmt(e),
+            fmt(f)
+        );
+        if deadline_seconds < f {
+            outcome = DeadlineOutcome::CannotBeMet;
+            why = format!(
+                "{why}; but {bound}: it fires {} after {anchor_text} at the soonest",
+                fmt(f)
+            );
+        } else if deadline_seconds < f + e {
+            outcome = DeadlineOutcome::CanBeMissed;
+            why = format!(
+                "{why}; but {bound}: even a condition that holds at once fires {}–{} after {anchor_text}",
+                fmt(f),
+                fmt(f + e)
+            );
+        }
+    }
     let arithmetic = match &firing {
         Some(b) => format!(
             "fires {}–{} after {anchor_text}; {why}",

@@ -47,6 +47,14 @@ pub async fn bucket_bounds(prometheus: &PromClient, histogram: &str) -> Option<V
 /// Selectors of `expr` that match no series. Names defined by recording
 /// rules in the same files, and ALERTS, are skipped: they exist only once
 /// the rules run. Inside `absent()`, no series means the alert fires.
+///
+/// Three different things are told apart: the metric does not exist (a
+/// finding, with the nearest names Prometheus has); a label the selector
+/// asks for does not exist on it (a finding, with the labels it has); the
+/// metric and labels exist but no series has these values *yet* — client
+/// libraries create a labelled series at its first increment, so the 5xx
+/// series of a service that has not failed is missing — shown for
+/// information, not counted.
 pub async fn missing_series(
     prometheus: &PromClient,
     alert: &str,
@@ -60,6 +68,7 @@ pub async fn missing_series(
         .collect();
     let mut findings = Vec::new();
     let mut seen = Vec::new();
+    let mut names: Option<Vec<String>> = None;
     for selector in promql::selectors(expr) {
         let text = selector.to_string();
         let Some(name) = metric_name(selector) else {
@@ -72,36 +81,175 @@ pub async fn missing_series(
         if count(prometheus, &text).await? > 0.0 {
             continue;
         }
-        let metric_exists = count(prometheus, &format!("{{__name__=\"{name}\"}}")).await? > 0.0;
-        let why = if metric_exists {
-            format!("`{name}` exists, but no series has the labels `{text}` asks for")
-        } else {
-            format!("Prometheus has no series of `{name}` at all")
-        };
-        let (severity, reason, fix) = if absent.contains(&text) {
+        let metric = format!("{{__name__=\"{name}\"}}");
+        let (why, kind) = if count(prometheus, &metric).await? == 0.0 {
+            if names.is_none() {
+                names = Some(prometheus.label_values("__name__", None).await?);
+            }
+            let near = nearest(&name, names.as_deref().unwrap_or_default());
             (
-                Severity::Error,
-                format!("absent({text}) over nothing: {why}, so this alert fires all the time"),
-                "select what the scrape config really produces (its job and labels), e.g. check the job name against Status → Targets".to_string(),
+                format!(
+                    "Prometheus has no series of `{name}` at all{}",
+                    did_you_mean(&near)
+                ),
+                Missing::Metric,
             )
         } else {
-            (
-                Severity::Warning,
-                format!("{why}: this alert cannot fire until it has"),
-                "check the metric's name and labels against what the target exposes, or that the target is scraped".to_string(),
-            )
+            let labels = prometheus.label_names(&metric).await?;
+            let unknown: Vec<&str> = selector
+                .matchers
+                .matchers
+                .iter()
+                .filter(|m| m.name != "__name__" && !m.is_match("") && !labels.contains(&m.name))
+                .map(|m| m.name.as_str())
+                .collect();
+            if let Some(label) = unknown.first() {
+                let near = nearest(label, &labels);
+                (
+                    format!(
+                        "`{name}` has no label `{label}` (its labels: {}){}",
+                        labels
+                            .iter()
+                            .filter(|l| *l != "__name__")
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        did_you_mean(&near)
+                    ),
+                    Missing::Label,
+                )
+            } else {
+                (
+                    format!(
+                        "`{name}` and its labels exist, but no series has the values `{text}` asks for yet ({})",
+                        seen_values(prometheus, &name, selector).await?
+                    ),
+                    Missing::Values,
+                )
+            }
         };
-        findings.push(Finding {
-            id: "series/missing",
-            severity,
-            subject: alert.to_string(),
-            origin: origin.to_string(),
-            reason,
-            fix,
-            assumption: None,
-        });
+        findings.push(missing_finding(
+            alert,
+            origin,
+            &text,
+            why,
+            kind,
+            absent.contains(&text),
+        ));
     }
     Ok(findings)
+}
+
+/// What a selector with no series is missing.
+#[derive(PartialEq)]
+enum Missing {
+    Metric,
+    Label,
+    Values,
+}
+
+fn missing_finding(
+    alert: &str,
+    origin: &str,
+    text: &str,
+    why: String,
+    kind: Missing,
+    in_absent: bool,
+) -> Finding {
+    let (severity, reason, fix) = if in_absent {
+        (
+            Severity::Error,
+            format!("absent({text}) over nothing: {why}, so this alert fires all the time"),
+            "select what the scrape config really produces (its job and labels), e.g. check the job name against Status → Targets".to_string(),
+        )
+    } else if kind == Missing::Values {
+        (
+            Severity::Info,
+            format!("{why}: client libraries create a labelled series at its first increment, so the alert cannot fire until one exists"),
+            "nothing, if the values are right: the series appears with the first such event".to_string(),
+        )
+    } else {
+        (
+            Severity::Warning,
+            format!("{why}: this alert cannot fire until it has"),
+            "check the metric's name and labels against what the target exposes, or that the target is scraped".to_string(),
+        )
+    };
+    Finding {
+        id: "series/missing",
+        severity,
+        subject: alert.to_string(),
+        origin: origin.to_string(),
+        reason,
+        fix,
+        assumption: None,
+    }
+}
+
+/// The values the selector's labels do take on the metric, for the reader.
+async fn seen_values(
+    prometheus: &PromClient,
+    name: &str,
+    selector: &promql_parser::parser::VectorSelector,
+) -> Result<String, PromError> {
+    let mut parts = Vec::new();
+    for m in &selector.matchers.matchers {
+        if m.name == "__name__" {
+            continue;
+        }
+        let mut values = prometheus
+            .label_values(&m.name, Some(&format!("{{__name__=\"{name}\"}}")))
+            .await?;
+        values.truncate(6);
+        parts.push(format!("{} seen: {}", m.name, values.join(", ")));
+    }
+    Ok(parts.join("; "))
+}
+
+fn did_you_mean(near: &[String]) -> String {
+    match near {
+        [] => String::new(),
+        [one] => format!("; did you mean `{one}`?"),
+        many => format!(
+            "; did you mean one of {}?",
+            many.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Up to three of `candidates` closest to `name` by edit distance, within
+/// a third of its length (at least 2 edits).
+pub fn nearest(name: &str, candidates: &[String]) -> Vec<String> {
+    let limit = (name.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &String)> = candidates
+        .iter()
+        .filter(|c| c.as_str() != name)
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, c)| c.clone()).collect()
+}
+
+/// Levenshtein distance, one row at a time.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// Alerts among `names` that the Prometheus evaluates with an error.
@@ -192,4 +340,28 @@ pub fn silence_findings(
         }
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nearest_names_are_offered() {
+        let names: Vec<String> = [
+            "gateway_http_requests_total",
+            "gateway_http_request_duration_seconds_bucket",
+            "up",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            nearest("gateway_http_request_total", &names),
+            vec!["gateway_http_requests_total".to_string()]
+        );
+        assert!(nearest("node_load1", &names).is_empty());
+        assert_eq!(edit_distance("status", "statu"), 1);
+        assert_eq!(edit_distance("code", "status"), 6);
+    }
 }

@@ -26,6 +26,7 @@ mod inputs;
 pub mod lint;
 mod live;
 pub mod routing;
+pub mod sweep;
 mod table;
 pub mod timing;
 pub mod windows;
@@ -96,6 +97,7 @@ impl RulesReport {
     pub fn problems(&self) -> usize {
         self.findings
             .iter()
+            .filter(|f| f.severity != Severity::Info)
             .filter(|f| self.strict || f.assumption.is_none())
             .count()
     }

@@ -143,9 +143,12 @@ fn render_deadlines(report: &RulesReport, out: &mut String) {
 }
 
 fn render_findings(report: &RulesReport, out: &mut String) {
-    let (counted, assumed): (Vec<&Finding>, Vec<&Finding>) = report
+    let (info, findings): (Vec<&Finding>, Vec<&Finding>) = report
         .findings
         .iter()
+        .partition(|f| f.severity == Severity::Info);
+    let (counted, assumed): (Vec<&Finding>, Vec<&Finding>) = findings
+        .into_iter()
         .partition(|f| report.strict || f.assumption.is_none());
     out.push_str(&format!("\n{} findings\n", counted.len()));
     let one = |f: &Finding, out: &mut String| {
@@ -154,6 +157,7 @@ fn render_findings(report: &RulesReport, out: &mut String) {
             match f.severity {
                 Severity::Error => "ERROR",
                 Severity::Warning => "WARN",
+                Severity::Info => "INFO",
             },
             f.id,
             f.subject,
@@ -173,6 +177,15 @@ fn render_findings(report: &RulesReport, out: &mut String) {
             assumed.len()
         ));
         for f in assumed {
+            one(f, out);
+        }
+    }
+    if !info.is_empty() {
+        out.push_str(&format!(
+            "\n{} for information (never counted)\n",
+            info.len()
+        ));
+        for f in info {
             one(f, out);
         }
     }

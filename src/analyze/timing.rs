@@ -344,7 +344,10 @@ fn timing_for(
 /// The tree's answer: leaves answer, compounds compose.
 fn respond(shape: &Shape, step: Step, primary: &Leaf, k: &Knowledge) -> Response {
     match shape {
-        Shape::Leaf(leaf) => crossing::respond(leaf, step, primary, k),
+        Shape::Leaf(leaf) => delayed(
+            crossing::respond(leaf, step, primary, k),
+            leaf.recording_delay_seconds,
+        ),
         Shape::Compound(Compound::And { of }) => of
             .iter()
             .map(|s| respond(s, step, primary, k))
@@ -359,6 +362,38 @@ fn respond(shape: &Shape, step: Step, primary: &Leaf, k: &Knowledge) -> Response
             respond(main, step, primary, k),
             respond(except, step, primary, k),
         ),
+    }
+}
+
+/// A leaf read through recording rules is seen up to `lag` later: each
+/// rule's group writes its result at its own next evaluation.
+fn delayed(response: Response, lag: f64) -> Response {
+    if lag <= 0.0 {
+        return response;
+    }
+    let later = |a: Arrival| Arrival {
+        best: a.best,
+        worst: a.worst + lag,
+    };
+    match response {
+        Response::Holds {
+            start,
+            end,
+            why,
+            caveat,
+        } => Response::Holds {
+            start: later(start),
+            end: match end {
+                End::Undone(undone) => End::Undone(undone.map(later)),
+                pulse => pulse,
+            },
+            why: format!(
+                "{why}, then up to {} until the recording rules' groups write it",
+                fmt(lag)
+            ),
+            caveat,
+        },
+        other => other,
     }
 }
 
@@ -513,7 +548,7 @@ fn unless(main: Response, except: Response) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::super::condition::{read, Reader};
+    use super::super::condition::{read, Reader, Recordings};
     use super::*;
 
     fn seed_intervals() -> Intervals {
@@ -527,9 +562,7 @@ mod tests {
     fn shape(q: &str) -> Shape {
         read(
             &promql_parser::parser::parse(q).unwrap(),
-            &Reader {
-                recorded: &|_| false,
-            },
+            &Reader::new(&Recordings::new()),
         )
         .unwrap()
     }

@@ -108,6 +108,9 @@ pub async fn dispatch(command: Command, cluster: ClusterArgs) -> i32 {
         Command::Rules {
             command: rules::RulesCommand::Check(args),
         } => rules::check(args).await,
+        Command::Rules {
+            command: rules::RulesCommand::Sweep(args),
+        } => rules::sweep(args).await,
         Command::Doctor(args) => cluster::doctor(&cluster, &args).await,
         Command::Deploy(args) => cluster::deploy(&cluster, &args).await,
         Command::Load(args) => load::load(args).await,

@@ -41,10 +41,160 @@ pub struct RulesCheckArgs {
     pub strict: bool,
 }
 
+/// When each alert fires across every size of fault: error ratios from
+/// 100% to 0.1% (and around each threshold), as a step that stays and as
+/// bursts, computed by Prometheus's rule engine (promtool test rules, the
+/// recording rules included), with the budget spent by then and, given an
+/// SLO, precision and recall. Exit 0, or 1 when an alert fires on healthy
+/// traffic (or, with --strict, on any finding).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RulesSweepArgs {
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Only this alert (repeatable).
+    #[arg(long = "alert", value_name = "NAME")]
+    pub alerts: Vec<String>,
+    /// Error ratios to try, comma-separated (`50%,5%,0.1%`).
+    #[arg(long, value_name = "RATIOS", value_delimiter = ',', value_parser = parse_share)]
+    pub error_ratios: Option<Vec<f64>>,
+    /// Burst lengths besides the step that stays, comma-separated (`none`
+    /// or empty: the step only).
+    #[arg(
+        long,
+        value_name = "DURATIONS",
+        value_delimiter = ',',
+        default_value = "5m,30m,1h"
+    )]
+    pub bursts: Vec<String>,
+    /// The SLO's objective (`99.9%`), when no Sloth or Pyrra metadata rule says.
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    pub objective: Option<f64>,
+    /// The SLO's period (default: the metadata's, else 30d).
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
+    pub period: Option<Duration>,
+    /// A fault spending at least this share of the budget must fire.
+    #[arg(long, value_name = "SHARE", value_parser = parse_share, default_value = "2%")]
+    pub page_share: f64,
+    /// A fault spending less than this share must not fire.
+    #[arg(long, value_name = "SHARE", value_parser = parse_share, default_value = "0.1%")]
+    pub false_alarm_share: f64,
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
+    pub scrape_interval: Option<Duration>,
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
+    pub evaluation_interval: Option<Duration>,
+    /// How long after a fault starts (and a burst ends) to look (default:
+    /// the alert's longest window, plus `for` and two evaluations).
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
+    pub horizon: Option<Duration>,
+    /// Requests per second of the synthesized traffic.
+    #[arg(long, value_name = "N", default_value_t = 10.0)]
+    pub request_rate: f64,
+    /// The timing model's arithmetic only (no promtool).
+    #[arg(long)]
+    pub model_only: bool,
+    /// Search every phase of scrapes and evaluations on the full grid
+    /// (slower; by default the other phases are searched around the
+    /// first phase's changes).
+    #[arg(long)]
+    pub thorough: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write an HTML page (detection time over error ratio).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Findings (a significant fault missed, a false alarm) fail the command.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// `99.9%`, `0.999`, `5%`.
+fn parse_share(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let value = match text.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => text.parse::<f64>(),
+    }
+    .map_err(|e| format!("`{text}`: {e}"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("`{text}` is not a share between 0 and 100%"))
+    }
+}
+
 /// `firedrill rules …`: the analysis of rules without traffic.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum RulesCommand {
     Check(RulesCheckArgs),
+    Sweep(RulesSweepArgs),
+}
+
+pub async fn sweep(args: RulesSweepArgs) -> i32 {
+    use crate::analyze::sweep::{self, SweepError, SweepOptions};
+    let mut bursts = Vec::new();
+    for text in args.bursts.iter().map(|b| b.trim()) {
+        if text.is_empty() || text == "none" {
+            continue;
+        }
+        match super::parse_duration(text) {
+            Ok(d) => bursts.push(d),
+            Err(e) => {
+                eprintln!("firedrill: --bursts: {e}");
+                return exit::INVALID;
+            }
+        }
+    }
+    let options = SweepOptions {
+        files: args.files,
+        alerts: args.alerts,
+        error_ratios: args.error_ratios,
+        bursts,
+        objective: args.objective,
+        period: args.period,
+        page_share: args.page_share,
+        false_alarm_share: args.false_alarm_share,
+        scrape_interval: args.scrape_interval,
+        evaluation_interval: args.evaluation_interval,
+        horizon: args.horizon,
+        request_rate: args.request_rate,
+        model_only: args.model_only,
+        strict: args.strict,
+        thorough: args.thorough,
+    };
+    let report = match sweep::sweep(&options).await {
+        Ok(report) => report,
+        Err(e @ (SweepError::Input(_) | SweepError::Usage(_))) => {
+            eprintln!("firedrill: {e}");
+            return exit::INVALID;
+        }
+        Err(e) => {
+            eprintln!("firedrill: {e}");
+            return exit::INCONCLUSIVE;
+        }
+    };
+    if let Some(path) = &args.html {
+        if let Err(e) = std::fs::write(path, crate::report::sweep_html(&report)) {
+            eprintln!("firedrill: {}: {e}", path.display());
+            return exit::INCONCLUSIVE;
+        }
+    }
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("firedrill: {e}");
+                return exit::INCONCLUSIVE;
+            }
+        }
+    } else {
+        print!("{}", sweep::render_table(&report));
+    }
+    if report.problems() == 0 {
+        exit::PASS
+    } else {
+        exit::FAIL
+    }
 }
 
 pub async fn check(args: RulesCheckArgs) -> i32 {

@@ -305,6 +305,23 @@ impl PromClient {
         self.get("/api/v1/alertmanagers", &[]).await
     }
 
+    /// Every value `label` takes (`__name__`: every metric name), among the
+    /// series `matching` selects when given.
+    pub async fn label_values(
+        &self,
+        label: &str,
+        matching: Option<&str>,
+    ) -> Result<Vec<String>, PromError> {
+        let path = format!("/api/v1/label/{label}/values");
+        let params: Vec<(&str, &str)> = matching.map(|m| vec![("match[]", m)]).unwrap_or_default();
+        self.get(&path, &params).await
+    }
+
+    /// The label names of the series `matching` selects.
+    pub async fn label_names(&self, matching: &str) -> Result<Vec<String>, PromError> {
+        self.get("/api/v1/labels", &[("match[]", matching)]).await
+    }
+
     pub async fn targets(&self) -> Result<Vec<Target>, PromError> {
         let data: TargetsData = self.get("/api/v1/targets", &[("state", "active")]).await?;
         Ok(data.active_targets)

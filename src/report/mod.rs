@@ -8,8 +8,11 @@ mod html;
 mod junit;
 mod markdown;
 pub mod merge;
+mod sweep;
 pub mod terminal;
 pub mod view;
+
+pub use sweep::sweep_html;
 
 use std::path::{Path, PathBuf};
 

@@ -39,6 +39,8 @@ pub use histogram::{is_bucket_bound, quantile_call, KnownBuckets, DEFAULT_BUCKET
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// Shown, never counted (e.g. a selector with no series *yet*).
+    Info,
     Warning,
     Error,
 }
@@ -246,13 +248,8 @@ mod tests {
             absence_covered: &|_| false,
         };
         let parsed = parse(expr).unwrap();
-        let shape = condition::read(
-            &parsed,
-            &condition::Reader {
-                recorded: &|_| false,
-            },
-        )
-        .ok();
+        let none = condition::Recordings::new();
+        let shape = condition::read(&parsed, &condition::Reader::new(&none)).ok();
         lint_alert(
             "A",
             "test",
