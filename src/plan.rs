@@ -4,10 +4,84 @@
 //!
 //! Plain data only: what to send and what to check, not how.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+/// The alert a check names, as written: `Name`, or `Name{label="value",…}`
+/// to tell apart alerts that share a name (Sloth's page and ticket alerts,
+/// Pyrra's `ErrorBudgetBurn` windows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRef {
+    pub name: String,
+    /// Labels the alert must carry (equality only).
+    pub labels: Vec<(String, String)>,
+}
+
+impl AlertRef {
+    /// Reads `text`; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<AlertRef, String> {
+        let expr = promql_parser::parser::parse(text).map_err(|e| e.to_string())?;
+        let promql_parser::parser::Expr::VectorSelector(selector) = expr else {
+            return Err("an alert is named `Name` or `Name{label=\"value\"}`".into());
+        };
+        let name = selector
+            .name
+            .clone()
+            .ok_or("the alert's name comes first: `Name{label=\"value\"}`")?;
+        let mut labels = Vec::new();
+        for m in &selector.matchers.matchers {
+            if m.name == "__name__" {
+                continue;
+            }
+            if !matches!(m.op, promql_parser::label::MatchOp::Equal) {
+                return Err(format!(
+                    "`{}{}\"{}\"`: only `=` picks an alert's labels",
+                    m.name, m.op, m.value
+                ));
+            }
+            labels.push((m.name.clone(), m.value.clone()));
+        }
+        if selector.offset.is_some() || selector.at.is_some() {
+            return Err("an alert name takes no `offset` or `@`".into());
+        }
+        Ok(AlertRef { name, labels })
+    }
+
+    /// The name alone (`Name{…}` → `Name`), for text that did not parse too.
+    pub fn name_of(text: &str) -> &str {
+        text.split('{').next().unwrap_or(text).trim()
+    }
+
+    /// Whether an alert with `labels` (alertname among them) is this one.
+    pub fn matches(text: &str, labels: &BTreeMap<String, String>) -> bool {
+        match AlertRef::parse(text) {
+            Ok(alert) => {
+                labels.get("alertname") == Some(&alert.name)
+                    && alert.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+            }
+            Err(_) => labels.get("alertname").map(String::as_str) == Some(text),
+        }
+    }
+
+    /// `ALERTS{alertname="Name",label="value"}`.
+    pub fn alerts_selector(text: &str) -> String {
+        let alert = AlertRef::parse(text).unwrap_or(AlertRef {
+            name: text.to_string(),
+            labels: Vec::new(),
+        });
+        let mut matchers = vec![format!("alertname=\"{}\"", alert.name)];
+        matchers.extend(
+            alert
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))),
+        );
+        format!("ALERTS{{{}}}", matchers.join(","))
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {

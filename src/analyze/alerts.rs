@@ -140,6 +140,7 @@ pub fn recordings(groups: &[LoadedGroups], evaluation: Duration) -> Recordings {
                 expr,
                 labels: rule.labels.clone(),
                 interval,
+                group: group.name.clone(),
             });
         }
     }
@@ -208,7 +209,10 @@ impl Site<'_> {
                     .await?,
             );
         }
-        let read = condition::read(expr, &Reader::new(shared.recordings));
+        let read = condition::read(
+            expr,
+            &Reader::new(shared.recordings).in_group(&self.group.name),
+        );
         let (scrape, scrape_assumed) = setting.scrape_for(expr);
         let live_buckets = &into.buckets;
         let buckets = |name: &str| known_buckets(live_buckets, name);

@@ -270,8 +270,11 @@ pub struct Recording {
     /// The labels the rule adds (`labels:`), which selectors may match on.
     pub labels: BTreeMap<String, String>,
     /// Its group's evaluation interval: the most later than its inputs an
-    /// alert may read what it wrote (groups are evaluated independently).
+    /// alert of another group may read what it wrote (groups are evaluated
+    /// independently; within a group, rules run in order).
     pub interval: Duration,
+    /// Its group's name.
+    pub group: String,
 }
 
 /// Recording rules by the name they write.
@@ -280,6 +283,9 @@ pub type Recordings = BTreeMap<String, Vec<Recording>>;
 /// What the reader needs to know: the recording rules of the files given.
 pub struct Reader<'a> {
     pub recordings: &'a Recordings,
+    /// The group of the rule being read: recording rules of the same group
+    /// are evaluated just before it, in order, with no delay.
+    group: Option<&'a str>,
     /// How deep in a chain of recording rules the reading is (a rule that
     /// reads itself must not loop).
     depth: Cell<u8>,
@@ -289,7 +295,16 @@ impl<'a> Reader<'a> {
     pub fn new(recordings: &'a Recordings) -> Self {
         Reader {
             recordings,
+            group: None,
             depth: Cell::new(0),
+        }
+    }
+
+    /// Reading a rule of `group`.
+    pub fn in_group(self, group: &'a str) -> Self {
+        Reader {
+            group: Some(group),
+            ..self
         }
     }
 
@@ -978,7 +993,11 @@ fn follow(v: &VectorSelector, reader: &Reader) -> Result<Value, Unmodelled> {
     reader.depth.set(depth + 1);
     let inner = value(&recording.expr, reader);
     reader.depth.set(depth);
-    let lag = recording.interval.as_secs_f64();
+    let lag = if reader.group == Some(recording.group.as_str()) {
+        0.0
+    } else {
+        recording.interval.as_secs_f64()
+    };
     Ok(match inner? {
         Value::Moving(m) => Value::Moving(Moving {
             lag: m.lag + lag,
@@ -1365,6 +1384,7 @@ mod tests {
                 expr: parse("sum by (job) (rate(e[5m])) / sum by (job) (rate(t[5m]))").unwrap(),
                 labels: BTreeMap::new(),
                 interval: Duration::from_secs(30),
+                group: "recordings".into(),
             }],
         );
         read(&parse(q).unwrap(), &Reader::new(&recordings))
@@ -1445,6 +1465,7 @@ mod tests {
                     ("sloth_window".to_string(), window.to_string()),
                 ]),
                 interval: Duration::from_secs(60),
+                group: "recordings".into(),
             }
             };
             recordings

@@ -132,7 +132,18 @@ pub fn check(
             _ => continue,
         };
         let deadline_seconds = deadline.as_secs_f64() * plan.time_scale;
-        let deadline_check = match alerts.iter().find(|a| &a.alert == alert) {
+        let wanted = crate::plan::AlertRef::parse(alert).ok();
+        let named = |a: &&AlertAnalysis| match &wanted {
+            // A rule's own labels must not contradict the ones the check names.
+            Some(w) => {
+                a.alert == w.name
+                    && w.labels
+                        .iter()
+                        .all(|(k, v)| a.labels.get(k).is_none_or(|own| own == v))
+            }
+            None => &a.alert == alert,
+        };
+        let deadline_check = match alerts.iter().find(named) {
             Some(analysis) => {
                 let judged = one(plan, anchor, analysis, intervals, deadline_seconds);
                 match receiver {
@@ -315,40 +326,18 @@ fn one(
             }
         }
     };
-    let mut outcome = match (&firing, step) {
+    let outcome = match (&firing, step) {
         (Some(b), _) if b.worst_seconds <= deadline_seconds => DeadlineOutcome::Met,
         (Some(b), _) if b.best_seconds > deadline_seconds => DeadlineOutcome::CannotBeMet,
         (Some(_), _) => DeadlineOutcome::CanBeMissed,
         (None, Some(_)) => DeadlineOutcome::CannotBeMet,
         (None, None) => DeadlineOutcome::Unknown,
     };
-    // Whatever the fault does, `for` waits whole evaluations after the
-    // first one that sees the condition: a deadline shorter than that
-    // cannot be met, one shorter than that plus an evaluation can be missed.
-    let mut why = why;
-    if outcome == DeadlineOutcome::Unknown {
-        let f = timing::rounded_up(hold, group_intervals.evaluation);
-        let e = group_intervals.evaluation.as_secs_f64();
-        let bound = format!(
-            "whatever the fault does, the first evaluation that sees the condition comes within {} and `for` then waits {}",
-            fmt(e),
-            fmt(f)
-        );
-        if deadline_seconds < f {
-            outcome = DeadlineOutcome::CannotBeMet;
-            why = format!(
-                "{why}; but {bound}: it fires {} after {anchor_text} at the soonest",
-                fmt(f)
-            );
-        } else if deadline_seconds < f + e {
-            outcome = DeadlineOutcome::CanBeMissed;
-            why = format!(
-                "{why}; but {bound}: even a condition that holds at once fires {}–{} after {anchor_text}",
-                fmt(f),
-                fmt(f + e)
-            );
-        }
-    }
+    let (outcome, why) = if outcome == DeadlineOutcome::Unknown {
+        fault_independent(hold, &group_intervals, deadline_seconds, &anchor_text, why)
+    } else {
+        (outcome, why)
+    };
     let arithmetic = match &firing {
         Some(b) => format!(
             "fires {}–{} after {anchor_text}; {why}",
@@ -364,6 +353,45 @@ fn one(
         firing,
         outcome,
         why: arithmetic,
+    }
+}
+
+/// Whatever the fault does, `for` waits whole evaluations after the first
+/// one that sees the condition: a deadline shorter than that cannot be met,
+/// one shorter than that plus an evaluation can be missed.
+fn fault_independent(
+    hold: Duration,
+    intervals: &Intervals,
+    deadline_seconds: f64,
+    anchor_text: &str,
+    why: String,
+) -> (DeadlineOutcome, String) {
+    let f = timing::rounded_up(hold, intervals.evaluation);
+    let e = intervals.evaluation.as_secs_f64();
+    let bound = format!(
+        "whatever the fault does, the first evaluation that sees the condition comes within {} and `for` then waits {}",
+        fmt(e),
+        fmt(f)
+    );
+    if deadline_seconds < f {
+        (
+            DeadlineOutcome::CannotBeMet,
+            format!(
+                "{why}; but {bound}: it fires {} after {anchor_text} at the soonest",
+                fmt(f)
+            ),
+        )
+    } else if deadline_seconds < f + e {
+        (
+            DeadlineOutcome::CanBeMissed,
+            format!(
+                "{why}; but {bound}: even a condition that holds at once fires {}–{} after {anchor_text}",
+                fmt(f),
+                fmt(f + e)
+            ),
+        )
+    } else {
+        (DeadlineOutcome::Unknown, why)
     }
 }
 

@@ -292,8 +292,13 @@ pub fn silence_findings(
     config: &crate::rules::alertmanager::AlertmanagerConfig,
 ) -> Vec<Finding> {
     use crate::rules::alertmanager::{all_match, MatchOp, Matcher};
-    let wanted: Option<Vec<&str>> =
-        scenario.map(|p| p.checks.iter().filter_map(|c| c.kind.alert()).collect());
+    let wanted: Option<Vec<&str>> = scenario.map(|p| {
+        p.checks
+            .iter()
+            .filter_map(|c| c.kind.alert())
+            .map(crate::plan::AlertRef::name_of)
+            .collect()
+    });
     let mut findings = Vec::new();
     for silence in silences {
         let matchers: Vec<Matcher> = silence

@@ -24,7 +24,10 @@ pub(super) fn context<'a>(
     alert: &str,
     observations: &'a Observations,
 ) -> Result<AlertContext<'a>, Box<Verdict>> {
-    let Some(rule) = observations.rules.get(alert) else {
+    let Some(rule) = observations
+        .rules
+        .get(crate::plan::AlertRef::name_of(alert))
+    else {
         return Err(Box::new(
             Verdict::new(
                 check,

@@ -215,7 +215,10 @@ fn evaluated_past(
     what: &str,
     observations: &Observations,
 ) -> Result<(), String> {
-    let Some(rule) = observations.rules.get(alert) else {
+    let Some(rule) = observations
+        .rules
+        .get(crate::plan::AlertRef::name_of(alert))
+    else {
         return Err(format!("Prometheus has no rule for `{alert}`"));
     };
     let rel = |t: f64| secs(t - observations.run_start);

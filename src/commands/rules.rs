@@ -161,6 +161,8 @@ pub async fn sweep(args: RulesSweepArgs) -> i32 {
         model_only: args.model_only,
         strict: args.strict,
         thorough: args.thorough,
+        history: None,
+        dense_phases: false,
     };
     let report = match sweep::sweep(&options).await {
         Ok(report) => report,

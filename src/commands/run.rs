@@ -159,8 +159,17 @@ pub async fn run(
         ),
     };
 
-    let verdicts = checks::evaluate(&plan, &observations);
+    let mut verdicts = checks::evaluate(&plan, &observations);
+    // Beside each deadline the drill measured: when Prometheus's rule
+    // engine says the alert fires, here and in production.
+    let predictions = if environment.is_some() {
+        crate::analyze::sweep::predict(&plan).await
+    } else {
+        Vec::new()
+    };
+    crate::analyze::sweep::annotate(&mut verdicts, &predictions);
     let mut report = Report::new(&plan, environment, started_at, observations, verdicts);
+    report.predictions = predictions;
     if let Some(code) = forced_exit {
         report.exit_code = code;
     }

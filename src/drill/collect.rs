@@ -88,14 +88,15 @@ impl Collector<'_> {
         for name in names {
             let interval = self
                 .rules
-                .get(name)
+                .get(crate::plan::AlertRef::name_of(name))
                 .map(|r| r.interval_seconds)
                 .unwrap_or(60.0);
             // Look back two intervals before the run, to see alerts that were
             // already active when it began.
             let window = self.observed_until - self.run_start + 2.0 * interval;
             let query = format!(
-                "ALERTS{{alertname=\"{name}\"}}[{}ms]",
+                "{}[{}ms]",
+                crate::plan::AlertRef::alerts_selector(name),
                 (window * 1000.0).ceil() as u64
             );
             let history = match self
@@ -134,7 +135,7 @@ impl Collector<'_> {
             else {
                 continue;
             };
-            let expr = match (expr, self.rules.get(alert)) {
+            let expr = match (expr, self.rules.get(crate::plan::AlertRef::name_of(alert))) {
                 (Some(expr), _) => expr.clone(),
                 (None, Some(rule)) => rule.query.clone(),
                 (None, None) => continue, // the check reports the missing rule

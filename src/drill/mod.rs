@@ -234,7 +234,8 @@ fn starting_notes(
     }
     for check in &plan.checks {
         if let Some(alert) = check.kind.alert() {
-            if !rules.contains_key(alert) && !notes.iter().any(|n: &String| n.contains(alert)) {
+            let name = crate::plan::AlertRef::name_of(alert);
+            if !rules.contains_key(name) && !notes.iter().any(|n: &String| n.contains(name)) {
                 let note = format!(
                     "alert `{alert}` is not loaded in Prometheus ({}): checks about it fail",
                     env.summary.prometheus_url

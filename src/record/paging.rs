@@ -53,12 +53,13 @@ impl AlertmanagerRecord {
         self.failures.iter().find(|(t, _)| *t >= from && *t <= to)
     }
 
-    /// Alerts of `alertname` that reached Alertmanager, in arrival order.
-    pub fn arrivals_of(&self, alertname: &str) -> Vec<&AlertAtAlertmanager> {
+    /// Alerts a check names (`Name` or `Name{label="value"}`) that reached
+    /// Alertmanager, in arrival order.
+    pub fn arrivals_of(&self, alert: &str) -> Vec<&AlertAtAlertmanager> {
         let mut found: Vec<&AlertAtAlertmanager> = self
             .alerts
             .values()
-            .filter(|a| a.labels.get("alertname").map(String::as_str) == Some(alertname))
+            .filter(|a| crate::plan::AlertRef::matches(alert, &a.labels))
             .collect();
         found.sort_by(|a, b| a.arrived_at.total_cmp(&b.arrived_at));
         found
@@ -82,11 +83,12 @@ pub struct Notification {
 }
 
 impl Notification {
-    /// It carries `alertname` in state `status` (firing or resolved).
-    pub fn carries(&self, alertname: &str, status: &str) -> bool {
-        self.alerts.iter().any(|a| {
-            a.status == status && a.labels.get("alertname").map(String::as_str) == Some(alertname)
-        })
+    /// It carries the alert a check names in state `status` (firing or
+    /// resolved).
+    pub fn carries(&self, alert: &str, status: &str) -> bool {
+        self.alerts
+            .iter()
+            .any(|a| a.status == status && crate::plan::AlertRef::matches(alert, &a.labels))
     }
 }
 

@@ -99,7 +99,9 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
         shard: None,
         ..base.plan.clone()
     };
-    let verdicts = checks::evaluate(&plan, &observations);
+    let mut verdicts = checks::evaluate(&plan, &observations);
+    // The prediction depends on the plan alone: every shard made the same.
+    crate::analyze::sweep::annotate(&mut verdicts, &base.predictions);
     let started_at = reports
         .iter()
         .map(|r| r.started_at.clone())
@@ -112,6 +114,7 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
         observations,
         verdicts,
     );
+    merged.predictions = base.predictions.clone();
     merged.finished_at = reports
         .iter()
         .map(|r| r.finished_at.clone())

@@ -40,6 +40,10 @@ pub struct Report {
     pub exit_code: i32,
     pub observations: Observations,
     pub verdicts: Vec<Verdict>,
+    /// What Prometheus's rule engine predicted for the deadline checks
+    /// (`rules sweep` on the drill's own rules and timeline).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub predictions: Vec<crate::analyze::sweep::Prediction>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,6 +84,7 @@ impl Report {
             exit_code: crate::exit::for_status(verdict),
             observations,
             verdicts,
+            predictions: Vec::new(),
         }
     }
 

@@ -153,7 +153,7 @@ fn alert_views(
         .alerts
         .iter()
         .map(|(name, history)| {
-            let rule = observations.rules.get(name);
+            let rule = observations.rules.get(crate::plan::AlertRef::name_of(name));
             let arrivals = alertmanager
                 .map(|am| am.arrivals_of(name))
                 .unwrap_or_default()

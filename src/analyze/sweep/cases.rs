@@ -37,6 +37,11 @@ pub struct Case {
     #[serde(flatten)]
     pub shape: FaultShape,
     pub error_ratio: f64,
+    /// Seconds of traffic before the fault, when not "since long before":
+    /// a drill's fresh Prometheus holds only what the drill sent, and its
+    /// error series appears with the first error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<f64>,
 }
 
 /// The error ratios a sweep tries: the given ones, or the default list
@@ -78,11 +83,17 @@ pub struct Phase {
 }
 
 /// Phases spread over a scrape (where the first sample falls) and over an
-/// evaluation interval (where the ticks fall): 2 × max(2, E/S), at most 8.
-pub fn phases(scrape: f64, evaluation: f64) -> Vec<Phase> {
-    let ticks = ((evaluation / scrape).round() as usize).clamp(2, 4);
+/// evaluation interval (where the ticks fall): 2 × max(2, E/S), at most 8;
+/// `dense`: 4 × 8, for a figure to hold a single measurement against.
+pub fn phases(scrape: f64, evaluation: f64, dense: bool) -> Vec<Phase> {
+    let (samples, ticks) = if dense {
+        (4, 8)
+    } else {
+        (2, ((evaluation / scrape).round() as usize).clamp(2, 4))
+    };
     let mut phases = Vec::new();
-    for sample in [0.25 * scrape, 0.75 * scrape] {
+    for k in 0..samples {
+        let sample = (k as f64 + 0.5) * scrape / samples as f64;
         for i in 0..ticks {
             let tick = (sample + (i as f64 + 0.5) * evaluation / ticks as f64) % evaluation;
             phases.push(Phase {
@@ -112,6 +123,19 @@ impl Counters {
     const BASE_TOTAL: f64 = 1.0e6;
     const BASE_BAD: f64 = 1.0e4;
 
+    /// Whether the series of `role` exists at case time `u`: always, but
+    /// with a history, from the traffic's start (and for failures, from the
+    /// first failure: client libraries create a labelled series then).
+    pub fn exists(&self, role: super::synth::Role, u: f64) -> bool {
+        match self.case.history {
+            None => true,
+            Some(history) => match role {
+                super::synth::Role::Bad => self.value(role, 0.0, u) > 0.0,
+                _ => u >= -history,
+            },
+        }
+    }
+
     /// Seconds of the fault in [start, u].
     fn faulty(&self, start: f64, u: f64) -> f64 {
         let end = self.case.shape.end().unwrap_or(f64::INFINITY);
@@ -119,8 +143,17 @@ impl Counters {
     }
 
     /// Requests of `role` counted by case time `u`, traffic having started
-    /// at `start`.
+    /// at `start` (or `history` before the fault, from zero).
     pub fn value(&self, role: super::synth::Role, start: f64, u: f64) -> f64 {
+        if let Some(history) = self.case.history {
+            let total = self.rate * (u + history).max(0.0);
+            let bad = self.rate * self.case.error_ratio * self.faulty(0.0, u);
+            return match role {
+                super::synth::Role::Total => total,
+                super::synth::Role::Bad => bad,
+                super::synth::Role::Good => total - bad,
+            };
+        }
         let total = Self::BASE_TOTAL + self.rate * (u - start).max(0.0);
         let bad = Self::BASE_BAD + self.rate * self.case.error_ratio * self.faulty(start, u);
         match role {
@@ -151,6 +184,7 @@ mod tests {
             case: Case {
                 shape: FaultShape::Burst(60.0),
                 error_ratio: 0.5,
+                history: None,
             },
         };
         let bad = |u| c.value(Role::Bad, -100.0, u);
@@ -164,9 +198,10 @@ mod tests {
 
     #[test]
     fn phases_spread_over_scrapes_and_ticks() {
-        let p = phases(30.0, 30.0);
+        let p = phases(30.0, 30.0, false);
         assert_eq!(p.len(), 4);
         assert!(p.iter().all(|p| p.tick >= 0.0 && p.tick < 30.0));
-        assert_eq!(phases(15.0, 60.0).len(), 8);
+        assert_eq!(phases(15.0, 60.0, false).len(), 8);
+        assert_eq!(phases(15.0, 60.0, true).len(), 32);
     }
 }

@@ -14,6 +14,7 @@
 //! recall) → `table` (for people; `--json` serializes `SweepReport`).
 
 mod cases;
+mod predict;
 mod promtool;
 mod search;
 mod slo;
@@ -28,6 +29,7 @@ use promql_parser::parser::Expr;
 use serde::Serialize;
 
 pub use cases::{Case, FaultShape};
+pub use predict::{annotate, predict, Prediction};
 pub use slo::{Scores, Significance, Slo};
 pub use table::render_table;
 
@@ -65,6 +67,12 @@ pub struct SweepOptions {
     pub model_only: bool,
     /// Findings (a missed fault, a false alarm) make the command exit 1.
     pub strict: bool,
+    /// Only this much traffic before the fault (a drill's fresh
+    /// Prometheus), instead of windows full of it.
+    pub history: Option<Duration>,
+    /// Many phases of scrapes and evaluations (32), for a figure a single
+    /// measurement is held against.
+    pub dense_phases: bool,
     /// Every phase on the full grid, instead of searching the other phases
     /// around the first phase's changes (slower; the same answers unless a
     /// phase changes where the first does not).
@@ -92,6 +100,8 @@ impl Default for SweepOptions {
             model_only: false,
             strict: false,
             thorough: false,
+            history: None,
+            dense_phases: false,
         }
     }
 }
@@ -109,7 +119,7 @@ pub enum SweepError {
 }
 
 /// Best and worst over the phases of scrapes and evaluations.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Span {
     pub best_seconds: f64,
     pub worst_seconds: f64,
@@ -174,6 +184,10 @@ pub struct AlertSweep {
     pub evaluation_seconds: f64,
     pub scrape_seconds: f64,
     pub horizon_seconds: f64,
+    /// promtool runs the recording rules just before the alert; from other
+    /// groups, Prometheus may read them up to this much later, which the
+    /// worst cases include.
+    pub recording_delay_seconds: f64,
     pub slo: Option<Slo>,
     /// Why it was not swept (not an error ratio, …).
     pub not_swept: Option<String>,
@@ -362,6 +376,7 @@ fn plan(targets: &[Target], options: &SweepOptions) -> (Vec<search::Track>, Vec<
                 ratios.iter().map(|&error_ratio| Case {
                     shape: *shape,
                     error_ratio,
+                    history: options.history.map(|h| h.as_secs_f64()),
                 })
             })
             .collect();
@@ -372,9 +387,13 @@ fn plan(targets: &[Target], options: &SweepOptions) -> (Vec<search::Track>, Vec<
                     .map(|m| seeds(&m, case, target.hold))
                     .unwrap_or_default();
                 let first = tracks.len();
-                for (k, phase) in cases::phases(target.intervals.scrape.as_secs_f64(), e)
-                    .into_iter()
-                    .enumerate()
+                for (k, phase) in cases::phases(
+                    target.intervals.scrape.as_secs_f64(),
+                    e,
+                    options.dense_phases,
+                )
+                .into_iter()
+                .enumerate()
                 {
                     tracks.push(search::Track {
                         leader: (k > 0 && !options.thorough).then_some(first),
@@ -422,7 +441,7 @@ fn targets<'a>(
                 targets.push(target(
                     index,
                     rule,
-                    &loaded.origin,
+                    (&loaded.origin, &group.name),
                     expr,
                     Intervals {
                         scrape,
@@ -441,7 +460,7 @@ fn targets<'a>(
 fn target<'a>(
     index: usize,
     rule: &'a RuleDef,
-    origin: &'a str,
+    (origin, group): (&'a str, &str),
     expr: Expr,
     intervals: Intervals,
     recordings: &Recordings,
@@ -449,7 +468,18 @@ fn target<'a>(
 ) -> Target<'a> {
     let hold = seconds(rule.for_.as_deref());
     let keep = seconds(rule.keep_firing_for.as_deref());
-    let shape = condition::read(&expr, &Reader::new(recordings)).ok();
+    let shape = condition::read(&expr, &Reader::new(recordings).in_group(group)).ok();
+    // promtool evaluates the recording rules just before the alert; from
+    // another group, Prometheus may read them up to its interval later.
+    let lag = shape
+        .as_ref()
+        .map(|s| {
+            s.leaves()
+                .iter()
+                .map(|l| l.recording_delay_seconds)
+                .fold(0.0, f64::max)
+        })
+        .unwrap_or(0.0);
     let slo = match (options.objective, options.period) {
         (Some(objective), period) => Some(Slo {
             objective,
@@ -498,6 +528,7 @@ fn target<'a>(
         evaluation_seconds: e,
         scrape_seconds: s,
         horizon_seconds: horizon,
+        recording_delay_seconds: lag,
         slo,
         not_swept,
         rows: Vec::new(),
@@ -644,18 +675,25 @@ fn row(target: &Target, case: &Case, tracks: &[&search::Track], options: &SweepO
             });
         }
     } else {
-        row.pending = Span::over(outcomes.iter().filter_map(|o| o.pending));
-        row.firing = Span::over(outcomes.iter().filter_map(|o| o.firing));
+        let lag = target.sweep.recording_delay_seconds;
+        let later = |s: Option<Span>| {
+            s.map(|s| Span {
+                worst_seconds: s.worst_seconds + lag,
+                ..s
+            })
+        };
+        row.pending = later(Span::over(outcomes.iter().filter_map(|o| o.pending)));
+        row.firing = later(Span::over(outcomes.iter().filter_map(|o| o.firing)));
         row.phases_firing = outcomes.iter().filter(|o| o.firing.is_some()).count();
         row.episodes = outcomes.iter().map(|o| o.episodes).max().unwrap_or(0);
         row.before_the_fault = outcomes.iter().any(|o| o.pending.is_some_and(|p| p < 0.0));
         if let Some(end) = case.shape.end() {
-            row.resolved_after_end = Span::over(
+            row.resolved_after_end = later(Span::over(
                 outcomes
                     .iter()
                     .filter(|o| o.firing.is_some())
                     .filter_map(|o| o.resolved.map(|r| r - end)),
-            );
+            ));
         }
     }
     if let Some(slo) = &target.sweep.slo {

@@ -405,46 +405,49 @@ fn test_file(
     let samples_before = ((reach * 1000.0) as u64).div_ceil(s) + 3;
     let g = samples_before * s + delta;
     let mut text = format!("rule_files: [rules.yaml]\nevaluation_interval: {g}ms\ntests:\n");
+    // Each probe's samples: (series, values), written once.
+    let written: Vec<Vec<(String, Vec<(u64, f64)>)>> = members
+        .iter()
+        .map(|&n| probe_series(subjects, &probes[n], n, g, s, traffic))
+        .collect();
     // promtool's engine refuses a query that loads more than 10,000 samples:
     // probes go into test groups small enough (each group is its own
-    // database and evaluation).
-    let per_probe = members
+    // database and evaluation). A query reads a window of each series.
+    let per_probe = written
         .iter()
-        .map(|n| {
-            let subject = &subjects[probes[*n].subject];
-            subject.series.len() * samples_per_window(&subject.reads, s) * 2
+        .zip(members)
+        .map(|(series, n)| {
+            let reads = &subjects[probes[*n].subject].reads;
+            series
+                .iter()
+                .map(|(_, values)| values.len().min(samples_per_window(reads, s)))
+                .sum::<usize>()
+                * 2
         })
         .max()
         .unwrap_or(1)
         .max(1);
     let chunk = (SAMPLE_BUDGET / per_probe).max(1);
-    for group in members.chunks(chunk) {
-        let _ = writeln!(text, "  - interval: {s}ms\n    input_series:");
+    for (group, samples) in members.chunks(chunk).zip(written.chunks(chunk)) {
+        // One sample at 0 opens the test database there: it refuses samples
+        // more than 12 hours older than the first it is given, and promtool
+        // loads series in no fixed order, but everything at 0 first.
+        let _ = writeln!(
+            text,
+            "  - interval: {s}ms\n    input_series:\n      - series: 'firedrill_sweep_anchor'\n        values: '0'"
+        );
         let mut alerts = BTreeSet::new();
-        for &n in group {
-            let probe = &probes[n];
-            let subject = &subjects[probe.subject];
-            alerts.insert(probe.subject);
-            let indices = sample_indices(&subject.reads, g, s);
-            // Case time of group sample i: i·S − G + t.
-            let case_time = |i: u64| (i * s) as f64 / 1000.0 - g as f64 / 1000.0 + probe.time;
-            let start = case_time(0);
-            let counters = Counters {
-                rate: traffic.rate,
-                case: probe.case,
-            };
-            for series in &subject.series {
-                let values: Vec<(u64, f64)> = indices
-                    .iter()
-                    .map(|&i| (i, counters.value(series.role, start, case_time(i))))
-                    .collect();
+        for (&n, series) in group.iter().zip(samples) {
+            alerts.insert(probes[n].subject);
+            for (selector, values) in series {
+                if values.is_empty() {
+                    continue;
+                }
                 let _ = writeln!(
                     text,
                     "      - series: '{}'\n        values: '{}'",
-                    series
-                        .selector_text((PROBE, &n.to_string()))
-                        .replace('\'', "''"),
-                    encode(&values)
+                    selector.replace('\'', "''"),
+                    encode(values)
                 );
             }
         }
@@ -460,6 +463,39 @@ fn test_file(
     text
 }
 
+/// One probe's series and their samples (group indices and values).
+fn probe_series(
+    subjects: &[Subject],
+    probe: &Probe,
+    n: usize,
+    g: u64,
+    s: u64,
+    traffic: &Traffic,
+) -> Vec<(String, Vec<(u64, f64)>)> {
+    let subject = &subjects[probe.subject];
+    let dense = probe.case.history.is_some();
+    let indices = sample_indices(&subject.reads, g, s, dense);
+    // Case time of group sample i: i·S − G + t.
+    let case_time = |i: u64| (i * s) as f64 / 1000.0 - g as f64 / 1000.0 + probe.time;
+    let start = case_time(0);
+    let counters = Counters {
+        rate: traffic.rate,
+        case: probe.case,
+    };
+    subject
+        .series
+        .iter()
+        .map(|series| {
+            let values = indices
+                .iter()
+                .filter(|&&i| counters.exists(series.role, case_time(i)))
+                .map(|&i| (i, counters.value(series.role, start, case_time(i))))
+                .collect();
+            (series.selector_text((PROBE, &n.to_string())), values)
+        })
+        .collect()
+}
+
 /// Below promtool's limit of 10,000 samples a query may load.
 const SAMPLE_BUDGET: usize = 8000;
 
@@ -473,22 +509,15 @@ pub fn samples_per_window(reads: &Reads, s: u64) -> usize {
 }
 
 /// The samples (group indices, every `s` ms) an evaluation at `g` ms needs.
-///
-/// Every series also has a sample at 0, which no window reaches: the test
-/// database takes the first sample it is given as its start and refuses
-/// samples more than 12 hours before it ("out of bounds"), and promtool
-/// loads series in no fixed order.
-fn sample_indices(reads: &Reads, g: u64, s: u64) -> Vec<u64> {
+/// (`dense`: every sample of the reach, for a case whose series begin
+/// inside it.)
+fn sample_indices(reads: &Reads, g: u64, s: u64, dense: bool) -> Vec<u64> {
     let last = g / s;
-    if !reads.sparse {
+    if dense || !reads.sparse {
         let first = last.saturating_sub(((reads.reach() * 1000.0) as u64).div_ceil(s) + 2);
-        let mut all: Vec<u64> = (first..=last).collect();
-        if first > 0 {
-            all.insert(0, 0);
-        }
-        return all;
+        return (first..=last).collect();
     }
-    let mut needed = BTreeSet::from([0]);
+    let mut needed = BTreeSet::new();
     for &(window, offset) in &reads.ranges {
         let end = g as i64 - (offset * 1000.0).round() as i64;
         let s = s as i64;
@@ -652,9 +681,9 @@ mod tests {
             sparse: true,
         };
         // Evaluation at 7215 s with samples every 30 s.
-        let i = sample_indices(&reads, 7_215_000, 30_000);
+        let i = sample_indices(&reads, 7_215_000, 30_000, false);
         // last sample ≤ 7215 s: 240 (7200 s); 5m window from 6915 s: 231;
         // 1h window from 3615 s: 121.
-        assert_eq!(i, vec![0, 121, 231, 239, 240]);
+        assert_eq!(i, vec![121, 231, 239, 240]);
     }
 }

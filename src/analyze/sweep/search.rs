@@ -228,6 +228,7 @@ mod tests {
             case: Case {
                 shape,
                 error_ratio: 1.0,
+                history: None,
             },
             phase: Phase {
                 sample: 7.5,

@@ -33,11 +33,19 @@ fn budget_text(span: Option<Span>) -> String {
 
 fn title(alert: &AlertSweep) -> String {
     format!(
-        "{} (for {}, every {}, scrape {})",
+        "{} (for {}, every {}, scrape {}{})",
         alert.name(),
         fmt(alert.for_seconds),
         fmt(alert.evaluation_seconds),
-        fmt(alert.scrape_seconds)
+        fmt(alert.scrape_seconds),
+        if alert.recording_delay_seconds > 0.0 {
+            format!(
+                ", recording rules of other groups read up to {} late",
+                fmt(alert.recording_delay_seconds)
+            )
+        } else {
+            String::new()
+        }
     )
 }
 

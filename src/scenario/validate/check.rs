@@ -174,11 +174,14 @@ fn validate_alert_check(
     path: &FieldPath,
     context: &CheckContext,
 ) -> Option<(String, CheckKind)> {
-    if !is_metric_name(alert) || alert.contains(':') {
+    let name = crate::plan::AlertRef::name_of(alert);
+    if !is_metric_name(name) || name.contains(':') {
         v.problem(
             path.key("alert"),
-            format!("`{alert}` is not an alert name (letters, digits and `_`)"),
+            format!("`{alert}` is not an alert name (letters, digits and `_`, then optionally `{{label=\"value\"}}`)"),
         );
+    } else if let Err(why) = crate::plan::AlertRef::parse(alert) {
+        v.problem(path.key("alert"), format!("`{alert}`: {why}"));
     }
     for (field, set) in [
         ("slo", spec.slo.is_some()),

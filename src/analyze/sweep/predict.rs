@@ -1,0 +1,283 @@
+//! The sweep's prediction for a drill: for each `fires_within` check
+//! anchored at the start of a phase whose demo fault sets an error ratio,
+//! when Prometheus's rule engine says the alert fires — twice:
+//!
+//! - for the drill itself: the rules time-scaled as the embedded
+//!   Prometheus runs them, and only the drill's own traffic before the
+//!   fault (a fresh Prometheus's windows are not full of healthy traffic,
+//!   so a burn-rate alert's long windows fill faster than in production);
+//! - for production: the rules as written, windows full of healthy
+//!   traffic (what `firedrill rules sweep` prints).
+//!
+//! The run puts both beside the measured time in the check's verdict.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{FaultShape, Span, SweepOptions};
+use crate::plan::{AlertRef, Anchor, CheckKind, FaultPlan, LoadModel, Plan, PrometheusPlan};
+use crate::rules::{self, LoadedGroups};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// The check's id (`checks[2]`).
+    pub check: String,
+    pub alert: String,
+    pub error_ratio: f64,
+    /// Seconds after the anchor in the drill's (time-scaled) clock; None:
+    /// it does not fire within `drill_horizon_seconds`.
+    pub drill: Option<Span>,
+    pub drill_horizon_seconds: f64,
+    /// Seconds after the fault began in production (unscaled); None: never
+    /// within `production_horizon_seconds`.
+    pub production: Option<Span>,
+    pub production_horizon_seconds: f64,
+    /// Why no prediction could be made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+}
+
+/// What a check's phase does, if the sweep can predict it.
+struct Subject<'a> {
+    check: &'a str,
+    alert: &'a str,
+    deadline: Duration,
+    error_ratio: f64,
+    rate: f64,
+    /// Seconds of the drill's traffic before the phase (time-scaled).
+    history: f64,
+}
+
+fn subjects(plan: &Plan) -> Vec<Subject<'_>> {
+    plan.checks
+        .iter()
+        .filter_map(|check| {
+            let CheckKind::FiresWithin {
+                alert,
+                deadline,
+                anchor: Anchor::PhaseStart { phase },
+            } = &check.kind
+            else {
+                return None;
+            };
+            let phase_plan = plan.phases.get(*phase)?;
+            let error_ratio = match &phase_plan.fault {
+                Some(FaultPlan::Demo(f)) if f.backend_down => 1.0,
+                Some(FaultPlan::Demo(f)) if f.backend_error_ratio > 0.0 => f.backend_error_ratio,
+                _ => return None,
+            };
+            let rate = match &phase_plan.model {
+                LoadModel::Open { rate, .. } => (rate.from + rate.to) / 2.0,
+                _ => 10.0,
+            };
+            let history = plan.phases[..*phase]
+                .iter()
+                .map(|p| p.planned_duration().as_secs_f64())
+                .sum();
+            Some(Subject {
+                check: &check.id,
+                alert,
+                deadline: *deadline,
+                error_ratio,
+                rate,
+                history,
+            })
+        })
+        .collect()
+}
+
+/// Predictions for every check the sweep can predict (none when the plan
+/// does not run on the embedded Prometheus, whose rules it knows).
+pub async fn predict(plan: &Plan) -> Vec<Prediction> {
+    let PrometheusPlan::Embedded {
+        rule_files,
+        scrape_interval,
+        evaluation_interval,
+    } = &plan.prometheus
+    else {
+        return Vec::new();
+    };
+    let subjects = subjects(plan);
+    if subjects.is_empty() {
+        return Vec::new();
+    }
+    let prepared = prepare(
+        rule_files,
+        *scrape_interval,
+        *evaluation_interval,
+        plan.time_scale,
+    );
+    let mut predictions = Vec::new();
+    for subject in subjects {
+        let mut prediction = Prediction {
+            check: subject.check.to_string(),
+            alert: subject.alert.to_string(),
+            error_ratio: subject.error_ratio,
+            drill: None,
+            drill_horizon_seconds: 0.0,
+            production: None,
+            production_horizon_seconds: 0.0,
+            unavailable: None,
+        };
+        match &prepared {
+            Ok(files) => {
+                if let Err(why) = fill(&mut prediction, &subject, files).await {
+                    prediction.unavailable = Some(why);
+                }
+            }
+            Err(why) => prediction.unavailable = Some(why.clone()),
+        }
+        predictions.push(prediction);
+    }
+    predictions
+}
+
+/// The rule files as written and as the drill scaled them, with their
+/// intervals.
+struct Files {
+    _dir: tempfile::TempDir,
+    original: PathBuf,
+    scaled: PathBuf,
+    scrape: Duration,
+    evaluation: Duration,
+    time_scale: f64,
+}
+
+fn prepare(
+    rule_files: &[PathBuf],
+    scrape: Option<Duration>,
+    evaluation: Option<Duration>,
+    time_scale: f64,
+) -> Result<Files, String> {
+    let (shipped_scrape, shipped_evaluation) =
+        rules::shipped_intervals().map_err(|e| e.to_string())?;
+    let (scrape, evaluation) = (
+        scrape.unwrap_or(shipped_scrape),
+        evaluation.unwrap_or(shipped_evaluation),
+    );
+    let loaded: Vec<LoadedGroups> = if rule_files.is_empty() {
+        rules::shipped_rules()
+    } else {
+        rules::load_rule_files(rule_files)
+    }
+    .map_err(|e| e.to_string())?;
+    let groups: Vec<rules::Group> = loaded.iter().flat_map(|l| l.groups.clone()).collect();
+    let scaled = groups
+        .iter()
+        .map(|g| rules::scale_group(g, time_scale, evaluation))
+        .collect::<Result<Vec<_>, _>>()?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let write = |name: &str, groups: Vec<rules::Group>| -> Result<PathBuf, String> {
+        let path = dir.path().join(name);
+        let text = rules::render_rule_file(groups).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(path)
+    };
+    Ok(Files {
+        original: write("rules.yaml", groups)?,
+        scaled: write("scaled.yaml", scaled)?,
+        scrape,
+        evaluation,
+        time_scale,
+        _dir: dir,
+    })
+}
+
+/// The step row of the alert the check names, from one sweep.
+async fn firing(options: SweepOptions, alert: &str) -> Result<(Option<Span>, f64), String> {
+    let report = super::sweep(&options).await.map_err(|e| e.to_string())?;
+    let found = report
+        .alerts
+        .iter()
+        .find(|a| {
+            let mut labels = a.labels.clone();
+            labels.insert("alertname".into(), a.alert.clone());
+            AlertRef::matches(alert, &labels)
+        })
+        .ok_or_else(|| format!("no rule for `{alert}` among the drill's rules"))?;
+    if let Some(why) = &found.not_swept {
+        return Err(why.clone());
+    }
+    let row = found
+        .rows
+        .iter()
+        .find(|r| r.case.shape == FaultShape::Step)
+        .ok_or("no step row")?;
+    Ok((row.firing, found.horizon_seconds))
+}
+
+async fn fill(
+    prediction: &mut Prediction,
+    subject: &Subject<'_>,
+    files: &Files,
+) -> Result<(), String> {
+    let name = AlertRef::name_of(subject.alert).to_string();
+    let scaled = |d: Duration| rules::scale_duration(d, files.time_scale);
+    let base = |file: &Path| SweepOptions {
+        files: vec![file.to_path_buf()],
+        alerts: vec![name.clone()],
+        error_ratios: Some(vec![subject.error_ratio]),
+        bursts: Vec::new(),
+        request_rate: subject.rate,
+        dense_phases: true,
+        ..SweepOptions::default()
+    };
+    let (drill, horizon) = firing(
+        SweepOptions {
+            scrape_interval: Some(scaled(files.scrape)),
+            evaluation_interval: Some(scaled(files.evaluation)),
+            horizon: Some(subject.deadline * 2),
+            history: Some(Duration::from_secs_f64(subject.history)),
+            ..base(&files.scaled)
+        },
+        subject.alert,
+    )
+    .await?;
+    prediction.drill = drill;
+    prediction.drill_horizon_seconds = horizon;
+    let (production, horizon) = firing(
+        SweepOptions {
+            scrape_interval: Some(files.scrape),
+            evaluation_interval: Some(files.evaluation),
+            ..base(&files.original)
+        },
+        subject.alert,
+    )
+    .await?;
+    prediction.production = production;
+    prediction.production_horizon_seconds = horizon;
+    Ok(())
+}
+
+/// Puts each prediction beside the measurement in its check's verdict:
+/// the figures in the evidence, a clause in the summary.
+pub fn annotate(verdicts: &mut [crate::checks::Verdict], predictions: &[Prediction]) {
+    use crate::time::format_duration_secs as fmt;
+    let span = |s: &Option<Span>, horizon: f64| match s {
+        Some(s) if (s.worst_seconds - s.best_seconds).abs() < 1e-6 => fmt(s.best_seconds),
+        Some(s) => format!("{}–{}", fmt(s.best_seconds), fmt(s.worst_seconds)),
+        None => format!("never within {}", fmt(horizon)),
+    };
+    for prediction in predictions {
+        let Some(verdict) = verdicts.iter_mut().find(|v| v.id == prediction.check) else {
+            continue;
+        };
+        verdict.evidence.insert(
+            "predicted".into(),
+            serde_json::to_value(prediction).unwrap_or_default(),
+        );
+        if let Some(why) = &prediction.unavailable {
+            verdict
+                .summary
+                .push_str(&format!(" (no prediction: {why})"));
+            continue;
+        }
+        verdict.summary.push_str(&format!(
+            "; Prometheus's rule engine predicted {} for this drill (in production, with windows full of healthy traffic: {})",
+            span(&prediction.drill, prediction.drill_horizon_seconds),
+            span(&prediction.production, prediction.production_horizon_seconds)
+        ));
+    }
+}
