@@ -406,7 +406,7 @@ fn test_file(
     let g = samples_before * s + delta;
     let mut text = format!("rule_files: [rules.yaml]\nevaluation_interval: {g}ms\ntests:\n");
     // Each probe's samples: (series, values), written once.
-    let written: Vec<Vec<(String, Vec<(u64, f64)>)>> = members
+    let written: Vec<Vec<Written>> = members
         .iter()
         .map(|&n| probe_series(subjects, &probes[n], n, g, s, traffic))
         .collect();
@@ -463,6 +463,9 @@ fn test_file(
     text
 }
 
+/// A series as written: its selector, and its samples (group index, value).
+type Written = (String, Vec<(u64, f64)>);
+
 /// One probe's series and their samples (group indices and values).
 fn probe_series(
     subjects: &[Subject],
@@ -471,7 +474,7 @@ fn probe_series(
     g: u64,
     s: u64,
     traffic: &Traffic,
-) -> Vec<(String, Vec<(u64, f64)>)> {
+) -> Vec<Written> {
     let subject = &subjects[probe.subject];
     let dense = probe.case.history.is_some();
     let indices = sample_indices(&subject.reads, g, s, dense);
