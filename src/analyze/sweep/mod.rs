@@ -234,6 +234,8 @@ pub struct SweepReport {
     pub probes: usize,
     pub rounds: usize,
     pub elapsed_seconds: f64,
+    /// Of which waiting for promtool.
+    pub promtool_seconds: f64,
     pub strict: bool,
 }
 
@@ -315,8 +317,8 @@ pub async fn sweep(options: &SweepOptions) -> Result<SweepReport, SweepError> {
             })
         })
         .collect();
-    let (probes, rounds) = if tracks.is_empty() {
-        (0, 0)
+    let (probes, rounds, promtool_seconds) = if tracks.is_empty() {
+        (0, 0, 0.0)
     } else {
         probe_all(&subjects, &mut tracks, options.request_rate)?
     };
@@ -348,6 +350,7 @@ pub async fn sweep(options: &SweepOptions) -> Result<SweepReport, SweepError> {
         probes,
         rounds,
         elapsed_seconds: started.elapsed().as_secs_f64(),
+        promtool_seconds,
         strict: options.strict,
     })
 }
@@ -583,7 +586,7 @@ fn probe_all(
     subjects: &[promtool::Subject],
     tracks: &mut [search::Track],
     rate: f64,
-) -> Result<(usize, usize), SweepError> {
+) -> Result<(usize, usize, f64), SweepError> {
     let promtool = crate::env::find_binary("FIREDRILL_PROMTOOL", "promtool").ok_or_else(|| {
         SweepError::Promtool(
             "the sweep runs Prometheus's rule engine through promtool: install it with `sudo apt-get install prometheus` (or set FIREDRILL_PROMTOOL), or pass --model-only for the arithmetic alone".into(),
@@ -600,7 +603,7 @@ fn probe_all(
         eprintln!("sweep: promtool's files are in {}", dir.path().display());
     }
     let traffic = promtool::Traffic { rate };
-    let (mut probes_asked, mut rounds) = (0, 0);
+    let (mut probes_asked, mut rounds, mut waited) = (0, 0, 0.0);
     loop {
         let mut probes = Vec::new();
         let mut owners = Vec::new();
@@ -612,7 +615,7 @@ fn probe_all(
             }
         }
         if probes.is_empty() {
-            return Ok((probes_asked, rounds));
+            return Ok((probes_asked, rounds, waited));
         }
         rounds += 1;
         if rounds > 40 {
@@ -625,6 +628,7 @@ fn probe_all(
         let round_dir = dir.path().join(format!("round-{rounds}"));
         std::fs::create_dir_all(&round_dir).map_err(|e| SweepError::Io(e.to_string()))?;
         let answers = promtool::answer(&promtool, subjects, &probes, &traffic, &round_dir)?;
+        waited += asked.elapsed().as_secs_f64();
         if keep {
             eprintln!(
                 "sweep: round {rounds}: {} probes in {:.2}s",

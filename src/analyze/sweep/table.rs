@@ -188,8 +188,8 @@ pub fn render_table(report: &SweepReport) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{} evaluations asked of promtool in {} runs, {:.1}s",
-        report.probes, report.rounds, report.elapsed_seconds
+        "\n{} evaluations asked of promtool in {} runs, {:.1}s ({:.1}s of it in promtool)",
+        report.probes, report.rounds, report.elapsed_seconds, report.promtool_seconds
     );
     out
 }
