@@ -48,6 +48,14 @@ pub struct LoadArgs {
     /// https: do not verify the certificate (knowingly).
     #[arg(long, short = 'k')]
     pub insecure: bool,
+    /// The HTTP/1.1 client: `lean` (the request encoded once, answers
+    /// parsed with httparse) or `hyper` (for comparison). HTTP/2 is hyper's.
+    #[arg(long, value_enum, default_value_t = load::Client::Lean)]
+    pub client: load::Client,
+    /// How open-model requests wait for their send time: `timerfd` (a
+    /// high-resolution kernel timer) or `tokio` (its 1 ms tick, for comparison).
+    #[arg(long, value_enum, default_value_t = load::Pacing::Timerfd)]
+    pub pacing: load::Pacing,
     /// Print JSON instead of a summary.
     #[arg(long)]
     pub json: bool,
@@ -177,7 +185,7 @@ pub async fn load(args: LoadArgs) -> i32 {
         }
     };
     let target = match Target::resolve(&base, None, &args.tls()).await {
-        Ok(target) => target,
+        Ok(target) => target.with_engine(args.client, args.pacing),
         Err(e) => {
             eprintln!("firedrill load: {e}");
             return exit::INVALID;

@@ -3,6 +3,11 @@
 //! answers without keeping them, and name what went wrong. Plain HTTP/1.1,
 //! or over TLS (rustls) HTTP/2 or HTTP/1.1 as ALPN decides. Each worker owns
 //! its connection and keeps one request in flight on it, in both protocols.
+//!
+//! HTTP/1.1 goes through the lean path (`http1`: the request encoded once,
+//! answers parsed with httparse from a reused buffer) unless the target
+//! asks for hyper (`Client::Hyper`, kept for comparison); HTTP/2 is always
+//! hyper's.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::{http1 as hyper_http1, http2};
 use hyper::header::{HeaderName, HeaderValue, HOST};
 use hyper::{HeaderMap, Method, Request, Response, Uri};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -19,6 +24,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::rustls::{self, pki_types::ServerName};
 use tokio_rustls::TlsConnector;
 
+use super::http1;
 use crate::plan::RequestTemplate;
 use crate::record::Outcome;
 
@@ -36,6 +42,8 @@ pub struct PreparedRequest {
     absolute: Uri,
     headers: HeaderMap,
     body: Bytes,
+    /// The same request as the lean HTTP/1.1 path writes it.
+    wire: http1::Wire,
 }
 
 impl PreparedRequest {
@@ -73,12 +81,25 @@ impl PreparedRequest {
         let absolute: Uri = format!("{scheme}://{authority}{}", template.path)
             .parse()
             .map_err(|e| format!("invalid path `{}`: {e}", template.path))?;
+        let fields: Vec<(&str, &[u8])> = headers
+            .iter()
+            .filter(|(name, _)| *name != HOST)
+            .map(|(name, value)| (name.as_str(), value.as_bytes()))
+            .collect();
+        let wire = http1::Wire::encode(
+            method.as_str(),
+            &uri.to_string(),
+            authority,
+            &fields,
+            &template.body,
+        );
         Ok(PreparedRequest {
             method,
             uri,
             absolute,
             headers,
             body: Bytes::from(template.body.clone()),
+            wire,
         })
     }
 
@@ -202,14 +223,37 @@ impl rustls::client::danger::ServerCertVerifier for NoVerification {
     }
 }
 
+/// Which HTTP/1.1 client the engine uses (HTTP/2 is always hyper's).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Client {
+    /// The request encoded once, answers parsed with httparse.
+    #[default]
+    Lean,
+    /// hyper's connection API, for comparison.
+    Hyper,
+}
+
 enum Sender {
-    Http1(http1::SendRequest<Full<Bytes>>),
+    Lean(http1::Connection),
+    Http1(hyper_http1::SendRequest<Full<Bytes>>),
     Http2(http2::SendRequest<Full<Bytes>>),
 }
 
 impl Sender {
     async fn ready(&mut self) -> Result<(), hyper::Error> {
         match self {
+            Sender::Lean(_) => Ok(()),
             Sender::Http1(s) => s.ready().await,
             Sender::Http2(s) => s.ready().await,
         }
@@ -220,6 +264,7 @@ impl Sender {
         request: &PreparedRequest,
     ) -> Result<Response<Incoming>, hyper::Error> {
         match self {
+            Sender::Lean(_) => unreachable!("the lean path does not go through hyper"),
             Sender::Http1(s) => s.send_request(request.build(false)).await,
             Sender::Http2(s) => s.send_request(request.build(true)).await,
         }
@@ -229,6 +274,7 @@ impl Sender {
 pub struct Connection {
     addr: SocketAddr,
     tls: Option<Tls>,
+    client: Client,
     sender: Option<Sender>,
     /// Set when a connection was opened, until the worker records it.
     opened: Option<Protocol>,
@@ -245,6 +291,7 @@ impl Connection {
         Connection {
             addr: target.addr,
             tls: target.tls.clone(),
+            client: target.client,
             sender: None,
             opened: None,
         }
@@ -272,6 +319,34 @@ impl Connection {
             Ok(sender) => sender,
             Err(outcome) => return outcome,
         };
+        if let Sender::Lean(connection) = sender {
+            let mut answer = connection.exchange(&request.wire).await;
+            if answer == Err(http1::Failure::Stale) {
+                // The server had closed the idle connection: once more, on
+                // a new one (what hyper's `ready()` does before sending).
+                self.sender = None;
+                answer = match self.ready_sender().await {
+                    Ok(Sender::Lean(connection)) => connection.exchange(&request.wire).await,
+                    Ok(_) => Err(http1::Failure::Other),
+                    Err(outcome) => return outcome,
+                };
+            }
+            return match answer {
+                Ok(answer) => {
+                    if !answer.reusable {
+                        self.sender = None;
+                    }
+                    Outcome::Status(answer.status)
+                }
+                Err(failure) => {
+                    self.sender = None;
+                    match failure {
+                        http1::Failure::Other => Outcome::Other,
+                        http1::Failure::Stale | http1::Failure::Reset => Outcome::Reset,
+                    }
+                }
+            };
+        }
         let response = match sender.send(request).await {
             Ok(response) => response,
             Err(e) => {
@@ -315,7 +390,12 @@ impl Connection {
                 .await
                 .map_err(|_| Outcome::Connect)?;
             let _ = stream.set_nodelay(true);
+            let lean = self.client == Client::Lean;
             let sender = match &self.tls {
+                None if lean => Sender::Lean(http1::Connection::new(
+                    http1::Stream::Plain(stream),
+                    MAX_RESPONSE_BYTES,
+                )),
                 None => handshake_http1(stream).await?,
                 Some(tls) => {
                     let stream = tls
@@ -332,13 +412,18 @@ impl Connection {
                             let _ = connection.await;
                         });
                         Sender::Http2(sender)
+                    } else if lean {
+                        Sender::Lean(http1::Connection::new(
+                            http1::Stream::Tls(Box::new(stream)),
+                            MAX_RESPONSE_BYTES,
+                        ))
                     } else {
                         handshake_http1(stream).await?
                     }
                 }
             };
             self.opened = Some(match sender {
-                Sender::Http1(_) => Protocol::Http1,
+                Sender::Lean(_) | Sender::Http1(_) => Protocol::Http1,
                 Sender::Http2(_) => Protocol::Http2,
             });
             self.sender = Some(sender);
@@ -351,7 +436,7 @@ async fn handshake_http1<S>(stream: S) -> Result<Sender, Outcome>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (sender, connection) = http1::handshake(TokioIo::new(stream))
+    let (sender, connection) = hyper_http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|_| Outcome::Connect)?;
     tokio::task::spawn_local(async move {

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::client::{Connection, PreparedRequest, Protocol};
+use super::pacing::Pacer;
 use super::schedule::{MixTable, Schedule};
 use super::{Live, LoadError, Target};
 use crate::record::{Counts, LatencyHistogram, Outcome, PhaseStats, SecondStats};
@@ -110,6 +111,7 @@ fn run_shard(
                 shared: shared.clone(),
                 recorder: recorder.clone(),
                 connection: Connection::new(&shared.target),
+                pacer: Pacer::new(shared.target.pacing),
                 stop: stop.clone(),
             };
             tasks.push(tokio::task::spawn_local(worker.run()));
@@ -128,6 +130,7 @@ struct Worker {
     shared: Arc<Shared>,
     recorder: Rc<RefCell<Recorder>>,
     connection: Connection,
+    pacer: Pacer,
     stop: watch::Receiver<bool>,
 }
 
@@ -178,7 +181,7 @@ impl Worker {
             let delayed = fetched > due + DELAY_TOLERANCE;
             if fetched < due {
                 tokio::select! {
-                    _ = tokio::time::sleep_until(due.into()) => {}
+                    _ = self.pacer.until(due) => {}
                     _ = self.stop.changed() => return,
                 }
             }

@@ -9,6 +9,8 @@
 
 mod client;
 mod engine;
+mod http1;
+mod pacing;
 mod schedule;
 
 use std::net::SocketAddr;
@@ -17,7 +19,8 @@ use std::sync::Arc;
 pub use crate::record::{
     Connections, Counts, LatencyHistogram, LatencySummary, Live, Outcome, PhaseStats, SecondStats,
 };
-pub use client::PreparedRequest;
+pub use client::{Client, PreparedRequest};
+pub use pacing::Pacing;
 pub use schedule::{MixTable, Schedule};
 use tokio::sync::watch;
 
@@ -46,6 +49,10 @@ pub struct Target {
     pub authorization: Option<crate::secret::Secret>,
     /// For https targets: TLS, with ALPN offering h2 and http/1.1.
     pub tls: Option<client::Tls>,
+    /// The HTTP/1.1 client: the lean path, or hyper for comparison.
+    pub client: Client,
+    /// How open-model requests wait for their send time.
+    pub pacing: Pacing,
 }
 
 impl Target {
@@ -101,7 +108,19 @@ impl Target {
             host,
             authorization,
             tls,
+            client: Client::default(),
+            pacing: Pacing::default(),
         })
+    }
+
+    /// The same target through another HTTP/1.1 client and pacing (both
+    /// kept for comparison with the defaults).
+    pub fn with_engine(self, client: Client, pacing: Pacing) -> Self {
+        Target {
+            client,
+            pacing,
+            ..self
+        }
     }
 }
 

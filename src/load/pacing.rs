@@ -1,0 +1,147 @@
+//! Waiting for a request's intended send time.
+//!
+//! tokio's timer rounds every deadline up to its 1 ms tick, so an open-model
+//! request leaves up to a millisecond late (half a millisecond at the
+//! median) whatever the rate. A `timerfd` (Linux) armed with the time left
+//! wakes the shard's event loop when the kernel's high-resolution timer
+//! expires — tens of microseconds late — at the cost of one
+//! `timerfd_settime` per wait (arming it again resets its count of
+//! expirations, so nothing needs reading). `Pacing::Tokio` keeps the
+//! coarse timer for comparison (`firedrill load --pacing tokio`).
+
+use std::time::Instant;
+
+/// How a worker waits for a ticket's due time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Pacing {
+    /// A high-resolution kernel timer (timerfd) per worker.
+    #[default]
+    Timerfd,
+    /// tokio's timer (1 ms tick).
+    Tokio,
+}
+
+/// One worker's clock.
+pub struct Pacer {
+    #[cfg(target_os = "linux")]
+    timer: Option<timerfd::Timer>,
+}
+
+impl Pacer {
+    /// A pacer of the kind asked for (tokio's where no timerfd can be had).
+    pub fn new(pacing: Pacing) -> Self {
+        Pacer {
+            #[cfg(target_os = "linux")]
+            timer: match pacing {
+                Pacing::Timerfd => timerfd::Timer::new().ok(),
+                Pacing::Tokio => None,
+            },
+        }
+    }
+
+    /// Returns at `due` (or at once if it has passed).
+    pub async fn until(&mut self, due: Instant) {
+        #[cfg(target_os = "linux")]
+        if let Some(timer) = &mut self.timer {
+            if timer.until(due).await.is_ok() {
+                return;
+            }
+        }
+        tokio::time::sleep_until(due.into()).await
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod timerfd {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::time::Instant;
+
+    use tokio::io::unix::AsyncFd;
+
+    pub struct Timer {
+        fd: AsyncFd<OwnedFd>,
+    }
+
+    impl Timer {
+        pub fn new() -> std::io::Result<Self> {
+            // SAFETY: timerfd_create has no memory effects; the descriptor
+            // it returns is owned from here on.
+            let raw = unsafe {
+                libc::timerfd_create(
+                    libc::CLOCK_MONOTONIC,
+                    libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+                )
+            };
+            if raw < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // SAFETY: `raw` is a fresh descriptor nobody else owns.
+            let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+            // SAFETY: the OwnedFd moves into the AsyncFd and keeps the
+            // descriptor open, and the same, for as long as it lives.
+            let fd = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+                .map_err(|e| e.into_parts().1)?;
+            Ok(Timer { fd })
+        }
+
+        pub async fn until(&mut self, due: Instant) -> std::io::Result<()> {
+            let left = due.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            let spec = libc::itimerspec {
+                it_interval: libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                },
+                it_value: libc::timespec {
+                    tv_sec: left.as_secs() as libc::time_t,
+                    tv_nsec: left.subsec_nanos() as libc::c_long,
+                },
+            };
+            // SAFETY: a valid descriptor and itimerspec; the old value is not asked for.
+            let set = unsafe {
+                libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut())
+            };
+            if set < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Arming again resets the count of expirations (the kernel's
+            // timerfd_setup), and tokio waits for the next edge: no read.
+            let mut guard = self.fd.readable().await?;
+            guard.clear_ready();
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_timer_wakes_at_the_due_time_not_a_tick_later() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut pacer = Pacer::new(Pacing::Timerfd);
+            let mut lags = Vec::new();
+            for _ in 0..50 {
+                let due = Instant::now() + Duration::from_micros(300);
+                pacer.until(due).await;
+                let now = Instant::now();
+                assert!(now >= due, "never early");
+                lags.push(now - due);
+            }
+            assert_eq!(lags.len(), 50);
+            // A due time already past returns at once.
+            let past = Instant::now() - Duration::from_millis(5);
+            pacer.until(past).await;
+            // How late it wakes is a benchmark's business (scripts/bench-compare).
+        });
+    }
+}

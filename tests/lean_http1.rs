@@ -1,0 +1,259 @@
+//! The lean HTTP/1.1 path against servers that answer in every way the RFC
+//! allows, and some it does not: a raw TCP server per test (std threads, a
+//! scripted answer per request), `firedrill load -n N` (the closed model,
+//! one connection) through the lean client and through hyper, and the same
+//! counts from both.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+/// What the server writes for the request numbered `n` (from 0, across
+/// connections), and whether it then closes the connection.
+type Script = dyn Fn(usize, &str) -> (Vec<u8>, bool) + Send + Sync;
+
+struct RawServer {
+    url: String,
+    connections: Arc<AtomicUsize>,
+}
+
+impl RawServer {
+    fn start(script: impl Fn(usize, &str) -> (Vec<u8>, bool) + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/x", listener.local_addr().unwrap());
+        let script: Arc<Script> = Arc::new(script);
+        let counter = Arc::new(AtomicUsize::new(0));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let accepted = connections.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                accepted.fetch_add(1, Ordering::SeqCst);
+                let (script, counter) = (script.clone(), counter.clone());
+                std::thread::spawn(move || serve(stream, &*script, &counter));
+            }
+        });
+        RawServer { url, connections }
+    }
+}
+
+/// Reads requests (head, then Content-Length bytes) and answers each.
+fn serve(mut stream: TcpStream, script: &Script, counter: &AtomicUsize) {
+    let mut pending = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") else {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+            }
+            continue;
+        };
+        let head = String::from_utf8_lossy(&pending[..end]).to_string();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap())
+            })
+            .unwrap_or(0);
+        while pending.len() < end + 4 + length {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+            }
+        }
+        pending.drain(..end + 4 + length);
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        let (answer, close) = script(n, &head);
+        if stream.write_all(&answer).is_err() || close {
+            return;
+        }
+    }
+}
+
+fn ok(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn load(url: &str, client: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "load",
+        url,
+        "-c",
+        "1",
+        "--timeout",
+        "2s",
+        "-d",
+        "20s",
+        "--json",
+        "--client",
+        client,
+    ];
+    if !extra.contains(&"-n") {
+        args.extend(["-n", "20"]);
+    }
+    args.extend_from_slice(extra);
+    let out = support::firedrill(&args);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Runs both clients against one server; returns (lean, hyper) counts.
+fn both(server: &RawServer, extra: &[&str]) -> (Value, Value) {
+    let lean = load(&server.url, "lean", extra);
+    let hyper = load(&server.url, "hyper", extra);
+    (lean["counts"].clone(), hyper["counts"].clone())
+}
+
+#[test]
+fn content_length_and_chunked_answers_are_read_whole() {
+    let server = RawServer::start(|n, _| {
+        let answer = if n % 2 == 0 {
+            ok("hello")
+        } else {
+            // Chunk extensions, a chunk split oddly, and trailers.
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-Trailer: t\r\n\r\n".to_vec()
+        };
+        (answer, false)
+    });
+    let (lean, hyper) = both(&server, &[]);
+    assert_eq!(lean["status_2xx"], 20, "{lean}");
+    assert_eq!(lean, hyper);
+    // One keep-alive connection each.
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_server_that_closes_after_n_requests_is_reconnected_without_errors() {
+    // `Connection: close` on every fifth answer.
+    let announced = RawServer::start(|n, _| {
+        if n % 5 == 4 {
+            (
+                b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+                true,
+            )
+        } else {
+            (ok("ok"), false)
+        }
+    });
+    let report = load(&announced.url, "lean", &[]);
+    assert_eq!(report["counts"]["status_2xx"], 20, "{report}");
+    assert_eq!(report["connections_opened"]["http1"], 4);
+    // Closed silently after every third answer: the next request finds the
+    // connection gone before any byte of its answer, and is sent again.
+    let silent = RawServer::start(|n, _| (ok("ok"), n % 3 == 2));
+    let (lean, hyper) = both(&silent, &[]);
+    assert_eq!(lean["status_2xx"], 20, "{lean}");
+    assert_eq!(lean["resets"], 0, "{lean}");
+    assert_eq!(hyper["status_2xx"], 20, "{hyper}");
+}
+
+#[test]
+fn a_malformed_status_line_is_an_error_of_its_own_kind() {
+    let server = RawServer::start(|_, _| (b"HTTP/1.1 2OO OK\r\n\r\n".to_vec(), false));
+    let (lean, hyper) = both(&server, &[]);
+    assert_eq!(lean["other_errors"], 20, "{lean}");
+    assert_eq!(lean["status_2xx"], 0);
+    assert_eq!(hyper["other_errors"], 20, "{hyper}");
+}
+
+#[test]
+fn an_endless_body_is_cut_at_the_limit() {
+    let server = RawServer::start(|_, _| {
+        // 17 MiB of chunks: more than the 16 MiB bound.
+        let mut answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let chunk = format!("100000\r\n{}\r\n", "x".repeat(0x100000));
+        for _ in 0..17 {
+            answer.extend_from_slice(chunk.as_bytes());
+        }
+        (answer, true)
+    });
+    let report = load(&server.url, "lean", &["-n", "3"]);
+    assert_eq!(report["counts"]["other_errors"], 3, "{report}");
+}
+
+#[test]
+fn interim_answers_are_skipped_and_head_has_no_body() {
+    let server = RawServer::start(|_, head| {
+        if head.starts_with("HEAD") {
+            // A length, and no body: HEAD answers never have one.
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n".to_vec(),
+                false,
+            )
+        } else {
+            (
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n".to_vec(),
+                false,
+            )
+        }
+    });
+    let (lean, hyper) = both(&server, &["-m", "POST", "-b", "{}"]);
+    assert_eq!(lean["status_2xx"], 20, "{lean}");
+    assert_eq!(lean["timeouts"], 0);
+    assert_eq!(lean, hyper);
+    let (lean, hyper) = both(&server, &["-m", "HEAD"]);
+    assert_eq!(lean["status_2xx"], 20, "{lean}");
+    assert_eq!(
+        lean["timeouts"], 0,
+        "a HEAD answer's length is no body to wait for"
+    );
+    assert_eq!(lean, hyper);
+}
+
+#[test]
+fn an_http_1_0_answer_without_a_length_runs_to_the_close() {
+    let server = RawServer::start(|_, _| (b"HTTP/1.0 200 OK\r\n\r\nthe whole rest".to_vec(), true));
+    let (lean, hyper) = both(&server, &[]);
+    assert_eq!(lean["status_2xx"], 20, "{lean}");
+    assert_eq!(lean, hyper);
+}
+
+#[test]
+fn requests_reach_the_server_as_written() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let server = RawServer::start(move |_, head| {
+        record.lock().unwrap().push(head.to_string());
+        (ok("ok"), false)
+    });
+    load(
+        &server.url,
+        "lean",
+        &[
+            "-n",
+            "2",
+            "-m",
+            "POST",
+            "-H",
+            "X-Team: sre",
+            "-b",
+            "{\"a\":1}",
+        ],
+    );
+    let heads = seen.lock().unwrap();
+    assert_eq!(heads.len(), 2);
+    let host = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/x");
+    assert_eq!(
+        heads[0],
+        format!("POST /x HTTP/1.1\r\nhost: {host}\r\nx-team: sre\r\ncontent-length: 7")
+    );
+}
