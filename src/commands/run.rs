@@ -54,6 +54,14 @@ pub struct RunArgs {
     /// Push the results to this Pushgateway when the run ends.
     #[arg(long, value_name = "URL", env = "FIREDRILL_PUSH_GATEWAY")]
     pub push_gateway: Option<String>,
+    /// The load engine's HTTP/1.1 client: `lean` (default) or `hyper` (for
+    /// comparison).
+    #[arg(long, value_enum, default_value_t = crate::load::Client::Lean)]
+    pub client: crate::load::Client,
+    /// How open-model requests wait for their send time: `timerfd`
+    /// (default) or `tokio` (its 1 ms tick, for comparison).
+    #[arg(long, value_enum, default_value_t = crate::load::Pacing::Timerfd)]
+    pub pacing: crate::load::Pacing,
 }
 
 impl RunArgs {
@@ -127,7 +135,11 @@ pub async fn run(
         _ = shutdown.changed() => Err(None),
     };
     let (observations, environment, logs, forced_exit) = match prepared {
-        Ok(env) => {
+        Ok(mut env) => {
+            env.target = env
+                .target
+                .clone()
+                .with_engine(options.client, options.pacing);
             let observations = drill::run(&plan, &env, shutdown, progress).await;
             let log = Logs {
                 prometheus: env.prometheus_log(),

@@ -11,7 +11,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -302,9 +301,13 @@ impl Connection {
         self.opened.take()
     }
 
-    /// Sends one request and reads the whole answer, within `timeout`.
-    pub async fn send(&mut self, request: &PreparedRequest, timeout: Duration) -> Outcome {
-        match tokio::time::timeout(timeout, self.exchange(request)).await {
+    /// Sends one request and reads the whole answer, by `deadline`.
+    pub async fn send(
+        &mut self,
+        request: &PreparedRequest,
+        deadline: std::time::Instant,
+    ) -> Outcome {
+        match tokio::time::timeout_at(deadline.into(), self.exchange(request)).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 // The connection may be mid-answer: never reuse it.

@@ -186,7 +186,7 @@ impl Worker {
                 }
             }
             let sent = Instant::now();
-            let outcome = self.send(ticket).await;
+            let outcome = self.send(ticket, sent).await;
             let done = Instant::now();
             self.recorder.borrow_mut().record(
                 outcome,
@@ -200,12 +200,16 @@ impl Worker {
 
     async fn run_closed(&mut self, requests: u64, pause: Duration, max_duration: Option<Duration>) {
         let start = self.shared.start;
+        // Back to back, one request's end is the next one's start: one
+        // clock read per request instead of two.
+        let mut previous_done = None;
         loop {
             if self.stopped() {
                 return;
             }
+            let now = previous_done.take().unwrap_or_else(Instant::now);
             if let Some(max) = max_duration {
-                if start.elapsed() >= max {
+                if now - start >= max {
                     return;
                 }
             }
@@ -213,13 +217,15 @@ impl Worker {
             if ticket >= requests {
                 return;
             }
-            let sent = Instant::now();
-            let outcome = self.send(ticket).await;
+            let sent = now;
+            let outcome = self.send(ticket, sent).await;
             let done = Instant::now();
             self.recorder
                 .borrow_mut()
                 .record(outcome, done - sent, None, false, done - start);
-            if !pause.is_zero() {
+            if pause.is_zero() {
+                previous_done = Some(done);
+            } else {
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
                     _ = self.stop.changed() => return,
@@ -228,10 +234,10 @@ impl Worker {
         }
     }
 
-    async fn send(&mut self, ticket: u64) -> Outcome {
+    async fn send(&mut self, ticket: u64, sent: Instant) -> Outcome {
         let job = &self.shared.job;
         let request = &job.requests[job.mix.pick(ticket)];
-        let outcome = self.connection.send(request, job.timeout).await;
+        let outcome = self.connection.send(request, sent + job.timeout).await;
         if let Some(protocol) = self.connection.take_opened() {
             let connections = &mut self.recorder.borrow_mut().stats.connections;
             match protocol {
