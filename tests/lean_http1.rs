@@ -160,7 +160,13 @@ fn a_server_that_closes_after_n_requests_is_reconnected_without_errors() {
     let (lean, hyper) = both(&silent, &[]);
     assert_eq!(lean["status_2xx"], 20, "{lean}");
     assert_eq!(lean["resets"], 0, "{lean}");
-    assert_eq!(hyper["status_2xx"], 20, "{hyper}");
+    // hyper retries only when it sees the close before sending: when the
+    // close races the next request, it counts a reset (seen in CI).
+    assert_eq!(
+        hyper["status_2xx"].as_u64().unwrap() + hyper["resets"].as_u64().unwrap(),
+        20,
+        "{hyper}"
+    );
 }
 
 #[test]
