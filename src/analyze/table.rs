@@ -36,8 +36,26 @@ pub fn render_table(report: &RulesReport) -> String {
     ));
     out.push_str("Time to fire after a step change (best – worst):\n");
     for alert in &report.alerts {
+        // Alerts that share a name (Sloth's page and ticket, Pyrra's
+        // windows) are told apart by their labels.
+        let shared = report
+            .alerts
+            .iter()
+            .filter(|a| a.alert == alert.alert)
+            .count()
+            > 1;
+        let labels = if shared {
+            let own: Vec<String> = alert
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            format!(" {{{}}}", own.join(", "))
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "  {} (for {}, every {})\n",
+            "  {}{labels} (for {}, every {})\n",
             alert.alert,
             fmt(alert.for_seconds),
             fmt(alert.group_interval_seconds)
