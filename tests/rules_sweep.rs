@@ -44,9 +44,9 @@ fn alert<'a>(report: &'a Value, name: &str, label: (&str, &str)) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} {label:?} in {report:#}"))
 }
 
-/// The step row for `ratio`: its firing span (best, worst), if it fired.
-fn step_firing(alert: &Value, ratio: f64) -> Option<(f64, f64)> {
-    let row = alert["rows"]
+/// The step row at `ratio`.
+fn step_row(alert: &Value, ratio: f64) -> &Value {
+    alert["rows"]
         .as_array()
         .unwrap()
         .iter()
@@ -54,33 +54,27 @@ fn step_firing(alert: &Value, ratio: f64) -> Option<(f64, f64)> {
             r["case"]["shape"] == "step"
                 && (r["case"]["error_ratio"].as_f64().unwrap() - ratio).abs() < 1e-9
         })
-        .unwrap_or_else(|| panic!("no step row at {ratio}"));
-    let f = &row["firing"];
-    (!f.is_null()).then(|| {
+        .unwrap_or_else(|| panic!("no step row at {ratio}"))
+}
+
+/// (best, worst) of a span, if there is one.
+fn span(span: &Value) -> Option<(f64, f64)> {
+    (!span.is_null()).then(|| {
         (
-            f["best_seconds"].as_f64().unwrap(),
-            f["worst_seconds"].as_f64().unwrap(),
+            span["best_seconds"].as_f64().unwrap(),
+            span["worst_seconds"].as_f64().unwrap(),
         )
     })
 }
 
+/// promtool's firing span for a step to `ratio`, if it fired.
+fn step_firing(alert: &Value, ratio: f64) -> Option<(f64, f64)> {
+    span(&step_row(alert, ratio)["firing"])
+}
+
+/// The timing model's firing bounds for the same step.
 fn model_firing(alert: &Value, ratio: f64) -> Option<(f64, f64)> {
-    let row = alert["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| {
-            r["case"]["shape"] == "step"
-                && (r["case"]["error_ratio"].as_f64().unwrap() - ratio).abs() < 1e-9
-        })
-        .unwrap();
-    let f = &row["model"]["firing"];
-    (!f.is_null()).then(|| {
-        (
-            f["best_seconds"].as_f64().unwrap(),
-            f["worst_seconds"].as_f64().unwrap(),
-        )
-    })
+    span(&step_row(alert, ratio)["model"]["firing"])
 }
 
 /// W·b·(1−SLO)/e, the later of the two windows of a pair, the sooner of

@@ -181,22 +181,12 @@ pub async fn sweep(args: RulesSweepArgs) -> i32 {
             return exit::INCONCLUSIVE;
         }
     }
-    if args.json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(json) => println!("{json}"),
-            Err(e) => {
-                eprintln!("firedrill: {e}");
-                return exit::INCONCLUSIVE;
-            }
-        }
-    } else {
-        print!("{}", sweep::render_table(&report));
-    }
-    if report.problems() == 0 {
-        exit::PASS
-    } else {
-        exit::FAIL
-    }
+    print_report(
+        args.json,
+        &report,
+        || sweep::render_table(&report),
+        report.problems(),
+    )
 }
 
 pub async fn check(args: RulesCheckArgs) -> i32 {
@@ -234,8 +224,24 @@ pub async fn check(args: RulesCheckArgs) -> i32 {
             return exit::INCONCLUSIVE;
         }
     };
-    if args.json {
-        match serde_json::to_string_pretty(&report) {
+    print_report(
+        args.json,
+        &report,
+        || analyze::render_table(&report),
+        report.problems(),
+    )
+}
+
+/// Prints a report as JSON or as its table; exit 0 without problems, 1
+/// with any (3 if the JSON cannot be written).
+fn print_report(
+    json: bool,
+    report: &impl serde::Serialize,
+    table: impl FnOnce() -> String,
+    problems: usize,
+) -> i32 {
+    if json {
+        match serde_json::to_string_pretty(report) {
             Ok(json) => println!("{json}"),
             Err(e) => {
                 eprintln!("firedrill: {e}");
@@ -243,9 +249,9 @@ pub async fn check(args: RulesCheckArgs) -> i32 {
             }
         }
     } else {
-        print!("{}", analyze::render_table(&report));
+        print!("{}", table());
     }
-    if report.problems() == 0 {
+    if problems == 0 {
         exit::PASS
     } else {
         exit::FAIL

@@ -265,19 +265,7 @@ impl Connection {
                 if length > self.max_body {
                     return Err(Failure::Other);
                 }
-                let mut left = length;
-                loop {
-                    let available = (self.filled - self.start) as u64;
-                    let taken = available.min(left);
-                    self.start += taken as usize;
-                    left -= taken;
-                    if left == 0 {
-                        return Ok(());
-                    }
-                    if !self.fill().await? {
-                        return Err(Failure::Reset);
-                    }
-                }
+                self.skip(length).await
             }
             Framing::UntilClose => {
                 let mut total = 0u64;
@@ -293,6 +281,23 @@ impl Connection {
                 }
             }
             Framing::Chunked => self.chunked().await,
+        }
+    }
+
+    /// Reads past `count` bytes of body; the connection ending first is a reset.
+    async fn skip(&mut self, count: u64) -> Result<(), Failure> {
+        let mut left = count;
+        loop {
+            let available = (self.filled - self.start) as u64;
+            let taken = available.min(left);
+            self.start += taken as usize;
+            left -= taken;
+            if left == 0 {
+                return Ok(());
+            }
+            if !self.fill().await? {
+                return Err(Failure::Reset);
+            }
         }
     }
 
@@ -322,19 +327,7 @@ impl Connection {
                 return Err(Failure::Other);
             }
             // The data and its CRLF.
-            let mut left = size + 2;
-            loop {
-                let available = (self.filled - self.start) as u64;
-                let taken = available.min(left);
-                self.start += taken as usize;
-                left -= taken;
-                if left == 0 {
-                    break;
-                }
-                if !self.fill().await? {
-                    return Err(Failure::Reset);
-                }
-            }
+            self.skip(size + 2).await?;
         }
     }
 
