@@ -2,15 +2,13 @@
 //! up to a limit, so a slow, failing or hostile peer costs time that is
 //! bounded and memory that is not its to take.
 
-mod support;
-
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::support::firedrill_measured;
+use crate::support::http::{Response, Server};
+use crate::support::scenario::{Phase, Scenario};
 use firedrill::prom::{PromClient, PromError, RetryPolicy};
-use support::firedrill_measured;
-use support::http::{Response, Server};
-use support::scenario::{Phase, Scenario};
 
 const TIME_ANSWER: &str =
     r#"{"status":"success","data":{"resultType":"scalar","result":[1700000000.5,"1700000000.5"]}}"#;

@@ -2,9 +2,9 @@
 //! files are refused with file, line, column and field, exit 2, and nothing
 //! is sent; the shipped scenarios validate.
 
-mod support;
+use crate::support;
 
-use support::{firedrill, ConnectionCounter};
+use crate::support::{firedrill, ConnectionCounter};
 
 /// Every file in tests/bad-scenarios, where its problem is, and what is said.
 const BROKEN: &[(&str, &str, &str)] = &[

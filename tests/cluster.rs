@@ -3,12 +3,12 @@
 //! restored — the drill the seed's stack needs most), RBAC denials and
 //! missing objects as clear errors, `doctor`, and `deploy`.
 
-mod support;
+use crate::support;
 
+use crate::support::kube::{status, MockApi};
+use crate::support::scenario::{Phase, Scenario, PREDICT};
+use crate::support::{firedrill, http, prometheus_for, DemoGateway, TestPrometheus};
 use serde_json::json;
-use support::kube::{status, MockApi};
-use support::scenario::{Phase, Scenario, PREDICT};
-use support::{firedrill, http, prometheus_for, DemoGateway, TestPrometheus};
 
 fn port_of(url: &str) -> u16 {
     url.rsplit(':').next().unwrap().parse().unwrap()

@@ -3,9 +3,9 @@
 //! These are the runs the README promises, checked by their exit codes and
 //! their report.json.
 
-mod support;
+use crate::support;
 
-use support::{require_prometheus, run_scenario};
+use crate::support::{require_prometheus, run_scenario};
 
 #[test]
 fn the_quickstart_passes_on_the_embedded_default() {

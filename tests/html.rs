@@ -3,13 +3,13 @@
 //! data (elements present and non-empty), for a passing run and for a run
 //! that never started.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;
 
-use support::firedrill;
-use support::scenario::{Phase, Scenario};
+use crate::support::firedrill;
+use crate::support::scenario::{Phase, Scenario};
 
 /// Renders `report.json` to HTML with `firedrill report`, loads it in headless
 /// Chromium, and returns the DOM after the page's scripts ran and the

@@ -2,11 +2,11 @@
 //! a real Prometheus serving TLS (Go's server offers h2), with a certificate
 //! from a CA made for the test.
 
-mod support;
+use crate::support;
 
+use crate::support::scenario::{Phase, Scenario};
+use crate::support::TestPrometheus;
 use serde_json::Value;
-use support::scenario::{Phase, Scenario};
-use support::TestPrometheus;
 
 fn tls_prometheus() -> TestPrometheus {
     let certs = tempfile::tempdir().unwrap();

@@ -11,16 +11,16 @@
 //! sandbox); `buildah run --isolation=chroot` runs the image's argv without
 //! a shell, which the image does not have.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::buildah::{require, run_in, text, tree, Store, Tree, Volumes};
-use support::scenario::{Phase, Scenario, PREDICT};
-use support::{prometheus_for, repo, DemoGateway, TestPrometheus};
+use crate::support::buildah::{require, run_in, text, tree, Store, Tree, Volumes};
+use crate::support::scenario::{Phase, Scenario, PREDICT};
+use crate::support::{prometheus_for, repo, DemoGateway, TestPrometheus};
 
 /// `image/layout`, read as `scripts/build-image` reads it.
 #[derive(Debug, Default)]

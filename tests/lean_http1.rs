@@ -4,7 +4,7 @@
 //! one connection) through the lean client and through hyper, and the same
 //! counts from both.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -2,18 +2,18 @@
 //! run of the same recorded traffic would give, check by check; and a run
 //! split over two processes against one Prometheus merges into one verdict.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::scenario::{demo_http_fault, Phase, Scenario, PREDICT};
+use crate::support::{prometheus_for, repo, DemoGateway};
 use firedrill::checks;
 use firedrill::load::{Outcome, PhaseStats};
 use firedrill::plan::Shard;
 use firedrill::report::merge::merge;
 use firedrill::report::Report;
-use support::scenario::{demo_http_fault, Phase, Scenario, PREDICT};
-use support::{prometheus_for, repo, DemoGateway};
 
 /// Deterministic traffic for one phase: (second, outcome, latency).
 fn samples(phase: usize, errors_every: u64) -> Vec<(u32, Outcome, Duration)> {

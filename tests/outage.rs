@@ -3,14 +3,12 @@
 //! goes on and what it saw afterwards counts. The drill itself (traffic,
 //! faults and their restoration) does not depend on Prometheus being up.
 
-mod support;
-
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::scenario::{demo_http_fault, Phase, Scenario, PREDICT};
-use support::{prometheus_for, DemoGateway, TestPrometheus};
+use crate::support::scenario::{demo_http_fault, Phase, Scenario, PREDICT};
+use crate::support::{prometheus_for, DemoGateway, TestPrometheus};
 
 fn scenario(dir: &std::path::Path, demo: &DemoGateway, prometheus: &TestPrometheus) -> String {
     Scenario::new("outage")

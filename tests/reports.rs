@@ -3,9 +3,7 @@
 //! its consumer reads it (CSV parsed back with the csv crate, JUnit validated
 //! against the schema CI systems apply, with xmllint).
 
-mod support;
-
-use support::{firedrill, repo, xmllint};
+use crate::support::{firedrill, repo, xmllint};
 
 const EXAMPLE: &str = "reports/example/report.json";
 

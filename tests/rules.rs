@@ -2,7 +2,7 @@
 //! checker, promtool — and so are the seed's, mistakes and all: promtool
 //! checks syntax, not meaning, which is why firedrill drills them.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

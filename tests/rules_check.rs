@@ -3,12 +3,12 @@
 //! for the lints that need one; the shipped stack passes clean; the seed's
 //! rules are caught; a scenario's impossible deadline is named.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 
+use crate::support::{firedrill, DemoGateway, TestPrometheus};
 use serde_json::Value;
-use support::{firedrill, DemoGateway, TestPrometheus};
 
 fn check(args: &[&str]) -> (i32, Value) {
     let mut all = vec!["rules", "check", "--json"];

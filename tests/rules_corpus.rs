@@ -6,12 +6,10 @@
 //! give them, and what rests only on an assumed interval is shown without
 //! failing the check. Offline: no Prometheus runs here.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::support::firedrill;
 use serde_json::Value;
-use support::firedrill;
 
 const CORPUS: &str = "tests/rules-corpus";
 

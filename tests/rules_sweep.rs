@@ -10,7 +10,7 @@
 //! and 5m or 6× over 6h and 30m pages, 3× over 1d and 2h or 1× over 3d and
 //! 6h tickets) and over 28 days (Pyrra: 14×, 7×, 2×, 1×, each with `for`).
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 

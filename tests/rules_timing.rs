@@ -16,7 +16,7 @@
 //! advance. promtool evaluates at multiples of its own `evaluation_interval`
 //! (not a group's `interval`), which the checks are given as the group's.
 
-mod support;
+use crate::support;
 
 use std::fmt::Write as _;
 

@@ -4,12 +4,12 @@
 //! appear in no output; certificates are verified unless the scenario says
 //! otherwise, and the report says so.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 
-use support::scenario::{Phase, Scenario};
-use support::{all_files, firedrill_env, RecordingTarget, TestPrometheus};
+use crate::support::scenario::{Phase, Scenario};
+use crate::support::{all_files, firedrill_env, RecordingTarget, TestPrometheus};
 
 const TOKEN: &str = "firedrill-test-token-91c2e8";
 const PASSWORD: &str = "firedrill-test-password-7f3a";

@@ -7,7 +7,7 @@
 //! W·b·(1−SLO)/e, 1h·14.4·0.001/20% ≈ 4m19s, plus scrape, evaluation and
 //! the recording rules' group).
 
-mod support;
+use crate::support;
 
 #[test]
 fn a_fast_burn_pages_when_the_rule_engine_predicts_and_a_trickle_pages_nobody() {

@@ -9,12 +9,12 @@
 //! at S. A tool that times from the actual send (wrk's coordinated omission)
 //! sees one slow request per connection and a p99 of milliseconds.
 
-mod support;
+use crate::support;
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use support::http::{Response, Server};
+use crate::support::http::{Response, Server};
 
 const STALL_AT: Duration = Duration::from_millis(1500);
 const STALL: Duration = Duration::from_secs(1);

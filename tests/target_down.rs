@@ -2,10 +2,8 @@
 //! does not stop the run: its failures are counted by kind, the run
 //! completes, and the report is written.
 
-mod support;
-
-use support::scenario::{Phase, Scenario, PREDICT};
-use support::{require_prometheus, run_scenario};
+use crate::support::scenario::{Phase, Scenario, PREDICT};
+use crate::support::{require_prometheus, run_scenario};
 
 #[test]
 fn a_target_down_from_the_start_is_counted_and_the_run_completes() {

@@ -2,12 +2,10 @@
 //! phase (elapsed/total, rate, failures, p99, alert states); piped into a
 //! file it stays quiet; `--quiet` prints only the verdicts.
 
-mod support;
-
 use std::process::Command;
 
-use support::scenario::{Phase, Scenario, PREDICT};
-use support::{firedrill, repo, require_prometheus};
+use crate::support::scenario::{Phase, Scenario, PREDICT};
+use crate::support::{firedrill, repo, require_prometheus};
 
 fn scenario() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();

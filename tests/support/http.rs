@@ -113,7 +113,6 @@ impl Response {
 pub struct Server {
     /// `http://127.0.0.1:<port>`, no trailing slash.
     pub url: String,
-    pub port: u16,
     /// Requests received (counted before the closure is called).
     pub requests: Arc<AtomicUsize>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -147,7 +146,6 @@ impl Server {
         });
         Server {
             url: format!("http://127.0.0.1:{port}"),
-            port,
             requests,
             stop: Some(stop),
         }

@@ -35,7 +35,7 @@ pub struct MockApi {
     pub url: String,
     state: Arc<Mutex<State>>,
     /// Serves while the mock lives.
-    server: Server,
+    _server: Server,
 }
 
 pub fn status(code: u16, reason: &str, message: &str) -> Value {
@@ -51,7 +51,7 @@ impl MockApi {
         MockApi {
             url: server.url.clone(),
             state,
-            server,
+            _server: server,
         }
     }
 

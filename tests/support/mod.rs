@@ -3,7 +3,6 @@
 //! missing — never skipping), and counts connections to prove that nothing
 //! was sent. HTTP servers and requests are in `http`, scenario files in
 //! `scenario`, the mock Kubernetes API in `kube`.
-#![allow(dead_code)] // each test binary uses its own part of it
 
 pub mod buildah;
 pub mod http;
@@ -132,10 +131,6 @@ impl ConnectionCounter {
     pub fn connections(&self) -> usize {
         self.count.load(Ordering::SeqCst)
     }
-}
-
-pub fn path_str(path: &Path) -> String {
-    path.to_str().expect("utf-8 path").to_string()
 }
 
 /// A real Prometheus started by a test, on a free loopback port, with its own
@@ -381,7 +376,7 @@ pub struct RecordingTarget {
     pub url: String,
     pub authorizations: Arc<std::sync::Mutex<Vec<Option<String>>>>,
     /// Serves while the target lives.
-    server: http::Server,
+    _server: http::Server,
 }
 
 impl RecordingTarget {
@@ -395,7 +390,7 @@ impl RecordingTarget {
         RecordingTarget {
             url: server.url.clone(),
             authorizations,
-            server,
+            _server: server,
         }
     }
 }
