@@ -2,9 +2,7 @@
 //! files are refused with file, line, column and field, exit 2, and nothing
 //! is sent; the shipped scenarios validate.
 
-use crate::support;
-
-use crate::support::{firedrill, ConnectionCounter};
+use crate::support::{self, firedrill, ConnectionCounter};
 
 /// Every file in tests/bad-scenarios, where its problem is, and what is said.
 const BROKEN: &[(&str, &str, &str)] = &[

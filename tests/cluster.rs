@@ -3,11 +3,9 @@
 //! restored — the drill the seed's stack needs most), RBAC denials and
 //! missing objects as clear errors, `doctor`, and `deploy`.
 
-use crate::support;
-
 use crate::support::kube::{status, MockApi};
 use crate::support::scenario::{Phase, Scenario, PREDICT};
-use crate::support::{firedrill, http, prometheus_for, DemoGateway, TestPrometheus};
+use crate::support::{self, firedrill, http, prometheus_for, DemoGateway, TestPrometheus};
 use serde_json::json;
 
 fn port_of(url: &str) -> u16 {

@@ -3,9 +3,7 @@
 //! These are the runs the README promises, checked by their exit codes and
 //! their report.json.
 
-use crate::support;
-
-use crate::support::{require_prometheus, run_scenario};
+use crate::support::{self, require_prometheus, run_scenario};
 
 #[test]
 fn the_quickstart_passes_on_the_embedded_default() {

@@ -3,13 +3,11 @@
 //! data (elements present and non-empty), for a passing run and for a run
 //! that never started.
 
-use crate::support;
-
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::firedrill;
 use crate::support::scenario::{Phase, Scenario};
+use crate::support::{self, firedrill};
 
 /// Renders `report.json` to HTML with `firedrill report`, loads it in headless
 /// Chromium, and returns the DOM after the page's scripts ran and the

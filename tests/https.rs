@@ -2,10 +2,8 @@
 //! a real Prometheus serving TLS (Go's server offers h2), with a certificate
 //! from a CA made for the test.
 
-use crate::support;
-
 use crate::support::scenario::{Phase, Scenario};
-use crate::support::TestPrometheus;
+use crate::support::{self, TestPrometheus};
 use serde_json::Value;
 
 fn tls_prometheus() -> TestPrometheus {

@@ -11,8 +11,6 @@
 //! sandbox); `buildah run --isolation=chroot` runs the image's argv without
 //! a shell, which the image does not have.
 
-use crate::support;
-
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -20,7 +18,7 @@ use std::process::Command;
 
 use crate::support::buildah::{require, run_in, text, tree, Store, Tree, Volumes};
 use crate::support::scenario::{Phase, Scenario, PREDICT};
-use crate::support::{prometheus_for, repo, DemoGateway, TestPrometheus};
+use crate::support::{self, prometheus_for, repo, DemoGateway, TestPrometheus};
 
 /// `image/layout`, read as `scripts/build-image` reads it.
 #[derive(Debug, Default)]

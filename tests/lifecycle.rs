@@ -2,14 +2,12 @@
 //! middle of a run stops the traffic, stops the Prometheus child and removes
 //! its directory, writes a report marked "interrupted", and exits 3.
 
-use crate::support;
-
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::scenario::{demo_http_fault, Phase, Scenario, PREDICT};
-use crate::support::{repo, require_prometheus, DemoGateway};
+use crate::support::{self, repo, require_prometheus, DemoGateway};
 
 /// The pid and data directory of a `prometheus` process whose parent is `parent`.
 fn prometheus_child_of(parent: u32) -> Option<(u32, PathBuf)> {

@@ -2,13 +2,11 @@
 //! run of the same recorded traffic would give, check by check; and a run
 //! split over two processes against one Prometheus merges into one verdict.
 
-use crate::support;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::scenario::{demo_http_fault, Phase, Scenario, PREDICT};
-use crate::support::{prometheus_for, repo, DemoGateway};
+use crate::support::{self, prometheus_for, repo, DemoGateway};
 use firedrill::checks;
 use firedrill::load::{Outcome, PhaseStats};
 use firedrill::plan::Shard;

@@ -8,16 +8,14 @@
 //! Time-compressed ten-fold: each drill takes 20–35 s, and they run side by
 //! side.
 
-use crate::support;
-
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::scenario::{demo_http_fault, Phase, Scenario, PREDICT};
 use crate::support::{
-    prometheus_alerting, require_alertmanager, require_prometheus, run_scenario, DemoGateway, Run,
-    TestAlertmanager,
+    self, prometheus_alerting, require_alertmanager, require_prometheus, run_scenario, DemoGateway,
+    Run, TestAlertmanager,
 };
 use serde_json::json;
 

@@ -1,14 +1,12 @@
 //! Results pushed to a real Pushgateway and read back; firedrill's own
 //! /metrics scraped while it runs.
 
-use crate::support;
-
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::scenario::{Phase, Scenario, PREDICT};
-use crate::support::{http, repo, require_prometheus, Pushgateway};
+use crate::support::{self, http, repo, require_prometheus, Pushgateway};
 
 fn scenario(dir: &std::path::Path, name: &str, bound: &str) -> String {
     Scenario::new(name)

@@ -3,11 +3,9 @@
 //! for the lints that need one; the shipped stack passes clean; the seed's
 //! rules are caught; a scenario's impossible deadline is named.
 
-use crate::support;
-
 use std::collections::BTreeSet;
 
-use crate::support::{firedrill, DemoGateway, TestPrometheus};
+use crate::support::{self, firedrill, DemoGateway, TestPrometheus};
 use serde_json::Value;
 
 fn check(args: &[&str]) -> (i32, Value) {

@@ -4,12 +4,10 @@
 //! appear in no output; certificates are verified unless the scenario says
 //! otherwise, and the report says so.
 
-use crate::support;
-
 use std::path::Path;
 
 use crate::support::scenario::{Phase, Scenario};
-use crate::support::{all_files, firedrill_env, RecordingTarget, TestPrometheus};
+use crate::support::{self, all_files, firedrill_env, RecordingTarget, TestPrometheus};
 
 const TOKEN: &str = "firedrill-test-token-91c2e8";
 const PASSWORD: &str = "firedrill-test-password-7f3a";

@@ -18,6 +18,7 @@ mod drills;
 mod html;
 mod https;
 mod image;
+mod layers;
 mod lean_http1;
 mod lifecycle;
 mod merge;

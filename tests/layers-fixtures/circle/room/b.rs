@@ -1,0 +1,5 @@
+pub struct B;
+
+pub fn call() {
+    crate::room::a::helper();
+}

@@ -1,0 +1,2 @@
+mod sub;
+mod x;

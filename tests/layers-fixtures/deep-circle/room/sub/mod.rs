@@ -1,0 +1,2 @@
+pub mod p;
+pub mod q;

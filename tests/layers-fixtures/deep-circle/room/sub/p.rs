@@ -1,0 +1,4 @@
+use super::{
+    q::{Q, R as Renamed},
+};
+pub struct P(Q, Renamed);

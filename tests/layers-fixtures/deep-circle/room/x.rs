@@ -1,0 +1,2 @@
+use crate::room::sub::p::P;
+pub struct X(P);

@@ -1,0 +1,2 @@
+//! The bottom room.
+pub struct Base;

@@ -1,0 +1,3 @@
+//! A test-only file: its uses do not count.
+use crate::room::a::A;
+use super::b::Bee;

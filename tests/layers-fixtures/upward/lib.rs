@@ -1,0 +1,2 @@
+pub mod low;
+pub mod high;
