@@ -1,10 +1,15 @@
-//! The exit-code contract, in one place (documented in the README):
+//! The exit-code contract (documented in the README):
 //!
 //! - 0: every check passed;
 //! - 1: at least one check failed;
 //! - 2: the scenario or the command line is invalid (nothing was sent);
 //! - 3: inconclusive: Prometheus or the target could not be reached, or the
 //!   run was interrupted. Never reported as a pass.
+//!
+//! Here are the codes, and the code a run's report records (`for_status`,
+//! `for_env_error`). What a command returns, `Result<Outcome,
+//! CommandError>`, becomes an exit code in `commands::outcome`, the one
+//! mapping: it sits above the rooms whose errors it classifies, this below.
 
 use crate::checks::Status;
 use crate::env::EnvError;

@@ -23,15 +23,5 @@ struct Cli {
 
 fn main() {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("firedrill: cannot start the async runtime: {e}");
-            std::process::exit(firedrill::exit::INCONCLUSIVE);
-        }
-    };
-    let code = runtime.block_on(commands::dispatch(cli.command, cli.cluster));
-    // Drop the runtime (and everything it owns) before exiting.
-    drop(runtime);
-    std::process::exit(code);
+    std::process::exit(commands::execute(cli.command, cli.cluster));
 }

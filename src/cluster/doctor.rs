@@ -13,27 +13,29 @@ use serde::Serialize;
 use super::ClusterError;
 use crate::prom::{PromClient, QueryResult};
 
+/// One claim about the wiring the doctor examined ("Prometheus is ready"),
+/// whether it holds, what was seen, and the fix when it does not.
 #[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub check: String,
+pub struct Diagnosis {
+    pub claim: String,
     pub ok: bool,
     pub detail: String,
     /// What to do when it is not ok.
     pub fix: Option<String>,
 }
 
-fn ok(check: &str, detail: String) -> Finding {
-    Finding {
-        check: check.to_string(),
+fn ok(claim: &str, detail: String) -> Diagnosis {
+    Diagnosis {
+        claim: claim.to_string(),
         ok: true,
         detail,
         fix: None,
     }
 }
 
-fn fail(check: &str, detail: String, fix: String) -> Finding {
-    Finding {
-        check: check.to_string(),
+fn fail(claim: &str, detail: String, fix: String) -> Diagnosis {
+    Diagnosis {
+        claim: claim.to_string(),
         ok: false,
         detail,
         fix: Some(fix),
@@ -53,22 +55,22 @@ pub struct DoctorOptions {
 
 /// Prometheus sends its alerts to an Alertmanager, that Alertmanager
 /// answers, and its active silences (each one a page that will not come).
-async fn alertmanagers(prometheus: &PromClient, given: Option<&str>) -> Vec<Finding> {
-    let check = "Prometheus sends its alerts to an Alertmanager";
+async fn alertmanagers(prometheus: &PromClient, given: Option<&str>) -> Vec<Diagnosis> {
+    let claim = "Prometheus sends its alerts to an Alertmanager";
     let targets = match prometheus.alertmanagers().await {
         Ok(found) => found,
         Err(e) => {
             return vec![fail(
-                check,
+                claim,
                 e.to_string(),
                 "make Prometheus reachable first".into(),
             )]
         }
     };
-    let mut findings = Vec::new();
+    let mut diagnoses = Vec::new();
     if targets.active.is_empty() {
-        findings.push(fail(
-            check,
+        diagnoses.push(fail(
+            claim,
             format!(
                 "no active Alertmanager ({} dropped): alerts fire and nobody is paged",
                 targets.dropped.len()
@@ -76,11 +78,11 @@ async fn alertmanagers(prometheus: &PromClient, given: Option<&str>) -> Vec<Find
             "add `alerting: { alertmanagers: [{ static_configs: [{ targets: [\"alertmanager:9093\"] }] }] }` to prometheus.yml (k8s/monitoring/prometheus-config.yaml has it) and kubectl apply -f k8s/monitoring/alertmanager.yaml".into(),
         ));
         if given.is_none() {
-            return findings;
+            return diagnoses;
         }
     } else {
-        findings.push(ok(
-            check,
+        diagnoses.push(ok(
+            claim,
             targets
                 .active
                 .iter()
@@ -98,22 +100,22 @@ async fn alertmanagers(prometheus: &PromClient, given: Option<&str>) -> Vec<Find
             .collect(),
     };
     for base in bases {
-        findings.extend(one_alertmanager(&base).await);
+        diagnoses.extend(one_alertmanager(&base).await);
     }
-    findings
+    diagnoses
 }
 
-async fn one_alertmanager(base: &str) -> Vec<Finding> {
-    let check = format!("Alertmanager {base} answers");
+async fn one_alertmanager(base: &str) -> Vec<Diagnosis> {
+    let claim = format!("Alertmanager {base} answers");
     let client = match crate::prom::AlertmanagerClient::new(base) {
         Ok(client) => client,
-        Err(e) => return vec![fail(&check, e.to_string(), "check the URL".into())],
+        Err(e) => return vec![fail(&claim, e.to_string(), "check the URL".into())],
     };
     let silences = match client.silences().await {
         Ok(silences) => silences,
         Err(e) => {
             return vec![fail(
-                &check,
+                &claim,
                 e.to_string(),
                 "kubectl get pods -l app=alertmanager; from outside the cluster: kubectl port-forward svc/alertmanager 9093:9093 and --alertmanager http://127.0.0.1:9093".into(),
             )]
@@ -123,9 +125,9 @@ async fn one_alertmanager(base: &str) -> Vec<Finding> {
         .iter()
         .filter(|s| s.status.state == "active")
         .collect();
-    let mut findings = vec![ok(&check, format!("{} active silences", active.len()))];
+    let mut diagnoses = vec![ok(&claim, format!("{} active silences", active.len()))];
     for silence in active {
-        findings.push(ok(
+        diagnoses.push(ok(
             &format!("active silence {}", silence.id),
             format!(
                 "{} · created by {}: \"{}\" · ends {}",
@@ -141,28 +143,28 @@ async fn one_alertmanager(base: &str) -> Vec<Finding> {
             ),
         ));
     }
-    findings
+    diagnoses
 }
 
 pub async fn examine(
     client: &Client,
     prometheus: &PromClient,
     options: &DoctorOptions,
-) -> Result<Vec<Finding>, ClusterError> {
-    let mut findings = vec![
+) -> Result<Vec<Diagnosis>, ClusterError> {
+    let mut diagnoses = vec![
         prometheus_ready(prometheus).await,
         alert_rules(prometheus).await,
     ];
-    findings.extend(alertmanagers(prometheus, options.alertmanager.as_deref()).await);
-    let Some(addresses) = gateway_pods(client, options, &mut findings).await? else {
-        return Ok(findings);
+    diagnoses.extend(alertmanagers(prometheus, options.alertmanager.as_deref()).await);
+    let Some(addresses) = gateway_pods(client, options, &mut diagnoses).await? else {
+        return Ok(diagnoses);
     };
-    findings.extend(pods_scraped(prometheus, &addresses).await);
-    findings.push(gateway_metrics(prometheus, &options.metric).await);
-    Ok(findings)
+    diagnoses.extend(pods_scraped(prometheus, &addresses).await);
+    diagnoses.push(gateway_metrics(prometheus, &options.metric).await);
+    Ok(diagnoses)
 }
 
-async fn prometheus_ready(prometheus: &PromClient) -> Finding {
+async fn prometheus_ready(prometheus: &PromClient) -> Diagnosis {
     let url = prometheus.base_url().to_string();
     match prometheus.ready().await {
         Ok(true) => ok("Prometheus is ready", url),
@@ -180,7 +182,7 @@ async fn prometheus_ready(prometheus: &PromClient) -> Finding {
     }
 }
 
-async fn alert_rules(prometheus: &PromClient) -> Finding {
+async fn alert_rules(prometheus: &PromClient) -> Diagnosis {
     let groups = match prometheus.rules().await {
         Ok(groups) => groups,
         Err(e) => {
@@ -226,7 +228,7 @@ async fn alert_rules(prometheus: &PromClient) -> Finding {
 async fn gateway_pods(
     client: &Client,
     options: &DoctorOptions,
-    findings: &mut Vec<Finding>,
+    diagnoses: &mut Vec<Diagnosis>,
 ) -> Result<Option<Vec<(String, String)>>, ClusterError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), &options.namespace);
     let list = pods
@@ -244,7 +246,7 @@ async fn gateway_pods(
             )
         })?;
     if list.items.is_empty() {
-        findings.push(fail(
+        diagnoses.push(fail(
             "the gateway's pods exist",
             format!(
                 "no pod matches `{}` in namespace `{}`",
@@ -265,7 +267,7 @@ async fn gateway_pods(
             .map(String::as_str)
             .unwrap_or("/metrics");
         if scrape == Some("true") && port.is_some() {
-            findings.push(ok(
+            diagnoses.push(ok(
                 &format!("pod {name} is annotated for scraping"),
                 format!(
                     "port {}, path {path}",
@@ -278,7 +280,7 @@ async fn gateway_pods(
                 pod_addresses.push((name.clone(), format!("{ip}:{port}")));
             }
         } else {
-            findings.push(fail(
+            diagnoses.push(fail(
                 &format!("pod {name} is annotated for scraping"),
                 format!(
                     "prometheus.io/scrape={}, prometheus.io/port={}",
@@ -295,7 +297,7 @@ async fn gateway_pods(
     Ok(Some(pod_addresses))
 }
 
-async fn pods_scraped(prometheus: &PromClient, addresses: &[(String, String)]) -> Vec<Finding> {
+async fn pods_scraped(prometheus: &PromClient, addresses: &[(String, String)]) -> Vec<Diagnosis> {
     let targets = match prometheus.targets().await {
         Ok(targets) => targets,
         Err(e) => {
@@ -329,7 +331,7 @@ async fn pods_scraped(prometheus: &PromClient, addresses: &[(String, String)]) -
         .collect()
 }
 
-async fn gateway_metrics(prometheus: &PromClient, metric: &str) -> Finding {
+async fn gateway_metrics(prometheus: &PromClient, metric: &str) -> Diagnosis {
     let query = format!("count({metric})");
     match prometheus.query(&query, None).await {
         Ok(QueryResult::Vector(samples)) if !samples.is_empty() => ok(

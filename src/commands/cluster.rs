@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use super::{CommandError, Outcome};
 use crate::cluster::{self, deploy, doctor, ClusterOptions};
-use crate::exit;
 use crate::prom::PromClient;
 
 /// Check that the monitoring stack is wired: Prometheus ready, rules
@@ -43,16 +43,12 @@ pub struct DeployArgs {
     pub timeout: Duration,
 }
 
-/// Exit 0 when every check is fine, 1 when one is not, 3 when the cluster
-/// cannot be asked at all.
-pub async fn doctor(options: &ClusterOptions, args: &DoctorArgs) -> i32 {
-    let (client, _) = match cluster::connect(options).await {
-        Ok(connected) => connected,
-        Err(e) => {
-            eprintln!("firedrill: {e}");
-            return exit::INCONCLUSIVE;
-        }
-    };
+/// Passes when every claim holds, fails when one does not; an error when
+/// the cluster cannot be asked at all.
+pub async fn doctor(options: &ClusterOptions, args: &DoctorArgs) -> Result<Outcome, CommandError> {
+    let (client, _) = cluster::connect(options)
+        .await
+        .map_err(CommandError::Cluster)?;
     let url = match &args.prometheus {
         Some(url) => url.clone(),
         None => {
@@ -62,19 +58,13 @@ pub async fn doctor(options: &ClusterOptions, args: &DoctorArgs) -> i32 {
                 Ok(url) => url,
                 Err(e) => {
                     println!("FAIL  Prometheus's service exists\n      {e}\n      fix: kubectl apply -f k8s/monitoring/ (or: firedrill deploy k8s/monitoring)");
-                    return exit::FAIL;
+                    return Ok(Outcome::Fail);
                 }
             }
         }
     };
-    let prometheus = match PromClient::new(&url) {
-        Ok(client) => client,
-        Err(e) => {
-            eprintln!("firedrill: {e}");
-            return exit::INVALID;
-        }
-    };
-    let findings = match doctor::examine(
+    let prometheus = PromClient::new(&url).map_err(CommandError::Prometheus)?;
+    let diagnoses = doctor::examine(
         &client,
         &prometheus,
         &doctor::DoctorOptions {
@@ -85,60 +75,41 @@ pub async fn doctor(options: &ClusterOptions, args: &DoctorArgs) -> i32 {
         },
     )
     .await
-    {
-        Ok(findings) => findings,
-        Err(e) => {
-            eprintln!("firedrill: {e}");
-            return exit::INCONCLUSIVE;
-        }
-    };
-    for finding in &findings {
+    .map_err(CommandError::Cluster)?;
+    for diagnosis in &diagnoses {
         println!(
             "{}  {}\n      {}",
-            if finding.ok { "ok  " } else { "FAIL" },
-            finding.check,
-            finding.detail
+            if diagnosis.ok { "ok  " } else { "FAIL" },
+            diagnosis.claim,
+            diagnosis.detail
         );
-        if let Some(fix) = &finding.fix {
+        if let Some(fix) = &diagnosis.fix {
             println!("      fix: {fix}");
         }
     }
-    let failed = findings.iter().filter(|f| !f.ok).count();
-    println!("\n{} checks, {failed} failed", findings.len());
-    if failed == 0 {
-        exit::PASS
+    let failed = diagnoses.iter().filter(|d| !d.ok).count();
+    println!("\n{} checks, {failed} failed", diagnoses.len());
+    Ok(if failed == 0 {
+        Outcome::Pass
     } else {
-        exit::FAIL
-    }
+        Outcome::Fail
+    })
 }
 
-pub async fn deploy(options: &ClusterOptions, args: &DeployArgs) -> i32 {
+/// Applies the manifests and waits for the rollout: passes when every
+/// Deployment rolled out.
+pub async fn deploy(options: &ClusterOptions, args: &DeployArgs) -> Result<Outcome, CommandError> {
     let (path, namespace, timeout) = (args.path.as_path(), args.namespace.as_str(), args.timeout);
-    let files = match deploy::manifest_files(path) {
-        Ok(files) if !files.is_empty() => files,
-        Ok(_) => {
-            eprintln!("firedrill: no .yaml files in {}", path.display());
-            return exit::INVALID;
-        }
-        Err(e) => {
-            eprintln!("firedrill: {e}");
-            return exit::INVALID;
-        }
-    };
-    let (client, _) = match cluster::connect(options).await {
-        Ok(connected) => connected,
-        Err(e) => {
-            eprintln!("firedrill: {e}");
-            return exit::INCONCLUSIVE;
-        }
-    };
-    let applied = match deploy::apply(&client, namespace, &files).await {
-        Ok(applied) => applied,
-        Err(e) => {
-            eprintln!("firedrill: {e}");
-            return exit::FAIL;
-        }
-    };
+    let files = deploy::manifest_files(path).map_err(CommandError::Manifests)?;
+    if files.is_empty() {
+        return Err(CommandError::NoManifests(path.to_path_buf()));
+    }
+    let (client, _) = cluster::connect(options)
+        .await
+        .map_err(CommandError::Cluster)?;
+    let applied = deploy::apply(&client, namespace, &files)
+        .await
+        .map_err(CommandError::Deploy)?;
     for object in &applied {
         println!(
             "applied {} {}{}",
@@ -151,14 +122,9 @@ pub async fn deploy(options: &ClusterOptions, args: &DeployArgs) -> i32 {
             object.name
         );
     }
-    match deploy::wait_for_rollouts(&client, &applied, timeout).await {
-        Ok(()) => {
-            println!("rolled out");
-            exit::PASS
-        }
-        Err(e) => {
-            eprintln!("firedrill: {e}");
-            exit::FAIL
-        }
-    }
+    deploy::wait_for_rollouts(&client, &applied, timeout)
+        .await
+        .map_err(CommandError::Deploy)?;
+    println!("rolled out");
+    Ok(Outcome::Pass)
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::exit;
-use crate::load::{self, Connections, Counts, LatencySummary, Live, Target};
+use super::{CommandError, Outcome};
+use crate::load::{self, Connections, Counts, LatencySummary, Live, LoadError, Target};
 use crate::plan::{LoadModel, PhasePlan, RateShape, RequestTemplate, WeightedRequest};
 use crate::scenario::units::Rate;
 
@@ -88,17 +88,61 @@ pub struct LoadSummary {
     pub connections_opened: Connections,
 }
 
+/// Why `firedrill load` did not finish with an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadCommandError {
+    #[error(transparent)]
+    Arguments(#[from] ArgumentError),
+    /// The target cannot be resolved or reached for TLS.
+    #[error("{0}")]
+    Target(#[source] LoadError),
+    #[error("{0}")]
+    Engine(#[source] LoadError),
+    #[error("the load engine stopped: {0}")]
+    Stopped(#[source] tokio::task::JoinError),
+    #[error("{0}")]
+    Json(#[source] serde_json::Error),
+    #[error("the target never answered")]
+    NoAnswer,
+}
+
+/// Arguments that do not describe a load.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgumentError {
+    #[error("`{url}` is not a URL: {source}")]
+    NotAUrl {
+        url: String,
+        #[source]
+        source: hyper::http::uri::InvalidUri,
+    },
+    #[error("`{url}` has no scheme (http:// or https://)")]
+    NoScheme { url: String },
+    #[error("`{url}` has no host")]
+    NoHost { url: String },
+    /// A rate in a scenario's syntax that does not parse; the scenario's
+    /// unit parser says why.
+    #[error("{0}")]
+    Rate(String),
+    #[error("--rate must be above 0/s")]
+    NoRate,
+    #[error("header `{0}` is not `Name: value`")]
+    Header(String),
+    #[error("--connections must be at least 1")]
+    NoConnections,
+}
+
 /// Splits `http[s]://host[:port]/path?query` into the base and the path.
-fn split_url(url: &str) -> Result<(String, String), String> {
-    let uri: hyper::Uri = url
-        .parse()
-        .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
-    let scheme = uri
-        .scheme_str()
-        .ok_or_else(|| format!("`{url}` has no scheme (http:// or https://)"))?;
-    let authority = uri
-        .authority()
-        .ok_or_else(|| format!("`{url}` has no host"))?;
+fn split_url(url: &str) -> Result<(String, String), ArgumentError> {
+    let uri: hyper::Uri = url.parse().map_err(|source| ArgumentError::NotAUrl {
+        url: url.to_string(),
+        source,
+    })?;
+    let scheme = uri.scheme_str().ok_or_else(|| ArgumentError::NoScheme {
+        url: url.to_string(),
+    })?;
+    let authority = uri.authority().ok_or_else(|| ArgumentError::NoHost {
+        url: url.to_string(),
+    })?;
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     Ok((
         format!("{scheme}://{authority}"),
@@ -110,14 +154,19 @@ fn split_url(url: &str) -> Result<(String, String), String> {
     ))
 }
 
-fn parse_rate(text: &str) -> Result<RateShape, String> {
+fn parse_rate(text: &str) -> Result<RateShape, ArgumentError> {
+    let rate = |text| {
+        Rate::parse(text)
+            .map(|rate| rate.0)
+            .map_err(|reason| ArgumentError::Rate(reason.to_string()))
+    };
     match text.split_once("..") {
         Some((from, to)) => Ok(RateShape {
-            from: Rate::parse(from)?.0,
-            to: Rate::parse(to)?.0,
+            from: rate(from)?,
+            to: rate(to)?,
         }),
         None => {
-            let rate = Rate::parse(text)?.0;
+            let rate = rate(text)?;
             Ok(RateShape {
                 from: rate,
                 to: rate,
@@ -126,24 +175,24 @@ fn parse_rate(text: &str) -> Result<RateShape, String> {
     }
 }
 
-fn plan(args: &LoadArgs, path: String) -> Result<PhasePlan, String> {
+fn plan(args: &LoadArgs, path: String) -> Result<PhasePlan, ArgumentError> {
     let headers = args
         .headers
         .iter()
         .map(|h| {
             h.split_once(':')
                 .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-                .ok_or_else(|| format!("header `{h}` is not `Name: value`"))
+                .ok_or_else(|| ArgumentError::Header(h.clone()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if args.connections == 0 {
-        return Err("--connections must be at least 1".into());
+        return Err(ArgumentError::NoConnections);
     }
     let model = match &args.rate {
         Some(rate) => {
             let rate = parse_rate(rate)?;
             if rate.from <= 0.0 && rate.to <= 0.0 {
-                return Err("--rate must be above 0/s".into());
+                return Err(ArgumentError::NoRate);
             }
             LoadModel::Open {
                 rate,
@@ -175,39 +224,22 @@ fn plan(args: &LoadArgs, path: String) -> Result<PhasePlan, String> {
     })
 }
 
-pub async fn load(args: LoadArgs) -> i32 {
-    let prepared = split_url(&args.url).and_then(|(base, path)| Ok((base, plan(&args, path)?)));
-    let (base, phase) = match prepared {
-        Ok(prepared) => prepared,
-        Err(e) => {
-            eprintln!("firedrill load: {e}");
-            return exit::INVALID;
-        }
-    };
-    let target = match Target::resolve(&base, None, &args.tls()).await {
-        Ok(target) => target.with_engine(args.client, args.pacing),
-        Err(e) => {
-            eprintln!("firedrill load: {e}");
-            return exit::INVALID;
-        }
-    };
+pub async fn load(args: LoadArgs) -> Result<Outcome, CommandError> {
+    let (base, path) = split_url(&args.url).map_err(LoadCommandError::from)?;
+    let phase = plan(&args, path).map_err(LoadCommandError::from)?;
+    let target = Target::resolve(&base, None, &args.tls())
+        .await
+        .map_err(LoadCommandError::Target)?
+        .with_engine(args.client, args.pacing);
     let stop = super::shutdown_on_signals();
     let live = Arc::new(Live::default());
     let run = {
         let phase = phase.clone();
         tokio::task::spawn_blocking(move || load::run_phase(&target, &phase, stop, live)).await
     };
-    let stats = match run {
-        Ok(Ok(stats)) => stats,
-        Ok(Err(e)) => {
-            eprintln!("firedrill load: {e}");
-            return exit::INCONCLUSIVE;
-        }
-        Err(e) => {
-            eprintln!("firedrill load: the load engine stopped: {e}");
-            return exit::INCONCLUSIVE;
-        }
-    };
+    let stats = run
+        .map_err(LoadCommandError::Stopped)?
+        .map_err(LoadCommandError::Engine)?;
     let (model, target_rate) = match &phase.model {
         LoadModel::Open { rate, .. } => ("open", Some(*rate)),
         _ => ("closed", None),
@@ -227,21 +259,15 @@ pub async fn load(args: LoadArgs) -> i32 {
         connections_opened: stats.connections,
     };
     if args.json {
-        match serde_json::to_string_pretty(&summary) {
-            Ok(json) => println!("{json}"),
-            Err(e) => {
-                eprintln!("firedrill load: {e}");
-                return exit::INCONCLUSIVE;
-            }
-        }
+        let json = serde_json::to_string_pretty(&summary).map_err(LoadCommandError::Json)?;
+        println!("{json}");
     } else {
         print!("{}", render(&summary));
     }
     if summary.counts.responses() == 0 {
-        eprintln!("firedrill load: the target never answered");
-        return exit::INCONCLUSIVE;
+        return Err(LoadCommandError::NoAnswer.into());
     }
-    exit::PASS
+    Ok(Outcome::Pass)
 }
 
 fn render(s: &LoadSummary) -> String {

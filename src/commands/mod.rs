@@ -1,9 +1,11 @@
 //! The commands: each subcommand's arguments (clap structs, declared once,
-//! here) and the function that runs it and returns the process's exit code.
-//! `main.rs` parses the command line and calls `dispatch`.
+//! here) and the function that runs it, returning `Result<Outcome,
+//! CommandError>` (`outcome`, where the exit code is decided). `main.rs`
+//! parses the command line and calls `execute`.
 
 pub mod cluster;
 pub mod load;
+pub mod outcome;
 pub mod rules;
 pub mod run;
 
@@ -17,6 +19,8 @@ use crate::demo::{DemoConfig, DemoStack};
 use crate::exit;
 use crate::report::{terminal, Report};
 use crate::scenario::{self, Overrides};
+
+pub use outcome::{CommandError, Outcome};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -90,18 +94,29 @@ pub struct DemoGatewayArgs {
     pub bind: std::net::IpAddr,
 }
 
-/// Runs `command`; returns the process's exit code.
-pub async fn dispatch(command: Command, cluster: ClusterArgs) -> i32 {
+/// Runs `command` on a runtime of its own; prints the error that ended it,
+/// if one did, and returns the process's exit code.
+pub fn execute(command: Command, cluster: ClusterArgs) -> i32 {
+    let result = tokio::runtime::Runtime::new()
+        .map_err(CommandError::Runtime)
+        .and_then(|runtime| {
+            let result = runtime.block_on(dispatch(command, cluster));
+            // The runtime (and everything it owns) is dropped before the
+            // process exits.
+            drop(runtime);
+            result
+        });
+    outcome::conclude(result)
+}
+
+/// Runs `command`.
+pub async fn dispatch(command: Command, cluster: ClusterArgs) -> Result<Outcome, CommandError> {
     let cluster = ClusterOptions {
         kubeconfig: cluster.kubeconfig,
         context: cluster.context,
     };
     match command {
-        Command::Run(args) => {
-            run::run(&args, &cluster, shutdown_on_signals())
-                .await
-                .exit_code
-        }
+        Command::Run(args) => run::run(&args, &cluster, shutdown_on_signals()).await,
         Command::Validate(args) => validate(&args.scenarios, &Overrides::default()),
         Command::Report(args) => rerender(&args.report, args.out.as_deref()),
         Command::Merge(args) => merge(&args.reports, &args.out),
@@ -122,8 +137,20 @@ pub async fn dispatch(command: Command, cluster: ClusterArgs) -> i32 {
 }
 
 /// Durations on the command line, in a scenario's syntax (`30s`, `2m`).
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    scenario::units::HumanDuration::parse(text).map(|d| d.0)
+fn parse_duration(text: &str) -> Result<std::time::Duration, InvalidDuration> {
+    scenario::units::HumanDuration::parse(text)
+        .map(|d| d.0)
+        .map_err(|reason| InvalidDuration {
+            reason: reason.to_string(),
+        })
+}
+
+/// A duration on the command line that does not parse; the scenario's
+/// unit parser says why.
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct InvalidDuration {
+    pub reason: String,
 }
 
 /// A channel that turns true at the first SIGINT or SIGTERM. A second
@@ -172,8 +199,9 @@ async fn wait_for_signal() {
 }
 
 /// `firedrill validate`: parse and validate scenario files, send nothing.
-pub fn validate(paths: &[PathBuf], overrides: &Overrides) -> i32 {
-    let mut code = exit::PASS;
+/// Every file is read; the invalid ones are the error.
+pub fn validate(paths: &[PathBuf], overrides: &Overrides) -> Result<Outcome, CommandError> {
+    let mut invalid = Vec::new();
     for path in paths {
         match scenario::load(path, overrides) {
             Ok(plan) => {
@@ -193,89 +221,67 @@ pub fn validate(paths: &[PathBuf], overrides: &Overrides) -> i32 {
                     println!("  check {}: {}", check.id, check.name);
                 }
             }
-            Err(e) => {
-                eprintln!("{e}");
-                code = exit::INVALID;
-            }
+            Err(e) => invalid.push(e),
         }
     }
-    code
+    if invalid.is_empty() {
+        Ok(Outcome::Pass)
+    } else {
+        Err(CommandError::Scenarios(invalid))
+    }
 }
 
 /// `firedrill report`: re-render a report.json's formats, print its verdict,
 /// and exit with its exit code.
-pub fn rerender(path: &Path, out: Option<&Path>) -> i32 {
-    let report = match Report::read(path) {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("firedrill: {e}");
-            return exit::INVALID;
-        }
-    };
+pub fn rerender(path: &Path, out: Option<&Path>) -> Result<Outcome, CommandError> {
+    let report = Report::read(path).map_err(CommandError::ReadReport)?;
     let dir = out
         .map(Path::to_path_buf)
         .or_else(|| path.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."));
-    match report.write_all(&dir) {
-        Ok(paths) => {
-            for p in paths {
-                eprintln!("wrote {}", p.display());
-            }
-        }
-        Err(e) => {
-            eprintln!("firedrill: cannot write to {}: {e}", dir.display());
-            return exit::INCONCLUSIVE;
-        }
+    let written = report
+        .write_all(&dir)
+        .map_err(|source| CommandError::WriteReport { dir, source })?;
+    for p in written {
+        eprintln!("wrote {}", p.display());
     }
     eprint!("{}", terminal::summary(&report));
-    report.exit_code
+    Ok(Outcome::Report {
+        exit_code: report.exit_code,
+    })
 }
 
 /// `firedrill merge`: the shard reports of one run combined, every format
 /// written to `out`; exits with the merged run's exit code.
-pub fn merge(paths: &[PathBuf], out: &Path) -> i32 {
+pub fn merge(paths: &[PathBuf], out: &Path) -> Result<Outcome, CommandError> {
     let mut reports = Vec::new();
     for path in paths {
-        match Report::read(path) {
-            Ok(report) => reports.push((path.display().to_string(), report)),
-            Err(e) => {
-                eprintln!("firedrill: {e}");
-                return exit::INVALID;
-            }
-        }
+        let report = Report::read(path).map_err(CommandError::ReadReport)?;
+        reports.push((path.display().to_string(), report));
     }
-    let merged = match crate::report::merge::merge(reports) {
-        Ok(merged) => merged,
-        Err(e) => {
-            eprintln!("firedrill: cannot merge: {e}");
-            return exit::INVALID;
-        }
-    };
-    if let Err(e) = merged.write_all(out) {
-        eprintln!("firedrill: cannot write to {}: {e}", out.display());
-        return exit::INCONCLUSIVE;
-    }
+    let merged = crate::report::merge::merge(reports)?;
+    merged
+        .write_all(out)
+        .map_err(|source| CommandError::WriteReport {
+            dir: out.to_path_buf(),
+            source,
+        })?;
     eprint!("{}", terminal::summary(&merged));
     eprintln!("report: {}", out.join("report.json").display());
-    merged.exit_code
+    Ok(Outcome::Report {
+        exit_code: merged.exit_code,
+    })
 }
 
 /// `firedrill demo-gateway`: the demo stack alone, until a signal.
-pub async fn demo_gateway(gateway: SocketAddr, backend: SocketAddr, admin: SocketAddr) -> i32 {
-    let stack = match DemoStack::start(DemoConfig { gateway, backend }) {
-        Ok(stack) => stack,
-        Err(e) => {
-            eprintln!("firedrill: cannot start the demo gateway: {e}");
-            return exit::INVALID;
-        }
-    };
-    let admin = match stack.start_admin(admin) {
-        Ok(admin) => admin,
-        Err(e) => {
-            eprintln!("firedrill: cannot start the admin port: {e}");
-            return exit::INVALID;
-        }
-    };
+pub async fn demo_gateway(
+    gateway: SocketAddr,
+    backend: SocketAddr,
+    admin: SocketAddr,
+) -> Result<Outcome, CommandError> {
+    let stack =
+        DemoStack::start(DemoConfig { gateway, backend }).map_err(CommandError::DemoGateway)?;
+    let admin = stack.start_admin(admin).map_err(CommandError::DemoAdmin)?;
     println!(
         "demo gateway:  http://{}   (POST /predict, /batch_predict; GET /health, /metrics)",
         stack.gateway_addr()
@@ -290,5 +296,5 @@ pub async fn demo_gateway(gateway: SocketAddr, backend: SocketAddr, admin: Socke
     );
     let mut shutdown = shutdown_on_signals();
     let _ = shutdown.changed().await;
-    exit::PASS
+    Ok(Outcome::Pass)
 }

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::analyze::{self, CheckError, CheckOptions};
-use crate::exit;
+use super::{CommandError, Outcome};
+use crate::analyze::{self, CheckOptions};
 use crate::scenario::{self, Overrides};
 
 /// Check rule files, Prometheus configs, ServiceMonitors and dashboards
@@ -109,18 +109,36 @@ pub struct RulesSweepArgs {
 }
 
 /// `99.9%`, `0.999`, `5%`.
-fn parse_share(text: &str) -> Result<f64, String> {
+fn parse_share(text: &str) -> Result<f64, ShareError> {
     let text = text.trim();
     let value = match text.strip_suffix('%') {
         Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
         None => text.parse::<f64>(),
     }
-    .map_err(|e| format!("`{text}`: {e}"))?;
+    .map_err(|source| ShareError::NotANumber {
+        text: text.to_string(),
+        source,
+    })?;
     if (0.0..=1.0).contains(&value) {
         Ok(value)
     } else {
-        Err(format!("`{text}` is not a share between 0 and 100%"))
+        Err(ShareError::OutOfRange {
+            text: text.to_string(),
+        })
     }
+}
+
+/// A share on the command line that is not one.
+#[derive(Debug, thiserror::Error)]
+pub enum ShareError {
+    #[error("`{text}`: {source}")]
+    NotANumber {
+        text: String,
+        #[source]
+        source: std::num::ParseFloatError,
+    },
+    #[error("`{text}` is not a share between 0 and 100%")]
+    OutOfRange { text: String },
 }
 
 /// `firedrill rules …`: the analysis of rules without traffic.
@@ -130,20 +148,18 @@ pub enum RulesCommand {
     Sweep(RulesSweepArgs),
 }
 
-pub async fn sweep(args: RulesSweepArgs) -> i32 {
-    use crate::analyze::sweep::{self, SweepError, SweepOptions};
+pub async fn sweep(args: RulesSweepArgs) -> Result<Outcome, CommandError> {
+    use crate::analyze::sweep::{self, SweepOptions};
     let mut bursts = Vec::new();
     for text in args.bursts.iter().map(|b| b.trim()) {
         if text.is_empty() || text == "none" {
             continue;
         }
-        match super::parse_duration(text) {
-            Ok(d) => bursts.push(d),
-            Err(e) => {
-                eprintln!("firedrill: --bursts: {e}");
-                return exit::INVALID;
-            }
-        }
+        let burst = super::parse_duration(text).map_err(|e| CommandError::Duration {
+            option: "--bursts",
+            reason: e.reason,
+        })?;
+        bursts.push(burst);
     }
     let options = SweepOptions {
         files: args.files,
@@ -164,22 +180,14 @@ pub async fn sweep(args: RulesSweepArgs) -> i32 {
         history: None,
         dense_phases: false,
     };
-    let report = match sweep::sweep(&options).await {
-        Ok(report) => report,
-        Err(e @ (SweepError::Input(_) | SweepError::Usage(_))) => {
-            eprintln!("firedrill: {e}");
-            return exit::INVALID;
-        }
-        Err(e) => {
-            eprintln!("firedrill: {e}");
-            return exit::INCONCLUSIVE;
-        }
-    };
+    let report = sweep::sweep(&options).await?;
     if let Some(path) = &args.html {
-        if let Err(e) = std::fs::write(path, crate::report::sweep_html(&report)) {
-            eprintln!("firedrill: {}: {e}", path.display());
-            return exit::INCONCLUSIVE;
-        }
+        std::fs::write(path, crate::report::sweep_html(&report)).map_err(|source| {
+            CommandError::WriteFile {
+                path: path.clone(),
+                source,
+            }
+        })?;
     }
     print_report(
         args.json,
@@ -189,15 +197,9 @@ pub async fn sweep(args: RulesSweepArgs) -> i32 {
     )
 }
 
-pub async fn check(args: RulesCheckArgs) -> i32 {
+pub async fn check(args: RulesCheckArgs) -> Result<Outcome, CommandError> {
     let scenario = match &args.scenario {
-        Some(path) => match scenario::load(path, &Overrides::default()) {
-            Ok(plan) => Some(plan),
-            Err(e) => {
-                eprintln!("{e}");
-                return exit::INVALID;
-            }
-        },
+        Some(path) => Some(scenario::load(path, &Overrides::default())?),
         None => None,
     };
     let options = CheckOptions {
@@ -209,21 +211,7 @@ pub async fn check(args: RulesCheckArgs) -> i32 {
         evaluation_interval: args.evaluation_interval,
         strict: args.strict,
     };
-    let report = match analyze::check(&options).await {
-        Ok(report) => report,
-        Err(CheckError::Input(e)) => {
-            eprintln!("firedrill: {e}");
-            return exit::INVALID;
-        }
-        Err(CheckError::Prometheus(e)) => {
-            eprintln!("firedrill: {e}");
-            return exit::INCONCLUSIVE;
-        }
-        Err(CheckError::Alertmanager(e)) => {
-            eprintln!("firedrill: {e}");
-            return exit::INCONCLUSIVE;
-        }
-    };
+    let report = analyze::check(&options).await?;
     print_report(
         args.json,
         &report,
@@ -232,28 +220,21 @@ pub async fn check(args: RulesCheckArgs) -> i32 {
     )
 }
 
-/// Prints a report as JSON or as its table; exit 0 without problems, 1
-/// with any (3 if the JSON cannot be written).
+/// Prints a report as JSON or as its table; it passes without problems.
 fn print_report(
     json: bool,
     report: &impl serde::Serialize,
     table: impl FnOnce() -> String,
     problems: usize,
-) -> i32 {
+) -> Result<Outcome, CommandError> {
     if json {
-        match serde_json::to_string_pretty(report) {
-            Ok(json) => println!("{json}"),
-            Err(e) => {
-                eprintln!("firedrill: {e}");
-                return exit::INCONCLUSIVE;
-            }
-        }
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else {
         print!("{}", table());
     }
-    if problems == 0 {
-        exit::PASS
+    Ok(if problems == 0 {
+        Outcome::Pass
     } else {
-        exit::FAIL
-    }
+        Outcome::Fail
+    })
 }

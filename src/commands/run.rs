@@ -15,9 +15,11 @@ use crate::drill;
 use crate::env::Environment;
 use crate::exit;
 use crate::publish::telemetry::Telemetry;
-use crate::record::{Observations, Progress, Silent};
+use crate::record::{EnvSummary, Observations, Progress, Silent};
 use crate::report::{self, terminal, Report};
 use crate::scenario::{self, Overrides};
+
+use super::{CommandError, Outcome};
 
 /// Run a scenario: traffic, faults, alert and SLO checks; writes a report.
 #[derive(Debug, Clone, clap::Args)]
@@ -75,117 +77,144 @@ impl RunArgs {
     }
 }
 
-pub struct RunOutcome {
-    pub exit_code: i32,
-    pub report_dir: Option<PathBuf>,
-}
-
+/// Runs a scenario: loads it, prepares its environment, runs the drill,
+/// judges what it observed, and writes the report. Whatever happens after
+/// the scenario is accepted, the outcome is the report's.
 pub async fn run(
     options: &RunArgs,
     cluster: &ClusterOptions,
-    mut shutdown: watch::Receiver<bool>,
-) -> RunOutcome {
-    let plan = match scenario::load(&options.scenario, &options.overrides()) {
-        Ok(plan) => crate::plan::Plan {
-            shard: options.shard,
-            ..plan
-        },
-        Err(e) => {
-            eprintln!("{e}");
-            eprintln!(
-                "firedrill: the scenario is invalid; nothing was sent (exit {})",
-                exit::INVALID
-            );
-            return RunOutcome {
-                exit_code: exit::INVALID,
-                report_dir: None,
-            };
-        }
+    shutdown: watch::Receiver<bool>,
+) -> Result<Outcome, CommandError> {
+    let plan = crate::plan::Plan {
+        shard: options.shard,
+        ..scenario::load(&options.scenario, &options.overrides())
+            .map_err(CommandError::NothingSent)?
     };
     let started_at = crate::time::now_rfc3339();
-    let mut progress: Arc<dyn Progress> = if options.quiet {
-        Arc::new(Silent)
-    } else {
-        terminal::TerminalProgress::new()
-    };
-    // Kept alive for the run: dropping it stops the /metrics server.
-    let mut _telemetry = None;
-    if let Some(addr) = options.metrics_addr {
-        match Telemetry::start(addr, progress.clone()) {
-            Ok(telemetry) => {
-                eprintln!(
-                    "firedrill: serving its own metrics at http://{}/metrics",
-                    telemetry.addr()
-                );
-                progress = telemetry.clone();
-                _telemetry = Some(telemetry);
-            }
-            Err(e) => {
-                eprintln!("firedrill: cannot serve metrics on {addr}: {e}");
-                return RunOutcome {
-                    exit_code: exit::INVALID,
-                    report_dir: None,
-                };
-            }
-        }
-    }
-
-    let prepared = tokio::select! {
-        prepared = Environment::prepare(&plan, cluster) => prepared.map_err(Some),
-        _ = shutdown.changed() => Err(None),
-    };
-    let (observations, environment, logs, forced_exit) = match prepared {
-        Ok(mut env) => {
-            env.target = env
-                .target
-                .clone()
-                .with_engine(options.client, options.pacing);
-            let observations = drill::run(&plan, &env, shutdown, progress).await;
-            let log = Logs {
-                prometheus: env.prometheus_log(),
-                alertmanager: env.alertmanager_log(),
-            };
-            let summary = env.summary.clone();
-            // Dropping the environment stops Prometheus and the demo now,
-            // before the report is written.
-            drop(env);
-            (observations, Some(summary), log, None)
-        }
-        Err(Some(error)) => {
-            let code = Some(exit::for_env_error(&error));
-            eprintln!("firedrill: {error}");
-            (
-                Observations::aborted(format!("the environment could not be prepared: {error}")),
-                None,
-                Logs::default(),
-                code,
-            )
-        }
-        Err(None) => (
-            Observations::aborted(
-                "interrupted by a signal while the environment was starting".into(),
-            ),
-            None,
-            Logs::default(),
-            None,
-        ),
-    };
-
-    let mut verdicts = checks::evaluate(&plan, &observations);
+    // Kept for the run: dropping it stops the /metrics server.
+    let listeners = Listeners::start(options)?;
+    let progress = listeners.progress.clone();
+    let drilled = prepare_and_drill(&plan, options, cluster, shutdown, progress).await;
+    let logs = drilled.logs;
+    let mut verdicts = checks::evaluate(&plan, &drilled.observations);
     // Beside each deadline the drill measured: when Prometheus's rule
     // engine says the alert fires, here and in production.
-    let predictions = if environment.is_some() {
+    let predictions = if drilled.environment.is_some() {
         crate::analyze::sweep::predict(&plan).await
     } else {
         Vec::new()
     };
     crate::analyze::sweep::annotate(&mut verdicts, &predictions);
-    let mut report = Report::new(&plan, environment, started_at, observations, verdicts);
+    let mut report = Report::new(
+        &plan,
+        drilled.environment,
+        started_at,
+        drilled.observations,
+        verdicts,
+    );
     report.predictions = predictions;
-    if let Some(code) = forced_exit {
+    if let Some(code) = drilled.exit_code {
         report.exit_code = code;
     }
     finish(options, &plan, report, &logs).await
+}
+
+/// Who hears the run as it goes: the terminal (nobody with `--quiet`) and,
+/// when asked for, firedrill's own /metrics, served while this is kept.
+struct Listeners {
+    progress: Arc<dyn Progress>,
+    _telemetry: Option<Arc<Telemetry>>,
+}
+
+impl Listeners {
+    fn start(options: &RunArgs) -> Result<Self, CommandError> {
+        let progress: Arc<dyn Progress> = if options.quiet {
+            Arc::new(Silent)
+        } else {
+            terminal::TerminalProgress::new()
+        };
+        let Some(addr) = options.metrics_addr else {
+            return Ok(Listeners {
+                progress,
+                _telemetry: None,
+            });
+        };
+        let telemetry = Telemetry::start(addr, progress)
+            .map_err(|source| CommandError::Metrics { addr, source })?;
+        eprintln!(
+            "firedrill: serving its own metrics at http://{}/metrics",
+            telemetry.addr()
+        );
+        Ok(Listeners {
+            progress: telemetry.clone(),
+            _telemetry: Some(telemetry),
+        })
+    }
+}
+
+/// What the drill left for the report.
+struct Drilled {
+    observations: Observations,
+    /// The environment it ran in, when it could be prepared.
+    environment: Option<EnvSummary>,
+    logs: Logs,
+    /// The exit code the report records instead of its verdict's: why the
+    /// run could not happen (`exit::for_env_error`).
+    exit_code: Option<i32>,
+}
+
+/// Prepares the environment and runs the drill in it. A run whose
+/// environment could not be prepared (or that was interrupted meanwhile)
+/// is aborted, and says why; it still gets its report.
+async fn prepare_and_drill(
+    plan: &crate::plan::Plan,
+    options: &RunArgs,
+    cluster: &ClusterOptions,
+    mut shutdown: watch::Receiver<bool>,
+    progress: Arc<dyn Progress>,
+) -> Drilled {
+    let prepared = tokio::select! {
+        prepared = Environment::prepare(plan, cluster) => prepared.map_err(Some),
+        _ = shutdown.changed() => Err(None),
+    };
+    let aborted = |why: String, exit_code| Drilled {
+        observations: Observations::aborted(why),
+        environment: None,
+        logs: Logs::default(),
+        exit_code,
+    };
+    let mut env = match prepared {
+        Ok(env) => env,
+        Err(Some(error)) => {
+            // Said now, as the run goes on to its report.
+            eprintln!("firedrill: {error}");
+            let why = format!("the environment could not be prepared: {error}");
+            return aborted(why, Some(exit::for_env_error(&error)));
+        }
+        Err(None) => {
+            let why = "interrupted by a signal while the environment was starting";
+            return aborted(why.into(), None);
+        }
+    };
+    env.target = env
+        .target
+        .clone()
+        .with_engine(options.client, options.pacing);
+    let observations = drill::run(plan, &env, shutdown, progress).await;
+    let logs = Logs {
+        prometheus: env.prometheus_log(),
+        alertmanager: env.alertmanager_log(),
+    };
+    let environment = Some(env.summary.clone());
+    // Dropping the environment stops Prometheus and the demo now, before
+    // the report is written.
+    drop(env);
+    Drilled {
+        observations,
+        environment,
+        logs,
+        exit_code: None,
+    }
 }
 
 /// Writes the report, then pushes the results (when asked), and says where.
@@ -198,7 +227,7 @@ async fn finish(
     plan: &crate::plan::Plan,
     mut report: Report,
     logs: &Logs,
-) -> RunOutcome {
+) -> Result<Outcome, CommandError> {
     let dir = options
         .out
         .clone()
@@ -208,6 +237,7 @@ async fn finish(
         match crate::publish::push::push(gateway, &report).await {
             Ok(url) => eprintln!("firedrill: results pushed to {url}"),
             Err(e) => {
+                // The run goes on: the failure is said, and noted in the report.
                 eprintln!("firedrill: {e}");
                 report
                     .observations
@@ -218,22 +248,18 @@ async fn finish(
         }
     }
     eprint!("{}", terminal::summary(&report));
-    let mut exit_code = report.exit_code;
-    match &written {
-        Ok(()) => eprintln!("report: {}", dir.join("report.json").display()),
-        Err(e) => {
-            eprintln!(
-                "firedrill: could not write the report to {}: {e}",
-                dir.display()
-            );
-            if exit_code == exit::PASS {
-                exit_code = exit::INCONCLUSIVE;
-            }
+    match written {
+        Ok(()) => {
+            eprintln!("report: {}", dir.join("report.json").display());
+            Ok(Outcome::Report {
+                exit_code: report.exit_code,
+            })
         }
-    }
-    RunOutcome {
-        exit_code,
-        report_dir: written.ok().map(|_| dir),
+        Err(source) => Err(CommandError::ReportNotWritten {
+            dir,
+            source,
+            recorded: report.exit_code,
+        }),
     }
 }
 
