@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{authorize, error_chain, http_client, Access};
+use super::{authorize, error_chain, http_client, is_certificate_error, Access, ClientError};
 use crate::record::Labels;
 use crate::secret::{Credentials, Secret};
 
@@ -24,10 +24,25 @@ const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertmanagerError {
-    #[error("Alertmanager at {url} cannot be reached: {message}")]
-    Unreachable { url: String, message: String },
-    #[error("Alertmanager at {url}: TLS failed: {message} (trust its CA with `alertmanager.tls.ca_file`, or, knowingly, `insecure_skip_verify: true`)")]
-    Tls { url: String, message: String },
+    #[error("Alertmanager at {url} cannot be reached: {}", error_chain(.source))]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// No HTTP client could be made for it (its CA file is not PEM).
+    #[error("Alertmanager at {url} cannot be reached: {source}")]
+    Client {
+        url: String,
+        #[source]
+        source: ClientError,
+    },
+    #[error("Alertmanager at {url}: TLS failed: {} (trust its CA with `alertmanager.tls.ca_file`, or, knowingly, `insecure_skip_verify: true`)", error_chain(.source))]
+    Tls {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("Alertmanager at {url} answered HTTP {status}: {body}")]
     Http {
         url: String,
@@ -50,6 +65,7 @@ impl AlertmanagerError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             AlertmanagerError::Unreachable { .. }
+            | AlertmanagerError::Client { .. }
             | AlertmanagerError::Tls { .. }
             | AlertmanagerError::NotReady { .. } => true,
             AlertmanagerError::Http { status, .. } => *status >= 500 || *status == 429,
@@ -185,9 +201,9 @@ impl AlertmanagerClient {
     }
 
     pub fn with_access(base_url: &str, access: Access) -> Result<Self, AlertmanagerError> {
-        let http = http_client(&access).map_err(|message| AlertmanagerError::Unreachable {
+        let http = http_client(&access).map_err(|source| AlertmanagerError::Client {
             url: base_url.to_string(),
-            message,
+            source,
         })?;
         Ok(AlertmanagerClient {
             base: base_url.trim_end_matches('/').to_string(),
@@ -207,7 +223,7 @@ impl AlertmanagerClient {
             .timeout(Duration::from_secs(2))
             .send()
             .await
-            .map_err(|e| unreachable(&url, &e))?;
+            .map_err(|e| unreachable(&url, e))?;
         let status = response.status().as_u16();
         if status == 401 || status == 403 {
             return Err(AlertmanagerError::Http {
@@ -325,10 +341,10 @@ impl AlertmanagerClient {
         url: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<Vec<u8>, AlertmanagerError> {
-        let mut response = request.send().await.map_err(|e| unreachable(url, &e))?;
+        let mut response = request.send().await.map_err(|e| unreachable(url, e))?;
         let status = response.status();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(url, &e))? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(url, e))? {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
                 return Err(AlertmanagerError::Decode {
                     url: url.to_string(),
@@ -348,17 +364,12 @@ impl AlertmanagerClient {
     }
 }
 
-fn unreachable(url: &str, error: &reqwest::Error) -> AlertmanagerError {
-    let chain = error_chain(error);
-    if chain.contains("certificate") || chain.contains("InvalidCertificate") {
-        return AlertmanagerError::Tls {
-            url: url.to_string(),
-            message: chain,
-        };
-    }
-    AlertmanagerError::Unreachable {
-        url: url.to_string(),
-        message: chain,
+fn unreachable(url: &str, error: reqwest::Error) -> AlertmanagerError {
+    let url = url.to_string();
+    if is_certificate_error(&error) {
+        AlertmanagerError::Tls { url, source: error }
+    } else {
+        AlertmanagerError::Unreachable { url, source: error }
     }
 }
 

@@ -43,10 +43,27 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromError {
-    #[error("Prometheus at {url} cannot be reached: {message}")]
-    Unreachable { url: String, message: String },
-    #[error("Prometheus at {url}: TLS failed: {message}")]
-    Tls { url: String, message: String },
+    /// `kind`: timed out, connection failed, request failed.
+    #[error("Prometheus at {url} cannot be reached: {kind}: {}", error_chain(.source))]
+    Unreachable {
+        url: String,
+        kind: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// No HTTP client could be made for it (its CA file is not PEM).
+    #[error("Prometheus at {url} cannot be reached: {source}")]
+    Client {
+        url: String,
+        #[source]
+        source: ClientError,
+    },
+    #[error("Prometheus at {url}: TLS failed: {} (trust its CA with `prometheus.tls.ca_file`, or, knowingly, `insecure_skip_verify: true`)", error_chain(.source))]
+    Tls {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("Prometheus at {url} answered HTTP {status}: {body}")]
     Http {
         url: String,
@@ -83,6 +100,7 @@ impl PromError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             PromError::Unreachable { .. }
+            | PromError::Client { .. }
             | PromError::Tls { .. }
             | PromError::TooLarge { .. }
             | PromError::NotReady { .. } => true,
@@ -140,9 +158,9 @@ impl PromClient {
     }
 
     pub fn with_access(base_url: &str, access: Access) -> Result<Self, PromError> {
-        let http = http_client(&access).map_err(|message| PromError::Unreachable {
+        let http = http_client(&access).map_err(|source| PromError::Client {
             url: base_url.to_string(),
-            message,
+            source,
         })?;
         Ok(PromClient {
             base: base_url.trim_end_matches('/').to_string(),
@@ -186,7 +204,7 @@ impl PromClient {
             .timeout(Duration::from_secs(2))
             .send()
             .await
-            .map_err(|e| unreachable(&url, &e))?;
+            .map_err(|e| unreachable(&url, e))?;
         let status = response.status();
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(PromError::Http {
@@ -372,10 +390,10 @@ impl PromClient {
         url: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<T, PromError> {
-        let mut response = request.send().await.map_err(|e| unreachable(url, &e))?;
+        let mut response = request.send().await.map_err(|e| unreachable(url, e))?;
         let status = response.status();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(url, &e))? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(url, e))? {
             if body.len() + chunk.len() > self.max_response_bytes {
                 return Err(PromError::TooLarge {
                     url: url.to_string(),
@@ -410,25 +428,31 @@ impl PromClient {
     }
 }
 
+/// Why no HTTP client could be made for an API.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("the CA file is not a PEM certificate: {0}")]
+    NotPem(#[source] reqwest::Error),
+    #[error("cannot build an HTTP client: {0}")]
+    Build(#[source] reqwest::Error),
+}
+
 /// The HTTP client both API clients use: bounded timeouts, the CA to
 /// trust or (on request) none checked.
-pub(crate) fn http_client(access: &Access) -> Result<reqwest::Client, String> {
+pub(crate) fn http_client(access: &Access) -> Result<reqwest::Client, ClientError> {
     // A query firedrill sends answers in well under a second on a healthy
     // Prometheus (or Alertmanager); ten seconds means it is not healthy.
     let mut builder = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(3));
     if let Some(pem) = &access.ca_pem {
-        let certificate = reqwest::Certificate::from_pem(pem)
-            .map_err(|e| format!("the CA file is not a PEM certificate: {e}"))?;
+        let certificate = reqwest::Certificate::from_pem(pem).map_err(ClientError::NotPem)?;
         builder = builder.add_root_certificate(certificate);
     }
     if access.insecure_skip_verify {
         builder = builder.danger_accept_invalid_certs(true);
     }
-    builder
-        .build()
-        .map_err(|e| format!("cannot build an HTTP client: {e}"))
+    builder.build().map_err(ClientError::Build)
 }
 
 /// The `Authorization` header for credentials, marked sensitive so no
@@ -446,15 +470,10 @@ pub(crate) fn authorize(
     }
 }
 
-fn unreachable(url: &str, error: &reqwest::Error) -> PromError {
-    let chain = error_chain(error);
-    if chain.contains("certificate") || chain.contains("InvalidCertificate") {
-        return PromError::Tls {
-            url: url.to_string(),
-            message: format!(
-                "{chain} (trust its CA with `prometheus.tls.ca_file`, or, knowingly, `insecure_skip_verify: true`)"
-            ),
-        };
+fn unreachable(url: &str, error: reqwest::Error) -> PromError {
+    let url = url.to_string();
+    if is_certificate_error(&error) {
+        return PromError::Tls { url, source: error };
     }
     let kind = if error.is_timeout() {
         "timed out"
@@ -464,9 +483,16 @@ fn unreachable(url: &str, error: &reqwest::Error) -> PromError {
         "request failed"
     };
     PromError::Unreachable {
-        url: url.to_string(),
-        message: format!("{kind}: {}", error_chain(error)),
+        url,
+        kind,
+        source: error,
     }
+}
+
+/// rustls says so in the error's chain (reqwest has no kind for it).
+pub(crate) fn is_certificate_error(error: &reqwest::Error) -> bool {
+    let chain = error_chain(error);
+    chain.contains("certificate") || chain.contains("InvalidCertificate")
 }
 
 /// reqwest's top-level message is generic; the cause says what happened.
