@@ -11,9 +11,9 @@ pub fn inject(start: &[String], restore: &[String]) -> Result<ExecRestore, Fault
     let armed = ExecRestore {
         command: Some(restore.to_vec()),
     };
-    run_command(start).map_err(|message| FaultError::Command {
+    run_command(start).map_err(|source| FaultError::Command {
         stage: Stage::Start,
-        message,
+        source,
     })?;
     Ok(armed)
 }
@@ -26,9 +26,9 @@ pub struct ExecRestore {
 impl ExecRestore {
     pub fn restore(mut self) -> Result<(), FaultError> {
         match self.command.take() {
-            Some(command) => run_command(&command).map_err(|message| FaultError::Command {
+            Some(command) => run_command(&command).map_err(|source| FaultError::Command {
                 stage: Stage::Restore,
-                message,
+                source,
             }),
             None => Ok(()),
         }
@@ -45,16 +45,42 @@ impl Drop for ExecRestore {
     }
 }
 
+/// Why a fault's command did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandFailure {
+    #[error("an empty command")]
+    Empty,
+    #[error("`{program}`: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` exited with {status}: {stderr}")]
+    Exited {
+        command: String,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+    #[error("`{command}` did not finish within a minute")]
+    TimedOut { command: String },
+    #[error("{0}")]
+    Wait(#[source] std::io::Error),
+}
+
 /// Runs a command (argv, no shell) to completion, within a minute.
-fn run_command(argv: &[String]) -> Result<(), String> {
-    let (program, args) = argv.split_first().ok_or("an empty command")?;
+fn run_command(argv: &[String]) -> Result<(), CommandFailure> {
+    let (program, args) = argv.split_first().ok_or(CommandFailure::Empty)?;
     let mut child = std::process::Command::new(program)
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| format!("`{program}`: {e}"))?;
+        .map_err(|source| CommandFailure::Spawn {
+            program: program.clone(),
+            source,
+        })?;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         match child.try_wait() {
@@ -64,11 +90,11 @@ fn run_command(argv: &[String]) -> Result<(), String> {
                 if let Some(mut pipe) = child.stderr.take() {
                     let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
                 }
-                return Err(format!(
-                    "`{}` exited with {status}: {}",
-                    argv.join(" "),
-                    stderr.trim()
-                ));
+                return Err(CommandFailure::Exited {
+                    command: argv.join(" "),
+                    status,
+                    stderr: stderr.trim().to_string(),
+                });
             }
             Ok(None) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
@@ -76,12 +102,11 @@ fn run_command(argv: &[String]) -> Result<(), String> {
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!(
-                    "`{}` did not finish within a minute",
-                    argv.join(" ")
-                ));
+                return Err(CommandFailure::TimedOut {
+                    command: argv.join(" "),
+                });
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(CommandFailure::Wait(e)),
         }
     }
 }

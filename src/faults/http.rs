@@ -12,9 +12,9 @@ pub async fn inject(start: &HttpCall, restore: &HttpCall) -> Result<HttpRestore,
     let armed = HttpRestore {
         call: Some(restore.clone()),
     };
-    send(start).await.map_err(|message| FaultError::Http {
+    send(start).await.map_err(|source| FaultError::Http {
         stage: Stage::Start,
-        message,
+        source,
     })?;
     Ok(armed)
 }
@@ -27,9 +27,9 @@ pub struct HttpRestore {
 impl HttpRestore {
     pub async fn restore(mut self) -> Result<(), FaultError> {
         match self.call.take() {
-            Some(call) => send(&call).await.map_err(|message| FaultError::Http {
+            Some(call) => send(&call).await.map_err(|source| FaultError::Http {
                 stage: Stage::Restore,
-                message,
+                source,
             }),
             None => Ok(()),
         }
@@ -45,7 +45,7 @@ impl Drop for HttpRestore {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| e.to_string())
+                .map_err(CallFailure::Runtime)
                 .and_then(|runtime| runtime.block_on(send(&call)))
         });
         match worker.join() {
@@ -58,27 +58,55 @@ impl Drop for HttpRestore {
     }
 }
 
-async fn send(call: &HttpCall) -> Result<(), String> {
+/// Why a fault's HTTP call did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallFailure {
+    #[error("{0}")]
+    Client(#[source] reqwest::Error),
+    #[error("{0}")]
+    Method(#[source] hyper::http::method::InvalidMethod),
+    #[error("{method} {url}: {source}")]
+    Send {
+        method: String,
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{method} {url} answered HTTP {status}")]
+    Status {
+        method: String,
+        url: String,
+        status: reqwest::StatusCode,
+    },
+    /// `Drop`'s runtime for the restore call could not be built.
+    #[error("{0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+async fn send(call: &HttpCall) -> Result<(), CallFailure> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
-        .map_err(|e| e.to_string())?;
-    let method = reqwest::Method::from_bytes(call.method.as_bytes()).map_err(|e| e.to_string())?;
+        .map_err(CallFailure::Client)?;
+    let method =
+        reqwest::Method::from_bytes(call.method.as_bytes()).map_err(CallFailure::Method)?;
     let mut request = client.request(method, &call.url).body(call.body.clone());
     for (name, value) in &call.headers {
         request = request.header(name, value);
     }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| format!("{} {}: {e}", call.method, call.url))?;
+    let response = request.send().await.map_err(|source| CallFailure::Send {
+        method: call.method.clone(),
+        url: call.url.clone(),
+        source,
+    })?;
     let status = response.status();
     if status.is_success() {
         Ok(())
     } else {
-        Err(format!(
-            "{} {} answered HTTP {status}",
-            call.method, call.url
-        ))
+        Err(CallFailure::Status {
+            method: call.method.clone(),
+            url: call.url.clone(),
+            status,
+        })
     }
 }

@@ -18,6 +18,9 @@ mod kube;
 
 use std::sync::Arc;
 
+pub use exec::CommandFailure;
+pub use http::CallFailure;
+
 use crate::cluster::{ClusterError, ClusterHandle};
 use crate::demo::DemoStack;
 use crate::plan::FaultPlan;
@@ -52,13 +55,21 @@ pub enum FaultError {
     #[error("the demo gateway is not running")]
     NoDemo,
     #[error("could not inject the demo fault: {0}")]
-    DemoInject(std::io::Error),
+    DemoInject(#[source] std::io::Error),
     #[error("could not restore the demo gateway: {0}")]
-    DemoRestore(std::io::Error),
-    #[error("the fault's {stage} command failed: {message}")]
-    Command { stage: Stage, message: String },
-    #[error("the fault's {stage} call failed: {message}")]
-    Http { stage: Stage, message: String },
+    DemoRestore(#[source] std::io::Error),
+    #[error("the fault's {stage} command failed: {source}")]
+    Command {
+        stage: Stage,
+        #[source]
+        source: CommandFailure,
+    },
+    #[error("the fault's {stage} call failed: {source}")]
+    Http {
+        stage: Stage,
+        #[source]
+        source: CallFailure,
+    },
     #[error("no Kubernetes API connection (this plan was not expected to need one)")]
     NoCluster,
     #[error("{0}")]
