@@ -115,42 +115,47 @@ pub async fn apply(
     Ok(applied)
 }
 
-/// Rolled out, still rolling (with kubectl's words), or failed.
-pub fn rollout_status(deployment: &Deployment) -> Result<Option<String>, String> {
-    let name = deployment.metadata.name.as_deref().unwrap_or_default();
+/// Where a Deployment's rollout stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rollout {
+    Done,
+    /// Still rolling, in kubectl's words.
+    Waiting(String),
+    /// Past its progress deadline: waiting will not roll it out.
+    PastDeadline,
+}
+
+/// Rolled out, still rolling, or failed (kubectl rollout status's rules).
+pub fn rollout_status(deployment: &Deployment) -> Rollout {
     let status = deployment.status.clone().unwrap_or_default();
     if deployment.metadata.generation.unwrap_or(0) > status.observed_generation.unwrap_or(0) {
-        return Ok(Some(
-            "waiting for the deployment spec update to be observed".into(),
-        ));
+        return Rollout::Waiting("waiting for the deployment spec update to be observed".into());
     }
     if status.conditions.iter().flatten().any(|c| {
         c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
     }) {
-        return Err(format!(
-            "deployment `{name}` exceeded its progress deadline"
-        ));
+        return Rollout::PastDeadline;
     }
     let updated = status.updated_replicas.unwrap_or(0);
     if let Some(wanted) = deployment.spec.as_ref().and_then(|s| s.replicas) {
         if updated < wanted {
-            return Ok(Some(format!("{updated} of {wanted} new replicas updated")));
+            return Rollout::Waiting(format!("{updated} of {wanted} new replicas updated"));
         }
     }
     let total = status.replicas.unwrap_or(0);
     if total > updated {
-        return Ok(Some(format!(
+        return Rollout::Waiting(format!(
             "{} old replicas pending termination",
             total - updated
-        )));
+        ));
     }
     let available = status.available_replicas.unwrap_or(0);
     if available < updated {
-        return Ok(Some(format!(
+        return Rollout::Waiting(format!(
             "{available} of {updated} updated replicas available"
-        )));
+        ));
     }
-    Ok(None)
+    Rollout::Done
 }
 
 /// Polls every applied Deployment until it has rolled out, or `timeout`.
@@ -173,18 +178,22 @@ pub async fn wait_for_rollouts(
                 )
             })?;
             match rollout_status(&deployment) {
-                Ok(None) => break,
-                Ok(Some(waiting)) if started.elapsed() < timeout => {
-                    let _ = waiting;
+                Rollout::Done => break,
+                Rollout::Waiting(_) if started.elapsed() < timeout => {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                Ok(Some(waiting)) => {
-                    return Err(ClusterError::Invalid(format!(
-                        "deployment `{}` did not roll out within {timeout:?}: {waiting}",
-                        object.name
-                    )))
+                Rollout::Waiting(waiting) => {
+                    return Err(ClusterError::RolloutTimeout {
+                        deployment: object.name.clone(),
+                        timeout,
+                        waiting,
+                    })
                 }
-                Err(failed) => return Err(ClusterError::Invalid(failed)),
+                Rollout::PastDeadline => {
+                    return Err(ClusterError::PastProgressDeadline {
+                        deployment: deployment.metadata.name.clone().unwrap_or_default(),
+                    })
+                }
             }
         }
     }

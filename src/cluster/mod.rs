@@ -47,6 +47,14 @@ pub enum ClusterError {
     Api { what: String, message: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("deployment `{deployment}` exceeded its progress deadline")]
+    PastProgressDeadline { deployment: String },
+    #[error("deployment `{deployment}` did not roll out within {timeout:?}: {waiting}")]
+    RolloutTimeout {
+        deployment: String,
+        timeout: Duration,
+        waiting: String,
+    },
 }
 
 impl ClusterError {

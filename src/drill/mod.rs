@@ -54,57 +54,10 @@ pub async fn run(
     let (paging, mut notes) = start_paging(env, clock, progress.clone(), notes);
 
     let run_start = clock.now();
-    let mut status = RunStatus::Completed;
-    let mut phases = Vec::new();
-    let live = Arc::new(Live::default());
-    for (index, phase) in plan.phases.iter().enumerate() {
-        if *shutdown.borrow() {
-            status = RunStatus::Interrupted(format!(
-                "stopped by a signal before phase `{}`",
-                phase.name
-            ));
-            break;
-        }
-        live.reset();
-        progress.phase_started(index, phase, &live);
-        let (record, end) =
-            run_phase(phase, plan.shard, env, &clock, &mut shutdown, live.clone()).await;
-        progress.phase_finished(index, &record);
-        let fault_error = record.fault_error.clone();
-        phases.push(record);
-        match end {
-            PhaseEnd::Completed => {}
-            PhaseEnd::Interrupted => {
-                status = RunStatus::Interrupted(format!(
-                    "stopped by a signal during phase `{}`",
-                    phase.name
-                ));
-                break;
-            }
-            PhaseEnd::FaultFailed => {
-                status = RunStatus::Aborted(format!(
-                    "the fault of phase `{}` could not be injected: {}",
-                    phase.name,
-                    fault_error.unwrap_or_default()
-                ));
-                break;
-            }
-        }
-    }
+    let (phases, mut status) = run_phases(plan, env, &clock, &mut shutdown, progress).await;
     let run_end = clock.now();
-
-    // Let Prometheus scrape and evaluate past the end of the traffic, so the
-    // last moments of the run are in its data.
     if status == RunStatus::Completed {
-        let settle = evaluation
-            + Duration::from_secs_f64(env.summary.scrape_interval_seconds)
-            + Duration::from_millis(500);
-        tokio::select! {
-            _ = tokio::time::sleep(settle) => {}
-            _ = shutdown.changed() => {
-                status = RunStatus::Interrupted("stopped by a signal while waiting for the last evaluations".into());
-            }
-        }
+        status = settle(env, evaluation, &mut shutdown).await;
     }
     let watch_log = watcher.finish().await;
     let alertmanager = finish_paging(paging, &mut notes).await;
@@ -123,6 +76,65 @@ pub async fn run(
         .await;
     observations.alertmanager = alertmanager;
     observations
+}
+
+/// Runs the phases in order until they are done, a signal comes, or a
+/// fault cannot be injected; returns their records and how the run ended.
+async fn run_phases(
+    plan: &Plan,
+    env: &Environment,
+    clock: &Clock,
+    shutdown: &mut watch::Receiver<bool>,
+    progress: Arc<dyn Progress>,
+) -> (Vec<PhaseRecord>, RunStatus) {
+    let mut phases = Vec::new();
+    let live = Arc::new(Live::default());
+    for (index, phase) in plan.phases.iter().enumerate() {
+        if *shutdown.borrow() {
+            let status = RunStatus::Interrupted(format!(
+                "stopped by a signal before phase `{}`",
+                phase.name
+            ));
+            return (phases, status);
+        }
+        live.reset();
+        progress.phase_started(index, phase, &live);
+        let (record, end) = run_phase(phase, plan.shard, env, clock, shutdown, live.clone()).await;
+        progress.phase_finished(index, &record);
+        let fault_error = record.fault_error.clone();
+        phases.push(record);
+        let status = match end {
+            PhaseEnd::Completed => continue,
+            PhaseEnd::Interrupted => {
+                RunStatus::Interrupted(format!("stopped by a signal during phase `{}`", phase.name))
+            }
+            PhaseEnd::FaultFailed => RunStatus::Aborted(format!(
+                "the fault of phase `{}` could not be injected: {}",
+                phase.name,
+                fault_error.unwrap_or_default()
+            )),
+        };
+        return (phases, status);
+    }
+    (phases, RunStatus::Completed)
+}
+
+/// Lets Prometheus scrape and evaluate past the end of the traffic, so the
+/// last moments of the run are in its data.
+async fn settle(
+    env: &Environment,
+    evaluation: Duration,
+    shutdown: &mut watch::Receiver<bool>,
+) -> RunStatus {
+    let settle = evaluation
+        + Duration::from_secs_f64(env.summary.scrape_interval_seconds)
+        + Duration::from_millis(500);
+    tokio::select! {
+        _ = tokio::time::sleep(settle) => RunStatus::Completed,
+        _ = shutdown.changed() => RunStatus::Interrupted(
+            "stopped by a signal while waiting for the last evaluations".into(),
+        ),
+    }
 }
 
 /// The Alertmanager watcher and (embedded) the notification receiver.
@@ -258,89 +270,108 @@ async fn run_phase(
     live: Arc<Live>,
 ) -> (PhaseRecord, PhaseEnd) {
     let started_at = clock.now();
-    let mut fault_error = None;
-    // The injected fault restores itself when dropped, whatever happens
-    // below. In a sharded run only shard 0 injects it: one scale-down and
-    // one restore, not one per shard racing each other.
-    let injects = shard.is_none_or(|s| s.index == 0);
-    let injected = match phase.fault.as_ref().filter(|_| injects) {
-        Some(plan) => match faults::inject(plan, &env.fault_context()).await {
-            Ok(injected) => Some(injected),
-            Err(e) => {
-                // The phase is about its fault: without it there is nothing
-                // to observe, and the drill stops here.
-                let record = PhaseRecord {
-                    name: phase.name.clone(),
-                    started_at,
-                    ended_at: clock.now(),
-                    planned_seconds: phase.planned_duration().as_secs_f64(),
-                    fault: phase.fault.clone(),
-                    fault_error: Some(e.to_string()),
-                    stats: None,
-                    load_error: None,
-                    cut_short: false,
-                };
-                return (record, PhaseEnd::FaultFailed);
-            }
-        },
-        None => None,
-    };
-    let mut interrupted = false;
-    let mut stats = None;
-    let mut load_error = None;
-    match &phase.model {
-        LoadModel::Idle { duration } => {
-            tokio::select! {
-                _ = tokio::time::sleep(*duration) => {}
-                _ = shutdown.changed() => interrupted = true,
-            }
-        }
-        _ => {
-            let (stop_tx, stop_rx) = watch::channel(false);
-            let target = env.target.clone();
-            let mut plan = phase.clone();
-            if let Some(shard) = shard {
-                plan.model = shard.apply(&phase.model);
-            }
-            let mut task =
-                tokio::task::spawn_blocking(move || load::run_phase(&target, &plan, stop_rx, live));
-            let result = tokio::select! {
-                result = &mut task => result,
-                _ = shutdown.changed() => {
-                    interrupted = true;
-                    let _ = stop_tx.send(true);
-                    task.await
-                }
-            };
-            match result {
-                Ok(Ok(phase_stats)) => stats = Some(phase_stats),
-                Ok(Err(e)) => load_error = Some(e.to_string()),
-                Err(e) => load_error = Some(format!("the load engine crashed: {e}")),
-            }
-        }
-    }
-    if let Some(injected) = injected {
-        if let Err(e) = injected.restore().await {
-            fault_error = Some(e.to_string());
-        }
-    }
-    let record = PhaseRecord {
+    let record = |fault_error, traffic: Traffic| PhaseRecord {
         name: phase.name.clone(),
         started_at,
         ended_at: clock.now(),
         planned_seconds: phase.planned_duration().as_secs_f64(),
         fault: phase.fault.clone(),
         fault_error,
-        stats,
-        load_error,
-        cut_short: interrupted,
+        stats: traffic.stats,
+        load_error: traffic.load_error,
+        cut_short: traffic.interrupted,
     };
-    let end = if interrupted {
+    // The injected fault restores itself when dropped, whatever happens
+    // below.
+    let injected = match inject_fault(phase, shard, env).await {
+        Ok(injected) => injected,
+        // The phase is about its fault: without it there is nothing to
+        // observe, and the drill stops here.
+        Err(e) => {
+            return (
+                record(Some(e.to_string()), Traffic::default()),
+                PhaseEnd::FaultFailed,
+            )
+        }
+    };
+    let traffic = send_traffic(phase, shard, env, shutdown, live).await;
+    let mut fault_error = None;
+    if let Some(injected) = injected {
+        if let Err(e) = injected.restore().await {
+            fault_error = Some(e.to_string());
+        }
+    }
+    let end = if traffic.interrupted {
         PhaseEnd::Interrupted
     } else {
         PhaseEnd::Completed
     };
-    (record, end)
+    (record(fault_error, traffic), end)
+}
+
+/// Injects the phase's fault, if it has one. In a sharded run only shard 0
+/// injects it: one scale-down and one restore, not one per shard racing
+/// each other.
+async fn inject_fault(
+    phase: &PhasePlan,
+    shard: Option<Shard>,
+    env: &Environment,
+) -> Result<Option<faults::Injected>, faults::FaultError> {
+    let injects = shard.is_none_or(|s| s.index == 0);
+    match phase.fault.as_ref().filter(|_| injects) {
+        Some(plan) => Ok(Some(faults::inject(plan, &env.fault_context()).await?)),
+        None => Ok(None),
+    }
+}
+
+/// What a phase's traffic did.
+#[derive(Default)]
+struct Traffic {
+    stats: Option<load::PhaseStats>,
+    load_error: Option<String>,
+    /// A signal cut it short.
+    interrupted: bool,
+}
+
+/// Sends the phase's traffic (this shard's part of it), or idles through
+/// it, until its end or a signal.
+async fn send_traffic(
+    phase: &PhasePlan,
+    shard: Option<Shard>,
+    env: &Environment,
+    shutdown: &mut watch::Receiver<bool>,
+    live: Arc<Live>,
+) -> Traffic {
+    let mut traffic = Traffic::default();
+    if let LoadModel::Idle { duration } = &phase.model {
+        tokio::select! {
+            _ = tokio::time::sleep(*duration) => {}
+            _ = shutdown.changed() => traffic.interrupted = true,
+        }
+        return traffic;
+    }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let target = env.target.clone();
+    let mut plan = phase.clone();
+    if let Some(shard) = shard {
+        plan.model = shard.apply(&phase.model);
+    }
+    let mut task =
+        tokio::task::spawn_blocking(move || load::run_phase(&target, &plan, stop_rx, live));
+    let result = tokio::select! {
+        result = &mut task => result,
+        _ = shutdown.changed() => {
+            traffic.interrupted = true;
+            let _ = stop_tx.send(true);
+            task.await
+        }
+    };
+    match result {
+        Ok(Ok(stats)) => traffic.stats = Some(stats),
+        Ok(Err(e)) => traffic.load_error = Some(e.to_string()),
+        Err(e) => traffic.load_error = Some(format!("the load engine crashed: {e}")),
+    }
+    traffic
 }
 
 /// How a phase ended.

@@ -10,7 +10,7 @@ use super::process::{ChildProcess, ChildSpec, PROMETHEUS};
 use super::EnvError;
 use crate::prom::PromClient;
 use crate::rules::{self, LoadedGroups, RulesError};
-use crate::secret::Credentials;
+use crate::secret::{Credentials, Secret};
 
 /// A scrape reads at most this much. Prometheus's default is no limit, and a
 /// target that answers /metrics with an endless body would have it buffer
@@ -53,6 +53,59 @@ pub struct Settings<'a> {
 }
 
 pub async fn start(settings: &Settings<'_>, targets: ScrapeTargets) -> Result<Embedded, EnvError> {
+    let rules = scaled_rules(settings)?;
+    let (scrape_auth, secret_files) = scrape_credentials(targets.credentials.as_ref());
+    let mut config = config_yaml(
+        &targets,
+        rules.scrape,
+        rules.evaluation,
+        &(scrape_auth + &scrape_tls(&targets)),
+    );
+    if let Some(alertmanager) = &settings.alertmanager {
+        config.push_str(&format!(
+            "alerting:\n  alertmanagers:\n    - api_version: v2\n      static_configs:\n        - targets: [\"{alertmanager}\"]\n"
+        ));
+    }
+    let rule_groups = rules.groups.len();
+    let rules_yaml = rules::render_rule_file(rules.groups)?;
+    let spec = ChildSpec {
+        binary: PROMETHEUS,
+        path: PROMETHEUS.find("the embedded environment")?,
+        files: vec![("prometheus.yml".into(), config)],
+        // Started without rules: they are loaded after the first scrape, so
+        // no alert is evaluated on an empty database (an `absent(up)` rule
+        // would go pending, fire, and page, before any data arrived).
+        raw_files: vec![("rules.yml".into(), NO_RULES.into())],
+        secret_files,
+        args: prometheus_args(settings.time_scale),
+        log_name: "prometheus.log",
+    };
+    let process = ChildProcess::start(&spec).await?;
+    let client = PromClient::new(process.url())?;
+    Ok(Embedded {
+        process,
+        client,
+        scrape: rules.scrape,
+        evaluation: rules.evaluation,
+        rule_sources: rules.sources,
+        rules_yaml,
+        rule_groups,
+    })
+}
+
+/// The intervals and the rule groups the embedded Prometheus runs with,
+/// every one divided by the time scale.
+struct ScaledRules {
+    scrape: Duration,
+    evaluation: Duration,
+    groups: Vec<rules::Group>,
+    /// Where the groups came from, for the report.
+    sources: Vec<String>,
+}
+
+/// The shipped config's intervals (or the scenario's) and the shipped
+/// rules (or the scenario's rule files), scaled.
+fn scaled_rules(settings: &Settings<'_>) -> Result<ScaledRules, EnvError> {
     let Settings {
         rule_files,
         scrape_interval,
@@ -83,9 +136,19 @@ pub async fn start(settings: &Settings<'_>, targets: ScrapeTargets) -> Result<Em
             groups.push(scaled);
         }
     }
-    // Prometheus reads scrape credentials from files: they are written into
-    // its private directory (mode 0600) and removed with it.
-    let (scrape_auth, secret_files) = match &targets.credentials {
+    Ok(ScaledRules {
+        scrape,
+        evaluation,
+        groups,
+        sources: loaded.iter().map(|l| l.origin.clone()).collect(),
+    })
+}
+
+/// The gateway's scrape credentials, as Prometheus reads them: from files
+/// written into its private directory (mode 0600) and removed with it.
+/// Returns the scrape config's auth block and the files.
+fn scrape_credentials(credentials: Option<&Credentials>) -> (String, Vec<(String, Secret)>) {
+    match credentials {
         Some(Credentials::Bearer(token)) => (
             "    authorization:\n      type: Bearer\n      credentials_file: \"{dir}/scrape-secret\"\n"
                 .to_string(),
@@ -99,60 +162,30 @@ pub async fn start(settings: &Settings<'_>, targets: ScrapeTargets) -> Result<Em
             vec![("scrape-secret".to_string(), password.clone())],
         ),
         None => (String::new(), Vec::new()),
-    };
-    let mut config = config_yaml(
-        &targets,
-        scrape,
-        evaluation,
-        &(scrape_auth + &scrape_tls(&targets)),
-    );
-    if let Some(alertmanager) = &settings.alertmanager {
-        config.push_str(&format!(
-            "alerting:\n  alertmanagers:\n    - api_version: v2\n      static_configs:\n        - targets: [\"{alertmanager}\"]\n"
-        ));
     }
+}
+
+/// Prometheus's flags: its private directory and port, and its defaults
+/// that are durations, scaled like everything else.
+fn prometheus_args(time_scale: f64) -> Vec<String> {
     let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
-    // Prometheus's 5m default, scaled like everything else, so a target
-    // that stops answering goes stale as fast.
+    // Prometheus's 5m default, scaled, so a target that stops answering
+    // goes stale as fast.
     let lookback = rules::scale_duration(Duration::from_secs(300), time_scale);
     // Firing alerts are sent again every `resend-delay` (1m by default):
     // scaled, so Alertmanager sees them refreshed as often as in production.
     let resend = rules::scale_duration(Duration::from_secs(60), time_scale);
-    let rule_groups = groups.len();
-    let rules_yaml = rules::render_rule_file(groups)?;
-    let spec = ChildSpec {
-        binary: PROMETHEUS,
-        path: PROMETHEUS.find("the embedded environment")?,
-        files: vec![("prometheus.yml".into(), config)],
-        // Started without rules: they are loaded after the first scrape, so
-        // no alert is evaluated on an empty database (an `absent(up)` rule
-        // would go pending, fire, and page, before any data arrived).
-        raw_files: vec![("rules.yml".into(), NO_RULES.into())],
-        secret_files,
-        args: vec![
-            "--config.file={dir}/prometheus.yml".into(),
-            "--storage.tsdb.path={dir}/data".into(),
-            "--web.listen-address=127.0.0.1:{port}".into(),
-            "--storage.tsdb.retention.time=1d".into(),
-            format!(
-                "--query.lookback-delta={}",
-                ms(lookback.max(Duration::from_secs(1)))
-            ),
-            format!("--rules.alert.resend-delay={}", ms(resend)),
-        ],
-        log_name: "prometheus.log",
-    };
-    let process = ChildProcess::start(&spec).await?;
-    let client = PromClient::new(process.url())?;
-    Ok(Embedded {
-        process,
-        client,
-        scrape,
-        evaluation,
-        rule_sources: loaded.iter().map(|l| l.origin.clone()).collect(),
-        rules_yaml,
-        rule_groups,
-    })
+    vec![
+        "--config.file={dir}/prometheus.yml".into(),
+        "--storage.tsdb.path={dir}/data".into(),
+        "--web.listen-address=127.0.0.1:{port}".into(),
+        "--storage.tsdb.retention.time=1d".into(),
+        format!(
+            "--query.lookback-delta={}",
+            ms(lookback.max(Duration::from_secs(1)))
+        ),
+        format!("--rules.alert.resend-delay={}", ms(resend)),
+    ]
 }
 
 const NO_RULES: &str = "groups: []\n";

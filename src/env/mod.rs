@@ -52,10 +52,14 @@ pub enum EnvError {
     Rules(#[from] RulesError),
     #[error("{0}")]
     Secret(#[from] SecretError),
-    #[error("the CA file {path}: {reason}")]
-    CaFile { path: String, reason: String },
+    #[error("the CA file {path}: {source}")]
+    CaFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the demo gateway failed to start: {0}")]
-    Demo(std::io::Error),
+    Demo(#[source] std::io::Error),
     #[error("{0}")]
     Target(#[from] LoadError),
     #[error("{0}")]
@@ -227,9 +231,9 @@ async fn start_embedded(
 /// Credentials and TLS for a server firedrill did not start.
 fn access(auth: Option<&AuthRef>, tls: &TlsPlan) -> Result<Access, EnvError> {
     let ca_pem = match &tls.ca_file {
-        Some(path) => Some(std::fs::read(path).map_err(|e| EnvError::CaFile {
+        Some(path) => Some(std::fs::read(path).map_err(|source| EnvError::CaFile {
             path: path.display().to_string(),
-            reason: e.to_string(),
+            source,
         })?),
         None => None,
     };
@@ -373,10 +377,6 @@ impl Environment {
             demo: self.demo.clone(),
             cluster: self.cluster.clone(),
         }
-    }
-
-    pub fn prometheus_log_tail(&self, lines: usize) -> Option<String> {
-        self.process.as_ref().map(|p| p.log_tail(lines))
     }
 
     /// The embedded Alertmanager's log, copied before the process is dropped.
