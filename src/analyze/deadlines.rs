@@ -8,11 +8,14 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::alerts::{AlertAnalysis, Buckets};
-use super::condition::{Shape, Signal};
+use super::condition::{Direction, Leaf, Shape, Signal};
 use super::lint::{self, Finding, Severity};
 use super::timing::{self, Intervals, Knowledge, Step};
-use crate::plan::{Anchor, CheckKind, FaultPlan, Plan, Source};
+use crate::demo::container;
+use crate::env::{BACKEND_JOB, GATEWAY_JOB};
+use crate::plan::{Anchor, CheckKind, DemoFaults, FaultPlan, Plan, Source};
 use crate::rules::alertmanager::AlertmanagerConfig;
+use crate::rules::promql;
 use crate::time::format_duration_secs as fmt;
 
 /// What the timing model says of a deadline.
@@ -93,16 +96,47 @@ fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step
             (f.backend_latency.as_secs_f64() > threshold).then_some(Step::SlowShare(1.0))
         }
         FaultPlan::Demo(f) if has("up") || has("absent") => {
-            let down = (f.gateway_down && watches_job("api-gateway"))
-                || (f.backend_down && watches_job("sentiment-api"));
+            let down = (f.gateway_down && watches_job(GATEWAY_JOB))
+                || (f.backend_down && watches_job(BACKEND_JOB));
             down.then_some(Step::ScrapeFails)
         }
+        FaultPlan::Demo(f) if f.memory_hog > 0.0 || f.cpu_burn > 0.0 => shape
+            .primaries()
+            .iter()
+            .find_map(|leaf| stress_step(f, leaf)),
         FaultPlan::Scale {
             deployment,
             replicas: 0,
             ..
         } if (has("up") || has("absent")) && watches_job(deployment) => Some(Step::TargetRemoved),
         FaultPlan::Scale { replicas: 0, .. } if has("ratio") => Some(Step::ErrorShare(1.0)),
+        _ => None,
+    }
+}
+
+/// What the demo's memory hog or CPU burn does to a leaf over its
+/// container series: working set / limit crosses the threshold when the
+/// hog's share is above it; CPU rate / quota steps to the burn's share,
+/// that multiple of the threshold (from 0: the demo's own use before the
+/// burn only makes it cross sooner).
+fn stress_step(fault: &DemoFaults, leaf: &Leaf) -> Option<Step> {
+    let reads = |a: &str, b: &str| leaf.metrics.contains(a) && leaf.metrics.contains(b);
+    let threshold = leaf.threshold.or_else(|| {
+        let expr = promql_parser::parser::parse(&leaf.text).ok()?;
+        promql::comparison(&expr).map(|c| c.threshold)
+    })?;
+    if threshold <= 0.0 || leaf.direction != Direction::Above {
+        return None;
+    }
+    match leaf.signal {
+        Signal::Gauge if reads(container::WORKING_SET, container::MEMORY_LIMIT) => {
+            (fault.memory_hog > threshold).then_some(Step::Crosses)
+        }
+        Signal::Rate { .. } if reads(container::CPU_USAGE, container::CPU_QUOTA) => {
+            // Three decimals: the model's text shows the multiple as is.
+            let multiple = (fault.cpu_burn / threshold * 1000.0).round() / 1000.0;
+            (fault.cpu_burn > threshold).then_some(Step::RateMultiple(multiple))
+        }
         _ => None,
     }
 }

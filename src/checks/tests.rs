@@ -50,7 +50,9 @@ fn plan(checks: Vec<CheckKind>) -> Plan {
         file: PathBuf::from("unit.yaml"),
         source_text: String::new(),
         time_scale: 1.0,
-        target: TargetPlan::Embedded,
+        target: TargetPlan::Embedded {
+            limits: Default::default(),
+        },
         prometheus: PrometheusPlan::Embedded {
             rule_files: Vec::new(),
             scrape_interval: None,

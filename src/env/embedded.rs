@@ -17,13 +17,24 @@ use crate::secret::{Credentials, Secret};
 /// gigabytes; a real gateway's page is a few kilobytes.
 const SCRAPE_BODY_LIMIT: &str = "16MB";
 
+/// The jobs the embedded Prometheus scrapes the demo under: the names the
+/// shipped configuration gives the gateway's and the backend's pods (from
+/// their `app` label) and the kubelets' cAdvisor, so the shipped rules'
+/// selectors match. The analyzer relates the demo's faults to them.
+pub const GATEWAY_JOB: &str = "api-gateway";
+pub const BACKEND_JOB: &str = "sentiment-api";
+pub const CADVISOR_JOB: &str = "kubernetes-cadvisor";
+
 /// What the embedded Prometheus scrapes.
 pub struct ScrapeTargets {
-    /// `host:port` of the gateway (or URL target), scraped as job `api-gateway`.
+    /// `host:port` of the gateway (or URL target), scraped as `GATEWAY_JOB`.
     pub gateway: String,
     pub gateway_path: String,
-    /// The demo's model backend, scraped as job `sentiment-api`.
+    /// The demo's model backend, scraped as `BACKEND_JOB`.
     pub backend: Option<String>,
+    /// The demo's container series (`/metrics/cadvisor`), scraped as
+    /// `CADVISOR_JOB`.
+    pub cadvisor: Option<String>,
     /// Credentials for scraping the gateway (a URL target that requires them).
     pub credentials: Option<Credentials>,
     /// An https target: its TLS settings and the name its certificate holds.
@@ -222,7 +233,7 @@ fn config_yaml(
     let mut config = format!(
         "global:\n  scrape_interval: {}\n  scrape_timeout: {}\n  evaluation_interval: {}\n\
          rule_files:\n  - \"{{dir}}/rules.yml\"\n\
-         scrape_configs:\n  - job_name: api-gateway\n    metrics_path: \"{}\"\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n{auth}    static_configs:\n      - targets: [\"{}\"]\n",
+         scrape_configs:\n  - job_name: {GATEWAY_JOB}\n    metrics_path: \"{}\"\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n{auth}    static_configs:\n      - targets: [\"{}\"]\n",
         ms(scrape),
         ms(timeout),
         ms(evaluation),
@@ -231,7 +242,14 @@ fn config_yaml(
     );
     if let Some(backend) = &targets.backend {
         config.push_str(&format!(
-            "  - job_name: sentiment-api\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n    static_configs:\n      - targets: [\"{backend}\"]\n"
+            "  - job_name: {BACKEND_JOB}\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n    static_configs:\n      - targets: [\"{backend}\"]\n"
+        ));
+    }
+    // As the shipped job: no target label but `job` and `instance`, so the
+    // exposed `namespace`, `pod` and `container` are kept as they are.
+    if let Some(cadvisor) = &targets.cadvisor {
+        config.push_str(&format!(
+            "  - job_name: {CADVISOR_JOB}\n    metrics_path: /metrics/cadvisor\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n    static_configs:\n      - targets: [\"{cadvisor}\"]\n"
         ));
     }
     config

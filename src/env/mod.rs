@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use alertmanager::WatchedAlertmanager;
+pub use embedded::{BACKEND_JOB, CADVISOR_JOB, GATEWAY_JOB};
 pub use process::{
     find_binary, free_port, Binary, ChildProcess, ALERTMANAGER, ALERTMANAGER_INSTALL_HINT,
     PROMETHEUS, PROMETHEUS_INSTALL_HINT,
@@ -167,8 +168,12 @@ async fn resolve_target(
             TlsPlan::default(),
             None,
         ),
-        TargetPlan::Embedded => {
-            let demo = DemoStack::start(DemoConfig::default()).map_err(EnvError::Demo)?;
+        TargetPlan::Embedded { limits } => {
+            let config = DemoConfig {
+                limits: crate::faults::demo_limits(limits),
+                ..DemoConfig::default()
+            };
+            let demo = DemoStack::start(config).map_err(EnvError::Demo)?;
             let url = format!("http://{}", demo.gateway_addr());
             (url, "/metrics".into(), None, TlsPlan::default(), Some(demo))
         }
@@ -202,6 +207,7 @@ async fn start_embedded(
         gateway: target.addr.to_string(),
         gateway_path: resolved.metrics_path.clone(),
         backend: resolved.demo.as_ref().map(|d| d.backend_addr().to_string()),
+        cadvisor: resolved.demo.as_ref().map(|d| d.kubelet_addr().to_string()),
         credentials: resolved.credentials.clone(),
         tls: target
             .tls

@@ -10,11 +10,13 @@ mod access;
 mod check;
 mod notify;
 mod phase;
+mod resources;
 
 use super::format::{PrometheusSpec, ScenarioFile, TargetSpec};
 use super::locate::FieldPath;
 use crate::plan::{
-    AlertmanagerPlan, PhasePlan, Plan, PrometheusPlan, ServiceMetrics, ServiceRef, TargetPlan,
+    AlertmanagerPlan, CheckPlan, ContainerLimits, PhasePlan, Plan, PrometheusPlan, ServiceMetrics,
+    ServiceRef, TargetPlan,
 };
 use crate::time::format_duration;
 use check::{phase_windows, validate_check, CheckContext};
@@ -72,18 +74,7 @@ pub fn validate(
         findings: Vec::new(),
     };
     let root = FieldPath::root();
-
-    if let Some(version) = file.version {
-        if version != 1 {
-            v.problem(
-                root.key("version"),
-                format!("unsupported scenario version {version}; this firedrill reads version 1"),
-            );
-        }
-    }
-    if file.name.trim().is_empty() {
-        v.problem(root.key("name"), "a scenario needs a non-empty name");
-    }
+    validate_header(&mut v, &file, &root);
 
     let base_dir = scenario_path.parent().unwrap_or(Path::new("."));
     let target = validate_target(&mut v, file.target.as_ref(), &root.key("target"), base_dir);
@@ -97,14 +88,7 @@ pub fn validate(
         prometheus,
         Some(PrometheusPlan::Url { .. } | PrometheusPlan::Kubernetes { .. })
     );
-    if matches!(target, Some(TargetPlan::Embedded)) && external_prometheus {
-        v.problem(
-            root.key("prometheus"),
-            "an external Prometheus cannot scrape the in-process demo gateway: use \
-             `prometheus: { embedded: true }`, or start `firedrill demo-gateway` and point \
-             both `target.base_url` and your Prometheus at it",
-        );
-    }
+    let embedded = embedded_limits(&mut v, target.as_ref(), external_prometheus, &root);
     let (alertmanager, receivers) = notify::validate_alertmanager(
         &mut v,
         file.alertmanager.as_ref(),
@@ -114,31 +98,19 @@ pub fn validate(
     );
     let scale = validate_time_scale(&mut v, file.time_scale, external_prometheus, &root);
     let service_metrics = validate_service_metrics(&mut v, &file, &root.key("service_metrics"));
-    let phases = validate_phases(
-        &mut v,
-        &file,
-        scale,
-        matches!(target, Some(TargetPlan::Embedded)),
-        &root,
-    );
-
+    let phases = validate_phases(&mut v, &file, scale, embedded, &root);
     let phase_names: Vec<String> = file.phases.iter().map(|p| p.name.clone()).collect();
-    let windows = (phases.len() == file.phases.len())
-        .then(|| phase_windows(&phases))
-        .flatten();
     let context = CheckContext {
         base_dir,
         phase_names: &phase_names,
         phases: &file.phases,
-        windows,
+        windows: (phases.len() == file.phases.len())
+            .then(|| phase_windows(&phases))
+            .flatten(),
         scale,
         receivers: receivers.as_ref(),
     };
-    let mut checks = Vec::new();
-    for (i, spec) in file.checks.iter().enumerate() {
-        let path = root.key("checks").index(i);
-        checks.extend(validate_check(&mut v, spec, &path, i, &context));
-    }
+    let checks = validate_checks(&mut v, &file, &context, &root);
     let alertmanager =
         implied_alertmanager(&mut v, alertmanager, &file, &checks, external_prometheus);
 
@@ -161,6 +133,57 @@ pub fn validate(
     }
 }
 
+/// The embedded demo's limits when the target is the embedded demo, which
+/// only the embedded Prometheus can scrape.
+fn embedded_limits(
+    v: &mut Validator,
+    target: Option<&TargetPlan>,
+    external_prometheus: bool,
+    root: &FieldPath,
+) -> Option<ContainerLimits> {
+    let Some(TargetPlan::Embedded { limits }) = target else {
+        return None;
+    };
+    if external_prometheus {
+        v.problem(
+            root.key("prometheus"),
+            "an external Prometheus cannot scrape the in-process demo gateway: use \
+             `prometheus: { embedded: true }`, or start `firedrill demo-gateway` and point \
+             both `target.base_url` and your Prometheus at it",
+        );
+    }
+    Some(*limits)
+}
+
+/// The file's version and name.
+fn validate_header(v: &mut Validator, file: &ScenarioFile, root: &FieldPath) {
+    if let Some(version) = file.version {
+        if version != 1 {
+            v.problem(
+                root.key("version"),
+                format!("unsupported scenario version {version}; this firedrill reads version 1"),
+            );
+        }
+    }
+    if file.name.trim().is_empty() {
+        v.problem(root.key("name"), "a scenario needs a non-empty name");
+    }
+}
+
+fn validate_checks(
+    v: &mut Validator,
+    file: &ScenarioFile,
+    context: &CheckContext,
+    root: &FieldPath,
+) -> Vec<CheckPlan> {
+    let mut checks = Vec::new();
+    for (i, spec) in file.checks.iter().enumerate() {
+        let path = root.key("checks").index(i);
+        checks.extend(validate_check(v, spec, &path, i, context));
+    }
+    checks
+}
+
 /// The Alertmanager to watch: the one written, or, when a check is about
 /// notifications and none is, the embedded default (with an embedded
 /// Prometheus; an external one sends to an Alertmanager firedrill must be
@@ -169,7 +192,7 @@ fn implied_alertmanager(
     v: &mut Validator,
     written: Option<AlertmanagerPlan>,
     file: &ScenarioFile,
-    checks: &[crate::plan::CheckPlan],
+    checks: &[CheckPlan],
     external_prometheus: bool,
 ) -> Option<AlertmanagerPlan> {
     if written.is_some() || file.alertmanager.is_some() {
@@ -229,7 +252,7 @@ fn validate_phases(
     v: &mut Validator,
     file: &ScenarioFile,
     scale: f64,
-    embedded_target: bool,
+    embedded: Option<ContainerLimits>,
     root: &FieldPath,
 ) -> Vec<PhasePlan> {
     let defaults = file.defaults.clone().unwrap_or_default();
@@ -253,7 +276,7 @@ fn validate_phases(
         default_timeout,
         default_connections,
         default_headers: &default_headers,
-        embedded_target,
+        embedded,
     };
 
     if file.phases.is_empty() {
@@ -300,6 +323,8 @@ fn apply_overrides(file: &mut ScenarioFile, overrides: &Overrides) {
             auth,
             tls,
             kubernetes: None,
+            // The demo's limits; a URL target reports its own.
+            limits: None,
         });
     }
     if let Some(url) = &overrides.prometheus_url {
@@ -387,8 +412,16 @@ fn validate_target(
     base_dir: &Path,
 ) -> Option<TargetPlan> {
     let Some(spec) = spec else {
-        return Some(TargetPlan::Embedded);
+        return Some(TargetPlan::Embedded {
+            limits: ContainerLimits::default(),
+        });
     };
+    if spec.limits.is_some() && (spec.base_url.is_some() || spec.kubernetes.is_some()) {
+        v.problem(
+            path.key("limits"),
+            "`limits` are the embedded demo's; a real target's are what its own cAdvisor reports",
+        );
+    }
     let chosen = [
         spec.embedded == Some(true),
         spec.base_url.is_some(),
@@ -449,21 +482,26 @@ fn validate_target(
             );
             None
         }
-        (_, None) => {
-            for (field, set) in [
-                ("metrics_path", spec.metrics_path.is_some()),
-                ("auth", spec.auth.is_some()),
-                ("tls", spec.tls.is_some()),
-            ] {
-                if set {
-                    v.problem(
-                        path.key(field),
-                        format!("`{field}` applies to a `base_url` target"),
-                    );
-                }
-            }
-            Some(TargetPlan::Embedded)
+        (_, None) => Some(embedded_target(v, spec, path)),
+    }
+}
+
+/// The embedded demo, with its container's limits.
+fn embedded_target(v: &mut Validator, spec: &TargetSpec, path: &FieldPath) -> TargetPlan {
+    for (field, set) in [
+        ("metrics_path", spec.metrics_path.is_some()),
+        ("auth", spec.auth.is_some()),
+        ("tls", spec.tls.is_some()),
+    ] {
+        if set {
+            v.problem(
+                path.key(field),
+                format!("`{field}` applies to a `base_url` target"),
+            );
         }
+    }
+    TargetPlan::Embedded {
+        limits: resources::validate_limits(v, spec.limits.as_ref(), &path.key("limits")),
     }
 }
 

@@ -8,11 +8,11 @@ use super::{
     MAX_TIMEOUT,
 };
 use crate::plan::{
-    DemoFaults, FaultPlan, HttpCall, LoadModel, PhasePlan, RateShape, RequestTemplate,
-    WeightedRequest,
+    ContainerLimits, DemoFaults, FaultPlan, HttpCall, LoadModel, PhasePlan, RateShape,
+    RequestTemplate, WeightedRequest,
 };
 use crate::scenario::format::{
-    FaultSpec, HttpCallSpec, MixEntrySpec, PhaseSpec, RateSpec, RequestSpec,
+    FaultSpec, HttpCallSpec, KubeFaultSpec, MixEntrySpec, PhaseSpec, RateSpec, RequestSpec,
 };
 use crate::scenario::locate::FieldPath;
 use crate::time::format_duration;
@@ -22,7 +22,8 @@ pub(super) struct PhaseContext<'a> {
     pub(super) default_timeout: Duration,
     pub(super) default_connections: u32,
     pub(super) default_headers: &'a BTreeMap<String, String>,
-    pub(super) embedded_target: bool,
+    /// The embedded demo's limits; None for any other target.
+    pub(super) embedded: Option<ContainerLimits>,
 }
 
 pub(super) fn validate_phase(
@@ -55,7 +56,7 @@ pub(super) fn validate_phase(
     let fault = spec
         .fault
         .as_ref()
-        .and_then(|f| validate_fault(v, f, &path.key("fault"), context.embedded_target));
+        .and_then(|f| validate_fault(v, f, &path.key("fault"), context.embedded.as_ref()));
 
     if v.findings.len() > before {
         return None;
@@ -400,7 +401,7 @@ fn validate_fault(
     v: &mut Validator,
     spec: &FaultSpec,
     path: &FieldPath,
-    embedded_target: bool,
+    embedded: Option<&ContainerLimits>,
 ) -> Option<FaultPlan> {
     let actions = [
         spec.http.is_some(),
@@ -435,34 +436,7 @@ fn validate_fault(
         });
     }
     if let Some(kube) = &spec.kubernetes {
-        return match (&kube.scale, &kube.delete_pod) {
-            (Some(scale), None) => Some(FaultPlan::Scale {
-                deployment: scale.deployment.clone(),
-                namespace: scale.namespace.clone(),
-                replicas: scale.replicas,
-            }),
-            (None, Some(delete)) => {
-                if delete.selector.is_some() == delete.name.is_some() {
-                    v.problem(
-                        path.key("kubernetes").key("delete_pod"),
-                        "give the pods as a `selector` (e.g. app=sentiment-api) or a `name`",
-                    );
-                    return None;
-                }
-                Some(FaultPlan::DeletePods {
-                    namespace: delete.namespace.clone(),
-                    selector: delete.selector.clone(),
-                    name: delete.name.clone(),
-                })
-            }
-            _ => {
-                v.problem(
-                    path.key("kubernetes"),
-                    "a kubernetes fault is one of `scale` or `delete_pod`",
-                );
-                None
-            }
-        };
+        return kubernetes_fault(v, kube, &path.key("kubernetes"));
     }
     if let Some(http) = &spec.http {
         let start = validate_call(v, &http.start, &path.key("http").key("start"));
@@ -472,18 +446,64 @@ fn validate_fault(
             restore: restore?,
         });
     }
-    if !embedded_target {
+    let Some(limits) = embedded else {
         v.problem(
             path.clone(),
             "these faults are injected into the embedded demo gateway; with a `base_url` \
              target, give an `http` fault (a call that starts it and one that restores)",
         );
         return None;
+    };
+    demo_fault(v, spec, path, limits)
+}
+
+fn kubernetes_fault(
+    v: &mut Validator,
+    kube: &KubeFaultSpec,
+    path: &FieldPath,
+) -> Option<FaultPlan> {
+    match (&kube.scale, &kube.delete_pod) {
+        (Some(scale), None) => Some(FaultPlan::Scale {
+            deployment: scale.deployment.clone(),
+            namespace: scale.namespace.clone(),
+            replicas: scale.replicas,
+        }),
+        (None, Some(delete)) => {
+            if delete.selector.is_some() == delete.name.is_some() {
+                v.problem(
+                    path.key("delete_pod"),
+                    "give the pods as a `selector` (e.g. app=sentiment-api) or a `name`",
+                );
+                return None;
+            }
+            Some(FaultPlan::DeletePods {
+                namespace: delete.namespace.clone(),
+                selector: delete.selector.clone(),
+                name: delete.name.clone(),
+            })
+        }
+        _ => {
+            v.problem(
+                path.clone(),
+                "a kubernetes fault is one of `scale` or `delete_pod`",
+            );
+            None
+        }
     }
+}
+
+/// The embedded demo's own faults.
+fn demo_fault(
+    v: &mut Validator,
+    spec: &FaultSpec,
+    path: &FieldPath,
+    limits: &ContainerLimits,
+) -> Option<FaultPlan> {
     if *spec == FaultSpec::default() {
         v.problem(
             path.clone(),
-            "an empty fault: set backend_error_ratio, backend_latency, backend_down, gateway_down or http",
+            "an empty fault: set backend_error_ratio, backend_latency, backend_down, \
+             gateway_down, memory_hog, cpu_burn or http",
         );
         return None;
     }
@@ -499,11 +519,18 @@ fn validate_fault(
             return None;
         }
     }
+    let before = v.findings.len();
+    let (memory_hog, cpu_burn) = super::resources::validate_stress(v, spec, path, limits);
+    if v.findings.len() > before {
+        return None;
+    }
     Some(FaultPlan::Demo(DemoFaults {
         backend_error_ratio: spec.backend_error_ratio.map(|r| r.0).unwrap_or(0.0),
         backend_latency: spec.backend_latency.map(|d| d.0).unwrap_or_default(),
         backend_down: spec.backend_down.unwrap_or(false),
         gateway_down: spec.gateway_down.unwrap_or(false),
+        memory_hog,
+        cpu_burn,
     }))
 }
 
