@@ -26,6 +26,7 @@ mod outage;
 mod paging;
 mod push;
 mod reports;
+mod resources;
 mod rules;
 mod rules_check;
 mod rules_corpus;
