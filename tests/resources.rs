@@ -313,7 +313,7 @@ fn the_resources_drill_passes_and_both_alerts_fire_then_resolve() {
     }
     assert!(
         run.stderr
-            .contains("fault: memory hog to 95% of the limit, CPU burn to 95% of the limit"),
+            .contains("fault: memory hog to 95% of the limit, CPU burn to 100% of the limit"),
         "{}",
         run.stderr
     );

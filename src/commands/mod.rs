@@ -296,26 +296,27 @@ pub async fn demo_gateway(args: &DemoGatewayArgs) -> Result<Outcome, CommandErro
     let admin = stack
         .start_admin(at(args.admin_port))
         .map_err(CommandError::DemoAdmin)?;
-    println!(
-        "demo gateway:  http://{}   (POST /predict, /batch_predict; GET /health, /metrics)",
-        stack.gateway_addr()
-    );
-    println!(
-        "model backend: http://{}   (GET /metrics: bentoml_* metrics)",
-        stack.backend_addr()
-    );
-    println!(
-        "fault admin:   http://{}/faults   (GET; PUT {{\"backend_error_ratio\":0.5}} or {{\"memory_hog\":0.95,\"cpu_burn\":0.95}}; DELETE)",
-        admin.addr()
-    );
     let limits = stack.limits();
-    println!(
-        "cAdvisor:      http://{}/metrics/cadvisor   (container_* of pod {}, limits {} memory, {} CPU)",
+    let addresses = format!(
+        "demo gateway:  http://{}   (POST /predict, /batch_predict; GET /health, /metrics)\n\
+         model backend: http://{}   (GET /metrics: bentoml_* metrics)\n\
+         fault admin:   http://{}/faults   (GET; PUT {{\"backend_error_ratio\":0.5}} or {{\"memory_hog\":0.95,\"cpu_burn\":0.95}}; DELETE)\n\
+         cAdvisor:      http://{}/metrics/cadvisor   (container_* of pod {}, limits {} memory, {} CPU)\n",
+        stack.gateway_addr(),
+        stack.backend_addr(),
+        admin.addr(),
         stack.kubelet_addr(),
         stack.pod(),
         crate::scenario::units::ByteSize(limits.memory_bytes),
         crate::time::trim_float(limits.cpu_cores)
     );
+    // One write, and no panic if nobody reads: whoever started the demo may
+    // have read the lines it wanted and closed the pipe, and the demo must
+    // keep serving (println! would panic on the broken pipe).
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, addresses.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut stdout));
+    drop(stdout);
     let mut shutdown = shutdown_on_signals();
     let _ = shutdown.changed().await;
     Ok(Outcome::Pass)

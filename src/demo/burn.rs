@@ -124,7 +124,9 @@ mod tests {
         std::thread::sleep(Duration::from_secs(2));
         let used = (cpu_seconds() - c0) / t0.elapsed().as_secs_f64();
         drop(burn);
-        // Loose: other tests may share this process and these cores.
-        assert!((0.2..0.6).contains(&used), "{used} cores");
+        // Loose: other tests may share this process, and other processes
+        // these cores (under a full test run it got 0.15 of the 0.3 asked);
+        // it tells a burn from none (about 0) and from a runaway (2).
+        assert!((0.1..0.6).contains(&used), "{used} cores");
     }
 }
