@@ -131,7 +131,7 @@ pub enum RulesCommand {
 }
 
 pub async fn sweep(args: RulesSweepArgs) -> i32 {
-    use crate::analyze::sweep::{self, SweepError, SweepOptions};
+    use crate::analyze::sweep::{self, SweepOptions};
     let mut bursts = Vec::new();
     for text in args.bursts.iter().map(|b| b.trim()) {
         if text.is_empty() || text == "none" {
@@ -162,11 +162,11 @@ pub async fn sweep(args: RulesSweepArgs) -> i32 {
         strict: args.strict,
         thorough: args.thorough,
         history: None,
-        dense_phases: false,
+        dense_alignments: false,
     };
     let report = match sweep::sweep(&options).await {
         Ok(report) => report,
-        Err(e @ (SweepError::Input(_) | SweepError::Usage(_))) => {
+        Err(e) if e.is_invalid_input() => {
             eprintln!("firedrill: {e}");
             return exit::INVALID;
         }
@@ -184,7 +184,7 @@ pub async fn sweep(args: RulesSweepArgs) -> i32 {
     print_report(
         args.json,
         &report,
-        || sweep::render_table(&report),
+        || crate::report::sweep_table(&report),
         report.problems(),
     )
 }
@@ -227,7 +227,7 @@ pub async fn check(args: RulesCheckArgs) -> i32 {
     print_report(
         args.json,
         &report,
-        || analyze::render_table(&report),
+        || crate::report::rules_check_table(&report),
         report.problems(),
     )
 }

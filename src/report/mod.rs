@@ -3,16 +3,20 @@
 //! summary, HTML, Markdown, JUnit, CSV — is rendered from it alone, so
 //! `firedrill report report.json` re-renders them later.
 
+mod check_table;
 mod csv;
 mod html;
 mod junit;
 mod markdown;
 pub mod merge;
 mod sweep;
+mod sweep_table;
 pub mod terminal;
 pub mod view;
 
+pub use check_table::rules_check_table;
 pub use sweep::sweep_html;
+pub use sweep_table::sweep_table;
 
 use std::path::{Path, PathBuf};
 
