@@ -7,10 +7,24 @@ use std::fmt::Write as _;
 
 use crate::analyze::finding::Severity;
 use crate::analyze::sweep::{
-    objective_text, percent, AlertSweep, Engine, FaultShape, Row, ShareBounds, SweepReport,
+    percent, AlertSweep, Engine, FaultShape, Row, ShareBounds, SweepReport,
 };
 use crate::analyze::timing::Bounds;
 use crate::time::format_duration_secs;
+
+/// An objective as people write it: 99.9%, 99.95%.
+fn objective_text(objective: f64) -> String {
+    let text = format!("{:.4}", objective * 100.0);
+    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// A fault shape as a table's heading says it.
+fn shape_label(shape: FaultShape) -> String {
+    match shape {
+        FaultShape::Step => "a step that stays".into(),
+        FaultShape::Burst(d) => format!("a burst of {}", format_duration_secs(d)),
+    }
+}
 
 fn budget_text(shares: Option<ShareBounds>) -> String {
     match shares {
@@ -106,7 +120,7 @@ fn shape_block(out: &mut String, alert: &AlertSweep, shape: FaultShape) {
         let _ = writeln!(
             out,
             "  {:<24} {:<16} {:<28} {:<16} {:<14} {}",
-            shape.label(),
+            shape_label(shape),
             "pending",
             "firing",
             if shape == FaultShape::Step {

@@ -26,7 +26,8 @@ pub use buckets::{
 };
 pub use function::Function;
 pub use model::{
-    AbsentOf, Compound, Direction, Leaf, Recording, Recordings, Shape, Signal, Unmodelled,
+    AbsentOf, Compound, Direction, Leaf, Recording, Recordings, Shape, Signal, SignalKind,
+    Unmodelled,
 };
 pub use read::{count_never_matches, read};
 pub use reader::{recording_for, Reader};

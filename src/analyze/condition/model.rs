@@ -105,24 +105,44 @@ pub enum Signal {
     Opaque { reason: String },
 }
 
+/// What a signal is, whatever its window or threshold: signals of one
+/// kind over the same metrics move together under a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalKind {
+    /// A ratio of rates (or its degenerate self-division).
+    Ratio,
+    Quantile,
+    Rate,
+    OverTime,
+    Changes,
+    Delta,
+    Deriv,
+    PredictLinear,
+    Gauge,
+    Up,
+    Absent,
+    Age,
+    Constant,
+    Opaque,
+}
+
 impl Signal {
-    /// Signals of one kind over the same metrics move together under a step.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> SignalKind {
         match self {
-            Signal::Ratio { .. } | Signal::AnyIncrease { .. } => "ratio",
-            Signal::Quantile { .. } => "quantile",
-            Signal::Rate { .. } => "rate",
-            Signal::OverTime { .. } => "over_time",
-            Signal::Changes { .. } => "changes",
-            Signal::Delta { .. } => "delta",
-            Signal::Deriv { .. } => "deriv",
-            Signal::PredictLinear { .. } => "predict_linear",
-            Signal::Gauge => "gauge",
-            Signal::Up => "up",
-            Signal::Absent { .. } => "absent",
-            Signal::Age => "age",
-            Signal::Constant { .. } => "constant",
-            Signal::Opaque { .. } => "opaque",
+            Signal::Ratio { .. } | Signal::AnyIncrease { .. } => SignalKind::Ratio,
+            Signal::Quantile { .. } => SignalKind::Quantile,
+            Signal::Rate { .. } => SignalKind::Rate,
+            Signal::OverTime { .. } => SignalKind::OverTime,
+            Signal::Changes { .. } => SignalKind::Changes,
+            Signal::Delta { .. } => SignalKind::Delta,
+            Signal::Deriv { .. } => SignalKind::Deriv,
+            Signal::PredictLinear { .. } => SignalKind::PredictLinear,
+            Signal::Gauge => SignalKind::Gauge,
+            Signal::Up => SignalKind::Up,
+            Signal::Absent { .. } => SignalKind::Absent,
+            Signal::Age => SignalKind::Age,
+            Signal::Constant { .. } => SignalKind::Constant,
+            Signal::Opaque { .. } => SignalKind::Opaque,
         }
     }
 

@@ -5,16 +5,18 @@
 
 use std::time::Duration;
 
+use promql_parser::label::MatchOp;
 use serde::Serialize;
 
 use super::alerts::{AlertAnalysis, Buckets};
 use super::routing::label_sets;
-use crate::analyze::condition::{is_bucket_bound, Shape, Signal, DEFAULT_BUCKETS};
+use crate::analyze::condition::{is_bucket_bound, Shape, Signal, SignalKind, DEFAULT_BUCKETS};
 use crate::analyze::finding::{LintFinding, LintId, Severity};
 use crate::analyze::timing::{self, Bounds, Intervals, Knowledge, Step};
 use crate::demo::{BACKEND_JOB, GATEWAY_JOB};
 use crate::plan::{Anchor, CheckKind, FaultPlan, Plan, Source};
 use crate::rules::alertmanager::AlertmanagerConfig;
+use crate::rules::promql;
 use crate::time::format_duration_secs;
 
 /// What the timing model says of a deadline.
@@ -71,11 +73,11 @@ pub struct DeadlineCheck {
 /// leaves' kind decides).
 fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step> {
     let fault = fault?;
-    let watches_job = |job: &str| expr.contains(&format!("job=\"{job}\""));
-    let kinds: Vec<&str> = shape.primaries().iter().map(|l| l.signal.kind()).collect();
-    let has = |kind: &str| kinds.contains(&kind);
+    let watches_job = |job: &str| selects_job(expr, job);
+    let kinds: Vec<SignalKind> = shape.primaries().iter().map(|l| l.signal.kind()).collect();
+    let has = |kind: SignalKind| kinds.contains(&kind);
     match fault {
-        FaultPlan::Demo(f) if has("ratio") => {
+        FaultPlan::Demo(f) if has(SignalKind::Ratio) => {
             if f.gateway_down {
                 None // the gateway counts nothing while it is down
             } else if f.backend_down {
@@ -86,7 +88,7 @@ fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step
                 None
             }
         }
-        FaultPlan::Demo(f) if has("quantile") => {
+        FaultPlan::Demo(f) if has(SignalKind::Quantile) => {
             let threshold = shape.primaries().iter().find_map(|l| {
                 matches!(l.signal, Signal::Quantile { .. })
                     .then_some(l.threshold)
@@ -94,7 +96,7 @@ fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step
             })?;
             (f.backend_latency.as_secs_f64() > threshold).then_some(Step::SlowShare(1.0))
         }
-        FaultPlan::Demo(f) if has("up") || has("absent") => {
+        FaultPlan::Demo(f) if has(SignalKind::Up) || has(SignalKind::Absent) => {
             let down = (f.gateway_down && watches_job(GATEWAY_JOB))
                 || (f.backend_down && watches_job(BACKEND_JOB));
             down.then_some(Step::ScrapeFails)
@@ -103,10 +105,27 @@ fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step
             deployment,
             replicas: 0,
             ..
-        } if (has("up") || has("absent")) && watches_job(deployment) => Some(Step::TargetRemoved),
-        FaultPlan::Scale { replicas: 0, .. } if has("ratio") => Some(Step::ErrorShare(1.0)),
+        } if (has(SignalKind::Up) || has(SignalKind::Absent)) && watches_job(deployment) => {
+            Some(Step::TargetRemoved)
+        }
+        FaultPlan::Scale { replicas: 0, .. } if has(SignalKind::Ratio) => {
+            Some(Step::ErrorShare(1.0))
+        }
         _ => None,
     }
+}
+
+/// Whether a selector of `expr` names `job` exactly (`job="api-gateway"`).
+fn selects_job(expr: &str, job: &str) -> bool {
+    let Ok(parsed) = promql_parser::parser::parse(expr) else {
+        return false;
+    };
+    promql::selectors(&parsed).iter().any(|s| {
+        s.matchers
+            .matchers
+            .iter()
+            .any(|m| m.name == "job" && m.op == MatchOp::Equal && m.value == job)
+    })
 }
 
 /// Every `fires_within` and `notifies_within` check of `plan`, against the

@@ -7,7 +7,6 @@
 use serde::Serialize;
 
 use super::synth::Role;
-use crate::time::format_duration_secs;
 
 /// How the fault runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -25,13 +24,6 @@ impl FaultShape {
         match self {
             FaultShape::Step => None,
             FaultShape::Burst(d) => Some(*d),
-        }
-    }
-
-    pub fn label(&self) -> String {
-        match self {
-            FaultShape::Step => "a step that stays".into(),
-            FaultShape::Burst(d) => format!("a burst of {}", format_duration_secs(*d)),
         }
     }
 }

@@ -32,9 +32,7 @@ use std::time::{Duration, Instant};
 pub use cases::{Case, FaultShape};
 pub use error::{NotSwept, SweepError, Unfed, Unprobeable};
 pub use predict::{annotate, predict, PredictError, Prediction};
-pub use results::{
-    objective_text, percent, AlertSweep, Engine, ModelFigures, Row, ShareBounds, SweepReport,
-};
+pub use results::{percent, AlertSweep, Engine, ModelFigures, Row, ShareBounds, SweepReport};
 pub use slo::{Scores, Significance, Slo};
 
 use super::rules_check::{self, CheckOptions};

@@ -132,12 +132,6 @@ impl SweepReport {
     }
 }
 
-/// An objective as people write it: 99.9%, 99.95%.
-pub fn objective_text(objective: f64) -> String {
-    let text = format!("{:.4}", objective * 100.0);
-    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
-}
-
 /// A share as people read it: `50%`, `2.0%`, `0.10%`, `0.0100%`.
 pub fn percent(share: f64) -> String {
     let p = share * 100.0;
