@@ -32,7 +32,7 @@ use promql_parser::parser::{Expr, VectorSelector};
 use crate::analyze::condition::{KnownBuckets, Shape};
 use crate::analyze::finding::{LintFinding, LintId};
 
-pub use up::covers as absence_covers;
+pub use up::absence_covers;
 
 /// What a lint needs besides the rule.
 pub struct Context<'a> {

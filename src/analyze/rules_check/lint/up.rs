@@ -71,7 +71,7 @@ fn up_through_aggregation(expr: &Expr) -> Option<&VectorSelector> {
 
 /// Whether `absent_selector` (asked of `absent()` somewhere) covers the
 /// targets `up_selector` watches: each of its matchers is one of `up`'s.
-pub fn covers(absent_selector: &VectorSelector, up_selector: &VectorSelector) -> bool {
+pub fn absence_covers(absent_selector: &VectorSelector, up_selector: &VectorSelector) -> bool {
     if metric_name(absent_selector).as_deref() != Some("up") {
         return false;
     }
