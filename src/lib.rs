@@ -18,8 +18,12 @@
 //! - `env`: where traffic goes and which Prometheus is watched;
 //! - `drill`: the phases on one clock, producing records;
 //! - `checks`: records into verdicts; `exit`: the exit-code contract;
-//! - `analyze`: `rules check`, without traffic;
-//! - `report`: rendering (json, html, markdown, junit, csv, terminal);
+//! - `analyze`: the monitoring stack without traffic, in its own rooms
+//!   (bottom up): `condition` (the PromQL condition model), `finding` (the
+//!   lint registry), `timing` (when an alert fires after a step),
+//!   `rules_check` (`rules check`), `sweep` (`rules sweep`);
+//! - `report`: rendering (json, html, markdown, junit, csv, terminal, the
+//!   tables of `rules check` and `rules sweep`);
 //!   `publish`: the Pushgateway and the run's own /metrics;
 //! - `commands`: one function per subcommand, with its arguments.
 

@@ -47,6 +47,13 @@ impl Outcome {
     }
 }
 
+/// Boxed: a sweep's error is large, and every command returns this type.
+impl From<SweepError> for CommandError {
+    fn from(error: SweepError) -> Self {
+        CommandError::Sweep(Box::new(error))
+    }
+}
+
 /// Why a command stopped before it could conclude.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -105,7 +112,7 @@ pub enum CommandError {
     Rules(#[from] CheckError),
     /// `rules sweep`.
     #[error(transparent)]
-    Sweep(#[from] SweepError),
+    Sweep(Box<SweepError>),
     /// A duration on the command line, in a scenario's syntax.
     #[error("{option}: {reason}")]
     Duration {
@@ -156,10 +163,10 @@ impl CommandError {
             | E::NoManifests(_)
             | E::Manifests(_)
             | E::Rules(CheckError::Input(_))
-            | E::Sweep(SweepError::Input(_) | SweepError::Usage(_))
             | E::Load(LoadCommandError::Arguments(_) | LoadCommandError::Target(_)) => {
                 exit::INVALID
             }
+            E::Sweep(e) if e.is_invalid_input() => exit::INVALID,
             E::Runtime(_)
             | E::WriteReport { .. }
             | E::WriteFile { .. }

@@ -26,6 +26,13 @@ use backend::Backend;
 use gateway::Gateway;
 use server::SwitchableServer;
 
+/// The Prometheus job the demo gateway is scraped as: the seed's name for
+/// its Go gateway (its Kubernetes service and `job` label).
+pub const GATEWAY_JOB: &str = "api-gateway";
+/// The Prometheus job the demo's model backend is scraped as: the seed's
+/// name for its BentoML service.
+pub const BACKEND_JOB: &str = "sentiment-api";
+
 /// Request bodies above this are refused (a hostile client cannot make the
 /// demo buffer without bound).
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;

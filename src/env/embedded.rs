@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::process::{ChildProcess, ChildSpec, PROMETHEUS};
 use super::EnvError;
+use crate::demo::{BACKEND_JOB, GATEWAY_JOB};
 use crate::prom::PromClient;
 use crate::rules::{self, LoadedGroups, RulesError};
 use crate::secret::{Credentials, Secret};
@@ -19,10 +20,12 @@ const SCRAPE_BODY_LIMIT: &str = "16MB";
 
 /// What the embedded Prometheus scrapes.
 pub struct ScrapeTargets {
-    /// `host:port` of the gateway (or URL target), scraped as job `api-gateway`.
+    /// `host:port` of the gateway (or URL target), scraped as job `api-gateway`
+    /// (`demo::GATEWAY_JOB`).
     pub gateway: String,
     pub gateway_path: String,
-    /// The demo's model backend, scraped as job `sentiment-api`.
+    /// The demo's model backend, scraped as job `sentiment-api`
+    /// (`demo::BACKEND_JOB`).
     pub backend: Option<String>,
     /// Credentials for scraping the gateway (a URL target that requires them).
     pub credentials: Option<Credentials>,
@@ -126,11 +129,10 @@ fn scaled_rules(settings: &Settings<'_>) -> Result<ScaledRules, EnvError> {
     for source in &loaded {
         for group in &source.groups {
             let scaled =
-                rules::scale_group(group, time_scale, evaluation_unscaled).map_err(|message| {
-                    RulesError {
+                rules::scale_group(group, time_scale, evaluation_unscaled).map_err(|e| {
+                    RulesError::Scale {
                         origin: source.origin.clone(),
-                        location: None,
-                        message,
+                        source: e,
                     }
                 })?;
             groups.push(scaled);
@@ -222,7 +224,7 @@ fn config_yaml(
     let mut config = format!(
         "global:\n  scrape_interval: {}\n  scrape_timeout: {}\n  evaluation_interval: {}\n\
          rule_files:\n  - \"{{dir}}/rules.yml\"\n\
-         scrape_configs:\n  - job_name: api-gateway\n    metrics_path: \"{}\"\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n{auth}    static_configs:\n      - targets: [\"{}\"]\n",
+         scrape_configs:\n  - job_name: {GATEWAY_JOB}\n    metrics_path: \"{}\"\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n{auth}    static_configs:\n      - targets: [\"{}\"]\n",
         ms(scrape),
         ms(timeout),
         ms(evaluation),
@@ -231,7 +233,7 @@ fn config_yaml(
     );
     if let Some(backend) = &targets.backend {
         config.push_str(&format!(
-            "  - job_name: sentiment-api\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n    static_configs:\n      - targets: [\"{backend}\"]\n"
+            "  - job_name: {BACKEND_JOB}\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n    static_configs:\n      - targets: [\"{backend}\"]\n"
         ));
     }
     config

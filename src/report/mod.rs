@@ -1,18 +1,24 @@
 //! Reports: `report.json` is the source of truth (scenario as written, plan,
 //! environment, observations, verdicts); every other format — the terminal
 //! summary, HTML, Markdown, JUnit, CSV — is rendered from it alone, so
-//! `firedrill report report.json` re-renders them later.
+//! `firedrill report report.json` re-renders them later. Also the text
+//! tables of `rules check` and `rules sweep`, and the sweep's HTML page,
+//! rendered from the analysis's data (`analyze` returns data only).
 
+mod check_table;
 mod csv;
 mod html;
 mod junit;
 mod markdown;
 pub mod merge;
 mod sweep;
+mod sweep_table;
 pub mod terminal;
 pub mod view;
 
+pub use check_table::rules_check_table;
 pub use sweep::sweep_html;
+pub use sweep_table::sweep_table;
 
 use std::path::{Path, PathBuf};
 

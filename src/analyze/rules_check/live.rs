@@ -1,12 +1,13 @@
 //! What only a running Prometheus can tell about rules: its intervals, the
 //! buckets its histograms really have, selectors that match no series
 //! (`series/missing`), and rules whose evaluation fails
-//! (`rule/evaluation-error`).
+//! (`rule/evaluation-error`). (What a live Alertmanager tells is in
+//! `silences`.)
 
-use promql_parser::parser::Expr;
+use promql_parser::parser::{Expr, VectorSelector};
 
-use super::lint::{Finding, Severity};
-use crate::prom::{PromClient, PromError, QueryResult};
+use crate::analyze::finding::{LintFinding, LintId, Severity};
+use crate::prom::{PromClient, PromError, QueryResult, RuleHealth};
 use crate::rules::promql::{self, metric_name};
 use crate::rules::{parse_global_intervals, IntervalDurations};
 
@@ -61,8 +62,8 @@ pub async fn missing_series(
     origin: &str,
     expr: &Expr,
     recorded: &[String],
-) -> Result<Vec<Finding>, PromError> {
-    let absent: Vec<String> = super::lint::absent_selectors(expr)
+) -> Result<Vec<LintFinding>, PromError> {
+    let absent: Vec<String> = promql::absent_selectors(expr)
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -81,53 +82,7 @@ pub async fn missing_series(
         if count(prometheus, &text).await? > 0.0 {
             continue;
         }
-        let metric = format!("{{__name__=\"{name}\"}}");
-        let (why, kind) = if count(prometheus, &metric).await? == 0.0 {
-            if names.is_none() {
-                names = Some(prometheus.label_values("__name__", None).await?);
-            }
-            let near = nearest(&name, names.as_deref().unwrap_or_default());
-            (
-                format!(
-                    "Prometheus has no series of `{name}` at all{}",
-                    did_you_mean(&near)
-                ),
-                Missing::Metric,
-            )
-        } else {
-            let labels = prometheus.label_names(&metric).await?;
-            let unknown: Vec<&str> = selector
-                .matchers
-                .matchers
-                .iter()
-                .filter(|m| m.name != "__name__" && !m.is_match("") && !labels.contains(&m.name))
-                .map(|m| m.name.as_str())
-                .collect();
-            if let Some(label) = unknown.first() {
-                let near = nearest(label, &labels);
-                (
-                    format!(
-                        "`{name}` has no label `{label}` (its labels: {}){}",
-                        labels
-                            .iter()
-                            .filter(|l| *l != "__name__")
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        did_you_mean(&near)
-                    ),
-                    Missing::Label,
-                )
-            } else {
-                (
-                    format!(
-                        "`{name}` and its labels exist, but no series has the values `{text}` asks for yet ({})",
-                        seen_values(prometheus, &name, selector).await?
-                    ),
-                    Missing::Values,
-                )
-            }
-        };
+        let (why, kind) = what_is_missing(prometheus, selector, &name, &mut names).await?;
         findings.push(missing_finding(
             alert,
             origin,
@@ -138,6 +93,62 @@ pub async fn missing_series(
         ));
     }
     Ok(findings)
+}
+
+/// Why a selector with no series has none: its metric is not there (with
+/// the nearest names, asked once: `names`), a label is not, or only the
+/// values are not yet.
+async fn what_is_missing(
+    prometheus: &PromClient,
+    selector: &VectorSelector,
+    name: &str,
+    names: &mut Option<Vec<String>>,
+) -> Result<(String, Missing), PromError> {
+    let metric = format!("{{__name__=\"{name}\"}}");
+    if count(prometheus, &metric).await? == 0.0 {
+        if names.is_none() {
+            *names = Some(prometheus.label_values("__name__", None).await?);
+        }
+        let near = nearest(name, names.as_deref().unwrap_or_default());
+        return Ok((
+            format!(
+                "Prometheus has no series of `{name}` at all{}",
+                did_you_mean(&near)
+            ),
+            Missing::Metric,
+        ));
+    }
+    let labels = prometheus.label_names(&metric).await?;
+    let unknown: Vec<&str> = selector
+        .matchers
+        .matchers
+        .iter()
+        .filter(|m| m.name != "__name__" && !m.is_match("") && !labels.contains(&m.name))
+        .map(|m| m.name.as_str())
+        .collect();
+    if let Some(label) = unknown.first() {
+        let near = nearest(label, &labels);
+        return Ok((
+            format!(
+                "`{name}` has no label `{label}` (its labels: {}){}",
+                labels
+                    .iter()
+                    .filter(|l| *l != "__name__")
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                did_you_mean(&near)
+            ),
+            Missing::Label,
+        ));
+    }
+    Ok((
+        format!(
+            "`{name}` and its labels exist, but no series has the values `{selector}` asks for yet ({})",
+            seen_values(prometheus, name, selector).await?
+        ),
+        Missing::Values,
+    ))
 }
 
 /// What a selector with no series is missing.
@@ -155,7 +166,7 @@ fn missing_finding(
     why: String,
     kind: Missing,
     in_absent: bool,
-) -> Finding {
+) -> LintFinding {
     let (severity, reason, fix) = if in_absent {
         (
             Severity::Error,
@@ -175,22 +186,14 @@ fn missing_finding(
             "check the metric's name and labels against what the target exposes, or that the target is scraped".to_string(),
         )
     };
-    Finding {
-        id: "series/missing",
-        severity,
-        subject: alert.to_string(),
-        origin: origin.to_string(),
-        reason,
-        fix,
-        assumption: None,
-    }
+    LintFinding::new(LintId::SeriesMissing, alert, origin, reason, fix).with_severity(severity)
 }
 
 /// The values the selector's labels do take on the metric, for the reader.
 async fn seen_values(
     prometheus: &PromClient,
     name: &str,
-    selector: &promql_parser::parser::VectorSelector,
+    selector: &VectorSelector,
 ) -> Result<String, PromError> {
     let mut parts = Vec::new();
     for m in &selector.matchers.matchers {
@@ -256,95 +259,29 @@ fn edit_distance(a: &str, b: &str) -> usize {
 pub async fn evaluation_errors(
     prometheus: &PromClient,
     names: &[(String, String)],
-) -> Result<Vec<Finding>, PromError> {
+) -> Result<Vec<LintFinding>, PromError> {
     let mut findings = Vec::new();
     for group in prometheus.rules().await? {
         for rule in &group.rules {
-            if rule.health != "err" {
+            if rule.rule_health() != RuleHealth::Err {
                 continue;
             }
             let Some((_, origin)) = names.iter().find(|(name, _)| *name == rule.name) else {
                 continue;
             };
-            findings.push(Finding {
-                id: "rule/evaluation-error",
-                severity: Severity::Error,
-                subject: rule.name.clone(),
-                origin: origin.clone(),
-                reason: format!(
+            findings.push(LintFinding::new(
+                LintId::RuleEvaluationError,
+                rule.name.clone(),
+                origin.clone(),
+                format!(
                     "Prometheus fails to evaluate it: {}",
                     rule.last_error.clone().unwrap_or_default()
                 ),
-                fix: "fix the expression: with the error, the alert can never fire".into(),
-                assumption: None,
-            });
+                "fix the expression: with the error, the alert can never fire",
+            ));
         }
     }
     Ok(findings)
-}
-
-/// Active silences that match an alert: a scenario's alerts when one is
-/// given, else every alert analysed (`alertmanager/silence`).
-pub fn silence_findings(
-    silences: &[crate::prom::alertmanager::AmSilence],
-    alerts: &[super::AlertAnalysis],
-    scenario: Option<&crate::plan::Plan>,
-    config: &crate::rules::alertmanager::AlertmanagerConfig,
-) -> Vec<Finding> {
-    use crate::rules::alertmanager::{all_match, MatchOp, Matcher};
-    let wanted: Option<Vec<&str>> = scenario.map(|p| {
-        p.checks
-            .iter()
-            .filter_map(|c| c.kind.alert())
-            .map(crate::plan::AlertRef::name_of)
-            .collect()
-    });
-    let mut findings = Vec::new();
-    for silence in silences {
-        let matchers: Vec<Matcher> = silence
-            .matchers
-            .iter()
-            .filter_map(|m| {
-                let op = match (m.is_equal, m.is_regex) {
-                    (true, false) => MatchOp::Equal,
-                    (false, false) => MatchOp::NotEqual,
-                    (true, true) => MatchOp::Regex,
-                    (false, true) => MatchOp::NotRegex,
-                };
-                Matcher::new(&m.name, op, &m.value).ok()
-            })
-            .collect();
-        for alert in alerts {
-            if wanted
-                .as_ref()
-                .is_some_and(|w| !w.contains(&alert.alert.as_str()))
-            {
-                continue;
-            }
-            let matched = super::routing::label_sets(alert, config)
-                .into_iter()
-                .find(|labels| all_match(&matchers, labels));
-            if let Some(labels) = matched {
-                findings.push(Finding {
-                    id: "alertmanager/silence",
-                    severity: Severity::Error,
-                    subject: format!("{} {{{}}}", alert.alert, super::routing::labels_text(&labels)),
-                    origin: format!("silence {}", silence.id),
-                    reason: format!(
-                        "the active silence {} ({}, created by {}: \"{}\", ends at {}) mutes this alert: its page would not come",
-                        silence.id,
-                        silence.matchers.iter().map(|m| m.text()).collect::<Vec<_>>().join(", "),
-                        silence.created_by,
-                        silence.comment,
-                        silence.ends_at
-                    ),
-                    fix: format!("expire it if the maintenance is over: amtool silence expire {}", silence.id),
-                    assumption: None,
-                });
-            }
-        }
-    }
-    findings
 }
 
 #[cfg(test)]

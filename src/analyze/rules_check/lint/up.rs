@@ -7,20 +7,24 @@
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{Expr, VectorSelector};
 
-use super::{Context, Found, Severity};
+use super::{Context, Found, Rule};
 use crate::analyze::condition::constant;
-use crate::rules::promql::{self, metric_name, unparen};
+use crate::analyze::finding::LintId;
+use crate::rules::promql::{self, metric_name, unparen, Aggregation, BinaryOp, Comparison};
 
-pub(super) fn lint_up_eq_zero(found: &mut Found, expr: &Expr, context: &Context) {
-    promql::walk(expr, &mut |node| {
+pub(super) fn lint(found: &mut Found, rule: &Rule, context: &Context) {
+    promql::walk(rule.expr, &mut |node| {
         let Expr::Binary(b) = node else {
             return;
         };
         let Some(threshold) = constant(&b.rhs) else {
             return;
         };
-        let op = b.op.to_string();
-        let none_up = (op == "==" && threshold == 0.0) || (op == "<" && threshold == 1.0);
+        let none_up = match BinaryOp::comparison(b.op) {
+            Some(Comparison::Equal) => threshold == 0.0,
+            Some(Comparison::Less) => threshold == 1.0,
+            _ => false,
+        };
         if !none_up {
             return;
         }
@@ -42,8 +46,7 @@ pub(super) fn lint_up_eq_zero(found: &mut Found, expr: &Expr, context: &Context)
             format!("add an alert on absent({selector} == 1), which also fires when the targets are gone (or use it instead)")
         };
         found.add(
-            "up/eq-zero",
-            Severity::Warning,
+            LintId::UpEqZero,
             format!("`{b}` is silent when the targets disappear: service discovery drops a deleted pod, and its `up` goes stale instead of 0"),
             fix,
         );
@@ -55,7 +58,10 @@ fn up_through_aggregation(expr: &Expr) -> Option<&VectorSelector> {
     match unparen(expr) {
         Expr::VectorSelector(v) if metric_name(v).as_deref() == Some("up") => Some(v),
         Expr::Aggregate(a)
-            if matches!(a.op.to_string().as_str(), "sum" | "min" | "max" | "avg") =>
+            if matches!(
+                Aggregation::of(a.op),
+                Some(Aggregation::Sum | Aggregation::Min | Aggregation::Max | Aggregation::Avg)
+            ) =>
         {
             up_through_aggregation(&a.expr)
         }
@@ -65,17 +71,15 @@ fn up_through_aggregation(expr: &Expr) -> Option<&VectorSelector> {
 
 /// Whether `absent_selector` (asked of `absent()` somewhere) covers the
 /// targets `up_selector` watches: each of its matchers is one of `up`'s.
-pub fn covers(absent_selector: &VectorSelector, up_selector: &VectorSelector) -> bool {
+pub fn absence_covers(absent_selector: &VectorSelector, up_selector: &VectorSelector) -> bool {
     if metric_name(absent_selector).as_deref() != Some("up") {
         return false;
     }
-    let key =
-        |m: &promql_parser::label::Matcher| (m.name.clone(), m.op.to_string(), m.value.clone());
-    let wanted: Vec<_> = up_selector.matchers.matchers.iter().map(key).collect();
+    let wanted = &up_selector.matchers.matchers;
     absent_selector
         .matchers
         .matchers
         .iter()
         .filter(|m| m.name != "__name__")
-        .all(|m| wanted.contains(&key(m)))
+        .all(|m| wanted.contains(m))
 }

@@ -9,18 +9,18 @@ use std::time::Duration;
 
 use promql_parser::parser::Expr;
 
-use super::{Context, Found, Severity};
-use crate::analyze::windows::{self, Holding};
+use super::{Context, Found, Rule};
+use crate::analyze::condition::{holding, interval_above_which, sample_count, Function, Holding};
+use crate::analyze::finding::{LintId, Severity};
 use crate::rules::promql;
-use crate::time::format_duration as fmt;
+use crate::time::format_duration;
 
-pub(super) fn lint_windows(found: &mut Found, expr: &Expr, context: &Context) {
-    promql::walk(expr, &mut |node| {
+pub(super) fn lint(found: &mut Found, rule: &Rule, context: &Context) {
+    promql::walk(rule.expr, &mut |node| {
         let Expr::Call(call) = node else {
             return;
         };
-        let function = call.func.name;
-        let Some(needed) = windows::samples_needed(function) else {
+        let Some(function) = Function::from_name(call.func.name) else {
             return;
         };
         for arg in &call.args.args {
@@ -39,25 +39,25 @@ pub(super) fn lint_windows(found: &mut Found, expr: &Expr, context: &Context) {
                 ),
                 _ => continue,
             };
-            judge(found, function, needed, window, every, what, assumed);
+            judge(found, function, window, every, what, assumed);
         }
     });
 }
 
 fn judge(
     found: &mut Found,
-    function: &str,
-    needed: usize,
+    function: Function,
     window: Duration,
     every: Duration,
     what: &str,
     assumed: Option<String>,
 ) {
-    let level = windows::holding(needed, window, every);
+    let needed = function.samples_needed();
+    let level = holding(needed, window, every);
     if level == Holding::Enough {
         return;
     }
-    let outcome = if windows::returns_zero(function) {
+    let outcome = if function.returns_zero_when_short() {
         "it returns 0 whatever the series does"
     } else {
         "it returns nothing"
@@ -67,7 +67,7 @@ fn judge(
     } else {
         "two samples"
     };
-    let (fewest, _) = windows::sample_count(window, every);
+    let (fewest, _) = sample_count(window, every);
     let consequence = match level {
         Holding::Never => format!("{function}() needs two and {outcome}, so this part can never hold"),
         Holding::SomePhases => format!("it holds {samples} only at some phases of evaluations against {what}s (fixed once Prometheus starts): at the others {outcome} and the alert may never fire"),
@@ -84,30 +84,29 @@ fn judge(
         // Nobody said the interval: say where the window stops being enough.
         Some(_) => format!(
             "at a {what} interval above {}, the {} window of {function}() is too short: {consequence}",
-            fmt(windows::interval_above_which(level, needed, window)),
-            fmt(window)
+            format_duration(interval_above_which(level, needed, window)),
+            format_duration(window)
         ),
         None => format!(
             "the {} window of {function}() holds {} at a {what} every {}: {consequence}",
-            fmt(window),
+            format_duration(window),
             match (level, fewest) {
                 (Holding::Never, _) => "at most one sample".to_string(),
                 (Holding::SomePhases, n) => format!("{n} or {} samples", n + 1),
                 (_, 1) => "one sample".to_string(),
                 (_, n) => format!("{n} samples"),
             },
-            fmt(every)
+            format_duration(every)
         ),
     };
-    found.add_assuming(
-        "range/too-short",
-        severity,
-        reason,
-        format!(
-            "use a window of at least {} ({} {what} intervals)",
-            fmt(minimum),
-            needed + 2
-        ),
-        assumed,
+    let fix = format!(
+        "use a window of at least {} ({} {what} intervals)",
+        format_duration(minimum),
+        needed + 2
     );
+    let finding = found
+        .finding(LintId::RangeTooShort, reason, fix)
+        .with_severity(severity)
+        .assuming(assumed);
+    found.push(finding);
 }

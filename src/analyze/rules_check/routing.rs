@@ -5,8 +5,7 @@
 //! already exist, because another alert shares it). Findings: an alert
 //! that reaches a receiver with no integrations, an inhibition rule whose
 //! source and target both match the same alert, a `continue: false` route
-//! that shadows a later, more specific one, and (given a live
-//! Alertmanager) an active silence that matches an alert.
+//! that shadows a later, more specific one. (Silences: `silences`.)
 //!
 //! The label sets: `alertname`, the rule's own labels, and the labels the
 //! expression's result keeps — with their value where every selector pins
@@ -21,12 +20,13 @@ use promql_parser::parser::Expr;
 use serde::Serialize;
 
 use super::alerts::AlertAnalysis;
-use super::lint::{Finding, Severity};
-use super::timing::Bounds;
+use crate::analyze::finding::{LintFinding, LintId};
+use crate::analyze::timing::Bounds;
 use crate::record::Labels;
-use crate::rules::alertmanager::{AlertmanagerConfig, MatchOp, Matcher, Route};
+use crate::rules::alertmanager::{
+    all_match, AlertmanagerConfig, MatchOp, Matcher, Route, RouteMatch,
+};
 use crate::rules::promql::{self, Labels as Output};
-use crate::time::format_duration_secs as fmt;
 
 /// A value no matcher names (a label whose value is not known).
 pub const OTHER: &str = "<other>";
@@ -174,7 +174,7 @@ pub fn labels_text(labels: &Labels) -> String {
 pub fn analyse(
     alerts: &[AlertAnalysis],
     config: &AlertmanagerConfig,
-) -> (Vec<RoutingResult>, Vec<Finding>) {
+) -> (Vec<RoutingResult>, Vec<LintFinding>) {
     let mut results = Vec::new();
     let mut findings = Vec::new();
     let every: Vec<(String, Labels)> = alerts
@@ -186,18 +186,12 @@ pub fn analyse(
         })
         .collect();
     for analysis in alerts {
-        let worst = analysis.timings.iter().filter_map(|t| t.firing).fold(
-            None,
-            |acc: Option<Bounds>, b| {
-                Some(match acc {
-                    None => b,
-                    Some(a) => Bounds {
-                        best_seconds: a.best_seconds.min(b.best_seconds),
-                        worst_seconds: a.worst_seconds.max(b.worst_seconds),
-                    },
-                })
-            },
-        );
+        // The earliest best and the latest worst over the analysed steps.
+        let firing = analysis
+            .timings
+            .iter()
+            .filter_map(|t| t.firing)
+            .reduce(Bounds::widest);
         for labels in label_sets(analysis, config) {
             for route in config.route_for(&labels) {
                 let shared = every.iter().any(|(name, other)| {
@@ -208,21 +202,8 @@ pub fn analyse(
                             .any(|r| r.route == route.route && r.group_labels == route.group_labels)
                 });
                 let receiver = config.receiver(&route.receiver);
-                let integrations = receiver.map(|r| r.integration_list()).unwrap_or_default();
                 if receiver.is_some_and(|r| r.integrations.is_empty()) {
-                    findings.push(Finding {
-                        id: "alertmanager/no-integrations",
-                        severity: Severity::Error,
-                        subject: format!("{} {{{}}}", analysis.alert, labels_text(&labels)),
-                        origin: config.origin.clone(),
-                        reason: format!(
-                            "routed to `{}` via {}, a receiver with no integrations: Alertmanager routes to it and nobody is notified",
-                            route.receiver,
-                            route.path_text()
-                        ),
-                        fix: format!("give `{}` an integration, or route the alert to a receiver that has one", route.receiver),
-                        assumption: None,
-                    });
+                    findings.push(no_integrations(analysis, &labels, &route, config));
                 }
                 let wait = route.group_wait.as_secs_f64();
                 let interval = route.group_interval.as_secs_f64();
@@ -230,16 +211,13 @@ pub fn analyse(
                     alert: analysis.alert.clone(),
                     labels: labels_text(&labels),
                     receiver: route.receiver.clone(),
-                    integrations,
+                    integrations: receiver.map(|r| r.integration_list()).unwrap_or_default(),
                     route: route.path_text(),
                     group_wait_seconds: wait,
                     group_interval_seconds: interval,
                     group_shared: shared,
-                    first_notification: worst.map(|b| Bounds {
-                        best_seconds: b.best_seconds + wait,
-                        worst_seconds: b.worst_seconds
-                            + if shared { wait.max(interval) } else { wait },
-                    }),
+                    first_notification: firing
+                        .map(|b| b.plus(wait, if shared { wait.max(interval) } else { wait })),
                 });
             }
             findings.extend(self_inhibition(analysis, &labels, config));
@@ -250,35 +228,52 @@ pub fn analyse(
     (results, findings)
 }
 
-fn dedup(findings: &mut Vec<Finding>) {
+fn no_integrations(
+    analysis: &AlertAnalysis,
+    labels: &Labels,
+    route: &RouteMatch,
+    config: &AlertmanagerConfig,
+) -> LintFinding {
+    LintFinding::new(
+        LintId::AlertmanagerNoIntegrations,
+        format!("{} {{{}}}", analysis.alert, labels_text(labels)),
+        config.origin.clone(),
+        format!(
+            "routed to `{}` via {}, a receiver with no integrations: Alertmanager routes to it and nobody is notified",
+            route.receiver,
+            route.path_text()
+        ),
+        format!(
+            "give `{}` an integration, or route the alert to a receiver that has one",
+            route.receiver
+        ),
+    )
+}
+
+fn dedup(findings: &mut Vec<LintFinding>) {
     let mut seen = BTreeSet::new();
-    findings.retain(|f| seen.insert((f.id, f.subject.clone(), f.reason.clone())));
+    findings.retain(|f| seen.insert((f.id.as_str(), f.subject.clone(), f.reason.clone())));
 }
 
 fn self_inhibition(
     analysis: &AlertAnalysis,
     labels: &Labels,
     config: &AlertmanagerConfig,
-) -> Vec<Finding> {
+) -> Vec<LintFinding> {
     config
         .inhibit_rules
         .iter()
-        .filter(|rule| {
-            crate::rules::alertmanager::all_match(&rule.source, labels)
-                && crate::rules::alertmanager::all_match(&rule.target, labels)
-        })
-        .map(|rule| Finding {
-            id: "alertmanager/self-inhibition",
-            severity: Severity::Warning,
-            subject: format!("{} {{{}}}", analysis.alert, labels_text(labels)),
-            origin: config.origin.clone(),
-            reason: format!(
+        .filter(|rule| all_match(&rule.source, labels) && all_match(&rule.target, labels))
+        .map(|rule| LintFinding::new(
+            LintId::AlertmanagerSelfInhibition,
+            format!("{} {{{}}}", analysis.alert, labels_text(labels)),
+            config.origin.clone(),
+            format!(
                 "{}: its source and its target both match this alert, so the alert meant to mute others can itself be muted (by any alert matching the source alone)",
                 rule.describe()
             ),
-            fix: "narrow the source or the target so that no alert matches both (e.g. source severity=\"critical\", target severity=\"warning\")".into(),
-            assumption: None,
-        })
+            "narrow the source or the target so that no alert matches both (e.g. source severity=\"critical\", target severity=\"warning\")",
+        ))
         .collect()
 }
 
@@ -291,7 +286,7 @@ fn implied_by(a: &[Matcher], b: &[Matcher]) -> bool {
     })
 }
 
-fn shadowed_routes(route: &Route, origin: &str) -> Vec<Finding> {
+fn shadowed_routes(route: &Route, origin: &str) -> Vec<LintFinding> {
     let mut findings = Vec::new();
     for (i, earlier) in route.routes.iter().enumerate() {
         if earlier.continue_matching {
@@ -299,19 +294,17 @@ fn shadowed_routes(route: &Route, origin: &str) -> Vec<Finding> {
         }
         for later in &route.routes[i + 1..] {
             if implied_by(&earlier.matchers, &later.matchers) {
-                findings.push(Finding {
-                    id: "alertmanager/shadowed-route",
-                    severity: Severity::Warning,
-                    subject: later.describe(),
-                    origin: origin.to_string(),
-                    reason: format!(
+                findings.push(LintFinding::new(
+                    LintId::AlertmanagerShadowedRoute,
+                    later.describe(),
+                    origin,
+                    format!(
                         "never reached: {} matches every alert it does and has `continue: false`, so `{}` never gets them",
                         earlier.describe(),
                         later.receiver
                     ),
-                    fix: format!("move {} before {}, or add `continue: true` to the earlier route", later.path, earlier.path),
-                    assumption: None,
-                });
+                    format!("move {} before {}, or add `continue: true` to the earlier route", later.path, earlier.path),
+                ));
             }
         }
     }
@@ -319,32 +312,4 @@ fn shadowed_routes(route: &Route, origin: &str) -> Vec<Finding> {
         findings.extend(shadowed_routes(child, origin));
     }
     findings
-}
-
-/// One line per route, for the table.
-pub fn describe(result: &RoutingResult) -> String {
-    let notify = result
-        .first_notification
-        .map(|b| {
-            format!(
-                "first notification {}–{} after the step",
-                fmt(b.best_seconds),
-                fmt(b.worst_seconds)
-            )
-        })
-        .unwrap_or_else(|| "time to fire unknown".into());
-    format!(
-        "{{{}}} → {} ({}) via {} · group_wait {}, group_interval {}{} · {notify}",
-        result.labels,
-        result.receiver,
-        result.integrations,
-        result.route,
-        fmt(result.group_wait_seconds),
-        fmt(result.group_interval_seconds),
-        if result.group_shared {
-            " (group shared with other alerts)"
-        } else {
-            ""
-        },
-    )
 }

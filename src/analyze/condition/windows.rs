@@ -7,30 +7,10 @@
 //! [T−W, T]. With a sample every S, that is ⌊W/S⌋ samples, one more at some
 //! phases when W/S is not a whole number (scrape and evaluation timestamps
 //! each keep their own fixed offset, so an exact multiple gains the extra
-//! sample at no phase that matters). What each function needs
-//! (promql/functions.go): rate, irate, increase, delta, idelta, deriv,
-//! predict_linear and holt_winters return nothing with fewer than two
-//! samples; changes and resets return 0 (not nothing) with fewer than two;
-//! the `*_over_time` functions work with one.
+//! sample at no phase that matters). What each function needs is the
+//! function's own (`Function::samples_needed`).
 
 use std::time::Duration;
-
-/// The samples a function needs before it says anything (or anything true).
-pub fn samples_needed(function: &str) -> Option<usize> {
-    match function {
-        "rate" | "irate" | "increase" | "delta" | "idelta" | "deriv" | "predict_linear"
-        | "holt_winters" | "changes" | "resets" => Some(2),
-        "avg_over_time" | "min_over_time" | "max_over_time" | "sum_over_time"
-        | "count_over_time" | "quantile_over_time" | "stddev_over_time" | "stdvar_over_time"
-        | "last_over_time" | "present_over_time" | "mad_over_time" => Some(1),
-        _ => None,
-    }
-}
-
-/// With fewer samples than needed, does the function return nothing, or 0?
-pub fn returns_zero(function: &str) -> bool {
-    matches!(function, "changes" | "resets")
-}
 
 /// How a window of W serves a function needing `needed` samples at one
 /// sample every S.

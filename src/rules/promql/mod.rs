@@ -1,12 +1,17 @@
 //! What a PromQL expression is made of, read from its syntax tree (never
 //! from its text): the labels a result keeps, the selectors and range
-//! windows it uses, and the shape of an alert condition (`X > θ`).
+//! windows it uses, the selectors `absent()` is asked about, and its
+//! operators as types (`operator`).
+
+mod operator;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{Expr, LabelModifier, VectorSelector};
+
+pub use operator::{Aggregation, Arithmetic, BinaryOp, Comparison, SetOp, UnknownOperator};
 
 /// The labels the series of an expression's result carry.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,8 +85,7 @@ pub fn output_labels(expr: &Expr) -> Labels {
         Expr::Unary(u) => output_labels(&u.expr),
         Expr::Subquery(s) => output_labels(&s.expr),
         Expr::Aggregate(a) => {
-            let op = a.op.to_string();
-            if matches!(op.as_str(), "topk" | "bottomk" | "limitk" | "limit_ratio") {
+            if Aggregation::of(a.op).is_some_and(Aggregation::selects_series) {
                 return output_labels(&a.expr);
             }
             match &a.modifier {
@@ -220,51 +224,20 @@ pub fn unparen(expr: &Expr) -> &Expr {
     }
 }
 
-/// An alert condition of the form `X op θ` (or `θ op X`), with `X`'s
-/// expression, the comparison and the threshold.
-pub struct Comparison<'a> {
-    pub value: &'a Expr,
-    /// `>`, `>=`, `<`, `<=`, `==`, `!=`, as if the value were on the left.
-    pub op: String,
-    pub threshold: f64,
-}
-
-pub fn comparison(expr: &Expr) -> Option<Comparison<'_>> {
-    let Expr::Binary(b) = unparen(expr) else {
-        return None;
-    };
-    if !b.op.is_comparison_operator() {
-        return None;
-    }
-    let number = |e: &Expr| match unparen(e) {
-        Expr::NumberLiteral(n) => Some(n.val),
-        Expr::Unary(u) => match unparen(&u.expr) {
-            Expr::NumberLiteral(n) => Some(-n.val),
-            _ => None,
-        },
-        _ => None,
-    };
-    let op = b.op.to_string();
-    if let Some(threshold) = number(&b.rhs) {
-        return Some(Comparison {
-            value: &b.lhs,
-            op,
-            threshold,
-        });
-    }
-    let flipped = match op.as_str() {
-        ">" => "<",
-        ">=" => "<=",
-        "<" => ">",
-        "<=" => ">=",
-        other => other,
-    }
-    .to_string();
-    number(&b.lhs).map(|threshold| Comparison {
-        value: &b.rhs,
-        op: flipped,
-        threshold,
-    })
+/// The selectors `expr` asks `absent()` (or `absent_over_time()`) about,
+/// whose emptiness then means "fire", not "no data".
+pub fn absent_selectors(expr: &Expr) -> Vec<&VectorSelector> {
+    let mut found = Vec::new();
+    walk(expr, &mut |node| {
+        if let Expr::Call(c) = node {
+            if c.func.name == "absent" || c.func.name == "absent_over_time" {
+                if let Some(arg) = c.args.args.first() {
+                    found.extend(selectors(arg));
+                }
+            }
+        }
+    });
+    found
 }
 
 #[cfg(test)]
@@ -282,15 +255,5 @@ mod tests {
         assert!(labels("sum without (job) (rate(x[5m]))").keeps("status"));
         assert!(!labels("histogram_quantile(0.9, rate(h_bucket[5m]))").keeps("le"));
         assert!(labels("histogram_quantile(0.9, rate(h_bucket[5m]))").keeps("job"));
-    }
-
-    #[test]
-    fn comparisons_are_read_either_way_round() {
-        let expr = parse("0.05 < sum(rate(x[5m]))").unwrap();
-        let c = comparison(&expr).unwrap();
-        assert_eq!((c.op.as_str(), c.threshold), (">", 0.05));
-        let expr = parse("rate(x[5m]) > -1").unwrap();
-        assert_eq!(comparison(&expr).unwrap().threshold, -1.0);
-        assert!(comparison(&parse("up").unwrap()).is_none());
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::lint::{Finding, Severity};
+use crate::analyze::finding::{LintFinding, LintId};
 use crate::prom::{panels, PromClient};
 use crate::record::PanelResult;
 use crate::rules::dashboard::Dashboard;
@@ -23,7 +23,7 @@ pub async fn check(
     dashboards: &[Dashboard],
     prometheus: Option<&PromClient>,
     scrape: Duration,
-    findings: &mut Vec<Finding>,
+    findings: &mut Vec<LintFinding>,
     notes: &mut Vec<String>,
 ) -> Vec<DashboardResult> {
     let mut results = Vec::new();
@@ -49,40 +49,36 @@ pub async fn check(
     results
 }
 
-fn no_data_findings(dashboard: &Dashboard, panels: &[PanelResult]) -> Vec<Finding> {
+fn no_data_findings(dashboard: &Dashboard, panels: &[PanelResult]) -> Vec<LintFinding> {
     panels
         .iter()
         .filter(|p| !p.has_data)
-        .map(|panel| Finding {
-            id: "dashboard/no-data",
-            severity: Severity::Warning,
-            subject: format!("{} / {}", dashboard.title, panel.title),
-            origin: dashboard.origin.clone(),
-            reason: match &panel.error {
+        .map(|panel| LintFinding::new(
+            LintId::DashboardNoData,
+            format!("{} / {}", dashboard.title, panel.title),
+            dashboard.origin.clone(),
+            match &panel.error {
                 Some(e) => format!("its query fails: {e}"),
                 None => format!("no data in the last hour for {}", panel.queries.join(" ; ")),
             },
-            fix: "check the metric names and labels in Prometheus (Graph tab), and that the target is scraped".into(),
-            assumption: None,
-        })
+            "check the metric names and labels in Prometheus (Graph tab), and that the target is scraped",
+        ))
         .collect()
 }
 
 /// `[$__interval]` as a range window: at the floor of $__interval (a zoomed-in
 /// view) it holds one scrape, and rate() shows nothing.
-fn interval_window_findings(dashboard: &Dashboard) -> Vec<Finding> {
+fn interval_window_findings(dashboard: &Dashboard) -> Vec<LintFinding> {
     dashboard
         .panels
         .iter()
         .filter(|p| p.queries.iter().any(|q| q.contains("[$__interval]") || q.contains("[${__interval}]")))
-        .map(|p| Finding {
-            id: "dashboard/interval-window",
-            severity: Severity::Warning,
-            subject: format!("{} / {}", dashboard.title, p.title),
-            origin: dashboard.origin.clone(),
-            reason: "`[$__interval]` as a range window holds a single scrape when the time range is short: the panel shows No data".into(),
-            fix: "use [$__rate_interval] (at least four scrape intervals)".into(),
-            assumption: None,
-        })
+        .map(|p| LintFinding::new(
+            LintId::DashboardIntervalWindow,
+            format!("{} / {}", dashboard.title, p.title),
+            dashboard.origin.clone(),
+            "`[$__interval]` as a range window holds a single scrape when the time range is short: the panel shows No data".into(),
+            "use [$__rate_interval] (at least four scrape intervals)",
+        ))
         .collect()
 }

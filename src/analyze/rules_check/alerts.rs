@@ -9,13 +9,16 @@ use std::time::Duration;
 use promql_parser::parser::{Expr, VectorSelector};
 use serde::Serialize;
 
-use super::condition::{self, Reader, Recording, Recordings, Shape, Unmodelled};
 use super::inputs::Setting;
-use super::lint::{self, Finding, KnownBuckets, Severity};
+use super::lint;
 use super::live;
-use super::timing::{self, Intervals, Knowledge, Timing};
-use super::CheckError;
-use crate::prom::PromClient;
+use crate::analyze::condition::{
+    self, known_layout, quantile_call, KnownBuckets, Reader, Recording, Recordings, Shape,
+    Unmodelled,
+};
+use crate::analyze::finding::{LintFinding, LintId};
+use crate::analyze::timing::{self, Intervals, Knowledge, Timing};
+use crate::prom::{PromClient, PromError};
 use crate::rules::{promql, Group, LoadedGroups, RuleDef};
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,7 +47,7 @@ pub type Buckets = BTreeMap<String, Option<Vec<f64>>>;
 
 pub struct Analysed {
     pub alerts: Vec<AlertAnalysis>,
-    pub findings: Vec<Finding>,
+    pub findings: Vec<LintFinding>,
     pub buckets: Buckets,
 }
 
@@ -61,7 +64,7 @@ pub async fn analyse(
     groups: &[LoadedGroups],
     setting: &Setting,
     prometheus: Option<&PromClient>,
-) -> Result<Analysed, CheckError> {
+) -> Result<Analysed, PromError> {
     // Recording rules' names exist only once the rules run.
     let recorded: Vec<String> = groups
         .iter()
@@ -69,34 +72,8 @@ pub async fn analyse(
         .flat_map(|g| &g.rules)
         .filter_map(|r| r.record.clone())
         .collect();
-    let sites: Vec<Site> = groups
-        .iter()
-        .flat_map(|loaded| loaded.groups.iter().map(move |g| (loaded, g)))
-        .flat_map(|(loaded, group)| group.rules.iter().map(move |r| (loaded, group, r)))
-        .filter_map(|(loaded, group, rule)| {
-            Some(Site {
-                alert: rule.alert.as_deref()?,
-                origin: &loaded.origin,
-                group,
-                rule,
-            })
-        })
-        .collect();
-    // What every alert asks absent() about: an `up == 0` alert is covered
-    // when one of them watches the same targets. (Only expressions that
-    // mention it are parsed for this; each is parsed again when analysed,
-    // so no syntax tree outlives its alert.)
-    let absent: Vec<VectorSelector> = sites
-        .iter()
-        .filter(|s| s.rule.expr.contains("absent"))
-        .filter_map(|s| promql_parser::parser::parse(&s.rule.expr).ok())
-        .flat_map(|expr| {
-            lint::absent_selectors(&expr)
-                .into_iter()
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let sites = sites(groups);
+    let absent = absent_selectors(&sites);
     let mut analysed = Analysed {
         alerts: Vec::new(),
         findings: Vec::new(),
@@ -123,6 +100,41 @@ pub async fn analyse(
             .extend(live::evaluation_errors(client, &names).await?);
     }
     Ok(analysed)
+}
+
+/// Every alerting rule of `groups`, with where it was written.
+fn sites(groups: &[LoadedGroups]) -> Vec<Site<'_>> {
+    groups
+        .iter()
+        .flat_map(|loaded| loaded.groups.iter().map(move |g| (loaded, g)))
+        .flat_map(|(loaded, group)| group.rules.iter().map(move |r| (loaded, group, r)))
+        .filter_map(|(loaded, group, rule)| {
+            Some(Site {
+                alert: rule.alert.as_deref()?,
+                origin: &loaded.origin,
+                group,
+                rule,
+            })
+        })
+        .collect()
+}
+
+/// What every alert asks absent() about: an `up == 0` alert is covered
+/// when one of them watches the same targets. (Only expressions that
+/// mention it are parsed for this; each is parsed again when analysed, so
+/// no syntax tree outlives its alert.)
+fn absent_selectors(sites: &[Site]) -> Vec<VectorSelector> {
+    sites
+        .iter()
+        .filter(|s| s.rule.expr.contains("absent"))
+        .filter_map(|s| promql_parser::parser::parse(&s.rule.expr).ok())
+        .flat_map(|expr| {
+            promql::absent_selectors(&expr)
+                .into_iter()
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// The recording rules of `groups` that parse, by the name they write;
@@ -166,8 +178,19 @@ fn known_buckets(live: &Buckets, histogram: &str) -> Option<KnownBuckets> {
             bounds: bounds.clone(),
             from: "the live Prometheus".into(),
         }),
-        _ => lint::histogram::known_layout(histogram),
+        _ => known_layout(histogram),
     }
+}
+
+/// The intervals and durations one alert is judged with, and what of
+/// them nobody said.
+struct Times {
+    group_interval: Duration,
+    group_assumed: Option<String>,
+    scrape: Duration,
+    scrape_assumed: Option<String>,
+    hold: Duration,
+    keep: Duration,
 }
 
 impl Site<'_> {
@@ -176,110 +199,136 @@ impl Site<'_> {
         shared: &Shared<'_>,
         prometheus: Option<&PromClient>,
         into: &mut Analysed,
-    ) -> Result<(), CheckError> {
-        let setting = shared.setting;
-        let given_interval = duration_of(self.group.interval.as_deref());
-        let group_interval = given_interval.unwrap_or(setting.intervals.evaluation);
-        let group_assumed = given_interval
-            .is_none()
-            .then(|| setting.evaluation_assumed.clone())
-            .flatten();
-        let hold = duration_of(self.rule.for_.as_deref()).unwrap_or_default();
-        let keep = duration_of(self.rule.keep_firing_for.as_deref()).unwrap_or_default();
-        let parsed = promql_parser::parser::parse(&self.rule.expr);
-        let expr = match &parsed {
+    ) -> Result<(), PromError> {
+        let expr = match promql_parser::parser::parse(&self.rule.expr) {
             Ok(expr) => expr,
             Err(e) => {
-                into.findings.push(Finding {
-                    id: "rule/parse",
-                    severity: Severity::Error,
-                    subject: self.alert.to_string(),
-                    origin: self.origin.to_string(),
-                    reason: format!("the expression does not parse: {e}"),
-                    fix: "fix the PromQL (promtool check rules says the same)".into(),
-                    assumption: None,
-                });
+                into.findings.push(LintFinding::new(
+                    LintId::RuleParse,
+                    self.alert,
+                    self.origin,
+                    format!("the expression does not parse: {e}"),
+                    "fix the PromQL (promtool check rules says the same)",
+                ));
                 return Ok(());
             }
         };
         if let Some(client) = prometheus {
-            prefetch_buckets(client, expr, &mut into.buckets).await;
+            prefetch_buckets(client, &expr, &mut into.buckets).await;
             into.findings.extend(
-                live::missing_series(client, self.alert, self.origin, expr, shared.recorded)
+                live::missing_series(client, self.alert, self.origin, &expr, shared.recorded)
                     .await?,
             );
         }
         let read = condition::read(
-            expr,
+            &expr,
             &Reader::new(shared.recordings).in_group(&self.group.name),
         );
+        let times = self.times(shared.setting, &expr);
+        let findings = self.lint(shared, &expr, read.as_ref().ok(), &times, &into.buckets);
+        into.findings.extend(findings);
+        let timings = match &read {
+            Ok(shape) => self.timings(shape, &times, shared.setting, &into.buckets),
+            Err(_) => Vec::new(),
+        };
+        into.alerts.push(self.analysis(read, &times, timings));
+        Ok(())
+    }
+
+    fn times(&self, setting: &Setting, expr: &Expr) -> Times {
+        let given_interval = duration_of(self.group.interval.as_deref());
         let (scrape, scrape_assumed) = setting.scrape_for(expr);
-        let live_buckets = &into.buckets;
+        Times {
+            group_interval: given_interval.unwrap_or(setting.intervals.evaluation),
+            group_assumed: given_interval
+                .is_none()
+                .then(|| setting.evaluation_assumed.clone())
+                .flatten(),
+            scrape,
+            scrape_assumed,
+            hold: duration_of(self.rule.for_.as_deref()).unwrap_or_default(),
+            keep: duration_of(self.rule.keep_firing_for.as_deref()).unwrap_or_default(),
+        }
+    }
+
+    fn lint(
+        &self,
+        shared: &Shared<'_>,
+        expr: &Expr,
+        shape: Option<&Shape>,
+        times: &Times,
+        live_buckets: &Buckets,
+    ) -> Vec<LintFinding> {
         let buckets = |name: &str| known_buckets(live_buckets, name);
         let covered = |up: &VectorSelector| {
             shared
                 .absent
                 .iter()
-                .any(|absent| lint::up::covers(absent, up))
+                .any(|absent| lint::absence_covers(absent, up))
         };
         let context = lint::Context {
-            scrape_interval: scrape,
-            scrape_assumed,
-            group_interval,
-            group_assumed,
-            evaluation_interval: setting.intervals.evaluation,
+            scrape_interval: times.scrape,
+            scrape_assumed: times.scrape_assumed.clone(),
+            group_interval: times.group_interval,
+            group_assumed: times.group_assumed.clone(),
+            evaluation_interval: shared.setting.intervals.evaluation,
             buckets: &buckets,
             absence_covered: &covered,
         };
-        let findings = lint::lint_alert(
-            self.alert,
-            self.origin,
-            expr,
-            read.as_ref().ok(),
-            hold,
-            &context,
-        );
+        lint::lint_alert(self.alert, self.origin, expr, shape, times.hold, &context)
+    }
+
+    fn timings(
+        &self,
+        shape: &Shape,
+        times: &Times,
+        setting: &Setting,
+        live_buckets: &Buckets,
+    ) -> Vec<Timing> {
         let bounds = |name: &str| known_buckets(live_buckets, name).map(|k| k.bounds);
         let knowledge = Knowledge {
             intervals: Intervals {
-                scrape,
-                evaluation: group_interval,
-                scrape_timeout: setting.intervals.scrape_timeout.min(scrape),
+                scrape: times.scrape,
+                evaluation: times.group_interval,
+                scrape_timeout: setting.intervals.scrape_timeout.min(times.scrape),
             },
             buckets: &bounds,
         };
-        let timings = match &read {
-            Ok(shape) => timing::timings(shape, hold, keep, &knowledge),
-            Err(_) => Vec::new(),
-        };
-        into.findings.extend(findings);
+        timing::timings(shape, times.hold, times.keep, &knowledge)
+    }
+
+    fn analysis(
+        &self,
+        read: Result<Shape, Unmodelled>,
+        times: &Times,
+        timings: Vec<Timing>,
+    ) -> AlertAnalysis {
         let (shape, unmodelled) = match read {
             Ok(shape) => (Some(shape), None),
             Err(why) => (None, Some(why)),
         };
-        into.alerts.push(AlertAnalysis {
+        AlertAnalysis {
             alert: self.alert.to_string(),
             origin: self.origin.to_string(),
             labels: self.rule.labels.clone(),
             group: self.group.name.clone(),
             expr: self.rule.expr.trim().to_string(),
-            for_seconds: hold.as_secs_f64(),
-            group_interval_seconds: group_interval.as_secs_f64(),
-            scrape_interval_seconds: scrape.as_secs_f64(),
+            for_seconds: times.hold.as_secs_f64(),
+            group_interval_seconds: times.group_interval.as_secs_f64(),
+            scrape_interval_seconds: times.scrape.as_secs_f64(),
             shape,
             unmodelled,
             timings,
-        });
-        Ok(())
+        }
     }
 }
 
 /// Reads the buckets of the histograms the lints will ask about
-/// (`lint::quantile_call`), once per histogram.
+/// (`quantile_call`), once per histogram.
 async fn prefetch_buckets(client: &PromClient, expr: &Expr, buckets: &mut Buckets) {
     let mut histograms = Vec::new();
     promql::walk(expr, &mut |node| {
-        if let Some((_, histogram, _)) = lint::quantile_call(node) {
+        if let Some((_, histogram, _)) = quantile_call(node) {
             histograms.push(histogram);
         }
     });

@@ -5,15 +5,19 @@
 
 use std::time::Duration;
 
+use promql_parser::label::MatchOp;
 use serde::Serialize;
 
 use super::alerts::{AlertAnalysis, Buckets};
-use super::condition::{Shape, Signal};
-use super::lint::{self, Finding, Severity};
-use super::timing::{self, Intervals, Knowledge, Step};
+use super::routing::label_sets;
+use crate::analyze::condition::{is_bucket_bound, Shape, Signal, SignalKind, DEFAULT_BUCKETS};
+use crate::analyze::finding::{LintFinding, LintId, Severity};
+use crate::analyze::timing::{self, Bounds, Intervals, Knowledge, Step};
+use crate::demo::{BACKEND_JOB, GATEWAY_JOB};
 use crate::plan::{Anchor, CheckKind, FaultPlan, Plan, Source};
 use crate::rules::alertmanager::AlertmanagerConfig;
-use crate::time::format_duration_secs as fmt;
+use crate::rules::promql;
+use crate::time::format_duration_secs;
 
 /// What the timing model says of a deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,7 +64,7 @@ pub struct DeadlineCheck {
     pub deadline_seconds: f64,
     pub anchor: String,
     pub step: Option<Step>,
-    pub firing: Option<timing::Bounds>,
+    pub firing: Option<Bounds>,
     pub outcome: DeadlineOutcome,
     pub why: String,
 }
@@ -69,11 +73,11 @@ pub struct DeadlineCheck {
 /// leaves' kind decides).
 fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step> {
     let fault = fault?;
-    let watches_job = |job: &str| expr.contains(&format!("job=\"{job}\""));
-    let kinds: Vec<&str> = shape.primaries().iter().map(|l| l.signal.kind()).collect();
-    let has = |kind: &str| kinds.contains(&kind);
+    let watches_job = |job: &str| selects_job(expr, job);
+    let kinds: Vec<SignalKind> = shape.primaries().iter().map(|l| l.signal.kind()).collect();
+    let has = |kind: SignalKind| kinds.contains(&kind);
     match fault {
-        FaultPlan::Demo(f) if has("ratio") => {
+        FaultPlan::Demo(f) if has(SignalKind::Ratio) => {
             if f.gateway_down {
                 None // the gateway counts nothing while it is down
             } else if f.backend_down {
@@ -84,7 +88,7 @@ fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step
                 None
             }
         }
-        FaultPlan::Demo(f) if has("quantile") => {
+        FaultPlan::Demo(f) if has(SignalKind::Quantile) => {
             let threshold = shape.primaries().iter().find_map(|l| {
                 matches!(l.signal, Signal::Quantile { .. })
                     .then_some(l.threshold)
@@ -92,19 +96,36 @@ fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step
             })?;
             (f.backend_latency.as_secs_f64() > threshold).then_some(Step::SlowShare(1.0))
         }
-        FaultPlan::Demo(f) if has("up") || has("absent") => {
-            let down = (f.gateway_down && watches_job("api-gateway"))
-                || (f.backend_down && watches_job("sentiment-api"));
+        FaultPlan::Demo(f) if has(SignalKind::Up) || has(SignalKind::Absent) => {
+            let down = (f.gateway_down && watches_job(GATEWAY_JOB))
+                || (f.backend_down && watches_job(BACKEND_JOB));
             down.then_some(Step::ScrapeFails)
         }
         FaultPlan::Scale {
             deployment,
             replicas: 0,
             ..
-        } if (has("up") || has("absent")) && watches_job(deployment) => Some(Step::TargetRemoved),
-        FaultPlan::Scale { replicas: 0, .. } if has("ratio") => Some(Step::ErrorShare(1.0)),
+        } if (has(SignalKind::Up) || has(SignalKind::Absent)) && watches_job(deployment) => {
+            Some(Step::TargetRemoved)
+        }
+        FaultPlan::Scale { replicas: 0, .. } if has(SignalKind::Ratio) => {
+            Some(Step::ErrorShare(1.0))
+        }
         _ => None,
     }
+}
+
+/// Whether a selector of `expr` names `job` exactly (`job="api-gateway"`).
+fn selects_job(expr: &str, job: &str) -> bool {
+    let Ok(parsed) = promql_parser::parser::parse(expr) else {
+        return false;
+    };
+    promql::selectors(&parsed).iter().any(|s| {
+        s.matchers
+            .matchers
+            .iter()
+            .any(|m| m.name == "job" && m.op == MatchOp::Equal && m.value == job)
+    })
 }
 
 /// Every `fires_within` and `notifies_within` check of `plan`, against the
@@ -189,7 +210,7 @@ fn page(
             ..fired
         };
     };
-    let routes: Vec<_> = super::routing::label_sets(analysis, config)
+    let routes: Vec<_> = label_sets(analysis, config)
         .iter()
         .flat_map(|labels| config.route_for(labels))
         .collect();
@@ -209,10 +230,7 @@ fn page(
         };
     };
     let wait = route.group_wait.as_secs_f64();
-    let firing = fired.firing.map(|b| timing::Bounds {
-        best_seconds: b.best_seconds + wait,
-        worst_seconds: b.worst_seconds + wait,
-    });
+    let firing = fired.firing.map(|b| b.plus(wait, wait));
     let outcome = match &firing {
         Some(b) if b.worst_seconds <= deadline_seconds => DeadlineOutcome::Met,
         Some(b) if b.best_seconds > deadline_seconds => DeadlineOutcome::CannotBeMet,
@@ -222,12 +240,12 @@ fn page(
     let why = match &firing {
         Some(b) => format!(
             "notifies `{receiver}` {}–{} after {}: it {}; then {}'s group_wait {}",
-            fmt(b.best_seconds),
-            fmt(b.worst_seconds),
+            format_duration_secs(b.best_seconds),
+            format_duration_secs(b.worst_seconds),
             fired.anchor,
             fired.why,
             route.path_text(),
-            fmt(wait)
+            format_duration_secs(wait)
         ),
         None => fired.why.clone(),
     };
@@ -243,7 +261,7 @@ fn page(
 struct Judged {
     anchor: String,
     step: Option<Step>,
-    firing: Option<timing::Bounds>,
+    firing: Option<Bounds>,
     outcome: DeadlineOutcome,
     why: String,
 }
@@ -261,71 +279,19 @@ fn one(
         ..*intervals
     };
     let hold = Duration::from_secs_f64(analysis.for_seconds);
-    let (anchor_text, firing, step, why) = match anchor {
-        Anchor::Condition { .. } => {
-            let f = timing::rounded_up(hold, group_intervals.evaluation);
-            let e = group_intervals.evaluation.as_secs_f64();
-            (
-                "its condition held".to_string(),
-                Some(timing::Bounds {
-                    best_seconds: f,
-                    worst_seconds: f + e,
-                }),
-                None,
-                format!(
-                    "the next evaluation comes within {} and `for` waits {}",
-                    fmt(e),
-                    fmt(f)
-                ),
-            )
-        }
+    let predicted = match anchor {
+        Anchor::Condition { .. } => after_condition(hold, &group_intervals),
         Anchor::PhaseStart { phase } | Anchor::PhaseEnd { phase } => {
-            let phase_plan = &plan.phases[*phase];
-            let text = format!(
-                "{}.{}",
-                phase_plan.name,
-                if matches!(anchor, Anchor::PhaseStart { .. }) {
-                    "start"
-                } else {
-                    "end"
-                }
-            );
-            let step = analysis
-                .shape
-                .as_ref()
-                .and_then(|shape| step_for(phase_plan.fault.as_ref(), shape, &analysis.expr));
-            match (&analysis.shape, step) {
-                (Some(shape), Some(step)) => {
-                    let knowledge = Knowledge {
-                        intervals: group_intervals,
-                        buckets: &|_| None,
-                    };
-                    match timing::time_to_fire(shape, step, hold, Duration::ZERO, &knowledge) {
-                        Some(t) => (text, t.firing, Some(step), t.why),
-                        None => (
-                            text,
-                            None,
-                            None,
-                            "the timing model does not know what this phase's fault does to the rule".into(),
-                        ),
-                    }
-                }
-                (None, _) => (
-                    text,
-                    None,
-                    None,
-                    "the timing model does not know this rule's shape".into(),
-                ),
-                (Some(_), None) => (
-                    text,
-                    None,
-                    None,
-                    "the timing model does not know what this phase's fault does to the rule"
-                        .into(),
-                ),
-            }
+            let start = matches!(anchor, Anchor::PhaseStart { .. });
+            after_phase(plan, *phase, start, analysis, hold, group_intervals)
         }
     };
+    let Predicted {
+        anchor: anchor_text,
+        firing,
+        step,
+        why,
+    } = predicted;
     let outcome = match (&firing, step) {
         (Some(b), _) if b.worst_seconds <= deadline_seconds => DeadlineOutcome::Met,
         (Some(b), _) if b.best_seconds > deadline_seconds => DeadlineOutcome::CannotBeMet,
@@ -341,8 +307,8 @@ fn one(
     let arithmetic = match &firing {
         Some(b) => format!(
             "fires {}–{} after {anchor_text}; {why}",
-            fmt(b.best_seconds),
-            fmt(b.worst_seconds)
+            format_duration_secs(b.best_seconds),
+            format_duration_secs(b.worst_seconds)
         ),
         None if step.is_some() => format!("never fires after {anchor_text}: {why}"),
         None => why,
@@ -353,6 +319,74 @@ fn one(
         firing,
         outcome,
         why: arithmetic,
+    }
+}
+
+/// What the timing model predicts after an anchor.
+struct Predicted {
+    anchor: String,
+    firing: Option<Bounds>,
+    step: Option<Step>,
+    why: String,
+}
+
+/// After the condition held: the next evaluation, then `for`.
+fn after_condition(hold: Duration, intervals: &Intervals) -> Predicted {
+    let f = timing::rounded_up(hold, intervals.evaluation);
+    let e = intervals.evaluation.as_secs_f64();
+    Predicted {
+        anchor: "its condition held".to_string(),
+        firing: Some(Bounds::new(f, f + e)),
+        step: None,
+        why: format!(
+            "the next evaluation comes within {} and `for` waits {}",
+            format_duration_secs(e),
+            format_duration_secs(f)
+        ),
+    }
+}
+
+/// After a phase starts (or ends): the step its fault makes in what the
+/// alert watches, timed.
+fn after_phase(
+    plan: &Plan,
+    phase: usize,
+    start: bool,
+    analysis: &AlertAnalysis,
+    hold: Duration,
+    intervals: Intervals,
+) -> Predicted {
+    let phase_plan = &plan.phases[phase];
+    let anchor = format!(
+        "{}.{}",
+        phase_plan.name,
+        if start { "start" } else { "end" }
+    );
+    let unknown = |why: &str| Predicted {
+        anchor: anchor.clone(),
+        firing: None,
+        step: None,
+        why: why.to_string(),
+    };
+    let Some(shape) = &analysis.shape else {
+        return unknown("the timing model does not know this rule's shape");
+    };
+    let fault_unknown = "the timing model does not know what this phase's fault does to the rule";
+    let Some(step) = step_for(phase_plan.fault.as_ref(), shape, &analysis.expr) else {
+        return unknown(fault_unknown);
+    };
+    let knowledge = Knowledge {
+        intervals,
+        buckets: &|_| None,
+    };
+    match timing::time_to_fire(shape, step, hold, Duration::ZERO, &knowledge) {
+        Some(t) => Predicted {
+            anchor,
+            firing: t.firing,
+            step: Some(step),
+            why: t.why,
+        },
+        None => unknown(fault_unknown),
     }
 }
 
@@ -370,15 +404,15 @@ fn fault_independent(
     let e = intervals.evaluation.as_secs_f64();
     let bound = format!(
         "whatever the fault does, the first evaluation that sees the condition comes within {} and `for` then waits {}",
-        fmt(e),
-        fmt(f)
+        format_duration_secs(e),
+        format_duration_secs(f)
     );
     if deadline_seconds < f {
         (
             DeadlineOutcome::CannotBeMet,
             format!(
                 "{why}; but {bound}: it fires {} after {anchor_text} at the soonest",
-                fmt(f)
+                format_duration_secs(f)
             ),
         )
     } else if deadline_seconds < f + e {
@@ -386,8 +420,8 @@ fn fault_independent(
             DeadlineOutcome::CanBeMissed,
             format!(
                 "{why}; but {bound}: even a condition that holds at once fires {}–{} after {anchor_text}",
-                fmt(f),
-                fmt(f + e)
+                format_duration_secs(f),
+                format_duration_secs(f + e)
             ),
         )
     } else {
@@ -397,36 +431,34 @@ fn fault_independent(
 
 /// The deadlines that are findings: those that cannot be met (errors) or
 /// can be missed (warnings).
-pub fn findings(plan: &Plan, deadlines: &[DeadlineCheck]) -> Vec<Finding> {
+pub fn findings(plan: &Plan, deadlines: &[DeadlineCheck]) -> Vec<LintFinding> {
     deadlines
         .iter()
         .filter_map(|deadline| {
             let severity = deadline.outcome.severity()?;
-            Some(Finding {
-                id: "scenario/deadline",
-                severity,
-                subject: format!("{} ({})", deadline.check, deadline.alert),
-                origin: plan.file.display().to_string(),
-                reason: format!(
+            Some(LintFinding::new(
+                LintId::ScenarioDeadline,
+                format!("{} ({})", deadline.check, deadline.alert),
+                plan.file.display().to_string(),
+                format!(
                     "the deadline {} {}: {}",
-                    fmt(deadline.deadline_seconds),
+                    format_duration_secs(deadline.deadline_seconds),
                     deadline.outcome.text(),
                     deadline.why
                 ),
-                fix: "lengthen the deadline to the worst case, or change the rule (window, `for`) so it fires sooner".into(),
-                assumption: None,
-            })
+                "lengthen the deadline to the worst case, or change the rule (window, `for`) so it fires sooner",
+            ).with_severity(severity))
         })
         .collect()
 }
 
 /// Latency SLOs checked against Prometheus histograms at a bound that is
 /// not a bucket boundary rest on interpolation.
-pub fn slo_threshold_findings(plan: &Plan, buckets: &Buckets) -> Vec<Finding> {
+pub fn slo_threshold_findings(plan: &Plan, buckets: &Buckets) -> Vec<LintFinding> {
     let histogram = &plan.service_metrics.duration_seconds;
     let (bounds, assumed) = match buckets.get(histogram).cloned().flatten() {
         Some(bounds) => (bounds, false),
-        None => (lint::DEFAULT_BUCKETS.to_vec(), true),
+        None => (DEFAULT_BUCKETS.to_vec(), true),
     };
     plan.checks
         .iter()
@@ -437,19 +469,17 @@ pub fn slo_threshold_findings(plan: &Plan, buckets: &Buckets) -> Vec<Finding> {
                 ..
             } => {
                 let t = below.as_secs_f64();
-                (!lint::is_bucket_bound(&bounds, t)).then(|| Finding {
-                    id: "histogram/threshold-between-buckets",
-                    severity: Severity::Warning,
-                    subject: check.id.clone(),
-                    origin: plan.file.display().to_string(),
-                    reason: format!(
+                (!is_bucket_bound(&bounds, t)).then(|| LintFinding::new(
+                    LintId::HistogramThresholdBetweenBuckets,
+                    check.id.clone(),
+                    plan.file.display().to_string(),
+                    format!(
                         "the SLO bound {}ms is not a bucket boundary of {histogram}{}: its service-side check rests on interpolation",
                         t * 1000.0,
                         if assumed { " (assuming the default buckets)" } else { "" }
                     ),
-                    fix: "use a bucket boundary as the bound".into(),
-                    assumption: None,
-                })
+                    "use a bucket boundary as the bound",
+                ))
             }
             _ => None,
         })

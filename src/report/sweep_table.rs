@@ -1,33 +1,36 @@
 //! The sweep for people: per alert, per fault shape, a line per error ratio
 //! with the time to pending and to firing, the time to resolve after a
 //! burst, the budget spent by then, and the model's arithmetic beside it.
+//! Rendered from the sweep's data alone.
 
 use std::fmt::Write as _;
 
-use super::super::timing::Bounds;
-use super::{percent, AlertSweep, FaultShape, Row, Span, SweepReport};
-use crate::time::format_duration_secs as fmt;
+use crate::analyze::finding::Severity;
+use crate::analyze::sweep::{
+    percent, AlertSweep, Engine, FaultShape, Row, ShareBounds, SweepReport,
+};
+use crate::analyze::timing::Bounds;
+use crate::time::format_duration_secs;
 
-pub fn span_text(span: Option<Span>) -> String {
-    match span {
-        None => "never".into(),
-        Some(s) if (s.worst_seconds - s.best_seconds).abs() < 1e-6 => fmt(s.best_seconds),
-        Some(s) => format!("{}–{}", fmt(s.best_seconds), fmt(s.worst_seconds)),
+/// An objective as people write it: 99.9%, 99.95%.
+fn objective_text(objective: f64) -> String {
+    let text = format!("{:.4}", objective * 100.0);
+    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// A fault shape as a table's heading says it.
+fn shape_label(shape: FaultShape) -> String {
+    match shape {
+        FaultShape::Step => "a step that stays".into(),
+        FaultShape::Burst(d) => format!("a burst of {}", format_duration_secs(d)),
     }
 }
 
-pub fn bounds_text(bounds: Option<Bounds>) -> String {
-    span_text(bounds.map(|b| Span {
-        best_seconds: b.best_seconds,
-        worst_seconds: b.worst_seconds,
-    }))
-}
-
-fn budget_text(span: Option<Span>) -> String {
-    match span {
+fn budget_text(shares: Option<ShareBounds>) -> String {
+    match shares {
         None => "–".into(),
-        Some(s) if percent(s.best_seconds) == percent(s.worst_seconds) => percent(s.best_seconds),
-        Some(s) => format!("{}–{}", percent(s.best_seconds), percent(s.worst_seconds)),
+        Some(s) if percent(s.best_share) == percent(s.worst_share) => percent(s.best_share),
+        Some(s) => format!("{}–{}", percent(s.best_share), percent(s.worst_share)),
     }
 }
 
@@ -35,13 +38,13 @@ fn title(alert: &AlertSweep) -> String {
     format!(
         "{} (for {}, every {}, scrape {}{})",
         alert.name(),
-        fmt(alert.for_seconds),
-        fmt(alert.evaluation_seconds),
-        fmt(alert.scrape_seconds),
+        format_duration_secs(alert.for_seconds),
+        format_duration_secs(alert.evaluation_seconds),
+        format_duration_secs(alert.scrape_seconds),
         if alert.recording_delay_seconds > 0.0 {
             format!(
                 ", recording rules of other groups read up to {} late",
-                fmt(alert.recording_delay_seconds)
+                format_duration_secs(alert.recording_delay_seconds)
             )
         } else {
             String::new()
@@ -51,8 +54,8 @@ fn title(alert: &AlertSweep) -> String {
 
 fn firing_text(row: &Row, horizon: f64) -> String {
     let mut text = match row.firing {
-        None if row.phases > 0 => format!("never within {}", fmt(horizon)),
-        other => span_text(other),
+        None if row.phases > 0 => format!("never within {}", format_duration_secs(horizon)),
+        other => Bounds::text(other),
     };
     if row.phases_firing > 0 && row.phases_firing < row.phases {
         let _ = write!(text, " ({} of {} phases)", row.phases_firing, row.phases);
@@ -70,13 +73,23 @@ fn alert_table(out: &mut String, alert: &AlertSweep) {
         let _ = writeln!(out, "  not swept: {why}");
         return;
     }
+    slo_and_scores(out, alert);
+    let mut shapes: Vec<FaultShape> = alert.rows.iter().map(|r| r.case.shape).collect();
+    shapes.dedup();
+    for shape in shapes {
+        shape_block(out, alert, shape);
+    }
+}
+
+/// The SLO the alert is judged by, and its precision and recall.
+fn slo_and_scores(out: &mut String, alert: &AlertSweep) {
     match &alert.slo {
         Some(slo) => {
             let _ = writeln!(
                 out,
                 "  SLO {} over {} (from {})",
-                super::objective_text(slo.objective),
-                fmt(slo.period_seconds),
+                objective_text(slo.objective),
+                format_duration_secs(slo.period_seconds),
                 slo.from
             );
         }
@@ -99,13 +112,15 @@ fn alert_table(out: &mut String, alert: &AlertSweep) {
             scores.false_alarms
         );
     }
-    let mut shapes: Vec<FaultShape> = alert.rows.iter().map(|r| r.case.shape).collect();
-    shapes.dedup();
-    for shape in shapes {
+}
+
+/// A fault shape's heading and its rows, one per error ratio.
+fn shape_block(out: &mut String, alert: &AlertSweep, shape: FaultShape) {
+    {
         let _ = writeln!(
             out,
             "  {:<24} {:<16} {:<28} {:<16} {:<14} {}",
-            shape.label(),
+            shape_label(shape),
             "pending",
             "firing",
             if shape == FaultShape::Step {
@@ -133,28 +148,30 @@ fn alert_table(out: &mut String, alert: &AlertSweep) {
                         ""
                     }
                 ),
-                span_text(row.pending),
+                Bounds::text(row.pending),
                 firing_text(row, alert.horizon_seconds),
                 if shape == FaultShape::Step {
                     String::new()
                 } else if row.firing.is_none() {
                     "–".into()
                 } else {
-                    span_text(row.resolved_after_end)
+                    Bounds::text(row.resolved_after_end)
                 },
                 budget_text(row.budget_at_firing),
-                row.model.map(|m| bounds_text(m.firing)).unwrap_or_default()
+                row.model
+                    .map(|m| Bounds::text(m.firing))
+                    .unwrap_or_default()
             );
         }
     }
 }
 
-pub fn render_table(report: &SweepReport) -> String {
+pub fn sweep_table(report: &SweepReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "Sweep by {} · intervals from {} · {} requests/s",
-        if report.engine == "promtool" {
+        if report.engine == Engine::Promtool {
             "Prometheus's rule engine (promtool test rules)"
         } else {
             "the timing model's arithmetic"
@@ -172,9 +189,9 @@ pub fn render_table(report: &SweepReport) -> String {
                 out,
                 "  {:<7} {:<30} {}\n          {}\n          fix: {}",
                 match f.severity {
-                    super::Severity::Error => "ERROR",
-                    super::Severity::Warning => "WARNING",
-                    super::Severity::Info => "INFO",
+                    Severity::Error => "ERROR",
+                    Severity::Warning => "WARNING",
+                    Severity::Info => "INFO",
                 },
                 f.id,
                 f.subject,

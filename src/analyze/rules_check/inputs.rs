@@ -12,17 +12,29 @@ use std::time::Duration;
 use promql_parser::label::MatchOp;
 use promql_parser::parser::Expr;
 
-use super::timing::Intervals;
-use super::{CheckError, CheckOptions};
-use crate::plan::PrometheusPlan;
-use crate::prom::PromClient;
+use crate::analyze::timing::Intervals;
+use crate::plan::{Plan, PrometheusPlan};
 use crate::rules::dashboard::{self, Dashboard};
 use crate::rules::monitors::{self, Monitor, OperatorIntervals};
 use crate::rules::{
     self, parse_global_intervals, parse_rule_text, promql, IntervalDurations, LoadedGroups,
     RulesError,
 };
-use crate::time::format_duration as fmt;
+use crate::time::format_duration;
+
+/// What `rules check` is asked to read and judge.
+#[derive(Debug, Default, Clone)]
+pub struct CheckOptions {
+    pub files: Vec<PathBuf>,
+    pub scenario: Option<Plan>,
+    pub prometheus: Option<String>,
+    /// A live Alertmanager: its configuration and active silences.
+    pub alertmanager: Option<String>,
+    pub scrape_interval: Option<Duration>,
+    pub evaluation_interval: Option<Duration>,
+    /// Findings that rest only on an assumption count too.
+    pub strict: bool,
+}
 
 /// What was read.
 pub struct Inputs {
@@ -64,9 +76,8 @@ pub fn gather(options: &CheckOptions) -> Result<Inputs, RulesError> {
         {
             inputs.alertmanager = Some(match config {
                 Some(path) => {
-                    let text = std::fs::read_to_string(path).map_err(|e| {
-                        RulesError::plain(&path.display().to_string(), e.to_string())
-                    })?;
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| RulesError::read(&path.display().to_string(), e))?;
                     crate::rules::alertmanager::parse(&text, path)?
                 }
                 None => rules::shipped_alertmanager()?,
@@ -123,8 +134,7 @@ fn read_inputs(paths: &[PathBuf]) -> Result<Inputs, RulesError> {
 
 fn read_one(file: &Path, named: bool, inputs: &mut Inputs) -> Result<(), RulesError> {
     let origin = file.display().to_string();
-    let text =
-        std::fs::read_to_string(file).map_err(|e| RulesError::plain(&origin, e.to_string()))?;
+    let text = std::fs::read_to_string(file).map_err(|e| RulesError::read(&origin, e))?;
     let is_json = text.trim_start().starts_with('{');
     let groups = if is_json {
         Vec::new()
@@ -253,7 +263,7 @@ impl Setting {
                 *longest,
                 Some(format!(
                     "the scrape interval ({}, the longest the ServiceMonitors and PodMonitors given set; none names this alert's job)",
-                    fmt(*longest)
+                    format_duration(*longest)
                 )),
             ),
             None => (global, self.scrape_assumed.clone()),
@@ -263,17 +273,14 @@ impl Setting {
 
 /// The intervals that apply, and where they came from: the command line
 /// first, then a config among the files, then a Prometheus resource, then
-/// the live Prometheus, then Prometheus's defaults (1m, noted as assumed).
-pub async fn intervals(
+/// the live Prometheus's (`live`), then Prometheus's defaults (1m, noted as
+/// assumed).
+pub fn intervals(
     options: &CheckOptions,
     inputs: &Inputs,
-    prometheus: Option<&PromClient>,
+    live: Option<IntervalDurations>,
     notes: &mut Vec<String>,
-) -> Result<Setting, CheckError> {
-    let live = match prometheus {
-        Some(client) => Some(super::live::intervals(client).await?),
-        None => None,
-    };
+) -> Setting {
     let from_live = |pick: fn(&IntervalDurations) -> Option<Duration>| live.as_ref().and_then(pick);
     let operator = inputs
         .operator
@@ -329,7 +336,7 @@ pub async fn intervals(
         ));
     }
     let scrape = scrape.unwrap_or(Duration::from_secs(60));
-    Ok(Setting {
+    Setting {
         intervals: Intervals {
             scrape,
             evaluation: evaluation.unwrap_or(Duration::from_secs(60)),
@@ -340,7 +347,7 @@ pub async fn intervals(
         evaluation_assumed,
         scrape_from_command_line: options.scrape_interval.is_some(),
         monitors: inputs.monitors.clone(),
-    })
+    }
 }
 
 /// Files given as arguments; a directory stands for every `.yaml`, `.yml`
