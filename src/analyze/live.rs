@@ -296,7 +296,7 @@ pub fn silence_findings(
         p.checks
             .iter()
             .filter_map(|c| c.kind.alert())
-            .map(crate::plan::AlertRef::name_of)
+            .map(|a| a.name.as_str())
             .collect()
     });
     let mut findings = Vec::new();

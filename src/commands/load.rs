@@ -113,11 +113,11 @@ fn split_url(url: &str) -> Result<(String, String), String> {
 fn parse_rate(text: &str) -> Result<RateShape, String> {
     match text.split_once("..") {
         Some((from, to)) => Ok(RateShape {
-            from: Rate::parse(from)?.0,
-            to: Rate::parse(to)?.0,
+            from: Rate::parse(from).map_err(|e| e.to_string())?.0,
+            to: Rate::parse(to).map_err(|e| e.to_string())?.0,
         }),
         None => {
-            let rate = Rate::parse(text)?.0;
+            let rate = Rate::parse(text).map_err(|e| e.to_string())?.0;
             Ok(RateShape {
                 from: rate,
                 to: rate,

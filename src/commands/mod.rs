@@ -123,7 +123,9 @@ pub async fn dispatch(command: Command, cluster: ClusterArgs) -> i32 {
 
 /// Durations on the command line, in a scenario's syntax (`30s`, `2m`).
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    scenario::units::HumanDuration::parse(text).map(|d| d.0)
+    scenario::units::HumanDuration::parse(text)
+        .map(|d| d.0)
+        .map_err(|e| e.to_string())
 }
 
 /// A channel that turns true at the first SIGINT or SIGTERM. A second

@@ -2,6 +2,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
+use crate::checks::kinds::fires_within::FiresWithin;
+use crate::checks::kinds::latency::Latency;
 use crate::plan::{Anchor, CheckKind, LoadModel, PrometheusPlan, Source, TargetPlan};
 
 fn plan(text: &str) -> Plan {
@@ -50,9 +52,9 @@ fn time_scale_divides_durations_and_deadlines_not_rates() {
         other => panic!("{other:?}"),
     }
     match &p.checks[0].kind {
-        CheckKind::FiresWithin {
+        CheckKind::FiresWithin(FiresWithin {
             deadline, anchor, ..
-        } => {
+        }) => {
             assert_eq!(*deadline, Duration::from_secs(3));
             assert_eq!(*anchor, Anchor::PhaseStart { phase: 0 });
         }
@@ -69,7 +71,7 @@ fn slo_checks_expand_to_one_check_per_source() {
     assert_eq!(p.checks[0].id, "checks[0].client");
     assert!(matches!(
         p.checks[1].kind,
-        CheckKind::Latency { source: Source::Prometheus, quantile, .. } if quantile == 0.99
+        CheckKind::Latency(Latency { source: Source::Prometheus, quantile, .. }) if quantile == 0.99
     ));
 }
 
