@@ -19,7 +19,7 @@ pub mod interruption;
 mod judged;
 pub mod kinds;
 mod page;
-pub mod spec;
+pub mod format;
 pub mod validate;
 pub mod window;
 

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::spec::CheckSpec;
+use super::format::CheckSpec;
 use crate::setup::{AlertRef, Anchor, LoadModel, PhasePlan, Source};
 use crate::spec::{is_metric_name, FieldPath, Validator};
 use crate::time::format_duration;

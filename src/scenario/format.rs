@@ -3,7 +3,7 @@
 //! These types mirror the YAML one to one (`deny_unknown_fields` everywhere, so
 //! a misspelt key is an error, not a silently ignored setting). Meaning is
 //! given to them in `validate`, which turns a `ScenarioFile` into a `Plan`.
-//! A check's keys are the check kinds' (`checks::spec::CheckSpec`). See the
+//! A check's keys are the check kinds' (`checks::format::CheckSpec`). See the
 //! README's "Scenario reference" for every field.
 
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::checks::spec::CheckSpec;
+use crate::checks::format::CheckSpec;
 use crate::spec::units::{HumanDuration, Rate, Ratio};
 
 #[derive(Debug, Clone, Deserialize)]

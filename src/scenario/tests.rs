@@ -380,3 +380,35 @@ fn https_targets_take_tls_settings_and_only_url_targets_do() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_key_that_does_not_go_with_the_checks_kind_is_refused_naming_the_kinds_it_goes_with() {
+    let text = format!(
+        "{BASE}checks:\n  - {{ alert: A, silent_during: a, after: a.start }}\n  - {{ alert: A, fires_within: 1m, silent_during: a }}\n  - {{ slo: error_ratio, below: 1%, during: a, quantile: p95 }}\n"
+    );
+    let found = problems(&text);
+    let at = |field: &str| {
+        found
+            .iter()
+            .find(|p| p.field == field)
+            .unwrap_or_else(|| panic!("no problem at {field}: {found:#?}"))
+    };
+    assert!(
+        at("checks[0].after")
+            .message
+            .contains("does not go with `silent_during` (it goes with `fires_within`"),
+        "{found:#?}"
+    );
+    assert!(
+        at("checks[1]")
+            .message
+            .contains("`fires_within` and `silent_during`"),
+        "{found:#?}"
+    );
+    assert!(
+        at("checks[2].quantile")
+            .message
+            .contains("it goes with `slo: latency`"),
+        "{found:#?}"
+    );
+}

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Check, Planned};
 use crate::checks::evidence::Readout;
+use crate::checks::format::CheckSpec;
 use crate::checks::judged::{Judged, Judging, Status};
-use crate::checks::spec::CheckSpec;
 use crate::checks::validate::CheckContext;
 use crate::checks::window::Needed;
 use crate::record::{DashboardObservation, PanelResult};

@@ -27,8 +27,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::evidence::Readout;
+use super::format::CheckSpec;
 use super::judged::{Judged, Judging, Status};
-use super::spec::CheckSpec;
 use super::validate::CheckContext;
 use super::window::Needed;
 use crate::setup::{AlertRef, Source};

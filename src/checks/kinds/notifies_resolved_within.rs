@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use super::{Check, Planned};
 use crate::checks::context::{alert_context, anchor_time, Anchored};
 use crate::checks::evidence::{nullable, DeadlineFigures, PageFigures, Readout, Refusal};
+use crate::checks::format::CheckSpec;
 use crate::checks::judged::{secs, Judged, Judgement, Judging, Refused, Status};
 use crate::checks::page::{page_context, PageContext};
-use crate::checks::spec::CheckSpec;
 use crate::checks::validate::{
     anchor_text, required_alert, required_receiver, AnchorRule, CheckContext,
 };

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Check, Planned};
 use crate::checks::evidence::{PageFigures, Readout};
+use crate::checks::format::CheckSpec;
 use crate::checks::judged::{secs, Judged, Judgement, Judging, Status, Unjudged};
 use crate::checks::page::{arrival_after, labels_text, page_context, PageContext};
-use crate::checks::spec::CheckSpec;
 use crate::checks::validate::{required_alert, CheckContext};
 use crate::checks::window::{alertmanager_watched_past_phase, Needed};
 use crate::setup::AlertRef;
