@@ -226,14 +226,20 @@ pub fn anchor_text(spec: &CheckSpec) -> String {
     }
 }
 
-/// `alert`, which this kind needs: a name, then optionally
-/// `{label="value"}` when `labels` allows (alert checks tell apart alerts
-/// that share a name; notification checks name one).
+/// Whether an alert a check names may carry `{label="value"}`: alert checks
+/// tell apart alerts that share a name; notification checks name one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertLabels {
+    Allowed,
+    NameOnly,
+}
+
+/// `alert`, which this kind needs.
 pub fn required_alert(
     v: &mut Validator,
     spec: &CheckSpec,
     path: &FieldPath,
-    labels: bool,
+    labels: AlertLabels,
 ) -> Option<AlertRef> {
     let Some(text) = &spec.alert else {
         v.problem(path.key("alert"), "this check needs `alert: <name>`");
@@ -247,11 +253,11 @@ pub fn alert_named(
     v: &mut Validator,
     text: &str,
     path: &FieldPath,
-    labels: bool,
+    labels: AlertLabels,
 ) -> Option<AlertRef> {
     let name = text.split('{').next().unwrap_or(text).trim();
     let plain = is_metric_name(name) && !name.contains(':');
-    if !labels {
+    if labels == AlertLabels::NameOnly {
         if !plain || name != text {
             v.problem(
                 path.key("alert"),

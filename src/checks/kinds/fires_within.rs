@@ -16,7 +16,7 @@ use crate::checks::context::{alert_context, anchor_time, rule_figures, Anchored}
 use crate::checks::evidence::{nullable, DeadlineFigures, Readout, Refusal, RuleFigures};
 use crate::checks::format::CheckSpec;
 use crate::checks::judged::{secs, Judged, Judgement, Judging, Refused, Status};
-use crate::checks::validate::{anchor_text, required_alert, AnchorRule, CheckContext};
+use crate::checks::validate::{anchor_text, required_alert, AlertLabels, AnchorRule, CheckContext};
 use crate::checks::window::{deadline_due, evaluated_past, Needed};
 use crate::record::AlertRuleInfo;
 use crate::setup::{AlertRef, Anchor};
@@ -126,7 +126,7 @@ impl Check for FiresWithin {
         context: &CheckContext,
         v: &mut Validator,
     ) -> Vec<Planned<Self>> {
-        let alert = required_alert(v, spec, path, true);
+        let alert = required_alert(v, spec, path, AlertLabels::Allowed);
         let Some(written) = spec.fires_within else {
             return Vec::new();
         };

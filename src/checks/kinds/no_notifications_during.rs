@@ -16,7 +16,7 @@ use crate::checks::evidence::{nullable, PageFigures, PhaseFigures, Readout};
 use crate::checks::format::CheckSpec;
 use crate::checks::judged::{secs, Judged, Judgement, Judging, Status};
 use crate::checks::page::{estimated_notification, labels_text, page_context, PageContext};
-use crate::checks::validate::{alert_named, CheckContext};
+use crate::checks::validate::{alert_named, AlertLabels, CheckContext};
 use crate::checks::window::{alertmanager_watched_past_phase, Needed};
 use crate::record::{Observations, PhaseRecord, RunStatus};
 use crate::setup::AlertRef;
@@ -73,7 +73,7 @@ impl Check for NoNotificationDuring {
         v: &mut Validator,
     ) -> Vec<Planned<Self>> {
         let alert = match &spec.alert {
-            Some(text) => match alert_named(v, text, path, false) {
+            Some(text) => match alert_named(v, text, path, AlertLabels::NameOnly) {
                 Some(alert) => Some(alert),
                 None => return Vec::new(),
             },

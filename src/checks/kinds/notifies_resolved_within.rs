@@ -18,7 +18,7 @@ use crate::checks::format::CheckSpec;
 use crate::checks::judged::{secs, Judged, Judgement, Judging, Refused, Status};
 use crate::checks::page::{page_context, PageContext};
 use crate::checks::validate::{
-    anchor_text, required_alert, required_receiver, AnchorRule, CheckContext,
+    anchor_text, required_alert, required_receiver, AlertLabels, AnchorRule, CheckContext,
 };
 use crate::checks::window::{alertmanager_watched_past, deadline_due, Needed};
 use crate::record::Episode;
@@ -100,7 +100,7 @@ impl Check for NotifiesResolvedWithin {
         v: &mut Validator,
     ) -> Vec<Planned<Self>> {
         let field = "notifies_resolved_within";
-        let alert = required_alert(v, spec, path, false);
+        let alert = required_alert(v, spec, path, AlertLabels::NameOnly);
         let (Some(written), Some(receiver)) = (
             spec.notifies_resolved_within,
             required_receiver(spec, field, path, context, v),

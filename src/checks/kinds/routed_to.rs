@@ -13,7 +13,7 @@ use crate::checks::evidence::{PageFigures, Readout};
 use crate::checks::format::CheckSpec;
 use crate::checks::judged::{secs, Judged, Judgement, Judging, Status, Unjudged};
 use crate::checks::page::{arrival_after, labels_text, page_context, PageContext};
-use crate::checks::validate::{required_alert, CheckContext};
+use crate::checks::validate::{required_alert, AlertLabels, CheckContext};
 use crate::checks::window::{alertmanager_watched_past_phase, Needed};
 use crate::setup::AlertRef;
 use crate::spec::{FieldPath, Validator};
@@ -58,7 +58,7 @@ impl Check for RoutedTo {
         context: &CheckContext,
         v: &mut Validator,
     ) -> Vec<Planned<Self>> {
-        let alert = required_alert(v, spec, path, false);
+        let alert = required_alert(v, spec, path, AlertLabels::NameOnly);
         let Some(receiver) = &spec.routed_to else {
             return Vec::new();
         };

@@ -14,7 +14,7 @@ use crate::checks::context::{alert_context, phase_record, rule_figures, AlertCon
 use crate::checks::evidence::{nullable, PhaseFigures, Readout, Refusal, RuleFigures};
 use crate::checks::format::CheckSpec;
 use crate::checks::judged::{secs, Judged, Judgement, Judging, Refused, Status};
-use crate::checks::validate::{required_alert, CheckContext};
+use crate::checks::validate::{required_alert, AlertLabels, CheckContext};
 use crate::checks::window::{evaluated_past_phase, Needed};
 use crate::record::{Episode, Labels, PhaseRecord};
 use crate::setup::AlertRef;
@@ -85,7 +85,7 @@ impl Check for SilentDuring {
         context: &CheckContext,
         v: &mut Validator,
     ) -> Vec<Planned<Self>> {
-        let alert = required_alert(v, spec, path, true);
+        let alert = required_alert(v, spec, path, AlertLabels::Allowed);
         let Some(phase_name) = &spec.silent_during else {
             return Vec::new();
         };
