@@ -121,8 +121,8 @@ pub enum ArgumentError {
     NoHost { url: String },
     /// A rate in a scenario's syntax that does not parse; the scenario's
     /// unit parser says why.
-    #[error("{0}")]
-    Rate(String),
+    #[error(transparent)]
+    Rate(#[from] crate::spec::units::UnitError),
     #[error("--rate must be above 0/s")]
     NoRate,
     #[error("header `{0}` is not `Name: value`")]
@@ -158,7 +158,7 @@ fn parse_rate(text: &str) -> Result<RateShape, ArgumentError> {
     let rate = |text| {
         Rate::parse(text)
             .map(|rate| rate.0)
-            .map_err(|reason| ArgumentError::Rate(reason.to_string()))
+            .map_err(ArgumentError::Rate)
     };
     match text.split_once("..") {
         Some((from, to)) => Ok(RateShape {

@@ -87,8 +87,8 @@ pub enum CommandError {
         recorded: i32,
     },
     /// A report.json that cannot be read (its message names the file).
-    #[error("{0}")]
-    ReadReport(String),
+    #[error(transparent)]
+    ReadReport(#[from] crate::report::ReadError),
     #[error("cannot merge: {0}")]
     Merge(#[from] MergeError),
     /// Renderings (`report`, `merge`) that could not be written.
@@ -114,10 +114,11 @@ pub enum CommandError {
     #[error(transparent)]
     Sweep(Box<SweepError>),
     /// A duration on the command line, in a scenario's syntax.
-    #[error("{option}: {reason}")]
+    #[error("{option}: {source}")]
     Duration {
         option: &'static str,
-        reason: String,
+        #[source]
+        source: crate::spec::units::UnitError,
     },
     #[error("cannot start the demo gateway: {0}")]
     DemoGateway(#[source] std::io::Error),
@@ -262,10 +263,13 @@ mod tests {
     fn input_is_invalid_and_the_unreachable_inconclusive() {
         let duration = CommandError::Duration {
             option: "--bursts",
-            reason: "no unit".into(),
+            source: crate::spec::units::UnitError::EmptyDuration,
         };
         assert_eq!(duration.exit_code(), exit::INVALID);
-        assert_eq!(duration.to_string(), "--bursts: no unit");
+        assert_eq!(
+            duration.to_string(),
+            "--bursts: empty duration; write it with a unit, e.g. 30s or 2m"
+        );
         assert_eq!(
             CommandError::NoManifests(PathBuf::from("k8s")).exit_code(),
             exit::INVALID

@@ -157,7 +157,7 @@ pub async fn sweep(args: RulesSweepArgs) -> Result<Outcome, CommandError> {
         }
         let burst = super::parse_duration(text).map_err(|e| CommandError::Duration {
             option: "--bursts",
-            reason: e.reason,
+            source: e.0,
         })?;
         bursts.push(burst);
     }

@@ -182,15 +182,23 @@ impl LatencyHistogram {
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
 
-    pub fn from_base64(text: &str) -> Result<Self, String> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map_err(|e| format!("histogram is not base64: {e}"))?;
+    pub fn from_base64(text: &str) -> Result<Self, HistogramDecodeError> {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(text)?;
         Deserializer::new()
             .deserialize(&mut bytes.as_slice())
             .map(LatencyHistogram)
-            .map_err(|e| format!("histogram cannot be decoded: {e:?}"))
+            .map_err(HistogramDecodeError::Histogram)
     }
+}
+
+/// A histogram in report.json that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum HistogramDecodeError {
+    #[error("histogram is not base64: {0}")]
+    Base64(#[from] base64::DecodeError),
+    /// Said with hdrhistogram's `Debug` (its variant's name), as before.
+    #[error("histogram cannot be decoded: {0:?}")]
+    Histogram(#[source] hdrhistogram::serialization::DeserializeError),
 }
 
 impl Serialize for LatencyHistogram {

@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{status_text, tally, Report};
-use crate::plan::{FaultPlan, LoadModel, PhasePlan, Plan};
+use crate::plan::{FaultPlan, LoadModel, PhasePlan};
 use crate::record::{
-    AlertAtAlertmanager, AlertEvent, EnvSummary, Live, Notification, PhaseRecord, Progress,
+    AlertAtAlertmanager, AlertEvent, AlertStage, EnvSummary, Live, Notification, PhaseRecord,
+    Progress,
 };
 use crate::time::{format_duration, trim_float};
 
@@ -30,7 +31,7 @@ pub struct TerminalProgress {
 struct LiveState {
     phase: Option<LivePhase>,
     /// "alert{labels}" → state, for the status line.
-    alerts: BTreeMap<String, String>,
+    alerts: BTreeMap<String, AlertStage>,
 }
 
 struct LivePhase {
@@ -125,7 +126,7 @@ fn status_text_of(state: &LiveState) -> Option<String> {
     let alerts: Vec<String> = state
         .alerts
         .iter()
-        .filter(|(_, s)| s.as_str() != "inactive")
+        .filter(|(_, s)| **s != AlertStage::Inactive)
         .map(|(a, s)| format!("{a} {s}"))
         .collect();
     let alerts = if alerts.is_empty() {
@@ -214,19 +215,19 @@ pub fn describe_fault(phase: &PhasePlan) -> Option<String> {
 }
 
 impl Progress for TerminalProgress {
-    fn run_started(&self, plan: &Plan, env: &EnvSummary) {
+    fn run_started(&self, scenario: &str, time_scale: f64, env: &EnvSummary) {
         if let Ok(mut started) = self.started.lock() {
             *started = Some(Instant::now());
         }
         self.line(&format!(
             "firedrill · {} · {} target {} · Prometheus {} at {}{}",
-            plan.name,
+            scenario,
             env.kind,
             env.target_url,
             env.prometheus_version,
             env.prometheus_url,
-            if plan.time_scale != 1.0 {
-                format!(" · time scale ×{}", trim_float(plan.time_scale))
+            if time_scale != 1.0 {
+                format!(" · time scale ×{}", trim_float(time_scale))
             } else {
                 String::new()
             }
@@ -301,9 +302,7 @@ impl Progress for TerminalProgress {
 
     fn alert_changed(&self, event: &AlertEvent) {
         if let Ok(mut state) = self.shared.lock() {
-            state
-                .alerts
-                .insert(event.alert.clone(), event.state.clone());
+            state.alerts.insert(event.alert.clone(), event.state);
         }
         let labels = if event.labels.is_empty() {
             String::new()

@@ -139,30 +139,18 @@ pub fn check(
     let mut found = Vec::new();
     for check in &plan.checks {
         let (alert, deadline, anchor, receiver) = match &check.kind {
-            CheckKind::FiresWithin {
-                alert,
-                deadline,
-                anchor,
-            } => (alert, deadline, anchor, None),
-            CheckKind::NotifiesWithin {
-                alert,
-                receiver,
-                deadline,
-                anchor,
-            } => (alert, deadline, anchor, Some(receiver)),
+            CheckKind::FiresWithin(c) => (&c.alert, &c.deadline, &c.anchor, None),
+            CheckKind::NotifiesWithin(c) => (&c.alert, &c.deadline, &c.anchor, Some(&c.receiver)),
             _ => continue,
         };
         let deadline_seconds = deadline.as_secs_f64() * plan.time_scale;
-        let wanted = crate::plan::AlertRef::parse(alert).ok();
-        let named = |a: &&AlertAnalysis| match &wanted {
-            // A rule's own labels must not contradict the ones the check names.
-            Some(w) => {
-                a.alert == w.name
-                    && w.labels
-                        .iter()
-                        .all(|(k, v)| a.labels.get(k).is_none_or(|own| own == v))
-            }
-            None => &a.alert == alert,
+        // A rule's own labels must not contradict the ones the check names.
+        let named = |a: &&AlertAnalysis| {
+            a.alert == alert.name
+                && alert
+                    .labels
+                    .iter()
+                    .all(|(k, v)| a.labels.get(k).is_none_or(|own| own == v))
         };
         let deadline_check = match alerts.iter().find(named) {
             Some(analysis) => {
@@ -182,7 +170,7 @@ pub fn check(
         };
         found.push(DeadlineCheck {
             check: check.id.clone(),
-            alert: alert.clone(),
+            alert: alert.to_string(),
             deadline_seconds,
             anchor: deadline_check.anchor,
             step: deadline_check.step,
@@ -463,12 +451,8 @@ pub fn slo_threshold_findings(plan: &Plan, buckets: &Buckets) -> Vec<LintFinding
     plan.checks
         .iter()
         .filter_map(|check| match &check.kind {
-            CheckKind::Latency {
-                below,
-                source: Source::Prometheus,
-                ..
-            } => {
-                let t = below.as_secs_f64();
+            CheckKind::Latency(latency) if latency.source == Source::Prometheus => {
+                let t = latency.below.as_secs_f64();
                 (!is_bucket_bound(&bounds, t)).then(|| LintFinding::new(
                     LintId::HistogramThresholdBetweenBuckets,
                     check.id.clone(),

@@ -6,7 +6,7 @@
 use super::alerts::AlertAnalysis;
 use super::routing::{label_sets, labels_text};
 use crate::analyze::finding::{LintFinding, LintId};
-use crate::plan::{AlertRef, Plan};
+use crate::plan::Plan;
 use crate::prom::alertmanager::AmSilence;
 use crate::rules::alertmanager::{all_match, AlertmanagerConfig, MatchOp, Matcher};
 
@@ -21,7 +21,7 @@ pub fn findings(
         p.checks
             .iter()
             .filter_map(|c| c.kind.alert())
-            .map(AlertRef::name_of)
+            .map(|a| a.name.as_str())
             .collect()
     });
     let mut findings = Vec::new();

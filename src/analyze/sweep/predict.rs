@@ -20,6 +20,7 @@ use super::cases::FaultShape;
 use super::error::{NotSwept, SweepError};
 use super::SweepOptions;
 use crate::analyze::timing::Bounds;
+use crate::checks::kinds::fires_within::{FiresWithin, Predicted, PredictedSpan};
 use crate::plan::{AlertRef, Anchor, CheckKind, FaultPlan, LoadModel, Plan, PrometheusPlan};
 use crate::rules::{self, GroupScaleError, LoadedGroups, RulesError};
 use crate::time::format_duration_secs;
@@ -71,6 +72,28 @@ pub struct Prediction {
     pub unavailable: Option<String>,
 }
 
+impl Prediction {
+    /// The prediction as a `fires_within` verdict's evidence carries it.
+    fn predicted(&self) -> Predicted {
+        let span = |s: &Option<Bounds>| {
+            s.as_ref().map(|s| PredictedSpan {
+                best_seconds: s.best_seconds,
+                worst_seconds: s.worst_seconds,
+            })
+        };
+        Predicted {
+            check: self.check.clone(),
+            alert: self.alert.clone(),
+            error_ratio: self.error_ratio,
+            drill: span(&self.drill),
+            drill_horizon_seconds: self.drill_horizon_seconds,
+            production: span(&self.production),
+            production_horizon_seconds: self.production_horizon_seconds,
+            unavailable: self.unavailable.clone(),
+        }
+    }
+}
+
 impl From<SweepError> for PredictError {
     fn from(error: SweepError) -> Self {
         PredictError::Sweep(Box::new(error))
@@ -80,7 +103,7 @@ impl From<SweepError> for PredictError {
 /// What a check's phase does, if the sweep can predict it.
 struct Subject<'a> {
     check: &'a str,
-    alert: &'a str,
+    alert: &'a AlertRef,
     deadline: Duration,
     error_ratio: f64,
     rate: f64,
@@ -92,11 +115,11 @@ fn subjects(plan: &Plan) -> Vec<Subject<'_>> {
     plan.checks
         .iter()
         .filter_map(|check| {
-            let CheckKind::FiresWithin {
+            let CheckKind::FiresWithin(FiresWithin {
                 alert,
                 deadline,
                 anchor: Anchor::PhaseStart { phase },
-            } = &check.kind
+            }) = &check.kind
             else {
                 return None;
             };
@@ -225,7 +248,10 @@ fn prepare(
 }
 
 /// The step row of the alert the check names, from one sweep.
-async fn firing(options: SweepOptions, alert: &str) -> Result<(Option<Bounds>, f64), PredictError> {
+async fn firing(
+    options: SweepOptions,
+    alert: &AlertRef,
+) -> Result<(Option<Bounds>, f64), PredictError> {
     let report = super::sweep(&options).await?;
     let found = report
         .alerts
@@ -233,7 +259,7 @@ async fn firing(options: SweepOptions, alert: &str) -> Result<(Option<Bounds>, f
         .find(|a| {
             let mut labels = a.labels.clone();
             labels.insert("alertname".into(), a.alert.clone());
-            AlertRef::matches(alert, &labels)
+            alert.matches(&labels)
         })
         .ok_or_else(|| PredictError::NoRule(alert.to_string()))?;
     if let Some(why) = &found.not_swept {
@@ -252,7 +278,7 @@ async fn fill(
     subject: &Subject<'_>,
     files: &Files,
 ) -> Result<(), PredictError> {
-    let name = AlertRef::name_of(subject.alert).to_string();
+    let name = subject.alert.name.clone();
     let scaled = |d: Duration| rules::scale_duration(d, files.time_scale);
     let base = |file: &Path| SweepOptions {
         files: vec![file.to_path_buf()],
@@ -301,10 +327,9 @@ pub fn annotate(verdicts: &mut [crate::checks::Verdict], predictions: &[Predicti
         let Some(verdict) = verdicts.iter_mut().find(|v| v.id == prediction.check) else {
             continue;
         };
-        verdict.evidence.insert(
-            "predicted".into(),
-            serde_json::to_value(prediction).unwrap_or_default(),
-        );
+        if let crate::checks::Evidence::FiresWithin(evidence) = &mut verdict.evidence {
+            evidence.predicted = Some(prediction.predicted());
+        }
         if let Some(why) = &prediction.unavailable {
             verdict
                 .summary

@@ -4,12 +4,18 @@
 
 use std::time::Duration;
 
-use crate::checks::{Status, Verdict};
-use crate::plan::{Anchor, CheckKind, CheckPlan};
+use super::{alert, evidence, TestPlan};
+use crate::checks::kinds::no_notifications_during::NoNotificationDuring;
+use crate::checks::kinds::notifies_resolved_within::NotifiesResolvedWithin;
+use crate::checks::kinds::notifies_within::NotifiesWithin;
+use crate::checks::kinds::routed_to::RoutedTo;
+use crate::checks::{CheckKind, CheckPlan, Status, Verdict};
 use crate::record::{
     AlertAtAlertmanager, AlertHistory, AlertRuleInfo, AlertState, AlertmanagerRecord, Episode,
-    Labels, Notification, NotifiedAlert, Observations, PhaseRecord, RunStatus, SilenceRecord,
+    Labels, Notification, NotifiedAlert, Observations, PhaseRecord, RuleHealth, RunStatus,
+    SilenceRecord,
 };
+use crate::setup::{Anchor, ServiceMetrics};
 
 const CONFIG: &str = r#"
 route:
@@ -78,7 +84,7 @@ fn observations() -> Observations {
                 interval_seconds: 3.0,
                 for_seconds: 6.0,
                 query: "x > 1".into(),
-                health: "ok".into(),
+                health: RuleHealth::Ok,
                 last_error: None,
             },
         );
@@ -169,48 +175,23 @@ fn notifies(receiver: &str, deadline: f64) -> CheckPlan {
     CheckPlan {
         id: "checks[0]".into(),
         name: "page".into(),
-        kind: CheckKind::NotifiesWithin {
-            alert: "W".into(),
+        kind: CheckKind::NotifiesWithin(NotifiesWithin {
+            alert: alert("W"),
             receiver: receiver.into(),
             deadline: Duration::from_secs_f64(deadline),
             anchor: Anchor::PhaseStart { phase: 1 },
-        },
+        }),
     }
 }
 
+/// The check's verdict on `o`, as judged (a run's interruption aside).
 fn judge(check: &CheckPlan, o: &Observations) -> Verdict {
-    let plan_check = check.clone();
-    match &check.kind {
-        CheckKind::NotifiesWithin {
-            alert,
-            receiver,
-            deadline,
-            anchor,
-        } => super::notifies_within(&plan_check, alert, receiver, *deadline, anchor, o),
-        CheckKind::NotifiesResolvedWithin {
-            alert,
-            receiver,
-            deadline,
-            anchor,
-        } => super::notifies_resolved_within(&plan_check, alert, receiver, *deadline, anchor, o),
-        CheckKind::NoNotificationDuring {
-            phase,
-            receiver,
-            alert,
-        } => super::no_notification_during(
-            &plan_check,
-            *phase,
-            receiver.as_deref(),
-            alert.as_deref(),
-            o,
-        ),
-        CheckKind::RoutedTo {
-            alert,
-            receiver,
-            phase,
-        } => super::routed_to(&plan_check, alert, receiver, *phase, o),
-        _ => unreachable!(),
-    }
+    let plan = TestPlan {
+        checks: vec![check.clone()],
+        phases: Vec::new(),
+        service_metrics: ServiceMetrics::default(),
+    };
+    crate::checks::evaluate_one(&plan, check, o)
 }
 
 #[test]
@@ -232,7 +213,7 @@ fn the_page_in_time_passes_with_its_arithmetic() {
         "{}",
         verdict.summary
     );
-    let e = &verdict.evidence;
+    let e = &evidence(&verdict);
     assert_eq!(
         e["time_to_notify_seconds"]
             .as_f64()
@@ -367,12 +348,12 @@ fn a_receiver_without_integrations_is_named() {
     let mut o = observations();
     o.alerts.get_mut("W").unwrap().episodes[0].labels = labels("Quiet", "warning");
     let check = CheckPlan {
-        kind: CheckKind::NotifiesWithin {
-            alert: "Quiet".into(),
+        kind: CheckKind::NotifiesWithin(NotifiesWithin {
+            alert: alert("Quiet"),
             receiver: "nobody".into(),
             deadline: Duration::from_secs(15),
             anchor: Anchor::PhaseStart { phase: 1 },
-        },
+        }),
         ..notifies("nobody", 15.0)
     };
     o.rules.insert("Quiet".into(), o.rules["W"].clone());
@@ -433,10 +414,10 @@ fn a_foreign_alertmanager_is_judged_on_arrival_plus_group_wait_and_says_so() {
         verdict.summary
     );
     assert_eq!(
-        verdict.evidence["time_to_notify_seconds"].as_f64(),
+        evidence(&verdict)["time_to_notify_seconds"].as_f64(),
         Some(25.0)
     );
-    assert!(verdict.evidence["measured"]
+    assert!(evidence(&verdict)["measured"]
         .as_str()
         .unwrap()
         .starts_with("estimated"));
@@ -448,11 +429,11 @@ fn quiet_phases_pass_only_when_watched_to_the_end() {
     let quiet = |receiver: Option<&str>| CheckPlan {
         id: "checks[1]".into(),
         name: "quiet".into(),
-        kind: CheckKind::NoNotificationDuring {
+        kind: CheckKind::NoNotificationDuring(NoNotificationDuring {
             phase: 1,
             receiver: receiver.map(str::to_string),
             alert: None,
-        },
+        }),
     };
     let mut o = observations();
     notify(&mut o, "chat", 21.5, "W", "firing");
@@ -480,12 +461,12 @@ fn resolved_notifications_need_a_receiver_that_sends_them() {
     let resolved = |receiver: &str| CheckPlan {
         id: "checks[2]".into(),
         name: "resolved".into(),
-        kind: CheckKind::NotifiesResolvedWithin {
-            alert: "W".into(),
+        kind: CheckKind::NotifiesResolvedWithin(NotifiesResolvedWithin {
+            alert: alert("W"),
             receiver: receiver.into(),
             deadline: Duration::from_secs(20),
             anchor: Anchor::PhaseStart { phase: 1 },
-        },
+        }),
     };
     let mut o = observations();
     o.alerts.get_mut("W").unwrap().episodes[0].resolved_at = Some(25.0);
@@ -493,7 +474,7 @@ fn resolved_notifications_need_a_receiver_that_sends_them() {
     let verdict = judge(&resolved("chat"), &o);
     assert_eq!(verdict.status, Status::Pass, "{verdict:#?}");
     assert_eq!(
-        verdict.evidence["time_to_notify_seconds"].as_f64(),
+        evidence(&verdict)["time_to_notify_seconds"].as_f64(),
         Some(17.0)
     );
     let mut no_resolved = observations();
@@ -514,11 +495,11 @@ fn routed_to_reads_the_apis_receivers() {
     let routed = |receiver: &str| CheckPlan {
         id: "checks[3]".into(),
         name: "routed".into(),
-        kind: CheckKind::RoutedTo {
-            alert: "W".into(),
+        kind: CheckKind::RoutedTo(RoutedTo {
+            alert: alert("W"),
             receiver: receiver.into(),
             phase: Some(1),
-        },
+        }),
     };
     let mut o = observations();
     arrive(&mut o, "W", "warning", 20.0, &["chat"], active(20.1));

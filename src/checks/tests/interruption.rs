@@ -12,16 +12,24 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{after_interruption, settled_early, window, Window};
-use crate::checks::{evaluate, overall, Kind, Status, Verdict};
-use crate::plan::{
-    Anchor, CheckKind, CheckPlan, LoadModel, PhasePlan, Plan, PrometheusPlan, RateShape,
-    ServiceMetrics, Source, TargetPlan,
-};
+use super::{alert, TestPlan};
+use crate::checks::interruption::{after_interruption, settled_early, window};
+use crate::checks::kinds::dashboard::Dashboard;
+use crate::checks::kinds::error_ratio::ErrorRatio;
+use crate::checks::kinds::fires_within::FiresWithin;
+use crate::checks::kinds::latency::Latency;
+use crate::checks::kinds::no_notifications_during::NoNotificationDuring;
+use crate::checks::kinds::notifies_within::NotifiesWithin;
+use crate::checks::kinds::resolves_within::ResolvesWithin;
+use crate::checks::kinds::silent_during::SilentDuring;
+use crate::checks::window::Window;
+use crate::checks::{evaluate, overall, CheckKind, CheckPlan, Evidence, Kind, Status, Verdict};
 use crate::record::{
     AlertHistory, AlertRuleInfo, ConditionObservation, DashboardObservation, Episode, Observations,
-    Outcome, PanelResult, PhaseRecord, PhaseStats, RunStatus, ServiceObservation, WatchLog,
+    Outcome, PanelResult, PhaseRecord, PhaseStats, RuleHealth, RunStatus, ServiceObservation,
+    WatchLog,
 };
+use crate::setup::{Anchor, LoadModel, PhasePlan, RateShape, ServiceMetrics, Source};
 
 const ALERT: &str = "GatewayHighErrorRate";
 const GROUP: &str = "gateway";
@@ -43,20 +51,8 @@ fn phase_plan(name: &str) -> PhasePlan {
     }
 }
 
-fn plan(checks: Vec<CheckKind>) -> Plan {
-    Plan {
-        name: "interrupted".into(),
-        description: None,
-        file: PathBuf::from("interrupted.yaml"),
-        source_text: String::new(),
-        time_scale: 1.0,
-        target: TargetPlan::Embedded,
-        prometheus: PrometheusPlan::Embedded {
-            rule_files: Vec::new(),
-            scrape_interval: None,
-            evaluation_interval: None,
-        },
-        alertmanager: None,
+fn plan(checks: Vec<CheckKind>) -> TestPlan {
+    TestPlan {
         service_metrics: ServiceMetrics::default(),
         phases: vec![
             phase_plan("healthy"),
@@ -72,7 +68,6 @@ fn plan(checks: Vec<CheckKind>) -> Plan {
                 kind,
             })
             .collect(),
-        shard: None,
     }
 }
 
@@ -114,7 +109,7 @@ fn interrupted() -> Observations {
             interval_seconds: 10.0,
             for_seconds: 30.0,
             query: "sum(rate(errors[1m])) / sum(rate(total[1m])) > 0.05".into(),
-            health: "ok".into(),
+            health: RuleHealth::Ok,
             last_error: None,
         },
     )]);
@@ -178,44 +173,44 @@ fn judge(kind: CheckKind, observations: &Observations) -> Verdict {
 }
 
 fn silent_during(phase: usize) -> CheckKind {
-    CheckKind::SilentDuring {
-        alert: ALERT.into(),
+    CheckKind::SilentDuring(SilentDuring {
+        alert: alert(ALERT),
         phase,
         allow_pending: false,
-    }
+    })
 }
 
 fn fires_within(seconds: u64, anchor: Anchor) -> CheckKind {
-    CheckKind::FiresWithin {
-        alert: ALERT.into(),
+    CheckKind::FiresWithin(FiresWithin {
+        alert: alert(ALERT),
         deadline: Duration::from_secs(seconds),
         anchor,
-    }
+    })
 }
 
 fn resolves_within(seconds: u64, anchor: Anchor) -> CheckKind {
-    CheckKind::ResolvesWithin {
-        alert: ALERT.into(),
+    CheckKind::ResolvesWithin(ResolvesWithin {
+        alert: alert(ALERT),
         deadline: Duration::from_secs(seconds),
         anchor,
-    }
+    })
 }
 
 fn latency(phase: usize, below_ms: u64, source: Source) -> CheckKind {
-    CheckKind::Latency {
+    CheckKind::Latency(Latency {
         quantile: 0.95,
         below: Duration::from_millis(below_ms),
         phase,
         source,
-    }
+    })
 }
 
 fn error_ratio(phase: usize, source: Source) -> CheckKind {
-    CheckKind::ErrorRatio {
+    CheckKind::ErrorRatio(ErrorRatio {
         below: 0.01,
         phase,
         source,
-    }
+    })
 }
 
 fn service(value: f64) -> ServiceObservation {
@@ -512,10 +507,10 @@ fn a_dashboard_with_data_everywhere_passes_and_one_without_is_left_open() {
         error: None,
         unavailable: false,
     };
-    let check = CheckKind::Dashboard {
+    let check = CheckKind::Dashboard(Dashboard {
         file: PathBuf::from("dashboard.json"),
         except: Vec::new(),
-    };
+    });
     for (has_data, status) in [(true, Status::Pass), (false, Status::Inconclusive)] {
         observations.dashboards.insert(
             "checks[0]".into(),
@@ -544,10 +539,9 @@ fn an_interrupted_run_fails_on_a_failure_and_is_otherwise_inconclusive() {
     let verdict = |status| Verdict {
         id: "checks[0]".into(),
         name: "n".into(),
-        kind: Kind::SilentDuring,
         status,
         summary: String::new(),
-        evidence: BTreeMap::new(),
+        evidence: Evidence::empty(Kind::SilentDuring),
         window: Some(Window::Complete),
     };
     let status = interrupted().status;
@@ -590,10 +584,9 @@ fn what_settles_early_is_what_more_of_the_run_cannot_undo() {
     let before = Verdict {
         id: "checks[0]".into(),
         name: "n".into(),
-        kind: Latency,
         status: Inconclusive,
         summary: "Prometheus could not answer".into(),
-        evidence: BTreeMap::new(),
+        evidence: Evidence::empty(Latency),
         window: None,
     };
     let after = after_interruption(
@@ -633,17 +626,17 @@ fn notification_checks_need_alertmanager_watched_past_their_window() {
         });
         observations
     };
-    let notifies = CheckKind::NotifiesWithin {
-        alert: ALERT.into(),
+    let notifies = CheckKind::NotifiesWithin(NotifiesWithin {
+        alert: alert(ALERT),
         receiver: "chat".into(),
         deadline: Duration::from_secs(15),
         anchor: Anchor::PhaseStart { phase: 1 },
-    };
-    let quiet = CheckKind::NoNotificationDuring {
+    });
+    let quiet = CheckKind::NoNotificationDuring(NoNotificationDuring {
         phase: 0,
         receiver: None,
         alert: None,
-    };
+    });
     let plan = plan(vec![notifies, quiet]);
     // Due at 1075; the healthy phase ended at 1060.
     let early = watched_until(1070.0);

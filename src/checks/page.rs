@@ -1,10 +1,8 @@
-//! Notification checks: the page reaches a receiver within a deadline, its
-//! resolution does too, nobody is notified during a phase, Alertmanager
-//! routes an alert to a receiver. Judged on what was seen of Alertmanager
-//! (`record::AlertmanagerRecord`) and its routing configuration, read with
-//! `rules::alertmanager`.
+//! What every notification check starts from: the Alertmanager watched,
+//! its routing configuration (read with `rules::alertmanager`), and why an
+//! alert that arrived there was not sent to a receiver.
 //!
-//! When the page did not come, the verdict says why, in this order: the
+//! When the page did not come, a verdict says why, in this order: the
 //! alert never fired; it never reached Alertmanager; a silence held it
 //! (id, matchers, who, why, until when); another alert inhibited it (which,
 //! through which rule); it was routed to another receiver (which, via
@@ -16,41 +14,39 @@
 //! that was not observed to its end (Alertmanager not answering, the run
 //! cut short) makes a check inconclusive, never a pass.
 
-mod deadline;
-mod quiet;
-#[cfg(test)]
-mod tests;
-
 use std::time::Duration;
 
-pub use deadline::{notifies_resolved_within, notifies_within};
-pub use quiet::{no_notification_during, routed_to};
-
-use super::{secs, Status, Verdict};
-use crate::plan::CheckPlan;
+use super::evidence::{PageFigures, RouteFigures};
+use super::judged::{secs, Unjudged};
 use crate::record::{AlertAtAlertmanager, AlertmanagerRecord, Labels, Observations};
 use crate::rules::alertmanager::{self, AlertmanagerConfig, RouteMatch};
+use crate::setup::AlertRef;
 
 /// What every notification check starts from.
-struct PageContext<'a> {
-    am: &'a AlertmanagerRecord,
+pub struct PageContext<'a> {
+    pub am: &'a AlertmanagerRecord,
     /// None when the configuration could not be read (said in the verdict).
-    config: Option<AlertmanagerConfig>,
-    config_error: Option<String>,
+    pub config: Option<AlertmanagerConfig>,
+    pub config_error: Option<String>,
     /// Up to when both Prometheus and Alertmanager were watched.
-    observed_until: f64,
+    pub observed_until: f64,
 }
 
-fn page_context<'a>(
-    check: &CheckPlan,
-    observations: &'a Observations,
-) -> Result<PageContext<'a>, Box<Verdict>> {
+/// Why an alert that reached Alertmanager was not sent to a receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldBack {
+    /// What happened, for a sentence.
+    pub why: String,
+    /// `silenced`, `inhibited`, `routed elsewhere` or `receiver without
+    /// integrations`.
+    pub reason: &'static str,
+}
+
+pub fn page_context(observations: &Observations) -> Result<PageContext<'_>, Unjudged> {
     let Some(am) = &observations.alertmanager else {
-        return Err(Box::new(Verdict::new(
-            check,
-            Status::Inconclusive,
-            "no Alertmanager was watched, so no notification could be seen".into(),
-        )));
+        return Err(Unjudged::inconclusive(
+            "no Alertmanager was watched, so no notification could be seen",
+        ));
     };
     let (config, config_error) =
         match alertmanager::parse(&am.config_text, std::path::Path::new(&am.config_origin)) {
@@ -69,7 +65,7 @@ fn page_context<'a>(
 
 impl PageContext<'_> {
     /// The routes `labels` takes, with the timings as they ran (scaled).
-    fn routes(&self, labels: &Labels) -> Vec<RouteMatch> {
+    pub fn routes(&self, labels: &Labels) -> Vec<RouteMatch> {
         let scale = self.am.time_scale.max(f64::MIN_POSITIVE);
         let Some(config) = &self.config else {
             return Vec::new();
@@ -87,7 +83,7 @@ impl PageContext<'_> {
     }
 
     /// The route to `receiver` among those `labels` take, else the first.
-    fn route_to(&self, labels: &Labels, receiver: &str) -> Option<RouteMatch> {
+    pub fn route_to(&self, labels: &Labels, receiver: &str) -> Option<RouteMatch> {
         let routes = self.routes(labels);
         routes
             .iter()
@@ -96,76 +92,72 @@ impl PageContext<'_> {
             .cloned()
     }
 
-    /// Evidence every notification verdict carries: how it was measured,
+    /// The figures every notification verdict carries: how it was measured,
     /// and the route's timing.
-    fn evidence(&self, verdict: Verdict, route: Option<&RouteMatch>) -> Verdict {
-        let mut verdict = verdict
-            .with(
-                "measured",
-                if self.am.notifications_observable {
-                    "observed: every notification went to firedrill's receiver"
-                } else {
-                    "estimated: from Alertmanager's API (arrival, state, receivers) and the route's timing; the notifications themselves are not observable at a foreign Alertmanager"
-                },
-            )
-            .with("alertmanager", &self.am.url);
-        if let Some(route) = route {
-            verdict = verdict
-                .with("route", route.path_text())
-                .with("route_receiver", &route.receiver)
-                .with("group_wait_seconds", route.group_wait.as_secs_f64())
-                .with("group_interval_seconds", route.group_interval.as_secs_f64());
+    pub fn figures(&self, route: Option<&RouteMatch>) -> PageFigures {
+        PageFigures {
+            measured: if self.am.notifications_observable {
+                "observed: every notification went to firedrill's receiver"
+            } else {
+                "estimated: from Alertmanager's API (arrival, state, receivers) and the route's timing; the notifications themselves are not observable at a foreign Alertmanager"
+            }
+            .to_string(),
+            alertmanager: self.am.url.clone(),
+            route: route.map(|route| RouteFigures {
+                route: route.path_text(),
+                route_receiver: route.receiver.clone(),
+                group_wait_seconds: route.group_wait.as_secs_f64(),
+                group_interval_seconds: route.group_interval.as_secs_f64(),
+            }),
+            config_error: self.config_error.clone(),
         }
-        if let Some(error) = &self.config_error {
-            verdict = verdict.with("config_error", error);
-        }
-        verdict
     }
 
     /// Why an alert that reached Alertmanager was not sent to `receiver`,
     /// if the records say: silenced, inhibited, routed elsewhere, or a
     /// receiver with no integrations.
-    fn held_back(
+    pub fn held_back(
         &self,
         alert: &AlertAtAlertmanager,
         receiver: &str,
         run_start: f64,
-    ) -> Option<(String, &'static str)> {
+    ) -> Option<HeldBack> {
         if let Some(held) = alert.first_suppression() {
             if let Some(id) = held.silenced_by.first() {
-                return Some((self.silence_text(id, held.at - run_start), "silenced"));
+                return Some(HeldBack {
+                    why: self.silence_text(id, held.at - run_start),
+                    reason: "silenced",
+                });
             }
             if let Some(fp) = held.inhibited_by.first() {
-                return Some((self.inhibition_text(alert, fp), "inhibited"));
+                return Some(HeldBack {
+                    why: self.inhibition_text(alert, fp),
+                    reason: "inhibited",
+                });
             }
         }
         if !alert.receivers.is_empty() && !alert.receivers.iter().any(|r| r == receiver) {
-            let route = self
+            let via = self
                 .routes(&alert.labels)
                 .into_iter()
-                .find(|m| alert.receivers.contains(&m.receiver));
-            let via = route
+                .find(|m| alert.receivers.contains(&m.receiver))
                 .map(|m| format!(" via {}", m.path_text()))
                 .unwrap_or_default();
-            return Some((
-                format!(
+            return Some(HeldBack {
+                why: format!(
                     "Alertmanager routed it to `{}`{via}, not to `{receiver}`",
                     alert.receivers.join("`, `")
                 ),
-                "routed elsewhere",
-            ));
+                reason: "routed elsewhere",
+            });
         }
-        if let Some(found) = self.config.as_ref().and_then(|c| c.receiver(receiver)) {
-            if found.integrations.is_empty() {
-                return Some((
-                    format!(
-                        "it was routed to `{receiver}`, which has no integrations: Alertmanager routes to it and sends nothing"
-                    ),
-                    "receiver without integrations",
-                ));
-            }
-        }
-        None
+        let found = self.config.as_ref().and_then(|c| c.receiver(receiver))?;
+        found.integrations.is_empty().then(|| HeldBack {
+            why: format!(
+                "it was routed to `{receiver}`, which has no integrations: Alertmanager routes to it and sends nothing"
+            ),
+            reason: "receiver without integrations",
+        })
     }
 
     fn silence_text(&self, id: &str, at: f64) -> String {
@@ -217,7 +209,7 @@ impl PageContext<'_> {
 }
 
 /// `{job=api-gateway, severity=warning}` without `alertname`.
-fn labels_text(labels: &Labels) -> String {
+pub fn labels_text(labels: &Labels) -> String {
     let inner: Vec<String> = labels
         .iter()
         .filter(|(k, _)| k.as_str() != "alertname")
@@ -227,9 +219,9 @@ fn labels_text(labels: &Labels) -> String {
 }
 
 /// The first arrival of `alert` at Alertmanager at or after `from`.
-fn arrival_after<'a>(
+pub fn arrival_after<'a>(
     am: &'a AlertmanagerRecord,
-    alert: &str,
+    alert: &AlertRef,
     from: f64,
 ) -> Option<&'a AlertAtAlertmanager> {
     am.arrivals_of(alert)
@@ -240,7 +232,7 @@ fn arrival_after<'a>(
 /// When Alertmanager sends the first notification of a new group: one
 /// `group_wait` after the group is created — at once when the alert began
 /// longer than `group_wait` ago (dispatch.go, aggrGroup.insert).
-fn estimated_notification(arrival: &AlertAtAlertmanager, group_wait: Duration) -> f64 {
+pub fn estimated_notification(arrival: &AlertAtAlertmanager, group_wait: Duration) -> f64 {
     let wait = group_wait.as_secs_f64();
     match arrival.starts_at {
         Some(started) if started + wait < arrival.arrived_at => arrival.arrived_at,

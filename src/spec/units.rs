@@ -3,7 +3,9 @@
 //! `0.05`) and quantiles (`p95`, `0.95`).
 //!
 //! Each type deserializes from YAML with an error that says what was expected,
-//! so a typo is reported at its line and column before anything is sent.
+//! so a typo is reported at its line and column before anything is sent. The
+//! error (`UnitError`) says what is wrong with the text; where it is, is the
+//! caller's to say.
 
 use std::fmt;
 use std::time::Duration;
@@ -13,27 +15,77 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::time::{prometheus_duration, trim_float};
 
+/// What is wrong with a unit as written. The messages are the ones a
+/// scenario's author reads, after the field's path.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UnitError {
+    #[error("empty duration; write it with a unit, e.g. 30s or 2m")]
+    EmptyDuration,
+    #[error("duration `{text}` has no unit; write e.g. {text}s or {text}m")]
+    DurationWithoutUnit { text: String },
+    /// Prometheus's duration parser refused it (its message is text).
+    #[error("duration `{text}`: {reason} (examples: 500ms, 30s, 2m, 1h30m)")]
+    Duration { text: String, reason: String },
+    #[error("rate `{text}` needs a unit: write it as 10/s, 600/m or 36000/h")]
+    RateWithoutUnit { text: String },
+    #[error("rate `{text}`: `{number}` is not a number")]
+    RateNotANumber { text: String, number: String },
+    #[error("rate `{text}`: unknown unit `/{unit}` (use /s, /m or /h)")]
+    RateUnit { text: String, unit: String },
+    #[error("rate `{text}` must be a non-negative number")]
+    NegativeRate { text: String },
+    #[error("ratio `{text}`: `{number}` is not a number")]
+    PercentNotANumber { text: String, number: String },
+    #[error("ratio `{text}` is not a number or a percentage")]
+    RatioNotANumber { text: String },
+    #[error("must be between 0 and 1 (or 0% and 100%)")]
+    RatioOutOfRange,
+    #[error("quantile `{text}`: write p95, p99 or 0.95")]
+    QuantileNotANumber { text: String },
+    #[error("must be strictly between 0 and 1 (p0 < q < p100)")]
+    QuantileOutOfRange,
+    /// A range error, said about the text it was read from.
+    #[error("{kind} `{text}`: {source}")]
+    Written {
+        kind: &'static str,
+        text: String,
+        #[source]
+        source: Box<UnitError>,
+    },
+}
+
+impl UnitError {
+    fn about(self, kind: &'static str, text: &str) -> UnitError {
+        UnitError::Written {
+            kind,
+            text: text.to_string(),
+            source: Box::new(self),
+        }
+    }
+}
+
 /// A duration written with a unit. A bare number is refused: `deadline: 30`
 /// could mean seconds or minutes, and a drill must not guess.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HumanDuration(pub Duration);
 
 impl HumanDuration {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, UnitError> {
         let text = text.trim();
         if text.is_empty() {
-            return Err("empty duration; write it with a unit, e.g. 30s or 2m".into());
+            return Err(UnitError::EmptyDuration);
         }
         if text.parse::<f64>().is_ok() {
-            return Err(format!(
-                "duration `{text}` has no unit; write e.g. {text}s or {text}m"
-            ));
+            return Err(UnitError::DurationWithoutUnit { text: text.into() });
         }
         // Prometheus's own grammar (ms, s, m, h, d, w, y), so the same text means
         // the same thing in a scenario and in a rule file.
         promql_parser::util::parse_duration(text)
             .map(HumanDuration)
-            .map_err(|e| format!("duration `{text}`: {e} (examples: 500ms, 30s, 2m, 1h30m)"))
+            .map_err(|reason| UnitError::Duration {
+                text: text.into(),
+                reason: reason.to_string(),
+            })
     }
 }
 
@@ -63,29 +115,31 @@ impl<'de> Deserialize<'de> for HumanDuration {
 pub struct Rate(pub f64);
 
 impl Rate {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, UnitError> {
         let text = text.trim();
         let Some((number, unit)) = text.split_once('/') else {
-            return Err(format!(
-                "rate `{text}` needs a unit: write it as 10/s, 600/m or 36000/h"
-            ));
+            return Err(UnitError::RateWithoutUnit { text: text.into() });
         };
         let number: f64 = number
             .trim()
             .parse()
-            .map_err(|_| format!("rate `{text}`: `{number}` is not a number"))?;
+            .map_err(|_| UnitError::RateNotANumber {
+                text: text.into(),
+                number: number.into(),
+            })?;
         let per_second = match unit.trim() {
             "s" => number,
             "m" => number / 60.0,
             "h" => number / 3600.0,
             other => {
-                return Err(format!(
-                    "rate `{text}`: unknown unit `/{other}` (use /s, /m or /h)"
-                ))
+                return Err(UnitError::RateUnit {
+                    text: text.into(),
+                    unit: other.into(),
+                })
             }
         };
         if !per_second.is_finite() || per_second < 0.0 {
-            return Err(format!("rate `{text}` must be a non-negative number"));
+            return Err(UnitError::NegativeRate { text: text.into() });
         }
         Ok(Rate(per_second))
     }
@@ -117,26 +171,29 @@ impl<'de> Deserialize<'de> for Rate {
 pub struct Ratio(pub f64);
 
 impl Ratio {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, UnitError> {
         let text = text.trim();
         let value = if let Some(percent) = text.strip_suffix('%') {
             percent
                 .trim()
                 .parse::<f64>()
                 .map(|p| p / 100.0)
-                .map_err(|_| format!("ratio `{text}`: `{percent}` is not a number"))?
+                .map_err(|_| UnitError::PercentNotANumber {
+                    text: text.into(),
+                    number: percent.into(),
+                })?
         } else {
             text.parse::<f64>()
-                .map_err(|_| format!("ratio `{text}` is not a number or a percentage"))?
+                .map_err(|_| UnitError::RatioNotANumber { text: text.into() })?
         };
-        Self::from_f64(value).map_err(|e| format!("ratio `{text}`: {e}"))
+        Self::from_f64(value).map_err(|e| e.about("ratio", text))
     }
 
-    fn from_f64(value: f64) -> Result<Self, String> {
+    fn from_f64(value: f64) -> Result<Self, UnitError> {
         if value.is_finite() && (0.0..=1.0).contains(&value) {
             Ok(Ratio(value))
         } else {
-            Err("must be between 0 and 1 (or 0% and 100%)".into())
+            Err(UnitError::RatioOutOfRange)
         }
     }
 }
@@ -168,26 +225,25 @@ impl<'de> Deserialize<'de> for Ratio {
 pub struct Quantile(pub f64);
 
 impl Quantile {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, UnitError> {
         let text = text.trim();
+        let not_a_number = |_| UnitError::QuantileNotANumber { text: text.into() };
         let value = match text.strip_prefix('p') {
             Some(percentile) => percentile
                 .parse::<f64>()
                 // Rounded so p99.9 is 0.999, not 0.9990000000000001.
                 .map(|p| (p / 100.0 * 1e12).round() / 1e12)
-                .map_err(|_| format!("quantile `{text}`: write p95, p99 or 0.95"))?,
-            None => text
-                .parse::<f64>()
-                .map_err(|_| format!("quantile `{text}`: write p95, p99 or 0.95"))?,
+                .map_err(not_a_number)?,
+            None => text.parse::<f64>().map_err(not_a_number)?,
         };
-        Self::from_f64(value).map_err(|e| format!("quantile `{text}`: {e}"))
+        Self::from_f64(value).map_err(|e| e.about("quantile", text))
     }
 
-    fn from_f64(value: f64) -> Result<Self, String> {
+    fn from_f64(value: f64) -> Result<Self, UnitError> {
         if value.is_finite() && value > 0.0 && value < 1.0 {
             Ok(Quantile(value))
         } else {
-            Err("must be strictly between 0 and 1 (p0 < q < p100)".into())
+            Err(UnitError::QuantileOutOfRange)
         }
     }
 
@@ -222,7 +278,7 @@ impl<'de> Deserialize<'de> for Quantile {
 /// Accepts only strings (durations and rates must carry a unit).
 struct TextVisitor<T> {
     expecting: &'static str,
-    parse: fn(&str) -> Result<T, String>,
+    parse: fn(&str) -> Result<T, UnitError>,
 }
 
 impl<'de, T> Visitor<'de> for TextVisitor<T> {
@@ -252,8 +308,8 @@ impl<'de, T> Visitor<'de> for TextVisitor<T> {
 /// Accepts numbers as well as text (`0.05` or `5%`).
 struct NumberOrText<T> {
     expecting: &'static str,
-    parse: fn(&str) -> Result<T, String>,
-    from_f64: fn(f64) -> Result<T, String>,
+    parse: fn(&str) -> Result<T, UnitError>,
+    from_f64: fn(f64) -> Result<T, UnitError>,
 }
 
 impl<'de, T> Visitor<'de> for NumberOrText<T> {
@@ -299,7 +355,7 @@ mod tests {
             Duration::from_millis(500)
         );
         let err = HumanDuration::parse("30").unwrap_err();
-        assert!(err.contains("no unit"), "{err}");
+        assert!(err.to_string().contains("no unit"), "{err}");
         assert!(HumanDuration::parse("0s").is_err());
         assert!(HumanDuration::parse("2 minutes").is_err());
         assert_eq!(
@@ -312,9 +368,15 @@ mod tests {
     fn rates_ratios_and_quantiles() {
         assert_eq!(Rate::parse("10/s").unwrap().0, 10.0);
         assert_eq!(Rate::parse("600/m").unwrap().0, 10.0);
-        assert!(Rate::parse("10").unwrap_err().contains("needs a unit"));
+        assert!(Rate::parse("10")
+            .unwrap_err()
+            .to_string()
+            .contains("needs a unit"));
         assert!(Rate::parse("-1/s").is_err());
-        assert!(Rate::parse("10/d").unwrap_err().contains("unknown unit"));
+        assert!(Rate::parse("10/d")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown unit"));
         assert_eq!(Ratio::parse("5%").unwrap().0, 0.05);
         assert_eq!(Ratio::parse("0.5").unwrap().0, 0.5);
         assert!(Ratio::parse("150%").is_err());
