@@ -56,6 +56,11 @@ pub struct LoadArgs {
     /// high-resolution kernel timer) or `tokio` (its 1 ms tick, for comparison).
     #[arg(long, value_enum, default_value_t = load::Pacing::Timerfd)]
     pub pacing: load::Pacing,
+    /// Load threads. Default: all cores, but one fewer (at least one) when
+    /// the target is on this machine, which needs a core to answer; never
+    /// more than connections.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
     /// Print JSON instead of a summary.
     #[arg(long)]
     pub json: bool,
@@ -69,6 +74,41 @@ impl LoadArgs {
             insecure_skip_verify: self.insecure,
         }
     }
+
+    /// How the load engine sends.
+    fn engine(&self) -> load::Engine {
+        load::Engine {
+            client: self.client,
+            pacing: self.pacing,
+            threads: self
+                .threads
+                .map_or(load::Threads::Auto, load::Threads::Exactly),
+        }
+    }
+}
+
+/// A command line that cannot be sent as written.
+#[derive(Debug, thiserror::Error)]
+enum ArgsError {
+    #[error("`{url}` is not a URL: {source}")]
+    Url {
+        url: String,
+        #[source]
+        source: hyper::http::uri::InvalidUri,
+    },
+    #[error("`{0}` has no scheme (http:// or https://)")]
+    NoScheme(String),
+    #[error("`{0}` has no host")]
+    NoHost(String),
+    /// scenario::units says why in words: its error is text.
+    #[error("{0}")]
+    Rate(String),
+    #[error("--rate must be above 0/s")]
+    ZeroRate,
+    #[error("header `{0}` is not `Name: value`")]
+    Header(String),
+    #[error("--connections must be at least 1")]
+    NoConnections,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,6 +117,11 @@ pub struct LoadSummary {
     pub model: &'static str,
     pub target_rate: Option<RateShape>,
     pub connections: u32,
+    /// Load threads that sent the traffic.
+    pub threads: u32,
+    /// The clock that timed the sends (open model).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pacer: Option<load::PacerRan>,
     pub elapsed_seconds: f64,
     pub achieved_rate: f64,
     pub counts: Counts,
@@ -89,16 +134,17 @@ pub struct LoadSummary {
 }
 
 /// Splits `http[s]://host[:port]/path?query` into the base and the path.
-fn split_url(url: &str) -> Result<(String, String), String> {
-    let uri: hyper::Uri = url
-        .parse()
-        .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+fn split_url(url: &str) -> Result<(String, String), ArgsError> {
+    let uri: hyper::Uri = url.parse().map_err(|source| ArgsError::Url {
+        url: url.to_string(),
+        source,
+    })?;
     let scheme = uri
         .scheme_str()
-        .ok_or_else(|| format!("`{url}` has no scheme (http:// or https://)"))?;
+        .ok_or_else(|| ArgsError::NoScheme(url.to_string()))?;
     let authority = uri
         .authority()
-        .ok_or_else(|| format!("`{url}` has no host"))?;
+        .ok_or_else(|| ArgsError::NoHost(url.to_string()))?;
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     Ok((
         format!("{scheme}://{authority}"),
@@ -110,14 +156,15 @@ fn split_url(url: &str) -> Result<(String, String), String> {
     ))
 }
 
-fn parse_rate(text: &str) -> Result<RateShape, String> {
+fn parse_rate(text: &str) -> Result<RateShape, ArgsError> {
+    let rate = |text| Rate::parse(text).map(|r| r.0).map_err(ArgsError::Rate);
     match text.split_once("..") {
         Some((from, to)) => Ok(RateShape {
-            from: Rate::parse(from)?.0,
-            to: Rate::parse(to)?.0,
+            from: rate(from)?,
+            to: rate(to)?,
         }),
         None => {
-            let rate = Rate::parse(text)?.0;
+            let rate = rate(text)?;
             Ok(RateShape {
                 from: rate,
                 to: rate,
@@ -126,24 +173,24 @@ fn parse_rate(text: &str) -> Result<RateShape, String> {
     }
 }
 
-fn plan(args: &LoadArgs, path: String) -> Result<PhasePlan, String> {
+fn plan(args: &LoadArgs, path: String) -> Result<PhasePlan, ArgsError> {
     let headers = args
         .headers
         .iter()
         .map(|h| {
             h.split_once(':')
                 .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-                .ok_or_else(|| format!("header `{h}` is not `Name: value`"))
+                .ok_or_else(|| ArgsError::Header(h.clone()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if args.connections == 0 {
-        return Err("--connections must be at least 1".into());
+        return Err(ArgsError::NoConnections);
     }
     let model = match &args.rate {
         Some(rate) => {
             let rate = parse_rate(rate)?;
             if rate.from <= 0.0 && rate.to <= 0.0 {
-                return Err("--rate must be above 0/s".into());
+                return Err(ArgsError::ZeroRate);
             }
             LoadModel::Open {
                 rate,
@@ -185,7 +232,7 @@ pub async fn load(args: LoadArgs) -> i32 {
         }
     };
     let target = match Target::resolve(&base, None, &args.tls()).await {
-        Ok(target) => target.with_engine(args.client, args.pacing),
+        Ok(target) => target.with_engine(args.engine()),
         Err(e) => {
             eprintln!("firedrill load: {e}");
             return exit::INVALID;
@@ -217,6 +264,8 @@ pub async fn load(args: LoadArgs) -> i32 {
         model,
         target_rate,
         connections: args.connections,
+        threads: stats.threads,
+        pacer: stats.pacer,
         elapsed_seconds: stats.elapsed_seconds,
         achieved_rate: stats.counts.requests.saturating_sub(stats.counts.dropped) as f64
             / stats.elapsed_seconds.max(1e-9),
@@ -248,17 +297,25 @@ fn render(s: &LoadSummary) -> String {
     let c = &s.counts;
     let l = &s.latency;
     let mut out = format!(
-        "{} {} for {:.1}s, {} connections: {} requests, {:.0} req/s\n",
-        s.model, s.url, s.elapsed_seconds, s.connections, c.requests, s.achieved_rate
+        "{} {} for {:.1}s, {} connections, {} thread{}: {} requests, {:.0} req/s\n",
+        s.model,
+        s.url,
+        s.elapsed_seconds,
+        s.connections,
+        s.threads,
+        if s.threads == 1 { "" } else { "s" },
+        c.requests,
+        s.achieved_rate
     );
     if let Some(rate) = s.target_rate {
         out.push_str(&format!(
-            "  target rate {}/s{}; {} delayed (no free connection), {} dropped; send lag p99 {:.3}ms\n",
+            "  target rate {}/s{}; {} delayed (no free connection), {} dropped; send lag p99 {:.3}ms ({} pacer)\n",
             rate.from,
             if rate.to != rate.from { format!("..{}/s", rate.to) } else { String::new() },
             s.delayed,
             c.dropped,
-            s.send_lag.p99_ms
+            s.send_lag.p99_ms,
+            s.pacer.map_or("no", load::PacerRan::label)
         ));
     }
     out.push_str(&format!(

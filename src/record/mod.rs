@@ -28,7 +28,8 @@ pub use paging::{
 };
 pub use service::{DashboardObservation, PanelResult, ServiceLatencySeries, ServiceObservation};
 pub use traffic::{
-    Connections, Counts, LatencyHistogram, LatencySummary, Live, Outcome, PhaseStats, SecondStats,
+    Connections, Counts, LatencyHistogram, LatencySummary, Live, Outcome, PacerRan, PhaseStats,
+    SecondStats,
 };
 
 use crate::plan::{FaultPlan, PhasePlan, Plan};
