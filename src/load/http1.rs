@@ -302,9 +302,16 @@ impl Connection {
     async fn head(&mut self, head_request: bool) -> Result<(u16, bool, Framing, bool), Failure> {
         loop {
             if self.filled > self.start {
-                let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-                let mut response = httparse::Response::new(&mut headers);
-                match response.parse(&self.buf[self.start..self.filled]) {
+                // Left uninitialized: httparse writes the ones it finds
+                // (zeroing 100 slots would cost more than parsing a head).
+                let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+                let mut response = httparse::Response::new(&mut []);
+                let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                    &mut response,
+                    &self.buf[self.start..self.filled],
+                    &mut headers,
+                );
+                match parsed {
                     Ok(httparse::Status::Complete(length)) => {
                         let status = response.code.ok_or(Failure::Other)?;
                         let version_1_0 = response.version == Some(0);
