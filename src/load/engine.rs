@@ -393,3 +393,21 @@ impl Recorder {
         stats
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_take_every_ticket_once_in_order() {
+        let shards: Vec<Tickets> = (0..3).map(|i| Tickets::new(i, 3)).collect();
+        let mut taken: Vec<u64> = Vec::new();
+        for shard in &shards {
+            let mine: Vec<u64> = (0..4).map(|_| shard.next()).collect();
+            assert!(mine.windows(2).all(|w| w[0] < w[1]), "{mine:?}");
+            taken.extend(mine);
+        }
+        taken.sort();
+        assert_eq!(taken, (0..12).collect::<Vec<_>>());
+    }
+}
