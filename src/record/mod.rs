@@ -30,7 +30,7 @@ pub use paging::{
 pub use service::{DashboardObservation, PanelResult, ServiceLatencySeries, ServiceObservation};
 pub use traffic::{
     Connections, Counts, HistogramDecodeError, LatencyHistogram, LatencySummary, Live, Outcome,
-    PhaseStats, SecondStats,
+    PacerRan, PhaseStats, SecondStats,
 };
 
 use crate::setup::{FaultPlan, PhasePlan};
