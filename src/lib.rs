@@ -5,29 +5,43 @@
 //! (`scripts/check-layers` holds the order and CI checks it):
 //!
 //! - `time`: the clock, timestamps, how durations are written;
-//! - `plan`: a validated scenario, plain data with every unit resolved;
+//! - `setup`: the parts of a validated scenario, plain data with every unit
+//!   resolved (targets, phases, faults, `AlertRef`, anchors);
 //! - `record`: what a run observed, plain data (phases, traffic, alerts,
 //!   the environment), and the `Progress` interface that hears it live;
 //! - `secret`: credentials, never printed;
 //! - `rules`: reading rule files, Prometheus configs, dashboards, PromQL;
 //!   time-scaling rules;
+//! - `spec`: how a scenario is written: units, field paths, the problems
+//!   validation finds;
+//! - `checks`: one module per check kind (its keys, validation, plan,
+//!   judgement of the records, window rule, evidence) and the verdicts;
+//!   below the plan, which holds the kinds' plans;
+//! - `plan`: a validated scenario, whole: its setup and its checks;
 //! - `scenario`: the file format and its validation into a `plan`;
 //! - `demo`: the embedded system under test;
 //! - `prom`: the Prometheus API client; `cluster`: the Kubernetes API;
 //! - `load`: the load engine; `faults`: inject and restore;
 //! - `env`: where traffic goes and which Prometheus is watched;
 //! - `drill`: the phases on one clock, producing records;
-//! - `checks`: records into verdicts; `exit`: the exit-code contract;
-//! - `analyze`: `rules check`, without traffic;
-//! - `report`: rendering (json, html, markdown, junit, csv, terminal);
+//! - `exit`: the exit-code contract;
+//! - `analyze`: the monitoring stack without traffic, in its own rooms
+//!   (bottom up): `condition` (the PromQL condition model), `finding` (the
+//!   lint registry), `timing` (when an alert fires after a step),
+//!   `rules_check` (`rules check`), `sweep` (`rules sweep`);
+//! - `report`: rendering (json, html, markdown, junit, csv, terminal, the
+//!   tables of `rules check` and `rules sweep`);
 //!   `publish`: the Pushgateway and the run's own /metrics;
 //! - `commands`: one function per subcommand, with its arguments.
 
 pub mod time;
-pub mod plan;
+pub mod setup;
 pub mod record;
 pub mod secret;
 pub mod rules;
+pub mod spec;
+pub mod checks;
+pub mod plan;
 pub mod scenario;
 pub mod demo;
 pub mod prom;
@@ -36,7 +50,6 @@ pub mod load;
 pub mod faults;
 pub mod env;
 pub mod drill;
-pub mod checks;
 pub mod exit;
 pub mod analyze;
 pub mod report;

@@ -7,7 +7,7 @@ use std::fmt;
 
 use base64::Engine as _;
 
-use crate::plan::{AuthRef, SecretSource};
+use crate::setup::{AuthRef, SecretSource};
 
 /// A credential. Formatting it prints `***`.
 #[derive(Clone, PartialEq, Eq)]

@@ -136,9 +136,10 @@ fn compared_value(alert: &str) -> String {
         .flat_map(|g| g.rules.iter())
         .find(|r| r.alert.as_deref() == Some(alert))
         .unwrap_or_else(|| panic!("{alert} is a shipped rule"));
-    let expr = promql_parser::parser::parse(&rule.expr).unwrap();
-    let comparison = firedrill::rules::promql::comparison(&expr).expect("`value > threshold`");
-    comparison.value.to_string()
+    match promql_parser::parser::parse(&rule.expr).unwrap() {
+        promql_parser::parser::Expr::Binary(comparison) => comparison.lhs.to_string(),
+        other => panic!("{alert}: `value > threshold`, not {other}"),
+    }
 }
 
 /// The first scrape of `selector` after `since` (Prometheus time, seconds):
@@ -344,6 +345,7 @@ async fn an_interrupted_drill_gives_the_memory_back_and_stops_the_burn() {
         push_gateway: None,
         client: firedrill::load::Client::Lean,
         pacing: firedrill::load::Pacing::Timerfd,
+        threads: None,
     };
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let run = tokio::spawn(async move {

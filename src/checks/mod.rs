@@ -1,239 +1,172 @@
-//! Checks: turning observations into verdicts — pass, fail or inconclusive —
-//! each with the evidence a person needs to believe it.
+//! Checks: the kinds of check a scenario can ask for, and their verdicts —
+//! pass, fail or inconclusive — each with the evidence a person needs to
+//! believe it.
 //!
-//! Pure functions of the plan and the observations; how the observations
-//! were made is not their business. The rule they never break: a check that
-//! could not be judged is inconclusive, never a pass. An interrupted run
-//! judges what it finished (`window`).
+//! One module per kind (`kinds`): what a scenario writes for it and how
+//! that is validated, its plan, how the records are judged, what an
+//! interrupted run still judges, and its evidence. Judging is pure: a
+//! function of the plan and the observations; how the observations were
+//! made is not its business. The rule it never breaks: a check that could
+//! not be judged is inconclusive, never a pass. An interrupted run judges
+//! what it finished (`interruption`).
+//!
+//! Below the plan (which holds the kinds' plans) and the scenario (which
+//! calls the kinds' validation); above the records and the rule readers.
 
-mod alerts;
-mod dashboard;
-mod notify;
-mod slo;
+mod context;
+pub mod evidence;
+pub mod interruption;
+mod judged;
+pub mod kinds;
+mod page;
+pub mod format;
+pub mod validate;
 pub mod window;
-
-use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{CheckKind, CheckPlan, Plan};
+pub use judged::{Judged, Judging, Status};
+pub use kinds::{CheckKind, CheckPlan, ConditionQuery, Evidence, Kind, ServiceQuery};
+
+use window::Window;
+
 use crate::record::{Observations, RunStatus};
+use crate::setup::{PhasePlan, ServiceMetrics};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Pass,
-    Fail,
-    Inconclusive,
+/// What judging needs of a plan: its checks, and the phases and service
+/// metrics their verdicts name. `plan::Plan` is one.
+pub trait ToJudge {
+    fn checks(&self) -> &[CheckPlan];
+    fn phases(&self) -> &[PhasePlan];
+    fn service_metrics(&self) -> &ServiceMetrics;
 }
 
-impl Status {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Status::Pass => "PASS",
-            Status::Fail => "FAIL",
-            Status::Inconclusive => "INCONCLUSIVE",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A check's verdict. Its kind is its evidence's: the two cannot disagree.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     /// Where the check was written (`checks[2]`, `checks[3].client`).
     pub id: String,
     pub name: String,
-    pub kind: Kind,
     pub status: Status,
     /// One sentence: why this status.
     pub summary: String,
-    /// The figures behind it, by name.
-    pub evidence: BTreeMap<String, serde_json::Value>,
+    /// The figures behind it.
+    pub evidence: Evidence,
     /// In an interrupted run: whether the check's window was over before the
     /// signal, or what it still needed (absent for other runs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub window: Option<window::Window>,
+    pub window: Option<Window>,
 }
 
 impl Verdict {
-    fn new(check: &CheckPlan, status: Status, summary: String) -> Self {
-        Verdict {
-            id: check.id.clone(),
-            name: check.name.clone(),
-            kind: Kind::of(&check.kind),
-            status,
-            summary,
-            evidence: BTreeMap::new(),
-            window: None,
-        }
-    }
-
-    fn with(mut self, key: &str, value: impl Serialize) -> Self {
-        if let Ok(value) = serde_json::to_value(value) {
-            self.evidence.insert(key.to_string(), value);
-        }
-        self
+    pub fn kind(&self) -> Kind {
+        self.evidence.kind()
     }
 }
 
-/// Which kind of check a verdict judges (in JSON and in the Pushgateway's
-/// labels: `fires_within`, `resolves_within`, …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    FiresWithin,
-    ResolvesWithin,
-    SilentDuring,
-    Latency,
-    ErrorRatio,
-    Dashboard,
-    NotifiesWithin,
-    NotifiesResolvedWithin,
-    NoNotificationDuring,
-    RoutedTo,
+/// A verdict as report.json writes it.
+#[derive(Serialize)]
+struct VerdictOut<'a> {
+    id: &'a str,
+    name: &'a str,
+    kind: Kind,
+    status: Status,
+    summary: &'a str,
+    evidence: &'a Evidence,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    window: Option<&'a Window>,
 }
 
-impl Kind {
-    pub fn of(kind: &CheckKind) -> Self {
-        match kind {
-            CheckKind::FiresWithin { .. } => Kind::FiresWithin,
-            CheckKind::ResolvesWithin { .. } => Kind::ResolvesWithin,
-            CheckKind::SilentDuring { .. } => Kind::SilentDuring,
-            CheckKind::Latency { .. } => Kind::Latency,
-            CheckKind::ErrorRatio { .. } => Kind::ErrorRatio,
-            CheckKind::Dashboard { .. } => Kind::Dashboard,
-            CheckKind::NotifiesWithin { .. } => Kind::NotifiesWithin,
-            CheckKind::NotifiesResolvedWithin { .. } => Kind::NotifiesResolvedWithin,
-            CheckKind::NoNotificationDuring { .. } => Kind::NoNotificationDuring,
-            CheckKind::RoutedTo { .. } => Kind::RoutedTo,
-        }
-    }
+/// A verdict as report.json holds it: its evidence is read once its kind
+/// is known.
+#[derive(Deserialize)]
+struct VerdictIn {
+    id: String,
+    name: String,
+    kind: Kind,
+    status: Status,
+    summary: String,
+    evidence: serde_json::Value,
+    #[serde(default)]
+    window: Option<Window>,
+}
 
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Kind::FiresWithin => "fires_within",
-            Kind::ResolvesWithin => "resolves_within",
-            Kind::SilentDuring => "silent_during",
-            Kind::Latency => "latency",
-            Kind::ErrorRatio => "error_ratio",
-            Kind::Dashboard => "dashboard",
-            Kind::NotifiesWithin => "notifies_within",
-            Kind::NotifiesResolvedWithin => "notifies_resolved_within",
-            Kind::NoNotificationDuring => "no_notifications_during",
-            Kind::RoutedTo => "routed_to",
+impl Serialize for Verdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        VerdictOut {
+            id: &self.id,
+            name: &self.name,
+            kind: self.kind(),
+            status: self.status,
+            summary: &self.summary,
+            evidence: &self.evidence,
+            window: self.window.as_ref(),
         }
+        .serialize(s)
     }
+}
 
-    /// A deadline on an alert's timeline (drawn on the report's timeline).
-    pub fn is_deadline(&self) -> bool {
-        matches!(
-            self,
-            Kind::FiresWithin
-                | Kind::ResolvesWithin
-                | Kind::NotifiesWithin
-                | Kind::NotifiesResolvedWithin
-        )
+impl<'de> Deserialize<'de> for Verdict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let read = VerdictIn::deserialize(d)?;
+        let evidence = Evidence::from_json(read.kind, read.evidence).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "the evidence of verdict `{}` ({}): {e}",
+                read.id,
+                read.kind.as_str()
+            ))
+        })?;
+        Ok(Verdict {
+            id: read.id,
+            name: read.name,
+            status: read.status,
+            summary: read.summary,
+            evidence,
+            window: read.window,
+        })
     }
 }
 
 /// Judges every check of the plan; in an interrupted run, each on what it
-/// needed having been seen or not (`window`).
-pub fn evaluate(plan: &Plan, observations: &Observations) -> Vec<Verdict> {
-    plan.checks
+/// needed having been seen or not.
+pub fn evaluate(plan: &impl ToJudge, observations: &Observations) -> Vec<Verdict> {
+    plan.checks()
         .iter()
         .map(|check| {
             let verdict = evaluate_one(plan, check, observations);
             match observations.status {
-                RunStatus::Interrupted(_) => {
-                    window::after_interruption(verdict, window::window(plan, check, observations))
-                }
+                RunStatus::Interrupted(_) => interruption::after_interruption(
+                    verdict,
+                    interruption::window(plan, check, observations),
+                ),
                 _ => verdict,
             }
         })
         .collect()
 }
 
-fn evaluate_one(plan: &Plan, check: &CheckPlan, observations: &Observations) -> Verdict {
+fn evaluate_one(plan: &impl ToJudge, check: &CheckPlan, observations: &Observations) -> Verdict {
+    let verdict = |status, summary, evidence| Verdict {
+        id: check.id.clone(),
+        name: check.name.clone(),
+        status,
+        summary,
+        evidence,
+        window: None,
+    };
     if let RunStatus::Aborted(reason) = &observations.status {
-        return Verdict::new(
-            check,
+        return verdict(
             Status::Inconclusive,
             format!("the run did not happen: {reason}"),
+            Evidence::empty(check.kind.kind()),
         );
     }
-    match &check.kind {
-        CheckKind::FiresWithin {
-            alert,
-            deadline,
-            anchor,
-        } => alerts::fires_within(check, alert, *deadline, anchor, observations),
-        CheckKind::ResolvesWithin {
-            alert,
-            deadline,
-            anchor,
-        } => alerts::resolves_within(check, alert, *deadline, anchor, observations),
-        CheckKind::SilentDuring {
-            alert,
-            phase,
-            allow_pending,
-        } => alerts::silent_during(check, alert, *phase, *allow_pending, observations),
-        CheckKind::Latency {
-            quantile,
-            below,
-            phase,
-            source,
-        } => slo::latency(
-            plan,
-            check,
-            *quantile,
-            *below,
-            *phase,
-            *source,
-            observations,
-        ),
-        CheckKind::ErrorRatio {
-            below,
-            phase,
-            source,
-        } => slo::error_ratio(check, *below, *phase, *source, observations),
-        CheckKind::Dashboard { except, .. } => {
-            dashboard::every_panel_has_data(check, except, observations)
-        }
-        CheckKind::NotifiesWithin {
-            alert,
-            receiver,
-            deadline,
-            anchor,
-        } => notify::notifies_within(check, alert, receiver, *deadline, anchor, observations),
-        CheckKind::NotifiesResolvedWithin {
-            alert,
-            receiver,
-            deadline,
-            anchor,
-        } => notify::notifies_resolved_within(
-            check,
-            alert,
-            receiver,
-            *deadline,
-            anchor,
-            observations,
-        ),
-        CheckKind::NoNotificationDuring {
-            phase,
-            receiver,
-            alert,
-        } => notify::no_notification_during(
-            check,
-            *phase,
-            receiver.as_deref(),
-            alert.as_deref(),
-            observations,
-        ),
-        CheckKind::RoutedTo {
-            alert,
-            receiver,
-            phase,
-        } => notify::routed_to(check, alert, receiver, *phase, observations),
-    }
+    let judged = check.kind.judge(&Judging {
+        check_id: &check.id,
+        observations,
+        phases: plan.phases(),
+        service_metrics: plan.service_metrics(),
+    });
+    verdict(judged.status, judged.summary, judged.evidence)
 }
 
 /// The overall verdict of a run: any failure fails it — an interrupted one
@@ -252,11 +185,6 @@ pub fn overall(verdicts: &[Verdict], status: &RunStatus) -> Status {
         }
         RunStatus::Completed => Status::Pass,
     }
-}
-
-/// Seconds with one decimal, for sentences.
-fn secs(value: f64) -> String {
-    format!("{value:.1}s")
 }
 
 #[cfg(test)]

@@ -1,21 +1,23 @@
-//! Interrupted runs: what can still be judged. A signal (Ctrl-C; SIGTERM
-//! from an evicted pod, a drained node or a Job's deadline) stops a run
-//! part-way. A check whose window was over before the signal — and, where
-//! Prometheus decides, evaluated or scraped past its end — is judged exactly
-//! as in a complete run. A check whose window was still open is
-//! inconclusive and says what it needed, unless what it had already seen
-//! settles it: an alert that went off during a phase that had to stay
-//! silent fails, whatever the rest of the run would have done.
+//! Interrupted runs: what a check still needed of the run. A signal
+//! (Ctrl-C; SIGTERM from an evicted pod, a drained node or a Job's deadline)
+//! stops a run part-way. A check whose window was over before the signal —
+//! and, where Prometheus decides, evaluated or scraped past its end — is
+//! judged exactly as in a complete run; one whose window was still open says
+//! what it needed (`Needed`).
 //!
-//! One rule per check kind, in [`window`]; a new kind adds an arm there and,
-//! when some of its verdicts cannot be changed by more of the run, one in
-//! [`settled_early`]. Pure: it reads the plan and the observations only.
+//! Each kind states its own window rule (`Check::window`) with the pieces
+//! here: a phase ran to its end, the anchor came, Prometheus evaluated or
+//! scraped past a moment, Alertmanager was watched past it. Pure: it reads
+//! the plan and the observations only.
+
+use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{secs, Kind, Status, Verdict};
-use crate::plan::{Anchor, CheckKind, CheckPlan, Plan, Source};
+use super::judged::{secs, Judging};
 use crate::record::{Observations, PhaseRecord};
+use crate::setup::{AlertRef, Anchor};
 
 /// Whether a check's window was over, and seen, when the run stopped.
 /// Recorded with each verdict of an interrupted run (report.json's
@@ -29,250 +31,222 @@ pub enum Window {
     Open { needed: String },
 }
 
-/// The window of `check` in an interrupted run, by kind:
-///
-/// - `silent_during`: its phase ran to its end, and Prometheus evaluated the
-///   alert's rule group at or after that end (every evaluation inside the
-///   phase has then written its `ALERTS` samples);
-/// - `fires_within`, `resolves_within`: the anchor came (a phase's start; a
-///   phase's end that was not cut short; the condition holding), and
-///   Prometheus evaluated the group at or after the deadline;
-/// - `latency`, `error_ratio`: the phase ran to its end; measured by the
-///   service, Prometheus also holds a scrape of the target at or after that
-///   end (samples are ingested in time order, so every scrape inside the
-///   phase is in);
-/// - `dashboard`: never complete: it looks at the whole run;
-/// - `notifies_within`, `notifies_resolved_within`: the anchor came, and
-///   Alertmanager was watched past the deadline;
-/// - `no_notification_during`: its phase ran to its end, and Alertmanager
-///   was watched past that end;
-/// - `routed_to`: its phase (when it names one) ran to its end, and
-///   Alertmanager was watched past it; without a phase it looks at the whole
-///   run.
-pub fn window(plan: &Plan, check: &CheckPlan, observations: &Observations) -> Window {
-    let found = match &check.kind {
-        CheckKind::SilentDuring { alert, phase, .. } => phase_over(plan, *phase, observations)
-            .and_then(|record| {
-                evaluated_past(alert, record.ended_at, &end_of(record), observations)
-            }),
-        CheckKind::FiresWithin {
-            alert,
-            deadline,
-            anchor,
+impl Window {
+    pub fn of(found: Result<(), Needed>) -> Self {
+        match found {
+            Ok(()) => Window::Complete,
+            Err(needed) => Window::Open {
+                needed: needed.to_string(),
+            },
         }
-        | CheckKind::ResolvesWithin {
-            alert,
-            deadline,
-            anchor,
-        } => anchor_at(plan, check, anchor, observations).and_then(|(at, name)| {
-            let due = at + deadline.as_secs_f64();
-            let what = format!(
-                "its deadline, {} after {name}",
-                secs(deadline.as_secs_f64())
-            );
-            evaluated_past(alert, due, &what, observations)
-        }),
-        CheckKind::Latency { phase, source, .. } | CheckKind::ErrorRatio { phase, source, .. } => {
-            phase_over(plan, *phase, observations).and_then(|record| match source {
-                Source::Client => Ok(()),
-                Source::Prometheus => scraped_past(record, observations),
-            })
+    }
+}
+
+/// A moment a check's window reaches to, for sentences.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Moment {
+    /// `the end of `healthy``.
+    PhaseEnd { phase: String },
+    /// `its deadline, 15.0s after errors.start`.
+    Deadline { seconds: f64, after: String },
+}
+
+impl fmt::Display for Moment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Moment::PhaseEnd { phase } => write!(f, "the end of `{phase}`"),
+            Moment::Deadline { seconds, after } => {
+                write!(f, "its deadline, {} after {after}", secs(*seconds))
+            }
         }
-        CheckKind::Dashboard { .. } | CheckKind::RoutedTo { phase: None, .. } => {
-            Err("it looks at the whole run, and the run stopped early".to_string())
-        }
-        CheckKind::NotifiesWithin {
-            deadline, anchor, ..
-        }
-        | CheckKind::NotifiesResolvedWithin {
-            deadline, anchor, ..
-        } => anchor_at(plan, check, anchor, observations).and_then(|(at, name)| {
-            let due = at + deadline.as_secs_f64();
-            let what = format!(
-                "its deadline, {} after {name}",
-                secs(deadline.as_secs_f64())
-            );
-            alertmanager_watched_past(due, &what, observations)
-        }),
-        CheckKind::NoNotificationDuring { phase, .. }
-        | CheckKind::RoutedTo {
-            phase: Some(phase), ..
-        } => phase_over(plan, *phase, observations).and_then(|record| {
-            alertmanager_watched_past(record.ended_at, &end_of(record), observations)
-        }),
-    };
-    match found {
-        Ok(()) => Window::Complete,
-        Err(needed) => Window::Open { needed },
     }
 }
 
-/// Whether a verdict reached on an open window is one the rest of the run
-/// could not change.
-pub fn settled_early(kind: Kind, status: Status) -> bool {
-    match (kind, status) {
-        // The alert was pending or firing inside the phase (or its rule is
-        // missing or broken): silence can no longer be shown.
-        (Kind::SilentDuring, Status::Fail) => true,
-        // It fired (in time or late), was already firing at the anchor, or
-        // observation went past the deadline without it firing: the check
-        // itself only concludes on what Prometheus recorded.
-        (Kind::FiresWithin, Status::Pass | Status::Fail) => true,
-        // It resolved late, or was still active past the deadline.
-        (Kind::ResolvesWithin, Status::Fail) => true,
-        // Every panel showed data: more of the run cannot take it away.
-        (Kind::Dashboard, Status::Pass) => true,
-        // The page came (in time or late), or observation went past the
-        // deadline without it: the check itself only concludes on what the
-        // receiver and Alertmanager recorded.
-        (Kind::NotifiesWithin | Kind::NotifiesResolvedWithin, Status::Pass | Status::Fail) => true,
-        // Somebody was notified inside the phase; the alert was seen routed
-        // (to the receiver, or elsewhere, or held back): routing does not
-        // change with more of the run.
-        (Kind::NoNotificationDuring, Status::Fail) => true,
-        (Kind::RoutedTo, Status::Pass | Status::Fail) => true,
-        // A silence or a resolution not yet shown to last its window; an SLO
-        // over part of a phase, which the rest of it could move either way.
-        _ => false,
+/// What a check needed of the rest of an interrupted run. Times are in
+/// seconds from the run's start.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Needed {
+    #[error("`{phase}` never started")]
+    NeverStarted { phase: String },
+    #[error("`{phase}` was cut short by the interruption")]
+    CutShort { phase: String },
+    #[error("the condition had not held when the run stopped")]
+    ConditionNotHeld,
+    #[error("it looks at the whole run, and the run stopped early")]
+    WholeRun,
+    #[error("Prometheus has no rule for `{alert}`")]
+    NoRule { alert: String },
+    #[error("{moment} (t={}), came after observation ended (t={})", secs(*.at), secs(*.until))]
+    AfterObservation { moment: Moment, at: f64, until: f64 },
+    #[error(
+        "Prometheus had not evaluated group `{group}` past {moment} (t={}; last evaluation seen {})",
+        secs(*.at),
+        seen_at(*.last, "none")
+    )]
+    NotEvaluated {
+        group: String,
+        moment: Moment,
+        at: f64,
+        last: Option<f64>,
+    },
+    #[error("no Alertmanager was watched")]
+    NoAlertmanager,
+    #[error(
+        "Alertmanager was last watched at t={}, before {moment} (t={})",
+        secs(*.last),
+        secs(*.at)
+    )]
+    AlertmanagerNotWatched { moment: Moment, at: f64, last: f64 },
+    #[error(
+        "Prometheus had not scraped the target past {moment} (t={}; last scrape {})",
+        secs(*.at),
+        seen_at(*.last, "unknown")
+    )]
+    NotScraped {
+        moment: Moment,
+        at: f64,
+        last: Option<f64>,
+    },
+}
+
+fn seen_at(t: Option<f64>, otherwise: &str) -> String {
+    t.map(|t| format!("at t={}", secs(t)))
+        .unwrap_or_else(|| otherwise.to_string())
+}
+
+fn end_of(record: &PhaseRecord) -> Moment {
+    Moment::PhaseEnd {
+        phase: record.name.clone(),
     }
-}
-
-/// A verdict of an interrupted run, given its window: kept when the window
-/// was complete or the verdict settled early, else inconclusive, saying what
-/// it needed and what it had seen.
-pub fn after_interruption(mut verdict: Verdict, window: Window) -> Verdict {
-    if let Window::Open { needed } = &window {
-        if verdict.status == Status::Inconclusive {
-            verdict.summary = format!("needed the rest of the run: {needed}; {}", verdict.summary);
-        } else if !settled_early(verdict.kind, verdict.status) {
-            verdict.summary = format!(
-                "needed the rest of the run: {needed}; had it ended here: {} ({})",
-                verdict.summary,
-                verdict.status.label()
-            );
-            verdict.status = Status::Inconclusive;
-        }
-    }
-    verdict.window = Some(window);
-    verdict
-}
-
-/// `healthy.end`, for sentences.
-fn end_of(record: &PhaseRecord) -> String {
-    format!("the end of `{}`", record.name)
-}
-
-fn phase_name(plan: &Plan, phase: usize) -> &str {
-    plan.phases
-        .get(phase)
-        .map(|p| p.name.as_str())
-        .unwrap_or("?")
 }
 
 /// The phase's record, if it ran to its planned end.
-fn phase_over<'a>(
-    plan: &Plan,
-    phase: usize,
-    observations: &'a Observations,
-) -> Result<&'a PhaseRecord, String> {
-    match observations.phases.get(phase) {
-        None => Err(format!("`{}` never started", phase_name(plan, phase))),
-        Some(record) if record.cut_short => Err(format!(
-            "`{}` was cut short by the interruption",
-            record.name
-        )),
+pub fn phase_over<'a>(judging: &Judging<'a>, phase: usize) -> Result<&'a PhaseRecord, Needed> {
+    match judging.observations.phases.get(phase) {
+        None => Err(Needed::NeverStarted {
+            phase: judging.phase_name(phase).to_string(),
+        }),
+        Some(record) if record.cut_short => Err(Needed::CutShort {
+            phase: record.name.clone(),
+        }),
         Some(record) => Ok(record),
     }
 }
 
 /// When the check's anchor came, and its name.
-fn anchor_at(
-    plan: &Plan,
-    check: &CheckPlan,
-    anchor: &Anchor,
-    observations: &Observations,
-) -> Result<(f64, String), String> {
+pub fn anchor_at(judging: &Judging, anchor: &Anchor) -> Result<(f64, String), Needed> {
     match anchor {
-        Anchor::PhaseStart { phase } => match observations.phases.get(*phase) {
+        Anchor::PhaseStart { phase } => match judging.observations.phases.get(*phase) {
             Some(record) => Ok((record.started_at, format!("{}.start", record.name))),
-            None => Err(format!("`{}` never started", phase_name(plan, *phase))),
+            None => Err(Needed::NeverStarted {
+                phase: judging.phase_name(*phase).to_string(),
+            }),
         },
-        Anchor::PhaseEnd { phase } => phase_over(plan, *phase, observations)
+        Anchor::PhaseEnd { phase } => phase_over(judging, *phase)
             .map(|record| (record.ended_at, format!("{}.end", record.name))),
-        Anchor::Condition { .. } => observations
+        Anchor::Condition { .. } => judging
+            .observations
             .conditions
-            .get(&check.id)
+            .get(judging.check_id)
             .and_then(|c| c.first_true)
             .map(|t| (t, "the condition held".to_string()))
-            .ok_or_else(|| "the condition had not held when the run stopped".to_string()),
+            .ok_or(Needed::ConditionNotHeld),
     }
 }
 
+/// When a deadline counted from `anchor` falls due, and how to say it.
+pub fn deadline_due(
+    judging: &Judging,
+    anchor: &Anchor,
+    deadline: Duration,
+) -> Result<(f64, Moment), Needed> {
+    let (at, after) = anchor_at(judging, anchor)?;
+    let seconds = deadline.as_secs_f64();
+    Ok((at + seconds, Moment::Deadline { seconds, after }))
+}
+
 /// Prometheus evaluated the alert's rule group at or after `t`.
-fn evaluated_past(
-    alert: &str,
+pub fn evaluated_past(
+    alert: &AlertRef,
     t: f64,
-    what: &str,
+    moment: Moment,
     observations: &Observations,
-) -> Result<(), String> {
-    let Some(rule) = observations
-        .rules
-        .get(crate::plan::AlertRef::name_of(alert))
-    else {
-        return Err(format!("Prometheus has no rule for `{alert}`"));
+) -> Result<(), Needed> {
+    let Some(rule) = observations.rules.get(&alert.name) else {
+        return Err(Needed::NoRule {
+            alert: alert.to_string(),
+        });
     };
-    let rel = |t: f64| secs(t - observations.run_start);
+    let rel = |t: f64| t - observations.run_start;
     match observations.watch.evaluated_until(&rule.group) {
         Some(last) if last >= t => Ok(()),
-        _ if t > observations.observed_until => Err(format!(
-            "{what} (t={}), came after observation ended (t={})",
-            rel(t),
-            rel(observations.observed_until)
-        )),
-        last => Err(format!(
-            "Prometheus had not evaluated group `{}` past {what} (t={}; last evaluation seen {})",
-            rule.group,
-            secs(t - observations.run_start),
-            last.map(|l| format!("at t={}", secs(l - observations.run_start)))
-                .unwrap_or_else(|| "none".into())
-        )),
+        _ if t > observations.observed_until => Err(Needed::AfterObservation {
+            moment,
+            at: rel(t),
+            until: rel(observations.observed_until),
+        }),
+        last => Err(Needed::NotEvaluated {
+            group: rule.group.clone(),
+            moment,
+            at: rel(t),
+            last: last.map(rel),
+        }),
     }
+}
+
+/// The alert's group was evaluated past the end of `phase`, which ran to
+/// its end.
+pub fn evaluated_past_phase(
+    judging: &Judging,
+    alert: &AlertRef,
+    phase: usize,
+) -> Result<(), Needed> {
+    let record = phase_over(judging, phase)?;
+    evaluated_past(alert, record.ended_at, end_of(record), judging.observations)
 }
 
 /// Alertmanager was watched (its API polled, the receiver listening) at or
 /// after `t`.
-fn alertmanager_watched_past(
+pub fn alertmanager_watched_past(
     t: f64,
-    what: &str,
+    moment: Moment,
     observations: &Observations,
-) -> Result<(), String> {
+) -> Result<(), Needed> {
     let Some(am) = &observations.alertmanager else {
-        return Err("no Alertmanager was watched".into());
+        return Err(Needed::NoAlertmanager);
     };
     if am.observed_until >= t {
         return Ok(());
     }
-    Err(format!(
-        "Alertmanager was last watched at t={}, before {what} (t={})",
-        secs(am.observed_until - observations.run_start),
-        secs(t - observations.run_start)
-    ))
+    Err(Needed::AlertmanagerNotWatched {
+        moment,
+        at: t - observations.run_start,
+        last: am.observed_until - observations.run_start,
+    })
 }
 
-/// Prometheus holds a scrape of the target at or after the phase's end.
-fn scraped_past(record: &PhaseRecord, observations: &Observations) -> Result<(), String> {
+/// `phase` ran to its end, and Alertmanager was watched past it.
+pub fn alertmanager_watched_past_phase(judging: &Judging, phase: usize) -> Result<(), Needed> {
+    let record = phase_over(judging, phase)?;
+    alertmanager_watched_past(record.ended_at, end_of(record), judging.observations)
+}
+
+/// `phase` ran to its end and, for a figure the service measured,
+/// Prometheus holds a scrape of the target at or after that end (samples
+/// are ingested in time order, so every scrape inside the phase is in).
+pub fn phase_measured(judging: &Judging, phase: usize, by_service: bool) -> Result<(), Needed> {
+    let record = phase_over(judging, phase)?;
+    if !by_service {
+        return Ok(());
+    }
+    let observations = judging.observations;
+    let rel = |t: f64| t - observations.run_start;
     match observations.scraped_until {
         Some(last) if last >= record.ended_at => Ok(()),
-        last => Err(format!(
-            "Prometheus had not scraped the target past {} (t={}; last scrape {})",
-            end_of(record),
-            secs(record.ended_at - observations.run_start),
-            last.map(|l| format!("at t={}", secs(l - observations.run_start)))
-                .unwrap_or_else(|| "unknown".into())
-        )),
+        last => Err(Needed::NotScraped {
+            moment: end_of(record),
+            at: rel(record.ended_at),
+            last: last.map(rel),
+        }),
     }
 }
-
-#[cfg(test)]
-#[path = "window_tests.rs"]
-mod tests;

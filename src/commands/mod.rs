@@ -146,18 +146,14 @@ pub async fn dispatch(command: Command, cluster: ClusterArgs) -> Result<Outcome,
 fn parse_duration(text: &str) -> Result<std::time::Duration, InvalidDuration> {
     scenario::units::HumanDuration::parse(text)
         .map(|d| d.0)
-        .map_err(|reason| InvalidDuration {
-            reason: reason.to_string(),
-        })
+        .map_err(InvalidDuration)
 }
 
 /// A duration on the command line that does not parse; the scenario's
 /// unit parser says why.
 #[derive(Debug, thiserror::Error)]
-#[error("{reason}")]
-pub struct InvalidDuration {
-    pub reason: String,
-}
+#[error(transparent)]
+pub struct InvalidDuration(#[from] pub crate::spec::units::UnitError);
 
 /// A channel that turns true at the first SIGINT or SIGTERM. A second
 /// signal exits at once (the child Prometheus still dies with us, through

@@ -47,6 +47,13 @@ impl Outcome {
     }
 }
 
+/// Boxed: a sweep's error is large, and every command returns this type.
+impl From<SweepError> for CommandError {
+    fn from(error: SweepError) -> Self {
+        CommandError::Sweep(Box::new(error))
+    }
+}
+
 /// Why a command stopped before it could conclude.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -80,8 +87,8 @@ pub enum CommandError {
         recorded: i32,
     },
     /// A report.json that cannot be read (its message names the file).
-    #[error("{0}")]
-    ReadReport(String),
+    #[error(transparent)]
+    ReadReport(#[from] crate::report::ReadError),
     #[error("cannot merge: {0}")]
     Merge(#[from] MergeError),
     /// Renderings (`report`, `merge`) that could not be written.
@@ -105,12 +112,13 @@ pub enum CommandError {
     Rules(#[from] CheckError),
     /// `rules sweep`.
     #[error(transparent)]
-    Sweep(#[from] SweepError),
+    Sweep(Box<SweepError>),
     /// A duration on the command line, in a scenario's syntax.
-    #[error("{option}: {reason}")]
+    #[error("{option}: {source}")]
     Duration {
         option: &'static str,
-        reason: String,
+        #[source]
+        source: crate::spec::units::UnitError,
     },
     #[error("cannot start the demo gateway: {0}")]
     DemoGateway(#[source] std::io::Error),
@@ -156,10 +164,10 @@ impl CommandError {
             | E::NoManifests(_)
             | E::Manifests(_)
             | E::Rules(CheckError::Input(_))
-            | E::Sweep(SweepError::Input(_) | SweepError::Usage(_))
             | E::Load(LoadCommandError::Arguments(_) | LoadCommandError::Target(_)) => {
                 exit::INVALID
             }
+            E::Sweep(e) if e.is_invalid_input() => exit::INVALID,
             E::Runtime(_)
             | E::WriteReport { .. }
             | E::WriteFile { .. }
@@ -255,10 +263,13 @@ mod tests {
     fn input_is_invalid_and_the_unreachable_inconclusive() {
         let duration = CommandError::Duration {
             option: "--bursts",
-            reason: "no unit".into(),
+            source: crate::spec::units::UnitError::EmptyDuration,
         };
         assert_eq!(duration.exit_code(), exit::INVALID);
-        assert_eq!(duration.to_string(), "--bursts: no unit");
+        assert_eq!(
+            duration.to_string(),
+            "--bursts: empty duration; write it with a unit, e.g. 30s or 2m"
+        );
         assert_eq!(
             CommandError::NoManifests(PathBuf::from("k8s")).exit_code(),
             exit::INVALID

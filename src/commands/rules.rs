@@ -157,7 +157,7 @@ pub async fn sweep(args: RulesSweepArgs) -> Result<Outcome, CommandError> {
         }
         let burst = super::parse_duration(text).map_err(|e| CommandError::Duration {
             option: "--bursts",
-            reason: e.reason,
+            source: e.0,
         })?;
         bursts.push(burst);
     }
@@ -178,7 +178,7 @@ pub async fn sweep(args: RulesSweepArgs) -> Result<Outcome, CommandError> {
         strict: args.strict,
         thorough: args.thorough,
         history: None,
-        dense_phases: false,
+        dense_alignments: false,
     };
     let report = sweep::sweep(&options).await?;
     if let Some(path) = &args.html {
@@ -192,7 +192,7 @@ pub async fn sweep(args: RulesSweepArgs) -> Result<Outcome, CommandError> {
     print_report(
         args.json,
         &report,
-        || sweep::render_table(&report),
+        || crate::report::sweep_table(&report),
         report.problems(),
     )
 }
@@ -215,7 +215,7 @@ pub async fn check(args: RulesCheckArgs) -> Result<Outcome, CommandError> {
     print_report(
         args.json,
         &report,
-        || analyze::render_table(&report),
+        || crate::report::rules_check_table(&report),
         report.problems(),
     )
 }

@@ -64,6 +64,10 @@ pub struct RunArgs {
     /// (default) or `tokio` (its 1 ms tick, for comparison).
     #[arg(long, value_enum, default_value_t = crate::load::Pacing::Timerfd)]
     pub pacing: crate::load::Pacing,
+    /// Load threads. Default: all cores, but one fewer (at least one) when
+    /// the target is on this machine, which needs a core to answer.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
 }
 
 impl RunArgs {
@@ -73,6 +77,17 @@ impl RunArgs {
             target_url: self.target.clone(),
             prometheus_url: self.prometheus.clone(),
             time_scale: self.time_scale,
+        }
+    }
+
+    /// How the load engine sends.
+    pub fn engine(&self) -> crate::load::Engine {
+        crate::load::Engine {
+            client: self.client,
+            pacing: self.pacing,
+            threads: self
+                .threads
+                .map_or(crate::load::Threads::Auto, crate::load::Threads::Exactly),
         }
     }
 }
@@ -196,10 +211,7 @@ async fn prepare_and_drill(
             return aborted(why.into(), None);
         }
     };
-    env.target = env
-        .target
-        .clone()
-        .with_engine(options.client, options.pacing);
+    env.target = env.target.clone().with_engine(options.engine());
     let observations = drill::run(plan, &env, shutdown, progress).await;
     let logs = Logs {
         prometheus: env.prometheus_log(),

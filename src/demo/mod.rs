@@ -37,6 +37,16 @@ pub use burn::THREAD_NAME as CPU_BURN_THREAD;
 pub use container::Limits;
 pub use stress::{Refused, MAX_MEMORY_HOG_BYTES};
 
+/// The Prometheus job the demo gateway is scraped as: the seed's name for
+/// its Go gateway (its Kubernetes service and `job` label).
+pub const GATEWAY_JOB: &str = "api-gateway";
+/// The Prometheus job the demo's model backend is scraped as: the seed's
+/// name for its BentoML service.
+pub const BACKEND_JOB: &str = "sentiment-api";
+/// The Prometheus job the demo's container series are scraped as: the name
+/// `k8s/monitoring/prometheus-config.yaml` gives the kubelets' cAdvisor.
+pub const CADVISOR_JOB: &str = "kubernetes-cadvisor";
+
 /// Request bodies above this are refused (a hostile client cannot make the
 /// demo buffer without bound).
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;

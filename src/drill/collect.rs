@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::timeline::episodes;
-use crate::plan::{Anchor, CheckKind, Plan, ServiceMetrics, Source};
+use crate::checks::{ConditionQuery, ServiceQuery};
+use crate::plan::{AlertRef, Plan, ServiceMetrics};
 use crate::prom::{PromClient, QueryResult};
 use crate::record::{
     AlertHistory, AlertRuleInfo, ConditionObservation, DashboardObservation, Observations,
@@ -76,19 +77,19 @@ impl Collector<'_> {
     }
 
     pub async fn alert_histories(&self) -> BTreeMap<String, AlertHistory> {
-        let mut names: Vec<&str> = self
+        let mut alerts: Vec<&AlertRef> = self
             .plan
             .checks
             .iter()
             .filter_map(|c| c.kind.alert())
             .collect();
-        names.sort();
-        names.dedup();
+        alerts.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        alerts.dedup_by(|a, b| a.as_str() == b.as_str());
         let mut histories = BTreeMap::new();
-        for name in names {
+        for alert in alerts {
             let interval = self
                 .rules
-                .get(crate::plan::AlertRef::name_of(name))
+                .get(&alert.name)
                 .map(|r| r.interval_seconds)
                 .unwrap_or(60.0);
             // Look back two intervals before the run, to see alerts that were
@@ -96,7 +97,7 @@ impl Collector<'_> {
             let window = self.observed_until - self.run_start + 2.0 * interval;
             let query = format!(
                 "{}[{}ms]",
-                crate::plan::AlertRef::alerts_selector(name),
+                alert.alerts_selector(),
                 (window * 1000.0).ceil() as u64
             );
             let history = match self
@@ -114,7 +115,7 @@ impl Collector<'_> {
                     error: Some((&e).into()),
                 },
             };
-            histories.insert(name.to_string(), history);
+            histories.insert(alert.to_string(), history);
         }
         histories
     }
@@ -122,27 +123,17 @@ impl Collector<'_> {
     pub async fn conditions(&self) -> BTreeMap<String, ConditionObservation> {
         let mut found = BTreeMap::new();
         for check in &self.plan.checks {
-            let (CheckKind::FiresWithin {
-                alert,
-                anchor: Anchor::Condition { phase, expr },
-                ..
-            }
-            | CheckKind::NotifiesWithin {
-                alert,
-                anchor: Anchor::Condition { phase, expr },
-                ..
-            }) = &check.kind
-            else {
+            let Some(ConditionQuery { alert, phase, expr }) = check.kind.condition() else {
                 continue;
             };
-            let expr = match (expr, self.rules.get(crate::plan::AlertRef::name_of(alert))) {
-                (Some(expr), _) => expr.clone(),
+            let expr = match (expr, self.rules.get(&alert.name)) {
+                (Some(expr), _) => expr.to_string(),
                 (None, Some(rule)) => rule.query.clone(),
                 (None, None) => continue, // the check reports the missing rule
             };
             let from = self
                 .phases
-                .get(*phase)
+                .get(phase)
                 .map(|p| p.started_at)
                 .unwrap_or(self.run_start);
             let to = self.observed_until;
@@ -186,25 +177,16 @@ impl Collector<'_> {
     pub async fn service_measurements(&self) -> BTreeMap<String, ServiceObservation> {
         let mut found = BTreeMap::new();
         for check in &self.plan.checks {
-            let observation = match &check.kind {
-                CheckKind::Latency {
-                    quantile,
-                    phase,
-                    source: Source::Prometheus,
-                    ..
-                } => match self.phases.get(*phase) {
-                    Some(record) => self.latency(*quantile, record).await,
+            let observation = match check.kind.service_query() {
+                Some(ServiceQuery::Latency { quantile, phase }) => match self.phases.get(phase) {
+                    Some(record) => self.latency(quantile, record).await,
                     None => continue,
                 },
-                CheckKind::ErrorRatio {
-                    phase,
-                    source: Source::Prometheus,
-                    ..
-                } => match self.phases.get(*phase) {
+                Some(ServiceQuery::ErrorRatio { phase }) => match self.phases.get(phase) {
                     Some(record) => self.error_ratio(record).await,
                     None => continue,
                 },
-                _ => continue,
+                None => continue,
             };
             found.insert(check.id.clone(), observation);
         }
@@ -256,7 +238,7 @@ impl Collector<'_> {
     pub async fn dashboards(&self) -> BTreeMap<String, DashboardObservation> {
         let mut found = BTreeMap::new();
         for check in &self.plan.checks {
-            let CheckKind::Dashboard { file, .. } = &check.kind else {
+            let Some(file) = check.kind.dashboard() else {
                 continue;
             };
             let dashboards = std::fs::read_to_string(file)

@@ -28,7 +28,8 @@ use crate::load;
 use crate::plan::{LoadModel, PhasePlan, Plan, Shard};
 use crate::prom::PromClient;
 use crate::record::{
-    AlertRuleInfo, AlertmanagerRecord, Live, Observations, PhaseRecord, Progress, RunStatus,
+    AlertRuleInfo, AlertmanagerRecord, Live, Observations, PhaseRecord, Progress, RuleHealth,
+    RunStatus,
 };
 
 /// Runs the plan against the environment. Never fails: what went wrong is in
@@ -40,7 +41,7 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
     progress: Arc<dyn Progress>,
 ) -> Observations {
-    progress.run_started(plan, &env.summary);
+    progress.run_started(&plan.name, plan.time_scale, &env.summary);
     let prometheus = env.prometheus.clone();
     let (clock, rules) = match align_and_read_rules(&prometheus).await {
         Ok(found) => found,
@@ -246,7 +247,7 @@ fn starting_notes(
     }
     for check in &plan.checks {
         if let Some(alert) = check.kind.alert() {
-            let name = crate::plan::AlertRef::name_of(alert);
+            let name = alert.name.as_str();
             if !rules.contains_key(name) && !notes.iter().any(|n: &String| n.contains(name)) {
                 let note = format!(
                     "alert `{alert}` is not loaded in Prometheus ({}): checks about it fail",
@@ -399,7 +400,7 @@ async fn loaded_alert_rules(
                     interval_seconds: group.interval,
                     for_seconds: rule.duration,
                     query: rule.query.clone(),
-                    health: rule.health.clone(),
+                    health: RuleHealth::of(&rule.health),
                     last_error: rule.last_error.clone().filter(|e| !e.is_empty()),
                 });
         }

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::clock::Clock;
 use crate::prom::PromClient;
-use crate::record::{AlertEvent, Progress, WatchLog};
+use crate::record::{AlertEvent, AlertStage, Progress, WatchLog};
 use crate::time::parse_rfc3339;
 
 pub struct Watcher {
@@ -33,7 +33,7 @@ impl Watcher {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             let mut log = WatchLog::default();
-            let mut states: BTreeMap<(String, String), String> = BTreeMap::new();
+            let mut states: BTreeMap<(String, String), AlertStage> = BTreeMap::new();
             loop {
                 poll_once(
                     &prometheus,
@@ -72,7 +72,7 @@ async fn poll_once(
     prometheus: &PromClient,
     clock: &Clock,
     log: &mut WatchLog,
-    states: &mut BTreeMap<(String, String), String>,
+    states: &mut BTreeMap<(String, String), AlertStage>,
     progress: &dyn Progress,
 ) {
     log.polls += 1;
@@ -112,12 +112,16 @@ async fn poll_once(
             .join(",");
         let key = (name.clone(), labels.clone());
         seen.insert(key.clone());
-        if states.get(&key) != Some(&alert.state) {
-            states.insert(key, alert.state.clone());
+        // Prometheus lists active alerts only: pending or firing.
+        let Ok(state) = alert.state.parse::<AlertStage>() else {
+            continue;
+        };
+        if states.get(&key) != Some(&state) {
+            states.insert(key, state);
             let event = AlertEvent {
                 seen_at: now,
                 alert: name,
-                state: alert.state,
+                state,
                 labels,
             };
             progress.alert_changed(&event);
@@ -134,7 +138,7 @@ async fn poll_once(
         let event = AlertEvent {
             seen_at: now,
             alert: key.0,
-            state: "inactive".into(),
+            state: AlertStage::Inactive,
             labels: key.1,
         };
         progress.alert_changed(&event);

@@ -72,7 +72,7 @@ pub async fn start_embedded(
     let (text, origin) = match config {
         Some(path) => (
             std::fs::read_to_string(path)
-                .map_err(|e| RulesError::plain(&path.display().to_string(), e.to_string()))?,
+                .map_err(|e| RulesError::read(&path.display().to_string(), e))?,
             path.to_path_buf(),
         ),
         None => (

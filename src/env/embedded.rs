@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::process::{ChildProcess, ChildSpec, PROMETHEUS};
 use super::EnvError;
+use crate::demo::{BACKEND_JOB, CADVISOR_JOB, GATEWAY_JOB};
 use crate::prom::PromClient;
 use crate::rules::{self, LoadedGroups, RulesError};
 use crate::secret::{Credentials, Secret};
@@ -17,23 +18,17 @@ use crate::secret::{Credentials, Secret};
 /// gigabytes; a real gateway's page is a few kilobytes.
 const SCRAPE_BODY_LIMIT: &str = "16MB";
 
-/// The jobs the embedded Prometheus scrapes the demo under: the names the
-/// shipped configuration gives the gateway's and the backend's pods (from
-/// their `app` label) and the kubelets' cAdvisor, so the shipped rules'
-/// selectors match. The analyzer relates the demo's faults to them.
-pub const GATEWAY_JOB: &str = "api-gateway";
-pub const BACKEND_JOB: &str = "sentiment-api";
-pub const CADVISOR_JOB: &str = "kubernetes-cadvisor";
-
 /// What the embedded Prometheus scrapes.
 pub struct ScrapeTargets {
-    /// `host:port` of the gateway (or URL target), scraped as `GATEWAY_JOB`.
+    /// `host:port` of the gateway (or URL target), scraped as job `api-gateway`
+    /// (`demo::GATEWAY_JOB`).
     pub gateway: String,
     pub gateway_path: String,
-    /// The demo's model backend, scraped as `BACKEND_JOB`.
+    /// The demo's model backend, scraped as job `sentiment-api`
+    /// (`demo::BACKEND_JOB`).
     pub backend: Option<String>,
-    /// The demo's container series (`/metrics/cadvisor`), scraped as
-    /// `CADVISOR_JOB`.
+    /// The demo's container series (`/metrics/cadvisor`), scraped as job
+    /// `kubernetes-cadvisor` (`demo::CADVISOR_JOB`).
     pub cadvisor: Option<String>,
     /// Credentials for scraping the gateway (a URL target that requires them).
     pub credentials: Option<Credentials>,
@@ -137,11 +132,10 @@ fn scaled_rules(settings: &Settings<'_>) -> Result<ScaledRules, EnvError> {
     for source in &loaded {
         for group in &source.groups {
             let scaled =
-                rules::scale_group(group, time_scale, evaluation_unscaled).map_err(|message| {
-                    RulesError {
+                rules::scale_group(group, time_scale, evaluation_unscaled).map_err(|e| {
+                    RulesError::Scale {
                         origin: source.origin.clone(),
-                        location: None,
-                        message,
+                        source: e,
                     }
                 })?;
             groups.push(scaled);

@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use alertmanager::WatchedAlertmanager;
-pub use embedded::{BACKEND_JOB, CADVISOR_JOB, GATEWAY_JOB};
 pub use process::{
     find_binary, free_port, Binary, ChildProcess, ALERTMANAGER, ALERTMANAGER_INSTALL_HINT,
     PROMETHEUS, PROMETHEUS_INSTALL_HINT,

@@ -119,6 +119,26 @@ pub struct Rule {
     pub state: Option<String>,
 }
 
+/// A rule's health as the rules API reports it (`ok`, `err`, `unknown`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleHealth {
+    Ok,
+    Err,
+    /// Not evaluated yet, or a value this list does not know.
+    Unknown,
+}
+
+impl Rule {
+    /// Its `health`, read once here rather than compared as text.
+    pub fn rule_health(&self) -> RuleHealth {
+        match self.health.as_str() {
+            "ok" => RuleHealth::Ok,
+            "err" => RuleHealth::Err,
+            _ => RuleHealth::Unknown,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct RulesData {
     pub groups: Vec<RuleGroup>,

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 pub use alertmanager::{AlertmanagerClient, AlertmanagerError};
 pub use api::{
-    ActiveAlert, AlertmanagersData, BuildInfo, Labels, Point, QueryResult, Rule, RuleGroup, Sample,
-    Series, Target,
+    ActiveAlert, AlertmanagersData, BuildInfo, Labels, Point, QueryResult, Rule, RuleGroup,
+    RuleHealth, Sample, Series, Target,
 };
 use api::{AlertsData, ConfigData, Envelope, RawResult, RulesData, TargetsData};
 use serde::de::DeserializeOwned;

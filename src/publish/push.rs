@@ -84,91 +84,104 @@ fn run_metrics(registry: &Registry, report: &Report) {
     .set(crate::time::local_now());
 }
 
-/// Each check's outcome, and the alert checks' times to fire and resolve.
+/// The gauges of each check's outcome and the alert checks' times.
+struct CheckGauges {
+    passed: GaugeVec,
+    inconclusive: GaugeVec,
+    time_to_fire: GaugeVec,
+    time_to_resolve: GaugeVec,
+    time_to_notify: GaugeVec,
+    window_complete: GaugeVec,
+}
+
+impl CheckGauges {
+    fn new(registry: &Registry) -> Self {
+        let check = &["id", "check", "kind"];
+        CheckGauges {
+            passed: gauge(
+                registry,
+                "firedrill_check_passed",
+                "1 if the check passed, else 0",
+                check,
+            ),
+            inconclusive: gauge(
+                registry,
+                "firedrill_check_inconclusive",
+                "1 if the check could not be judged, else 0",
+                check,
+            ),
+            time_to_fire: gauge(
+                registry,
+                "firedrill_alert_time_to_fire_seconds",
+                "Seconds from the check's anchor to the alert firing",
+                &["alert", "id"],
+            ),
+            time_to_resolve: gauge(
+                registry,
+                "firedrill_alert_time_to_resolve_seconds",
+                "Seconds from the check's anchor to the alert resolving",
+                &["alert", "id"],
+            ),
+            time_to_notify: gauge(
+                registry,
+                "firedrill_alert_time_to_notify_seconds",
+                "Seconds from the check's anchor to the notification reaching the receiver",
+                &["alert", "receiver"],
+            ),
+            window_complete: gauge(
+                registry,
+                "firedrill_check_window_complete",
+                "Interrupted runs: 1 if the check's window was over (and seen by Prometheus) before the signal, else 0",
+                check,
+            ),
+        }
+    }
+}
+
+/// Each check's outcome, and the alert checks' times to fire, resolve and
+/// notify (read from their evidence).
 fn check_metrics(registry: &Registry, report: &Report) {
-    let passed = gauge(
-        registry,
-        "firedrill_check_passed",
-        "1 if the check passed, else 0",
-        &["id", "check", "kind"],
-    );
-    let inconclusive = gauge(
-        registry,
-        "firedrill_check_inconclusive",
-        "1 if the check could not be judged, else 0",
-        &["id", "check", "kind"],
-    );
-    let time_to_fire = gauge(
-        registry,
-        "firedrill_alert_time_to_fire_seconds",
-        "Seconds from the check's anchor to the alert firing",
-        &["alert", "id"],
-    );
-    let time_to_resolve = gauge(
-        registry,
-        "firedrill_alert_time_to_resolve_seconds",
-        "Seconds from the check's anchor to the alert resolving",
-        &["alert", "id"],
-    );
-    let time_to_notify = gauge(
-        registry,
-        "firedrill_alert_time_to_notify_seconds",
-        "Seconds from the check's anchor to the notification reaching the receiver",
-        &["alert", "receiver"],
-    );
-    let window_complete = gauge(
-        registry,
-        "firedrill_check_window_complete",
-        "Interrupted runs: 1 if the check's window was over (and seen by Prometheus) before the signal, else 0",
-        &["id", "check", "kind"],
-    );
+    let gauges = CheckGauges::new(registry);
     for verdict in &report.verdicts {
-        if let (Some(value), Some(receiver)) = (
-            verdict
-                .evidence
-                .get("time_to_notify_seconds")
-                .and_then(|v| v.as_f64()),
-            verdict.evidence.get("receiver").and_then(|v| v.as_str()),
-        ) {
-            let alert = report
-                .plan
-                .checks
-                .iter()
-                .find(|c| c.id == verdict.id)
-                .and_then(|c| c.kind.alert())
-                .unwrap_or("");
-            time_to_notify
-                .with_label_values(&[alert, receiver])
-                .set(value);
-        }
-        let labels = [
-            verdict.id.as_str(),
-            verdict.name.as_str(),
-            verdict.kind.as_str(),
-        ];
-        passed
-            .with_label_values(&labels)
-            .set(f64::from(u8::from(verdict.status == Status::Pass)));
-        inconclusive
-            .with_label_values(&labels)
-            .set(f64::from(u8::from(verdict.status == Status::Inconclusive)));
-        if let Some(window) = &verdict.window {
-            window_complete
-                .with_label_values(&labels)
-                .set(f64::from(u8::from(*window == Window::Complete)));
-        }
         let alert = report
             .plan
             .checks
             .iter()
             .find(|c| c.id == verdict.id)
             .and_then(|c| c.kind.alert())
+            .map(|a| a.as_str())
             .unwrap_or("");
-        for (key, metric) in [
-            ("time_to_fire_seconds", &time_to_fire),
-            ("time_to_resolve_seconds", &time_to_resolve),
+        let figures = verdict.evidence.readout();
+        if let Some((receiver, seconds)) = figures.time_to_notify() {
+            gauges
+                .time_to_notify
+                .with_label_values(&[alert, receiver])
+                .set(seconds);
+        }
+        let labels = [
+            verdict.id.as_str(),
+            verdict.name.as_str(),
+            verdict.kind().as_str(),
+        ];
+        gauges
+            .passed
+            .with_label_values(&labels)
+            .set(f64::from(u8::from(verdict.status == Status::Pass)));
+        gauges
+            .inconclusive
+            .with_label_values(&labels)
+            .set(f64::from(u8::from(verdict.status == Status::Inconclusive)));
+        if let Some(window) = &verdict.window {
+            gauges
+                .window_complete
+                .with_label_values(&labels)
+                .set(f64::from(u8::from(*window == Window::Complete)));
+        }
+        for (value, metric) in [
+            (figures.time_to_fire_seconds(), &gauges.time_to_fire),
+            (figures.time_to_resolve_seconds(), &gauges.time_to_resolve),
         ] {
-            if let Some(value) = verdict.evidence.get(key).and_then(|v| v.as_f64()) {
+            if let Some(value) = value {
                 metric
                     .with_label_values(&[alert, verdict.id.as_str()])
                     .set(value);
@@ -242,28 +255,52 @@ pub fn group_url(base: &str, report: &Report) -> String {
     url
 }
 
-/// PUTs the report's metrics, replacing the group's previous ones.
-pub async fn push(base: &str, report: &Report) -> Result<String, String> {
+/// Why the results could not be pushed.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("{0}")]
+    Client(#[source] reqwest::Error),
+    #[error("cannot reach the Pushgateway at {url}: {source}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the Pushgateway at {url} answered HTTP {status}: {body}")]
+    Refused {
+        url: String,
+        status: reqwest::StatusCode,
+        body: String,
+    },
+}
+
+/// PUTs the report's metrics, replacing the group's previous ones; the
+/// group's URL when it was taken.
+pub async fn push(base: &str, report: &Report) -> Result<String, PushError> {
     let url = group_url(base, report);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(PushError::Client)?;
     let response = client
         .put(&url)
         .header("content-type", TextEncoder::new().format_type())
         .body(render(report))
         .send()
         .await
-        .map_err(|e| format!("cannot reach the Pushgateway at {url}: {e}"))?;
+        .map_err(|source| PushError::Unreachable {
+            url: url.clone(),
+            source,
+        })?;
     let status = response.status();
     if status.is_success() {
         Ok(url)
     } else {
         let body = response.text().await.unwrap_or_default();
-        Err(format!(
-            "the Pushgateway at {url} answered HTTP {status}: {}",
-            body.trim()
-        ))
+        Err(PushError::Refused {
+            url,
+            status,
+            body: body.trim().to_string(),
+        })
     }
 }

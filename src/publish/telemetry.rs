@@ -15,15 +15,15 @@ use hyper::Response;
 use prometheus::{Encoder, GaugeVec, Opts, Registry, TextEncoder};
 
 use crate::demo::server::{Handler, ResponseFuture, SwitchableServer};
-use crate::plan::{PhasePlan, Plan};
-use crate::record::{AlertEvent, EnvSummary, Live, PhaseRecord, Progress};
+use crate::plan::PhasePlan;
+use crate::record::{AlertEvent, AlertStage, EnvSummary, Live, PhaseRecord, Progress};
 
 #[derive(Default)]
 struct State {
     scenario: String,
     phase: Option<(usize, String, Arc<Live>)>,
     phases_done: usize,
-    alerts: BTreeMap<String, String>,
+    alerts: BTreeMap<String, AlertStage>,
 }
 
 pub struct Telemetry {
@@ -135,9 +135,9 @@ fn render(state: &Mutex<State>) -> String {
 }
 
 impl Progress for Telemetry {
-    fn run_started(&self, plan: &Plan, env: &EnvSummary) {
-        self.update(|s| s.scenario = plan.name.clone());
-        self.inner.run_started(plan, env);
+    fn run_started(&self, scenario: &str, time_scale: f64, env: &EnvSummary) {
+        self.update(|s| s.scenario = scenario.to_string());
+        self.inner.run_started(scenario, time_scale, env);
     }
 
     fn phase_started(&self, index: usize, phase: &PhasePlan, live: &Arc<Live>) {
@@ -155,7 +155,7 @@ impl Progress for Telemetry {
 
     fn alert_changed(&self, event: &AlertEvent) {
         self.update(|s| {
-            s.alerts.insert(event.alert.clone(), event.state.clone());
+            s.alerts.insert(event.alert.clone(), event.state);
         });
         self.inner.alert_changed(event);
     }

@@ -26,8 +26,30 @@ pub struct AlertRuleInfo {
     pub interval_seconds: f64,
     pub for_seconds: f64,
     pub query: String,
-    pub health: String,
+    pub health: RuleHealth,
     pub last_error: Option<String>,
+}
+
+/// A rule's health as Prometheus reports it (`/api/v1/rules`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleHealth {
+    Ok,
+    /// Its last evaluation failed (`lastError` says why).
+    Err,
+    /// Not evaluated yet.
+    Unknown,
+}
+
+impl RuleHealth {
+    /// Prometheus's `health` field; anything but `ok` and `err` is unknown.
+    pub fn of(health: &str) -> Self {
+        match health {
+            "ok" => RuleHealth::Ok,
+            "err" => RuleHealth::Err,
+            _ => RuleHealth::Unknown,
+        }
+    }
 }
 
 /// One stretch of an alert being active (pending and/or firing), for one
@@ -83,9 +105,53 @@ pub struct AlertEvent {
     /// Prometheus time at which the change was seen.
     pub seen_at: f64,
     pub alert: String,
-    /// `pending`, `firing`, or `inactive`.
-    pub state: String,
+    pub state: AlertStage,
     pub labels: String,
+}
+
+/// Where an alert stands in Prometheus: its expression does not hold
+/// (inactive), holds for less than `for` (pending), or has held for `for`
+/// (firing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertStage {
+    Inactive,
+    Pending,
+    Firing,
+}
+
+/// A state Prometheus's alerts API does not define.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown alert state `{0}` (Prometheus says inactive, pending or firing)")]
+pub struct UnknownAlertStage(pub String);
+
+impl std::str::FromStr for AlertStage {
+    type Err = UnknownAlertStage;
+
+    fn from_str(state: &str) -> Result<Self, Self::Err> {
+        match state {
+            "inactive" => Ok(AlertStage::Inactive),
+            "pending" => Ok(AlertStage::Pending),
+            "firing" => Ok(AlertStage::Firing),
+            other => Err(UnknownAlertStage(other.to_string())),
+        }
+    }
+}
+
+impl AlertStage {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AlertStage::Inactive => "inactive",
+            AlertStage::Pending => "pending",
+            AlertStage::Firing => "firing",
+        }
+    }
+}
+
+impl std::fmt::Display for AlertStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What the watcher saw while the drill ran.

@@ -6,7 +6,8 @@
 //! happen.
 //!
 //! Every stage above writes or reads these types; this room imports nothing
-//! above the plan, and knows nothing of how the records were made.
+//! above the plan's parts (`setup`), and knows nothing of how the records
+//! were made.
 
 mod alerts;
 mod paging;
@@ -20,18 +21,19 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use alerts::{
-    AlertEvent, AlertHistory, AlertRuleInfo, ConditionObservation, Episode, Labels, QueryFailure,
-    WatchLog,
+    AlertEvent, AlertHistory, AlertRuleInfo, AlertStage, ConditionObservation, Episode, Labels,
+    QueryFailure, RuleHealth, UnknownAlertStage, WatchLog,
 };
 pub use paging::{
     AlertAtAlertmanager, AlertState, AlertmanagerRecord, Notification, NotifiedAlert, SilenceRecord,
 };
 pub use service::{DashboardObservation, PanelResult, ServiceLatencySeries, ServiceObservation};
 pub use traffic::{
-    Connections, Counts, LatencyHistogram, LatencySummary, Live, Outcome, PhaseStats, SecondStats,
+    Connections, Counts, HistogramDecodeError, LatencyHistogram, LatencySummary, Live, Outcome,
+    PacerRan, PhaseStats, SecondStats,
 };
 
-use crate::plan::{FaultPlan, PhasePlan, Plan};
+use crate::setup::{FaultPlan, PhasePlan};
 use crate::time::local_now;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,7 +197,8 @@ pub struct AlertmanagerSummary {
 /// Told what happens as it happens (the terminal view and the run's own
 /// /metrics implement it).
 pub trait Progress: Send + Sync {
-    fn run_started(&self, _plan: &Plan, _env: &EnvSummary) {}
+    /// The run began: the scenario's name, its time scale, where it runs.
+    fn run_started(&self, _scenario: &str, _time_scale: f64, _env: &EnvSummary) {}
     fn phase_started(&self, _index: usize, _phase: &PhasePlan, _live: &Arc<Live>) {}
     fn phase_finished(&self, _index: usize, _record: &PhaseRecord) {}
     fn alert_changed(&self, _event: &AlertEvent) {}

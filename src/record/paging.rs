@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Labels;
+use crate::setup::AlertRef;
 
 /// Everything the drill saw of one Alertmanager.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -55,11 +56,11 @@ impl AlertmanagerRecord {
 
     /// Alerts a check names (`Name` or `Name{label="value"}`) that reached
     /// Alertmanager, in arrival order.
-    pub fn arrivals_of(&self, alert: &str) -> Vec<&AlertAtAlertmanager> {
+    pub fn arrivals_of(&self, alert: &AlertRef) -> Vec<&AlertAtAlertmanager> {
         let mut found: Vec<&AlertAtAlertmanager> = self
             .alerts
             .values()
-            .filter(|a| crate::plan::AlertRef::matches(alert, &a.labels))
+            .filter(|a| alert.matches(&a.labels))
             .collect();
         found.sort_by(|a, b| a.arrived_at.total_cmp(&b.arrived_at));
         found
@@ -85,10 +86,10 @@ pub struct Notification {
 impl Notification {
     /// It carries the alert a check names in state `status` (firing or
     /// resolved).
-    pub fn carries(&self, alert: &str, status: &str) -> bool {
+    pub fn carries(&self, alert: &AlertRef, status: &str) -> bool {
         self.alerts
             .iter()
-            .any(|a| a.status == status && crate::plan::AlertRef::matches(alert, &a.labels))
+            .any(|a| a.status == status && alert.matches(&a.labels))
     }
 }
 
@@ -126,15 +127,6 @@ pub struct AlertAtAlertmanager {
 }
 
 impl AlertAtAlertmanager {
-    /// Its state at time `t` (the last change at or before it).
-    pub fn state_at(&self, t: f64) -> Option<&AlertState> {
-        self.states
-            .iter()
-            .rev()
-            .find(|s| s.at <= t)
-            .or(self.states.first())
-    }
-
     /// Whether it was ever held back (silenced or inhibited), and the first
     /// such state.
     pub fn first_suppression(&self) -> Option<&AlertState> {

@@ -59,7 +59,7 @@ pub fn render(report: &Report) -> String {
             Status::Fail => out.push_str(&format!(
                 "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
                 escape(&verdict.summary),
-                escape(verdict.kind.as_str()),
+                escape(verdict.kind().as_str()),
                 escape(&evidence)
             )),
             Status::Inconclusive => out.push_str(&format!(

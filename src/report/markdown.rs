@@ -55,54 +55,64 @@ pub fn render(report: &Report) -> String {
             report.scenario.time_scale
         ));
     }
-    if !report.verdicts.is_empty() {
-        out.push_str("| | Check | Result |\n|---|---|---|\n");
-        for verdict in &report.verdicts {
-            out.push_str(&format!(
-                "| {} | {} | {} |\n",
-                icon(verdict.status),
-                cell(&verdict.name),
-                cell(&verdict.summary)
-            ));
-        }
-        out.push('\n');
-    }
-    if !report.observations.phases.is_empty() {
-        out.push_str(
-            "| Phase | Duration | Requests | 2xx | 4xx | 5xx | No answer | p50 | p95 | p99 |\n",
-        );
-        out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
-        for phase in &report.observations.phases {
-            let seconds = phase.ended_at - phase.started_at;
-            match &phase.stats {
-                Some(stats) => {
-                    let c = &stats.counts;
-                    let l = stats.latency.summary();
-                    out.push_str(&format!(
-                        "| {} | {:.1}s | {} | {} | {} | {} | {} | {:.1}ms | {:.1}ms | {:.1}ms |\n",
-                        cell(&phase.name),
-                        seconds,
-                        c.requests,
-                        c.status_2xx,
-                        c.status_4xx,
-                        c.status_5xx,
-                        c.transport_errors() + c.dropped,
-                        l.p50_ms,
-                        l.p95_ms,
-                        l.p99_ms
-                    ));
-                }
-                None => out.push_str(&format!(
-                    "| {} | {:.1}s | (no traffic) | | | | | | | |\n",
-                    cell(&phase.name),
-                    seconds
-                )),
-            }
-        }
-        out.push('\n');
-    }
+    checks_table(&mut out, report);
+    phases_table(&mut out, report);
     for note in &report.observations.notes {
         out.push_str(&format!("> {}\n", cell(note)));
     }
     out
+}
+
+fn checks_table(out: &mut String, report: &Report) {
+    if report.verdicts.is_empty() {
+        return;
+    }
+    out.push_str("| | Check | Result |\n|---|---|---|\n");
+    for verdict in &report.verdicts {
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            icon(verdict.status),
+            cell(&verdict.name),
+            cell(&verdict.summary)
+        ));
+    }
+    out.push('\n');
+}
+
+fn phases_table(out: &mut String, report: &Report) {
+    if report.observations.phases.is_empty() {
+        return;
+    }
+    out.push_str(
+        "| Phase | Duration | Requests | 2xx | 4xx | 5xx | No answer | p50 | p95 | p99 |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    for phase in &report.observations.phases {
+        let seconds = phase.ended_at - phase.started_at;
+        match &phase.stats {
+            Some(stats) => {
+                let c = &stats.counts;
+                let l = stats.latency.summary();
+                out.push_str(&format!(
+                    "| {} | {:.1}s | {} | {} | {} | {} | {} | {:.1}ms | {:.1}ms | {:.1}ms |\n",
+                    cell(&phase.name),
+                    seconds,
+                    c.requests,
+                    c.status_2xx,
+                    c.status_4xx,
+                    c.status_5xx,
+                    c.transport_errors() + c.dropped,
+                    l.p50_ms,
+                    l.p95_ms,
+                    l.p99_ms
+                ));
+            }
+            None => out.push_str(&format!(
+                "| {} | {:.1}s | (no traffic) | | | | | | | |\n",
+                cell(&phase.name),
+                seconds
+            )),
+        }
+    }
+    out.push('\n');
 }

@@ -28,41 +28,7 @@ pub enum MergeError {
 
 /// `reports`: (name for messages, report) of every shard.
 pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
-    let (first_name, first) = reports.first().ok_or(MergeError::Empty)?;
-    let count = first
-        .plan
-        .shard
-        .ok_or_else(|| MergeError::NotAShard(first_name.clone()))?
-        .count;
-    for (name, report) in &reports {
-        let shard = report
-            .plan
-            .shard
-            .ok_or_else(|| MergeError::NotAShard(name.clone()))?;
-        if shard.count != count {
-            return Err(MergeError::Counts(
-                first_name.clone(),
-                count,
-                name.clone(),
-                shard.count,
-            ));
-        }
-        if report.scenario.source_text != first.scenario.source_text {
-            return Err(MergeError::DifferentScenario(
-                name.clone(),
-                first_name.clone(),
-            ));
-        }
-    }
-    for index in 0..count {
-        let seen = reports
-            .iter()
-            .filter(|(_, r)| r.plan.shard.is_some_and(|s| s.index == index))
-            .count();
-        if seen != 1 {
-            return Err(MergeError::Shards { index, count, seen });
-        }
-    }
+    let count = shard_count(&reports)?;
     let mut reports: Vec<Report> = reports.into_iter().map(|(_, r)| r).collect();
     reports.sort_by_key(|r| r.plan.shard.map(|s| s.index));
     let base = reports[0].clone();
@@ -121,6 +87,47 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
         .max()
         .unwrap_or_default();
     Ok(merged)
+}
+
+/// How many shards the run was split into, once every report is shown to
+/// be one shard of the same run, each shard exactly once.
+fn shard_count(reports: &[(String, Report)]) -> Result<u32, MergeError> {
+    let (first_name, first) = reports.first().ok_or(MergeError::Empty)?;
+    let count = first
+        .plan
+        .shard
+        .ok_or_else(|| MergeError::NotAShard(first_name.clone()))?
+        .count;
+    for (name, report) in reports {
+        let shard = report
+            .plan
+            .shard
+            .ok_or_else(|| MergeError::NotAShard(name.clone()))?;
+        if shard.count != count {
+            return Err(MergeError::Counts(
+                first_name.clone(),
+                count,
+                name.clone(),
+                shard.count,
+            ));
+        }
+        if report.scenario.source_text != first.scenario.source_text {
+            return Err(MergeError::DifferentScenario(
+                name.clone(),
+                first_name.clone(),
+            ));
+        }
+    }
+    for index in 0..count {
+        let seen = reports
+            .iter()
+            .filter(|(_, r)| r.plan.shard.is_some_and(|s| s.index == index))
+            .count();
+        if seen != 1 {
+            return Err(MergeError::Shards { index, count, seen });
+        }
+    }
+    Ok(count)
 }
 
 fn min(values: impl Iterator<Item = f64>) -> f64 {

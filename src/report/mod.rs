@@ -1,18 +1,24 @@
 //! Reports: `report.json` is the source of truth (scenario as written, plan,
 //! environment, observations, verdicts); every other format — the terminal
 //! summary, HTML, Markdown, JUnit, CSV — is rendered from it alone, so
-//! `firedrill report report.json` re-renders them later.
+//! `firedrill report report.json` re-renders them later. Also the text
+//! tables of `rules check` and `rules sweep`, and the sweep's HTML page,
+//! rendered from the analysis's data (`analyze` returns data only).
 
+mod check_table;
 mod csv;
 mod html;
 mod junit;
 mod markdown;
 pub mod merge;
 mod sweep;
+mod sweep_table;
 pub mod terminal;
 pub mod view;
 
+pub use check_table::rules_check_table;
 pub use sweep::sweep_html;
+pub use sweep_table::sweep_table;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +30,25 @@ use crate::record::{EnvSummary, Observations, RunStatus};
 use crate::time::now_rfc3339;
 
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// Why a report.json could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not a firedrill report: {source}", path.display())]
+    NotAReport {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{}: report schema version {found} is not {SCHEMA_VERSION}", path.display())]
+    Schema { path: PathBuf, found: u32 },
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
@@ -88,16 +113,21 @@ impl Report {
         }
     }
 
-    pub fn read(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let report: Report = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a firedrill report: {e}", path.display()))?;
+    pub fn read(path: &Path) -> Result<Self, ReadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let report: Report =
+            serde_json::from_str(&text).map_err(|source| ReadError::NotAReport {
+                path: path.to_path_buf(),
+                source,
+            })?;
         if report.schema_version != SCHEMA_VERSION {
-            return Err(format!(
-                "{}: report schema version {} is not {SCHEMA_VERSION}",
-                path.display(),
-                report.schema_version
-            ));
+            return Err(ReadError::Schema {
+                path: path.to_path_buf(),
+                found: report.schema_version,
+            });
         }
         Ok(report)
     }

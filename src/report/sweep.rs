@@ -6,8 +6,9 @@
 
 use std::fmt::Write as _;
 
-use crate::analyze::sweep::{percent, render_table, AlertSweep, FaultShape, SweepReport};
-use crate::time::format_duration_secs as fmt;
+use super::sweep_table::sweep_table;
+use crate::analyze::sweep::{percent, AlertSweep, Engine, FaultShape, Slo, SweepReport};
+use crate::time::format_duration_secs;
 
 const WIDTH: f64 = 880.0;
 const HEIGHT: f64 = 480.0;
@@ -109,13 +110,13 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 12px; }}
 <pre id="tables">{tables}</pre>
 </body></html>
 "#,
-        engine = if report.engine == "promtool" {
+        engine = if report.engine == Engine::Promtool {
             "Prometheus's rule engine (promtool test rules)"
         } else {
             "the timing model's arithmetic"
         },
         chart = chart(report),
-        tables = escape(&render_table(report)),
+        tables = escape(&sweep_table(report)),
     )
 }
 
@@ -155,7 +156,7 @@ fn grid(svg: &mut String, axes: &Axes) {
             WIDTH - RIGHT,
             LEFT - 6.0,
             y + 4.0,
-            fmt(seconds)
+            format_duration_secs(seconds)
         );
     }
     let _ = write!(
@@ -170,7 +171,7 @@ fn grid(svg: &mut String, axes: &Axes) {
 
 /// The Workbook's budget lines: a step to e spends a share s of the budget
 /// after s·(1−SLO)·period / e.
-fn budget_lines(svg: &mut String, axes: &Axes, slo: &crate::analyze::sweep::Slo) {
+fn budget_lines(svg: &mut String, axes: &Axes, slo: &Slo) {
     for share in [0.02, 0.05, 0.10] {
         let at = |e: f64| share * (1.0 - slo.objective) * slo.period_seconds / e;
         let (e0, e1) = (10f64.powf(axes.x_min), 1.0);
@@ -227,8 +228,8 @@ fn alert_line(svg: &mut String, axes: &Axes, alert: &AlertSweep, n: usize) {
             axes.y(s.worst_seconds),
             escape(&label(alert)),
             percent(*e),
-            fmt(s.best_seconds),
-            fmt(s.worst_seconds)
+            format_duration_secs(s.best_seconds),
+            format_duration_secs(s.worst_seconds)
         );
     }
     for row in steps.iter().filter(|r| r.firing.is_none()) {
@@ -239,7 +240,7 @@ fn alert_line(svg: &mut String, axes: &Axes, alert: &AlertSweep, n: usize) {
             TOP + 10.0 + 12.0 * n as f64,
             escape(&label(alert)),
             percent(row.case.error_ratio),
-            fmt(alert.horizon_seconds)
+            format_duration_secs(alert.horizon_seconds)
         );
     }
 }

@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{status_text, tally, Report};
-use crate::plan::{FaultPlan, LoadModel, PhasePlan, Plan};
+use crate::plan::{FaultPlan, LoadModel, PhasePlan};
 use crate::record::{
-    AlertAtAlertmanager, AlertEvent, EnvSummary, Live, Notification, PhaseRecord, Progress,
+    AlertAtAlertmanager, AlertEvent, AlertStage, EnvSummary, Live, Notification, PhaseRecord,
+    Progress,
 };
 use crate::time::{format_duration, trim_float};
 
@@ -30,7 +31,7 @@ pub struct TerminalProgress {
 struct LiveState {
     phase: Option<LivePhase>,
     /// "alert{labels}" → state, for the status line.
-    alerts: BTreeMap<String, String>,
+    alerts: BTreeMap<String, AlertStage>,
 }
 
 struct LivePhase {
@@ -125,7 +126,7 @@ fn status_text_of(state: &LiveState) -> Option<String> {
     let alerts: Vec<String> = state
         .alerts
         .iter()
-        .filter(|(_, s)| s.as_str() != "inactive")
+        .filter(|(_, s)| **s != AlertStage::Inactive)
         .map(|(a, s)| format!("{a} {s}"))
         .collect();
     let alerts = if alerts.is_empty() {
@@ -170,6 +171,20 @@ pub fn describe_load(phase: &PhasePlan) -> String {
         ),
         LoadModel::Idle { duration } => format!("{} · no traffic", format_duration(*duration)),
     }
+}
+
+/// How the engine ran a phase: its threads, and the clock that timed the
+/// sends (open model). Empty for reports written before the engine said.
+fn describe_engine(stats: &crate::record::PhaseStats) -> String {
+    let mut out = String::new();
+    if stats.threads > 0 {
+        let plural = if stats.threads == 1 { "" } else { "s" };
+        out.push_str(&format!(" · {} load thread{plural}", stats.threads));
+    }
+    if let Some(pacer) = stats.pacer {
+        out.push_str(&format!(" · {} pacer", pacer.label()));
+    }
+    out
 }
 
 pub fn describe_fault(phase: &PhasePlan) -> Option<String> {
@@ -226,19 +241,19 @@ pub fn describe_fault(phase: &PhasePlan) -> Option<String> {
 }
 
 impl Progress for TerminalProgress {
-    fn run_started(&self, plan: &Plan, env: &EnvSummary) {
+    fn run_started(&self, scenario: &str, time_scale: f64, env: &EnvSummary) {
         if let Ok(mut started) = self.started.lock() {
             *started = Some(Instant::now());
         }
         self.line(&format!(
             "firedrill · {} · {} target {} · Prometheus {} at {}{}",
-            plan.name,
+            scenario,
             env.kind,
             env.target_url,
             env.prometheus_version,
             env.prometheus_url,
-            if plan.time_scale != 1.0 {
-                format!(" · time scale ×{}", trim_float(plan.time_scale))
+            if time_scale != 1.0 {
+                format!(" · time scale ×{}", trim_float(time_scale))
             } else {
                 String::new()
             }
@@ -287,7 +302,7 @@ impl Progress for TerminalProgress {
                 let c = &stats.counts;
                 let l = stats.latency.summary();
                 format!(
-                    "{} requests: {} 2xx, {} 4xx, {} 5xx, {} no answer · p50 {:.1}ms p95 {:.1}ms p99 {:.1}ms",
+                    "{} requests: {} 2xx, {} 4xx, {} 5xx, {} no answer · p50 {:.1}ms p95 {:.1}ms p99 {:.1}ms{}",
                     c.requests,
                     c.status_2xx,
                     c.status_4xx,
@@ -295,7 +310,8 @@ impl Progress for TerminalProgress {
                     c.transport_errors() + c.dropped,
                     l.p50_ms,
                     l.p95_ms,
-                    l.p99_ms
+                    l.p99_ms,
+                    describe_engine(stats)
                 )
             }
             (None, None) => "no traffic".into(),
@@ -313,9 +329,7 @@ impl Progress for TerminalProgress {
 
     fn alert_changed(&self, event: &AlertEvent) {
         if let Ok(mut state) = self.shared.lock() {
-            state
-                .alerts
-                .insert(event.alert.clone(), event.state.clone());
+            state.alerts.insert(event.alert.clone(), event.state);
         }
         let labels = if event.labels.is_empty() {
             String::new()

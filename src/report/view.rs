@@ -7,7 +7,10 @@ use serde::Serialize;
 use super::terminal::{describe_fault, describe_load};
 use super::Report;
 use crate::checks::Verdict;
-use crate::record::{Counts, EnvSummary, LatencySummary, PhaseStats, RunStatus};
+use crate::plan::AlertRef;
+use crate::record::{
+    AlertmanagerRecord, Counts, EnvSummary, Labels, LatencySummary, PhaseStats, RunStatus,
+};
 
 #[derive(Debug, Serialize)]
 pub struct View<'a> {
@@ -136,53 +139,34 @@ pub fn percentile_curve(stats: &PhaseStats) -> Vec<(f64, f64)> {
 }
 
 /// Each checked alert's episodes, arrivals at Alertmanager and notifications.
-fn alert_views(
-    observations: &crate::record::Observations,
-    rel: impl Fn(f64) -> f64 + Copy,
-) -> Vec<AlertView> {
+fn alert_views(report: &Report, rel: impl Fn(f64) -> f64 + Copy) -> Vec<AlertView> {
+    let observations = &report.observations;
     let alertmanager = observations.alertmanager.as_ref();
-    let label_text = |labels: &crate::record::Labels| {
-        labels
+    // The records name an alert as its checks wrote it.
+    let alert_ref = |name: &str| {
+        report
+            .plan
+            .checks
             .iter()
-            .filter(|(k, _)| k.as_str() != "alertname")
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",")
+            .filter_map(|c| c.kind.alert())
+            .find(|a| a.as_str() == name)
+            .cloned()
+            .or_else(|| AlertRef::parse(name).ok())
     };
     observations
         .alerts
         .iter()
         .map(|(name, history)| {
-            let rule = observations.rules.get(crate::plan::AlertRef::name_of(name));
-            let arrivals = alertmanager
-                .map(|am| am.arrivals_of(name))
-                .unwrap_or_default()
-                .into_iter()
-                .map(|a| ArrivalView {
-                    t: rel(a.arrived_at),
-                    labels: label_text(&a.labels),
-                    receivers: a.receivers.clone(),
-                    held: a.first_suppression().map(|s| {
-                        if s.silenced_by.is_empty() {
-                            "inhibited".to_string()
-                        } else {
-                            "silenced".to_string()
-                        }
-                    }),
-                })
-                .collect();
-            let notifications = alertmanager
-                .map(|am| am.notifications.as_slice())
-                .unwrap_or_default()
-                .iter()
-                .filter(|n| n.carries(name, "firing") || n.carries(name, "resolved"))
-                .map(|n| NotificationView {
-                    t: rel(n.received_at),
-                    receiver: n.receiver.clone(),
-                    integration: n.integration.clone(),
-                    status: n.status.clone(),
-                })
-                .collect();
+            let alert = alert_ref(name);
+            let rule_name = alert.as_ref().map_or(name.as_str(), |a| a.name.as_str());
+            let rule = observations.rules.get(rule_name);
+            let (arrivals, notifications) = match (alertmanager, &alert) {
+                (Some(am), Some(alert)) => (
+                    arrival_views(am, alert, rel),
+                    notification_views(am, alert, rel),
+                ),
+                _ => (Vec::new(), Vec::new()),
+            };
             AlertView {
                 arrivals,
                 notifications,
@@ -193,13 +177,7 @@ fn alert_views(
                     .episodes
                     .iter()
                     .map(|e| EpisodeView {
-                        labels: e
-                            .labels
-                            .iter()
-                            .filter(|(k, _)| k.as_str() != "alertname")
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(","),
+                        labels: label_text(&e.labels),
                         pending: e.pending_at.map(rel),
                         firing: e.firing_at.map(rel),
                         resolved: e.resolved_at.map(rel),
@@ -210,11 +188,60 @@ fn alert_views(
         .collect()
 }
 
-pub fn build(report: &Report) -> View<'_> {
-    let observations = &report.observations;
-    let start = observations.run_start;
-    let rel = |t: f64| t - start;
-    let phases = observations
+/// `job=api-gateway,severity=warning`, without `alertname`.
+fn label_text(labels: &Labels) -> String {
+    labels
+        .iter()
+        .filter(|(k, _)| k.as_str() != "alertname")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn arrival_views(
+    am: &AlertmanagerRecord,
+    alert: &AlertRef,
+    rel: impl Fn(f64) -> f64,
+) -> Vec<ArrivalView> {
+    am.arrivals_of(alert)
+        .into_iter()
+        .map(|a| ArrivalView {
+            t: rel(a.arrived_at),
+            labels: label_text(&a.labels),
+            receivers: a.receivers.clone(),
+            held: a.first_suppression().map(|s| {
+                if s.silenced_by.is_empty() {
+                    "inhibited".to_string()
+                } else {
+                    "silenced".to_string()
+                }
+            }),
+        })
+        .collect()
+}
+
+fn notification_views(
+    am: &AlertmanagerRecord,
+    alert: &AlertRef,
+    rel: impl Fn(f64) -> f64,
+) -> Vec<NotificationView> {
+    am.notifications
+        .iter()
+        .filter(|n| n.carries(alert, "firing") || n.carries(alert, "resolved"))
+        .map(|n| NotificationView {
+            t: rel(n.received_at),
+            receiver: n.receiver.clone(),
+            integration: n.integration.clone(),
+            status: n.status.clone(),
+        })
+        .collect()
+}
+
+/// Each phase: its load and fault as written, its counts and latency, and
+/// its per-second series.
+fn phase_views(report: &Report, rel: impl Fn(f64) -> f64) -> Vec<PhaseView> {
+    report
+        .observations
         .phases
         .iter()
         .map(|record| {
@@ -248,26 +275,34 @@ pub fn build(report: &Report) -> View<'_> {
                     .collect(),
             }
         })
-        .collect();
-    let alerts = alert_views(observations, rel);
-    let deadlines = report
+        .collect()
+}
+
+/// The deadlines to draw on the alerts' timelines: each deadline check's
+/// anchor and due time, from its evidence.
+fn deadline_views(report: &Report) -> Vec<DeadlineView> {
+    report
         .verdicts
         .iter()
-        .filter(|v| v.kind.is_deadline())
         .filter_map(|v| {
-            let anchor = v.evidence.get("anchor_at_seconds")?.as_f64()?;
-            let deadline = v.evidence.get("deadline_seconds")?.as_f64()?;
+            let deadline = v.evidence.readout().deadline()?;
             let check = report.plan.checks.iter().find(|c| c.id == v.id)?;
             Some(DeadlineView {
                 check: v.id.clone(),
                 alert: check.kind.alert()?.to_string(),
-                kind: v.kind,
-                anchor,
-                due: anchor + deadline,
+                kind: v.kind(),
+                anchor: deadline.anchor_at_seconds,
+                due: deadline.anchor_at_seconds + deadline.deadline_seconds,
                 status: v.status,
             })
         })
-        .collect();
+        .collect()
+}
+
+pub fn build(report: &Report) -> View<'_> {
+    let observations = &report.observations;
+    let start = observations.run_start;
+    let rel = |t: f64| t - start;
     let service_latency = observations
         .service_latency
         .as_ref()
@@ -294,9 +329,9 @@ pub fn build(report: &Report) -> View<'_> {
         time_scale: report.scenario.time_scale,
         scenario_text: &report.scenario.source_text,
         run_seconds: (observations.observed_until - start).max(0.0),
-        phases,
-        alerts,
-        deadlines,
+        phases: phase_views(report, rel),
+        alerts: alert_views(report, rel),
+        deadlines: deadline_views(report),
         service_latency,
         checks: &report.verdicts,
         notes: &observations.notes,

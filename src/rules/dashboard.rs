@@ -59,11 +59,11 @@ pub fn parse_dashboards(text: &str, origin: &Path) -> Result<Vec<Dashboard>, Rul
                 continue;
             }
             let inner = format!("{origin_text}#ConfigMap/{name}/{key}");
-            let json: Value = serde_json::from_str(embedded).map_err(|e| RulesError {
-                origin: inner.clone(),
-                location: Some((e.line(), e.column())),
-                message: format!("not JSON: {e}"),
-            })?;
+            let json: Value =
+                serde_json::from_str(embedded).map_err(|source| RulesError::Json {
+                    origin: inner.clone(),
+                    source,
+                })?;
             found.extend(dashboard_of(&json, &inner));
         }
     }

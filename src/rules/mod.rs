@@ -19,7 +19,7 @@ mod source;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use scale::{scale_duration, scale_expr, scale_group};
+pub use scale::{scale_duration, scale_expr, scale_group, GroupScaleError, ScaleError};
 pub use source::{
     parse_global_intervals, parse_rule_text, GlobalIntervals, Group, IntervalDurations,
     LoadedGroups, RuleDef, RuleFile,
@@ -35,31 +35,93 @@ pub const SHIPPED_CONFIG_PATH: &str = "k8s/monitoring/prometheus-config.yaml";
 pub const SHIPPED_ALERTMANAGER: &str = include_str!("../../k8s/monitoring/alertmanager.yaml");
 pub const SHIPPED_ALERTMANAGER_PATH: &str = "k8s/monitoring/alertmanager.yaml";
 
+/// What cannot be read, and where: the file, the line and column when the
+/// parser knows them, and the cause.
 #[derive(Debug, thiserror::Error)]
-#[error("{origin}{}: {message}", location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
-pub struct RulesError {
-    pub origin: String,
-    pub location: Option<(usize, usize)>,
-    pub message: String,
+pub enum RulesError {
+    /// A file that cannot be read.
+    #[error("{origin}: {source}")]
+    Read {
+        origin: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// YAML that does not parse, or not into what was expected there.
+    #[error("{origin}{}: {context}: {}", position(.source.location().map(|l| (l.line(), l.column()))), yaml_message(.source))]
+    Yaml {
+        origin: String,
+        /// What was being read (`not a valid rule file`).
+        context: String,
+        #[source]
+        source: serde_norway::Error,
+    },
+    /// JSON that does not parse.
+    #[error("{origin}{}: not JSON: {source}", position(Some((.source.line(), .source.column()))))]
+    Json {
+        origin: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An Alertmanager configuration that is not valid.
+    #[error("{origin}: {source}")]
+    Alertmanager {
+        origin: String,
+        #[source]
+        source: alertmanager::ConfigError,
+    },
+    /// A rule group that cannot be time-scaled.
+    #[error("{origin}: {source}")]
+    Scale {
+        origin: String,
+        #[source]
+        source: GroupScaleError,
+    },
+    /// Groups that cannot be written as a rule file.
+    #[error("(generated rule file): {0}")]
+    Render(#[source] serde_norway::Error),
+    /// Something read that firedrill cannot use, in its own words.
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+}
+
+/// `:line:column`, when known.
+fn position(location: Option<(usize, usize)>) -> String {
+    location
+        .map(|(line, column)| format!(":{line}:{column}"))
+        .unwrap_or_default()
+}
+
+/// serde_norway's message without its own " at line …" (the position is
+/// written once, after the file).
+fn yaml_message(error: &serde_norway::Error) -> String {
+    let mut message = error.to_string();
+    if let Some(at) = message.rfind(" at line ") {
+        message.truncate(at);
+    }
+    message
 }
 
 impl RulesError {
-    pub(crate) fn at(origin: &str, error: &serde_norway::Error, context: String) -> Self {
-        let mut message = error.to_string();
-        if let Some(at) = message.rfind(" at line ") {
-            message.truncate(at);
-        }
-        RulesError {
+    pub(crate) fn yaml(origin: &str, source: serde_norway::Error, context: &str) -> Self {
+        RulesError::Yaml {
             origin: origin.to_string(),
-            location: error.location().map(|l| (l.line(), l.column())),
-            message: format!("{context}: {message}"),
+            context: context.to_string(),
+            source,
         }
     }
 
-    pub(crate) fn plain(origin: &str, message: String) -> Self {
-        RulesError {
+    /// A file that cannot be read.
+    pub fn read(origin: &str, source: std::io::Error) -> Self {
+        RulesError::Read {
             origin: origin.to_string(),
-            location: None,
+            source,
+        }
+    }
+
+    /// Something read that firedrill cannot use, in its own words.
+    pub(crate) fn plain(origin: &str, message: String) -> Self {
+        RulesError::Invalid {
+            origin: origin.to_string(),
             message,
         }
     }
@@ -70,7 +132,7 @@ pub fn load_rule_files(paths: &[PathBuf]) -> Result<Vec<LoadedGroups>, RulesErro
     let mut all = Vec::new();
     for path in paths {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| RulesError::plain(&path.display().to_string(), e.to_string()))?;
+            .map_err(|e| RulesError::read(&path.display().to_string(), e))?;
         let found = parse_rule_text(&text, path)?;
         if found.is_empty() {
             return Err(RulesError::plain(
@@ -108,8 +170,7 @@ pub fn shipped_alertmanager() -> Result<alertmanager::AlertmanagerConfig, RulesE
 
 /// Renders groups as a Prometheus rule file.
 pub fn render_rule_file(groups: Vec<Group>) -> Result<String, RulesError> {
-    serde_norway::to_string(&RuleFile { groups })
-        .map_err(|e| RulesError::plain("(generated rule file)", e.to_string()))
+    serde_norway::to_string(&RuleFile { groups }).map_err(RulesError::Render)
 }
 
 #[cfg(test)]

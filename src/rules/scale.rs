@@ -14,19 +14,44 @@ use promql_parser::util::{display_duration, parse_duration};
 
 use super::source::Group;
 
+/// A part of a rule that does not parse, so cannot be scaled (the
+/// parser's own words).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScaleError {
+    #[error("interval: {0}")]
+    Interval(String),
+    #[error("expr: {0}")]
+    Expr(String),
+    #[error("duration `{text}`: {message}")]
+    Duration { text: String, message: String },
+}
+
+/// A group that cannot be scaled: which group (and rule), and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("group {group}{}: {source}", .rule.as_ref().map(|r| format!(", rule {r}")).unwrap_or_default())]
+pub struct GroupScaleError {
+    pub group: String,
+    pub rule: Option<String>,
+    #[source]
+    pub source: ScaleError,
+}
+
 pub fn scale_duration(d: Duration, factor: f64) -> Duration {
     let millis = (d.as_secs_f64() * 1000.0 / factor).round().max(1.0);
     Duration::from_millis(millis as u64)
 }
 
-fn scale_text(text: &str, factor: f64) -> Result<String, String> {
-    let d = parse_duration(text).map_err(|e| format!("duration `{text}`: {e}"))?;
+fn scale_text(text: &str, factor: f64) -> Result<String, ScaleError> {
+    let d = parse_duration(text).map_err(|message| ScaleError::Duration {
+        text: text.to_string(),
+        message,
+    })?;
     Ok(display_duration(&scale_duration(d, factor)))
 }
 
 /// Rewrites a PromQL expression with its durations divided by `factor`.
-pub fn scale_expr(expr: &str, factor: f64) -> Result<String, String> {
-    let mut ast = parser::parse(expr)?;
+pub fn scale_expr(expr: &str, factor: f64) -> Result<String, ScaleError> {
+    let mut ast = parser::parse(expr).map_err(ScaleError::Expr)?;
     scale_ast(&mut ast, factor);
     Ok(ast.to_string())
 }
@@ -83,12 +108,15 @@ pub fn scale_group(
     group: &Group,
     factor: f64,
     default_interval: Duration,
-) -> Result<Group, String> {
+) -> Result<Group, GroupScaleError> {
     let mut scaled = group.clone();
+    let at = |rule: Option<&str>, source| GroupScaleError {
+        group: group.name.clone(),
+        rule: rule.map(str::to_string),
+        source,
+    };
     let interval = match &group.interval {
-        Some(text) => {
-            parse_duration(text).map_err(|e| format!("group {}: interval: {e}", group.name))?
-        }
+        Some(text) => parse_duration(text).map_err(|e| at(None, ScaleError::Interval(e)))?,
         None => default_interval,
     };
     scaled.interval = Some(display_duration(&scale_duration(interval, factor)));
@@ -98,14 +126,12 @@ pub fn scale_group(
             .clone()
             .or(rule.record.clone())
             .unwrap_or_default();
-        rule.expr = scale_expr(&rule.expr, factor)
-            .map_err(|e| format!("group {}, rule {name}: expr: {e}", group.name))?;
+        rule.expr = scale_expr(&rule.expr, factor).map_err(|e| at(Some(&name), e))?;
         for text in [&mut rule.for_, &mut rule.keep_firing_for]
             .into_iter()
             .flatten()
         {
-            *text = scale_text(text, factor)
-                .map_err(|e| format!("group {}, rule {name}: {e}", group.name))?;
+            *text = scale_text(text, factor).map_err(|e| at(Some(&name), e))?;
         }
     }
     Ok(scaled)

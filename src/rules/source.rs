@@ -71,10 +71,10 @@ pub fn parse_rule_text(text: &str, origin: &Path) -> Result<Vec<LoadedGroups>, R
     let mut found = Vec::new();
     for (index, document) in serde_norway::Deserializer::from_str(text).enumerate() {
         let value = serde_norway::Value::deserialize(document).map_err(|e| {
-            RulesError::at(
+            RulesError::yaml(
                 &origin_text,
-                &e,
-                format!("document {} is not YAML", index + 1),
+                e,
+                &format!("document {} is not YAML", index + 1),
             )
         })?;
         if value.is_null() {
@@ -107,9 +107,8 @@ pub fn parse_rule_text(text: &str, origin: &Path) -> Result<Vec<LoadedGroups>, R
                 if inner.get("groups").is_none() {
                     continue; // e.g. prometheus.yml next to the rules
                 }
-                let file: RuleFile = serde_norway::from_str(embedded).map_err(|e| {
-                    RulesError::at(&inner_origin, &e, "not a valid rule file".into())
-                })?;
+                let file: RuleFile = serde_norway::from_str(embedded)
+                    .map_err(|e| RulesError::yaml(&inner_origin, e, "not a valid rule file"))?;
                 found.push(LoadedGroups {
                     origin: inner_origin,
                     groups: file.groups,
@@ -131,7 +130,7 @@ pub fn parse_rule_text(text: &str, origin: &Path) -> Result<Vec<LoadedGroups>, R
 
 fn from_value(value: serde_norway::Value, origin: &str) -> Result<RuleFile, RulesError> {
     serde_norway::from_value(value)
-        .map_err(|e| RulesError::at(origin, &e, "not a valid rule file".into()))
+        .map_err(|e| RulesError::yaml(origin, e, "not a valid rule file"))
 }
 
 /// The Prometheus configuration values a drill needs from a config file (or a
@@ -179,7 +178,7 @@ pub fn parse_global_intervals(text: &str, origin: &Path) -> Result<GlobalInterva
     let origin_text = origin.display().to_string();
     for document in serde_norway::Deserializer::from_str(text) {
         let value = serde_norway::Value::deserialize(document)
-            .map_err(|e| RulesError::at(&origin_text, &e, "not YAML".into()))?;
+            .map_err(|e| RulesError::yaml(&origin_text, e, "not YAML"))?;
         let config = if value.get("kind").and_then(|k| k.as_str()) == Some("ConfigMap") {
             let embedded = value
                 .get("data")
@@ -191,11 +190,8 @@ pub fn parse_global_intervals(text: &str, origin: &Path) -> Result<GlobalInterva
                 })
                 .map(str::to_string);
             match embedded {
-                Some(text) => {
-                    serde_norway::from_str::<serde_norway::Value>(&text).map_err(|e| {
-                        RulesError::at(&origin_text, &e, "prometheus.yml is not YAML".into())
-                    })?
-                }
+                Some(text) => serde_norway::from_str::<serde_norway::Value>(&text)
+                    .map_err(|e| RulesError::yaml(&origin_text, e, "prometheus.yml is not YAML"))?,
                 None => continue,
             }
         } else {

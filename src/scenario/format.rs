@@ -3,7 +3,8 @@
 //! These types mirror the YAML one to one (`deny_unknown_fields` everywhere, so
 //! a misspelt key is an error, not a silently ignored setting). Meaning is
 //! given to them in `validate`, which turns a `ScenarioFile` into a `Plan`.
-//! See the README's "Scenario reference" for every field.
+//! A check's keys are the check kinds' (`checks::format::CheckSpec`). See the
+//! README's "Scenario reference" for every field.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,7 +12,8 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::units::{ByteSize, Cores, HumanDuration, Quantile, Rate, Ratio};
+use crate::checks::format::CheckSpec;
+use crate::spec::units::{ByteSize, Cores, HumanDuration, Rate, Ratio};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -386,119 +388,4 @@ pub struct HttpCallSpec {
     pub json: Option<serde_json::Value>,
     #[serde(default)]
     pub body: Option<String>,
-}
-
-/// One check, written flat; `validate` decides which kind it is from its keys
-/// and says what is missing.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CheckSpec {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub alert: Option<String>,
-    #[serde(default)]
-    pub fires_within: Option<HumanDuration>,
-    #[serde(default)]
-    pub resolves_within: Option<HumanDuration>,
-    #[serde(default)]
-    pub silent_during: Option<String>,
-    #[serde(default)]
-    pub allow_pending: Option<bool>,
-    /// A notification reaches `receiver` within this long after `after`.
-    #[serde(default)]
-    pub notifies_within: Option<HumanDuration>,
-    /// The resolved notification reaches `receiver` within this long.
-    #[serde(default)]
-    pub notifies_resolved_within: Option<HumanDuration>,
-    /// Alertmanager routes the alert to this receiver.
-    #[serde(default)]
-    pub routed_to: Option<String>,
-    /// The receiver of `notifies_within`, `notifies_resolved_within` and
-    /// (optionally) `no_notifications_during`.
-    #[serde(default)]
-    pub receiver: Option<String>,
-    /// No notification during this phase (to `receiver`, about `alert`).
-    #[serde(default)]
-    pub no_notifications_during: Option<String>,
-    /// `<phase>.start`, `<phase>.end`, or `condition` (the moment the alert's own
-    /// expression, or `condition:` if given, first became true during `during`).
-    #[serde(default)]
-    pub after: Option<String>,
-    #[serde(default)]
-    pub condition: Option<String>,
-    #[serde(default)]
-    pub slo: Option<String>,
-    #[serde(default)]
-    pub quantile: Option<Quantile>,
-    /// A latency (`500ms`) for `slo: latency`, a ratio (`1%`) for `slo: error_ratio`.
-    #[serde(default)]
-    pub below: Option<ScalarText>,
-    #[serde(default)]
-    pub during: Option<String>,
-    #[serde(default)]
-    pub source: Option<OneOrMany>,
-    /// A Grafana dashboard (JSON, or a ConfigMap holding it) whose panels must
-    /// all have data after the traffic.
-    #[serde(default)]
-    pub dashboard: Option<String>,
-    /// Panels (by title) the dashboard check leaves out.
-    #[serde(default)]
-    pub except: Option<Vec<String>>,
-}
-
-/// A scalar kept as text, interpreted once the check's kind is known.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScalarText(pub String);
-
-impl<'de> Deserialize<'de> for ScalarText {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ScalarVisitor;
-        impl<'de> Visitor<'de> for ScalarVisitor {
-            type Value = ScalarText;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a value like 500ms or 1%")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ScalarText, E> {
-                Ok(ScalarText(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ScalarText, E> {
-                Ok(ScalarText(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ScalarText, E> {
-                Ok(ScalarText(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ScalarText, E> {
-                Ok(ScalarText(v.to_string()))
-            }
-        }
-        d.deserialize_any(ScalarVisitor)
-    }
-}
-
-/// `source: client` or `source: [client, prometheus]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OneOrMany(pub Vec<String>);
-
-impl<'de> Deserialize<'de> for OneOrMany {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ListVisitor;
-        impl<'de> Visitor<'de> for ListVisitor {
-            type Value = OneOrMany;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a name or a list of names")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(vec![v.to_string()]))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element::<String>()? {
-                    items.push(item);
-                }
-                Ok(OneOrMany(items))
-            }
-        }
-        d.deserialize_any(ListVisitor)
-    }
 }

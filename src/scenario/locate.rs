@@ -1,4 +1,5 @@
-//! Field paths (`phases[1].rate`) and where they are in the file.
+//! Where field paths (`phases[1].rate`, `crate::spec::FieldPath`) are in
+//! the file.
 //!
 //! serde tells us line and column only for errors it finds itself; problems
 //! found by validation (an unknown phase named in a check, a zero rate) are
@@ -6,53 +7,10 @@
 //! position on each) along the same path.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use yaml_rust2::parser::{Event, Parser};
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-/// A path into the scenario document, as printed in messages.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldPath(pub Vec<Segment>);
-
-impl FieldPath {
-    pub fn root() -> Self {
-        FieldPath(Vec::new())
-    }
-
-    pub fn key(&self, key: &str) -> Self {
-        let mut segments = self.0.clone();
-        segments.push(Segment::Key(key.to_string()));
-        FieldPath(segments)
-    }
-
-    pub fn index(&self, index: usize) -> Self {
-        let mut segments = self.0.clone();
-        segments.push(Segment::Index(index));
-        FieldPath(segments)
-    }
-}
-
-impl fmt::Display for FieldPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            return f.write_str("(top level)");
-        }
-        for (i, segment) in self.0.iter().enumerate() {
-            match segment {
-                Segment::Key(key) if i == 0 => write!(f, "{key}")?,
-                Segment::Key(key) => write!(f, ".{key}")?,
-                Segment::Index(index) => write!(f, "[{index}]")?,
-            }
-        }
-        Ok(())
-    }
-}
+use crate::spec::{FieldPath, Segment};
 
 /// 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,13 +7,13 @@
 
 mod format;
 mod locate;
-pub mod units;
 mod validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use locate::{FieldPath, Position};
+pub use crate::spec::{units, FieldPath};
+pub use locate::Position;
 pub use validate::Overrides;
 
 use crate::plan::Plan;
@@ -109,14 +109,14 @@ pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Plan, Sce
         }
         invalid(vec![problem])
     })?;
-    validate::validate(file, path, text, overrides).map_err(|findings| {
+    validate::validate(file, path, text, overrides).map_err(|problems| {
         invalid(
-            findings
+            problems
                 .into_iter()
-                .map(|finding| Problem {
-                    position: locator.locate(&finding.path),
-                    field: finding.path.to_string(),
-                    message: finding.message,
+                .map(|problem| Problem {
+                    position: locator.locate(&problem.path),
+                    field: problem.path.to_string(),
+                    message: problem.message,
                 })
                 .collect(),
         )

@@ -2,6 +2,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
+use crate::checks::kinds::fires_within::FiresWithin;
+use crate::checks::kinds::latency::Latency;
 use crate::plan::{Anchor, CheckKind, LoadModel, PrometheusPlan, Source, TargetPlan};
 
 fn plan(text: &str) -> Plan {
@@ -55,9 +57,9 @@ fn time_scale_divides_durations_and_deadlines_not_rates() {
         other => panic!("{other:?}"),
     }
     match &p.checks[0].kind {
-        CheckKind::FiresWithin {
+        CheckKind::FiresWithin(FiresWithin {
             deadline, anchor, ..
-        } => {
+        }) => {
             assert_eq!(*deadline, Duration::from_secs(3));
             assert_eq!(*anchor, Anchor::PhaseStart { phase: 0 });
         }
@@ -74,7 +76,7 @@ fn slo_checks_expand_to_one_check_per_source() {
     assert_eq!(p.checks[0].id, "checks[0].client");
     assert!(matches!(
         p.checks[1].kind,
-        CheckKind::Latency { source: Source::Prometheus, quantile, .. } if quantile == 0.99
+        CheckKind::Latency(Latency { source: Source::Prometheus, quantile, .. }) if quantile == 0.99
     ));
 }
 
@@ -381,5 +383,37 @@ fn https_targets_take_tls_settings_and_only_url_targets_do() {
     assert!(
         found[0].message.contains("applies to a `base_url` target"),
         "{found:?}"
+    );
+}
+
+#[test]
+fn a_key_that_does_not_go_with_the_checks_kind_is_refused_naming_the_kinds_it_goes_with() {
+    let text = format!(
+        "{BASE}checks:\n  - {{ alert: A, silent_during: a, after: a.start }}\n  - {{ alert: A, fires_within: 1m, silent_during: a }}\n  - {{ slo: error_ratio, below: 1%, during: a, quantile: p95 }}\n"
+    );
+    let found = problems(&text);
+    let at = |field: &str| {
+        found
+            .iter()
+            .find(|p| p.field == field)
+            .unwrap_or_else(|| panic!("no problem at {field}: {found:#?}"))
+    };
+    assert!(
+        at("checks[0].after")
+            .message
+            .contains("does not go with `silent_during` (it goes with `fires_within`"),
+        "{found:#?}"
+    );
+    assert!(
+        at("checks[1]")
+            .message
+            .contains("`fires_within` and `silent_during`"),
+        "{found:#?}"
+    );
+    assert!(
+        at("checks[2].quantile")
+            .message
+            .contains("it goes with `slo: latency`"),
+        "{found:#?}"
     );
 }

@@ -1,8 +1,12 @@
 //! What a sweep tries: error ratios, fault shapes (a step that stays, a
-//! burst of a given length), the phases of scrapes and evaluations against
-//! the step, and the counters each case writes.
+//! burst of a given length), the alignments of scrapes and evaluations
+//! against the fault's start (what the rest of firedrill calls "the phases
+//! of scrapes and evaluations", which nobody controls — not a scenario's
+//! phases), and the counters each case writes.
 
 use serde::Serialize;
+
+use super::synth::Role;
 
 /// How the fault runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -20,13 +24,6 @@ impl FaultShape {
         match self {
             FaultShape::Step => None,
             FaultShape::Burst(d) => Some(*d),
-        }
-    }
-
-    pub fn label(&self) -> String {
-        match self {
-            FaultShape::Step => "a step that stays".into(),
-            FaultShape::Burst(d) => format!("a burst of {}", crate::time::format_duration_secs(*d)),
         }
     }
 }
@@ -73,36 +70,36 @@ fn round_ratio(r: f64) -> f64 {
     (r * scale).round() / scale
 }
 
-/// Where scrapes and evaluations fall against the step, which nobody
-/// controls: samples at `sample + k·S` after it (the first within S),
-/// evaluations at `tick + j·E`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Phase {
+/// Where scrapes and evaluations fall against the fault's start, which
+/// nobody controls: samples at `sample + k·S` after it (the first within
+/// S), evaluations at `tick + j·E`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Alignment {
     pub sample: f64,
     pub tick: f64,
 }
 
-/// Phases spread over a scrape (where the first sample falls) and over an
-/// evaluation interval (where the ticks fall): 2 × max(2, E/S), at most 8;
-/// `dense`: 4 × 8, for a figure to hold a single measurement against.
-pub fn phases(scrape: f64, evaluation: f64, dense: bool) -> Vec<Phase> {
+/// Alignments spread over a scrape (where the first sample falls) and over
+/// an evaluation interval (where the ticks fall): 2 × max(2, E/S), at most
+/// 8; `dense`: 4 × 8, for a figure to hold a single measurement against.
+pub fn alignments(scrape: f64, evaluation: f64, dense: bool) -> Vec<Alignment> {
     let (samples, ticks) = if dense {
         (4, 8)
     } else {
         (2, ((evaluation / scrape).round() as usize).clamp(2, 4))
     };
-    let mut phases = Vec::new();
+    let mut alignments = Vec::new();
     for k in 0..samples {
         let sample = (k as f64 + 0.5) * scrape / samples as f64;
         for i in 0..ticks {
             let tick = (sample + (i as f64 + 0.5) * evaluation / ticks as f64) % evaluation;
-            phases.push(Phase {
+            alignments.push(Alignment {
                 sample: round_ms(sample),
                 tick: round_ms(tick),
             });
         }
     }
-    phases
+    alignments
 }
 
 pub fn round_ms(seconds: f64) -> f64 {
@@ -126,11 +123,11 @@ impl Counters {
     /// Whether the series of `role` exists at case time `u`: always, but
     /// with a history, from the traffic's start (and for failures, from the
     /// first failure: client libraries create a labelled series then).
-    pub fn exists(&self, role: super::synth::Role, u: f64) -> bool {
+    pub fn exists(&self, role: Role, u: f64) -> bool {
         match self.case.history {
             None => true,
             Some(history) => match role {
-                super::synth::Role::Bad => self.value(role, 0.0, u) > 0.0,
+                Role::Bad => self.value(role, 0.0, u) > 0.0,
                 _ => u >= -history,
             },
         }
@@ -144,29 +141,28 @@ impl Counters {
 
     /// Requests of `role` counted by case time `u`, traffic having started
     /// at `start` (or `history` before the fault, from zero).
-    pub fn value(&self, role: super::synth::Role, start: f64, u: f64) -> f64 {
+    pub fn value(&self, role: Role, start: f64, u: f64) -> f64 {
         if let Some(history) = self.case.history {
             let total = self.rate * (u + history).max(0.0);
             let bad = self.rate * self.case.error_ratio * self.faulty(0.0, u);
             return match role {
-                super::synth::Role::Total => total,
-                super::synth::Role::Bad => bad,
-                super::synth::Role::Good => total - bad,
+                Role::Total => total,
+                Role::Bad => bad,
+                Role::Good => total - bad,
             };
         }
         let total = Self::BASE_TOTAL + self.rate * (u - start).max(0.0);
         let bad = Self::BASE_BAD + self.rate * self.case.error_ratio * self.faulty(start, u);
         match role {
-            super::synth::Role::Total => total + Self::BASE_BAD,
-            super::synth::Role::Bad => bad,
-            super::synth::Role::Good => total - (bad - Self::BASE_BAD),
+            Role::Total => total + Self::BASE_BAD,
+            Role::Bad => bad,
+            Role::Good => total - (bad - Self::BASE_BAD),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::synth::Role;
     use super::*;
 
     #[test]
@@ -198,10 +194,10 @@ mod tests {
 
     #[test]
     fn phases_spread_over_scrapes_and_ticks() {
-        let p = phases(30.0, 30.0, false);
+        let p = alignments(30.0, 30.0, false);
         assert_eq!(p.len(), 4);
         assert!(p.iter().all(|p| p.tick >= 0.0 && p.tick < 30.0));
-        assert_eq!(phases(15.0, 60.0, false).len(), 8);
-        assert_eq!(phases(15.0, 60.0, true).len(), 32);
+        assert_eq!(alignments(15.0, 60.0, false).len(), 8);
+        assert_eq!(alignments(15.0, 60.0, true).len(), 32);
     }
 }

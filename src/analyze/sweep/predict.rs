@@ -16,9 +16,42 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{FaultShape, Span, SweepOptions};
+use super::cases::FaultShape;
+use super::error::{NotSwept, SweepError};
+use super::SweepOptions;
+use crate::analyze::timing::Bounds;
+use crate::checks::kinds::fires_within::{FiresWithin, Predicted, PredictedSpan};
 use crate::plan::{AlertRef, Anchor, CheckKind, FaultPlan, LoadModel, Plan, PrometheusPlan};
-use crate::rules::{self, LoadedGroups};
+use crate::rules::{self, GroupScaleError, LoadedGroups, RulesError};
+use crate::time::format_duration_secs;
+
+/// Why a check's prediction could not be made (its text is the
+/// prediction's `unavailable`).
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    /// The drill's rules (or the shipped stack) cannot be read.
+    #[error("{0}")]
+    Rules(#[from] RulesError),
+    #[error("{0}")]
+    Scale(#[from] GroupScaleError),
+    /// The rule files for promtool cannot be written.
+    #[error("{0}")]
+    TempDir(#[source] std::io::Error),
+    #[error("{}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Sweep(#[source] Box<SweepError>),
+    #[error("no rule for `{0}` among the drill's rules")]
+    NoRule(String),
+    #[error("{0}")]
+    NotSwept(NotSwept),
+    #[error("no step row")]
+    NoStepRow,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
@@ -28,21 +61,49 @@ pub struct Prediction {
     pub error_ratio: f64,
     /// Seconds after the anchor in the drill's (time-scaled) clock; None:
     /// it does not fire within `drill_horizon_seconds`.
-    pub drill: Option<Span>,
+    pub drill: Option<Bounds>,
     pub drill_horizon_seconds: f64,
     /// Seconds after the fault began in production (unscaled); None: never
     /// within `production_horizon_seconds`.
-    pub production: Option<Span>,
+    pub production: Option<Bounds>,
     pub production_horizon_seconds: f64,
     /// Why no prediction could be made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<String>,
 }
 
+impl Prediction {
+    /// The prediction as a `fires_within` verdict's evidence carries it.
+    fn predicted(&self) -> Predicted {
+        let span = |s: &Option<Bounds>| {
+            s.as_ref().map(|s| PredictedSpan {
+                best_seconds: s.best_seconds,
+                worst_seconds: s.worst_seconds,
+            })
+        };
+        Predicted {
+            check: self.check.clone(),
+            alert: self.alert.clone(),
+            error_ratio: self.error_ratio,
+            drill: span(&self.drill),
+            drill_horizon_seconds: self.drill_horizon_seconds,
+            production: span(&self.production),
+            production_horizon_seconds: self.production_horizon_seconds,
+            unavailable: self.unavailable.clone(),
+        }
+    }
+}
+
+impl From<SweepError> for PredictError {
+    fn from(error: SweepError) -> Self {
+        PredictError::Sweep(Box::new(error))
+    }
+}
+
 /// What a check's phase does, if the sweep can predict it.
 struct Subject<'a> {
     check: &'a str,
-    alert: &'a str,
+    alert: &'a AlertRef,
     deadline: Duration,
     error_ratio: f64,
     rate: f64,
@@ -54,11 +115,11 @@ fn subjects(plan: &Plan) -> Vec<Subject<'_>> {
     plan.checks
         .iter()
         .filter_map(|check| {
-            let CheckKind::FiresWithin {
+            let CheckKind::FiresWithin(FiresWithin {
                 alert,
                 deadline,
                 anchor: Anchor::PhaseStart { phase },
-            } = &check.kind
+            }) = &check.kind
             else {
                 return None;
             };
@@ -124,10 +185,10 @@ pub async fn predict(plan: &Plan) -> Vec<Prediction> {
         match &prepared {
             Ok(files) => {
                 if let Err(why) = fill(&mut prediction, &subject, files).await {
-                    prediction.unavailable = Some(why);
+                    prediction.unavailable = Some(why.to_string());
                 }
             }
-            Err(why) => prediction.unavailable = Some(why.clone()),
+            Err(why) => prediction.unavailable = Some(why.to_string()),
         }
         predictions.push(prediction);
     }
@@ -150,9 +211,8 @@ fn prepare(
     scrape: Option<Duration>,
     evaluation: Option<Duration>,
     time_scale: f64,
-) -> Result<Files, String> {
-    let (shipped_scrape, shipped_evaluation) =
-        rules::shipped_intervals().map_err(|e| e.to_string())?;
+) -> Result<Files, PredictError> {
+    let (shipped_scrape, shipped_evaluation) = rules::shipped_intervals()?;
     let (scrape, evaluation) = (
         scrape.unwrap_or(shipped_scrape),
         evaluation.unwrap_or(shipped_evaluation),
@@ -161,18 +221,20 @@ fn prepare(
         rules::shipped_rules()
     } else {
         rules::load_rule_files(rule_files)
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     let groups: Vec<rules::Group> = loaded.iter().flat_map(|l| l.groups.clone()).collect();
     let scaled = groups
         .iter()
         .map(|g| rules::scale_group(g, time_scale, evaluation))
         .collect::<Result<Vec<_>, _>>()?;
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let write = |name: &str, groups: Vec<rules::Group>| -> Result<PathBuf, String> {
+    let dir = tempfile::tempdir().map_err(PredictError::TempDir)?;
+    let write = |name: &str, groups: Vec<rules::Group>| -> Result<PathBuf, PredictError> {
         let path = dir.path().join(name);
-        let text = rules::render_rule_file(groups).map_err(|e| e.to_string())?;
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = rules::render_rule_file(groups)?;
+        std::fs::write(&path, text).map_err(|source| PredictError::Write {
+            path: path.clone(),
+            source,
+        })?;
         Ok(path)
     };
     Ok(Files {
@@ -186,25 +248,28 @@ fn prepare(
 }
 
 /// The step row of the alert the check names, from one sweep.
-async fn firing(options: SweepOptions, alert: &str) -> Result<(Option<Span>, f64), String> {
-    let report = super::sweep(&options).await.map_err(|e| e.to_string())?;
+async fn firing(
+    options: SweepOptions,
+    alert: &AlertRef,
+) -> Result<(Option<Bounds>, f64), PredictError> {
+    let report = super::sweep(&options).await?;
     let found = report
         .alerts
         .iter()
         .find(|a| {
             let mut labels = a.labels.clone();
             labels.insert("alertname".into(), a.alert.clone());
-            AlertRef::matches(alert, &labels)
+            alert.matches(&labels)
         })
-        .ok_or_else(|| format!("no rule for `{alert}` among the drill's rules"))?;
+        .ok_or_else(|| PredictError::NoRule(alert.to_string()))?;
     if let Some(why) = &found.not_swept {
-        return Err(why.clone());
+        return Err(PredictError::NotSwept(why.clone()));
     }
     let row = found
         .rows
         .iter()
         .find(|r| r.case.shape == FaultShape::Step)
-        .ok_or("no step row")?;
+        .ok_or(PredictError::NoStepRow)?;
     Ok((row.firing, found.horizon_seconds))
 }
 
@@ -212,8 +277,8 @@ async fn fill(
     prediction: &mut Prediction,
     subject: &Subject<'_>,
     files: &Files,
-) -> Result<(), String> {
-    let name = AlertRef::name_of(subject.alert).to_string();
+) -> Result<(), PredictError> {
+    let name = subject.alert.name.clone();
     let scaled = |d: Duration| rules::scale_duration(d, files.time_scale);
     let base = |file: &Path| SweepOptions {
         files: vec![file.to_path_buf()],
@@ -221,7 +286,7 @@ async fn fill(
         error_ratios: Some(vec![subject.error_ratio]),
         bursts: Vec::new(),
         request_rate: subject.rate,
-        dense_phases: true,
+        dense_alignments: true,
         ..SweepOptions::default()
     };
     let (drill, horizon) = firing(
@@ -254,20 +319,17 @@ async fn fill(
 /// Puts each prediction beside the measurement in its check's verdict:
 /// the figures in the evidence, a clause in the summary.
 pub fn annotate(verdicts: &mut [crate::checks::Verdict], predictions: &[Prediction]) {
-    use crate::time::format_duration_secs as fmt;
-    let span = |s: &Option<Span>, horizon: f64| match s {
-        Some(s) if (s.worst_seconds - s.best_seconds).abs() < 1e-6 => fmt(s.best_seconds),
-        Some(s) => format!("{}–{}", fmt(s.best_seconds), fmt(s.worst_seconds)),
-        None => format!("never within {}", fmt(horizon)),
+    let span = |s: &Option<Bounds>, horizon: f64| match s {
+        Some(_) => Bounds::text(*s),
+        None => format!("never within {}", format_duration_secs(horizon)),
     };
     for prediction in predictions {
         let Some(verdict) = verdicts.iter_mut().find(|v| v.id == prediction.check) else {
             continue;
         };
-        verdict.evidence.insert(
-            "predicted".into(),
-            serde_json::to_value(prediction).unwrap_or_default(),
-        );
+        if let crate::checks::Evidence::FiresWithin(evidence) = &mut verdict.evidence {
+            evidence.predicted = Some(prediction.predicted());
+        }
         if let Some(why) = &prediction.unavailable {
             verdict
                 .summary

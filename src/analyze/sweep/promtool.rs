@@ -25,14 +25,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 
 use promql_parser::parser::{Expr, LabelModifier};
 
-use super::super::condition::{recording_for, Recording, Recordings};
 use super::cases::{Case, Counters};
+use super::error::{SweepError, Unprobeable};
 use super::synth::Series;
-use super::SweepError;
+use crate::analyze::condition::{recording_for, Recording, Recordings};
 use crate::rules::promql::{metric_name, walk};
 use crate::rules::{Group, RuleDef};
 
@@ -85,7 +85,7 @@ pub fn subject(
     recordings: &Recordings,
     series: Vec<Series>,
     scrape: f64,
-) -> Result<Subject, String> {
+) -> Result<Subject, Unprobeable> {
     let chain = chain(expr, recordings)?;
     let mut reads = Reads {
         sparse: true,
@@ -128,7 +128,7 @@ pub fn subject(
 fn chain<'a>(
     expr: &Expr,
     recordings: &'a Recordings,
-) -> Result<Vec<(String, &'a Recording)>, String> {
+) -> Result<Vec<(String, &'a Recording)>, Unprobeable> {
     let mut order: Vec<(String, &'a Recording)> = Vec::new();
     visit(expr, recordings, &mut order, 0)?;
     Ok(order)
@@ -139,9 +139,9 @@ fn visit<'a>(
     recordings: &'a Recordings,
     order: &mut Vec<(String, &'a Recording)>,
     depth: u8,
-) -> Result<(), String> {
+) -> Result<(), Unprobeable> {
     if depth > 8 {
-        return Err("it reads through more than 8 recording rules".into());
+        return Err(Unprobeable::TooDeep);
     }
     let mut found = Vec::new();
     walk(expr, &mut |node| {
@@ -153,7 +153,7 @@ fn visit<'a>(
         }
     });
     for (name, recording) in found {
-        let recording = recording.map_err(|why| why.text())?;
+        let recording = recording.map_err(Unprobeable::Recording)?;
         if order.iter().any(|(_, r)| std::ptr::eq(*r, recording)) {
             continue;
         }
@@ -166,7 +166,11 @@ fn visit<'a>(
 }
 
 /// Notes what the windows of `expr` read from raw series.
-fn read_windows(expr: &Expr, recordings: &Recordings, reads: &mut Reads) -> Result<(), String> {
+fn read_windows(
+    expr: &Expr,
+    recordings: &Recordings,
+    reads: &mut Reads,
+) -> Result<(), Unprobeable> {
     let seconds = |d: std::time::Duration| d.as_secs_f64();
     let offset = |o: &Option<promql_parser::parser::Offset>| match o {
         Some(promql_parser::parser::Offset::Pos(d)) => seconds(*d),
@@ -177,10 +181,7 @@ fn read_windows(expr: &Expr, recordings: &Recordings, reads: &mut Reads) -> Resu
     walk(expr, &mut |node| match node {
         Expr::MatrixSelector(m) => {
             if recordings.contains_key(&metric_name(&m.vs).unwrap_or_default()) {
-                problem = Some(format!(
-                    "it reads the recorded series `{}` through a window, which needs every earlier evaluation",
-                    m.vs
-                ));
+                problem = Some(Unprobeable::RecordedThroughWindow(m.vs.to_string()));
             }
             reads.ranges.push((seconds(m.range), offset(&m.vs.offset)));
         }
@@ -214,7 +215,7 @@ fn read_windows(expr: &Expr, recordings: &Recordings, reads: &mut Reads) -> Resu
 }
 
 /// `expr` rewritten so that each probe's series stay apart.
-pub fn multiplexed(expr: &Expr) -> Result<Expr, String> {
+pub fn multiplexed(expr: &Expr) -> Result<Expr, Unprobeable> {
     let mut expr = expr.clone();
     let mut problem = None;
     rewrite(&mut expr, &mut problem);
@@ -237,7 +238,7 @@ fn keep_probe(modifier: &mut Option<LabelModifier>) {
     }
 }
 
-fn rewrite(expr: &mut Expr, problem: &mut Option<String>) {
+fn rewrite(expr: &mut Expr, problem: &mut Option<Unprobeable>) {
     match expr {
         Expr::Aggregate(a) => {
             keep_probe(&mut a.modifier);
@@ -262,10 +263,7 @@ fn rewrite(expr: &mut Expr, problem: &mut Option<String>) {
         Expr::Subquery(s) => rewrite(&mut s.expr, problem),
         Expr::Call(c) => {
             if matches!(c.func.name, "absent" | "absent_over_time" | "scalar") {
-                *problem = Some(format!(
-                    "it uses {}(), whose answer depends on every series at once",
-                    c.func.name
-                ));
+                *problem = Some(Unprobeable::Global(c.func.name));
             }
             for arg in &mut c.args.args {
                 rewrite(arg, problem);
@@ -301,8 +299,55 @@ pub fn answer(
     if probes.is_empty() {
         return Ok(Vec::new());
     }
-    std::fs::write(dir.join("rules.yaml"), rule_file(subjects)?)
-        .map_err(|e| SweepError::Io(format!("{}: {e}", dir.display())))?;
+    let io = |source| SweepError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::write(dir.join("rules.yaml"), rule_file(subjects)?).map_err(io)?;
+    let files = write_tests(subjects, probes, traffic, dir)?;
+    let run = |source| SweepError::PromtoolRun {
+        promtool: promtool.to_path_buf(),
+        source,
+    };
+    let running: Vec<std::process::Child> = files
+        .iter()
+        .filter(|f| !f.is_empty())
+        .map(|f| {
+            Command::new(promtool)
+                .arg("test")
+                .arg("rules")
+                .args(f)
+                .current_dir(dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .map_err(run)
+        })
+        .collect::<Result<_, _>>()?;
+    let mut fired = vec![false; probes.len()];
+    for child in running {
+        let output = child.wait_with_output().map_err(run)?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let answers = parse_answers(&text, output.status, probes, subjects)?;
+        for (slot, answer) in fired.iter_mut().zip(answers) {
+            *slot |= answer;
+        }
+    }
+    Ok(fired)
+}
+
+/// Writes the test files for `probes` into `dir`, and returns their names
+/// split among the promtool processes to run (one per core, at most 4).
+fn write_tests(
+    subjects: &[Subject],
+    probes: &[Probe],
+    traffic: &Traffic,
+    dir: &Path,
+) -> Result<Vec<Vec<String>>, SweepError> {
     // One test file per scrape interval and offset of the evaluation after
     // the last sample: the test's one evaluation must fall at that offset.
     let mut classes: BTreeMap<(u64, u64), Vec<usize>> = BTreeMap::new();
@@ -325,43 +370,15 @@ pub fn answer(
         for (k, part) in members.chunks(members.len().div_ceil(parts)).enumerate() {
             let name = format!("test-{i}-{k}.yaml");
             let text = test_file(subjects, probes, part, *s, *delta, traffic);
-            std::fs::write(dir.join(&name), text)
-                .map_err(|e| SweepError::Io(format!("{}: {e}", dir.display())))?;
+            std::fs::write(dir.join(&name), text).map_err(|source| SweepError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
             files[next % workers].push(name);
             next += 1;
         }
     }
-    let running: Vec<std::process::Child> = files
-        .iter()
-        .filter(|f| !f.is_empty())
-        .map(|f| {
-            Command::new(promtool)
-                .arg("test")
-                .arg("rules")
-                .args(f)
-                .current_dir(dir)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .map_err(|e| SweepError::Promtool(format!("{}: {e}", promtool.display())))
-        })
-        .collect::<Result<_, _>>()?;
-    let mut fired = vec![false; probes.len()];
-    for child in running {
-        let output = child
-            .wait_with_output()
-            .map_err(|e| SweepError::Promtool(format!("{}: {e}", promtool.display())))?;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let answers = parse_answers(&text, output.status.success(), probes, subjects)?;
-        for (slot, answer) in fired.iter_mut().zip(answers) {
-            *slot |= answer;
-        }
-    }
-    Ok(fired)
+    Ok(files)
 }
 
 fn ms(seconds: f64) -> u64 {
@@ -384,7 +401,7 @@ fn rule_file(subjects: &[Subject]) -> Result<String, SweepError> {
         limit: None,
         rules,
     }])
-    .map_err(|e| SweepError::Io(e.to_string()))
+    .map_err(SweepError::RuleFile)
 }
 
 /// A test file for the probes `members`, whose scrape is `s` ms and whose
@@ -579,7 +596,7 @@ fn encode(values: &[(u64, f64)]) -> String {
 /// only the probe's own alert answers it.
 fn parse_answers(
     text: &str,
-    success: bool,
+    status: ExitStatus,
     probes: &[Probe],
     subjects: &[Subject],
 ) -> Result<Vec<bool>, SweepError> {
@@ -606,15 +623,15 @@ fn parse_answers(
                 .is_some_and(|n| n.parse::<usize>().is_ok())
     };
     let unexpected: Vec<&str> = text.lines().filter(|l| !expected(l)).take(10).collect();
-    if !unexpected.is_empty() || (!success && !text.contains("FAILED")) {
-        return Err(SweepError::Promtool(format!(
-            "promtool could not run the sweep's test: {}",
-            if unexpected.is_empty() {
+    if !unexpected.is_empty() || (!status.success() && !text.contains("FAILED")) {
+        return Err(SweepError::PromtoolFailed {
+            status,
+            output: if unexpected.is_empty() {
                 text.lines().take(10).collect::<Vec<_>>().join("\n")
             } else {
                 unexpected.join("\n")
-            }
-        )));
+            },
+        });
     }
     let mut fired = vec![false; probes.len()];
     let value = |line: &str, label: &str| -> Option<String> {

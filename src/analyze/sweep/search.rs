@@ -2,7 +2,7 @@
 //! the evaluations after a fault (`promtool`), and what Prometheus's alert
 //! state machine makes of it.
 //!
-//! Each track — one alert, one fault, one phase of scrapes and evaluations
+//! Each track — one alert, one fault, one alignment of scrapes and evaluations
 //! — first probes a grid of evaluations: the first few after the fault
 //! starts (and ends), then ever sparser (×1.5) up to the horizon, plus the
 //! evaluations the timing model names. Wherever two neighbouring answers
@@ -15,19 +15,102 @@
 //! condition stopped.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
-use super::cases::{Case, Phase};
-use super::promtool::Probe;
+use super::cases::{Alignment, Case};
+use super::error::SweepError;
+use super::promtool::{self, Probe, Subject, Traffic};
+
+/// How many probes, in how many rounds, and the seconds spent in promtool.
+pub struct Effort {
+    pub probes: usize,
+    pub rounds: usize,
+    pub promtool_seconds: f64,
+}
+
+/// Probes every track until each change is pinned to two evaluations.
+pub fn probe_all(
+    subjects: &[Subject],
+    tracks: &mut [Track],
+    rate: f64,
+) -> Result<Effort, SweepError> {
+    let promtool = crate::env::find_binary("FIREDRILL_PROMTOOL", "promtool")
+        .ok_or(SweepError::PromtoolMissing)?;
+    // FIREDRILL_SWEEP_KEEP=1 keeps promtool's files (to run them by hand).
+    let keep = std::env::var_os("FIREDRILL_SWEEP_KEEP").is_some();
+    let dir = tempfile::Builder::new()
+        .prefix("firedrill-sweep")
+        .disable_cleanup(keep)
+        .tempdir()
+        .map_err(|source| SweepError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    if keep {
+        eprintln!("sweep: promtool's files are in {}", dir.path().display());
+    }
+    let traffic = Traffic { rate };
+    let mut effort = Effort {
+        probes: 0,
+        rounds: 0,
+        promtool_seconds: 0.0,
+    };
+    loop {
+        let (probes, owners) = next_round(tracks);
+        if probes.is_empty() {
+            return Ok(effort);
+        }
+        effort.rounds += 1;
+        if effort.rounds > 40 {
+            return Err(SweepError::Unsettled);
+        }
+        effort.probes += probes.len();
+        let asked = Instant::now();
+        let round_dir = dir.path().join(format!("round-{}", effort.rounds));
+        std::fs::create_dir_all(&round_dir).map_err(|source| SweepError::Io {
+            path: round_dir.clone(),
+            source,
+        })?;
+        let answers = promtool::answer(&promtool, subjects, &probes, &traffic, &round_dir)?;
+        effort.promtool_seconds += asked.elapsed().as_secs_f64();
+        if keep {
+            eprintln!(
+                "sweep: round {}: {} probes in {:.2}s",
+                effort.rounds,
+                probes.len(),
+                asked.elapsed().as_secs_f64()
+            );
+        }
+        for ((t, j), fired) in owners.into_iter().zip(answers) {
+            tracks[t].known.insert(j, fired);
+        }
+    }
+}
+
+/// The probes every track wants next, and whose (track, evaluation) each is.
+fn next_round(tracks: &[Track]) -> (Vec<Probe>, Vec<(usize, i64)>) {
+    let mut probes = Vec::new();
+    let mut owners = Vec::new();
+    for (t, track) in tracks.iter().enumerate() {
+        let leader = track.leader.map(|l| &tracks[l]);
+        for j in track.wanted(leader) {
+            probes.push(track.probe(j));
+            owners.push((t, j));
+        }
+    }
+    (probes, owners)
+}
 
 /// One line of inquiry.
 #[derive(Debug, Clone)]
 pub struct Track {
-    /// The track at the first phase of the same alert and fault, which
+    /// The track at the first alignment of the same alert and fault, which
     /// this one waits for and searches around.
     pub leader: Option<usize>,
     pub subject: usize,
     pub case: Case,
-    pub phase: Phase,
+    /// Where its scrapes and evaluations fall against the fault.
+    pub alignment: Alignment,
     /// The alert group's evaluation interval, seconds.
     pub evaluation: f64,
     /// How long after the fault's start (and, for a burst, its end) to look.
@@ -40,11 +123,11 @@ pub struct Track {
 
 impl Track {
     fn time(&self, j: i64) -> f64 {
-        self.phase.tick + j as f64 * self.evaluation
+        self.alignment.tick + j as f64 * self.evaluation
     }
 
     fn tick_at_or_after(&self, t: f64) -> i64 {
-        ((t - self.phase.tick) / self.evaluation - 1e-9).ceil() as i64
+        ((t - self.alignment.tick) / self.evaluation - 1e-9).ceil() as i64
     }
 
     fn last(&self) -> i64 {
@@ -95,8 +178,8 @@ impl Track {
 
     /// The evaluations to probe next: unanswered grid points, else one
     /// between each pair of neighbours that disagree. A track following a
-    /// leader (the same alert and fault at the first phase) waits for it,
-    /// then probes around the leader's changes — a change at another phase
+    /// leader (the same alert and fault at the first alignment) waits for it,
+    /// then probes around the leader's changes — a change at another alignment
     /// lies within an evaluation and a scrape of it — on a sparser grid.
     pub fn wanted(&self, leader: Option<&Track>) -> Vec<i64> {
         let grid = match leader {
@@ -144,7 +227,7 @@ impl Track {
         Probe {
             subject: self.subject,
             case: self.case,
-            sample: self.phase.sample,
+            sample: self.alignment.sample,
             time: self.time(j),
         }
     }
@@ -230,7 +313,7 @@ mod tests {
                 error_ratio: 1.0,
                 history: None,
             },
-            phase: Phase {
+            alignment: Alignment {
                 sample: 7.5,
                 tick: 15.0,
             },

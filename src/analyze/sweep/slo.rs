@@ -7,7 +7,7 @@
 use promql_parser::parser::Expr;
 use serde::Serialize;
 
-use super::super::condition::{constant, Recordings};
+use crate::analyze::condition::{constant, Recording, Recordings};
 use crate::rules::promql::{unparen, walk};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,7 +76,7 @@ pub fn from_metadata(
         };
         let mut wanted = pinned(alert, key);
         wanted.extend(alert_labels.get(key).cloned());
-        let pick = |rules: &[super::super::condition::Recording]| -> Option<(f64, Option<String>)> {
+        let pick = |rules: &[Recording]| -> Option<(f64, Option<String>)> {
             let matching: Vec<_> = rules
                 .iter()
                 .filter(|r| {

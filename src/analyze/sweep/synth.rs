@@ -15,8 +15,11 @@ use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::{Expr, VectorSelector};
 use serde::Serialize;
 
-use super::super::condition::{recording_for, Recordings};
-use crate::rules::promql::{metric_name, single_selector, unparen, walk};
+use super::error::Unfed;
+use crate::analyze::condition::{recording_for, Recordings};
+use crate::rules::promql::{
+    self, metric_name, single_selector, unparen, walk, Arithmetic, BinaryOp, Comparison,
+};
 
 /// What a synthesized series counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -74,8 +77,8 @@ fn collect(
         return;
     }
     walk(expr, &mut |node| match node {
-        Expr::Binary(b) if b.op.to_string() == "/" => {
-            let rated = |side: &Expr| !crate::rules::promql::windows(side).is_empty();
+        Expr::Binary(b) if BinaryOp::arithmetic(b.op) == Some(Arithmetic::Div) => {
+            let rated = |side: &Expr| !promql::windows(side).is_empty();
             if rated(&b.lhs) && rated(&b.rhs) {
                 if let (Some(n), Some(d)) = (single_selector(&b.lhs), single_selector(&b.rhs)) {
                     into.push((n.clone(), d.clone()));
@@ -99,9 +102,9 @@ fn collect(
 pub fn synthesize(
     pairs: &[(VectorSelector, VectorSelector)],
     numerator_counts_failures: bool,
-) -> Result<Vec<Series>, String> {
+) -> Result<Vec<Series>, Unfed> {
     let Some((first_num, first_den)) = pairs.first() else {
-        return Err("no ratio of two rates to feed".into());
+        return Err(Unfed::NoRatio);
     };
     let num_metric = metric_name(first_num).unwrap_or_default();
     let den_metric = metric_name(first_den).unwrap_or_default();
@@ -113,9 +116,10 @@ pub fn synthesize(
         .chain(dens.iter().map(|d| (d, &den_metric)))
     {
         if metric_name(selector).as_ref() != Some(metric) {
-            return Err(format!(
-                "its ratios read different metrics (`{selector}` besides `{metric}`)"
-            ));
+            return Err(Unfed::MixedMetrics {
+                selector: selector.to_string(),
+                metric: metric.clone(),
+            });
         }
     }
     let (numerator_role, other_role) = if numerator_counts_failures {
@@ -123,54 +127,97 @@ pub fn synthesize(
     } else {
         (Role::Good, Role::Bad)
     };
+    let sides = Sides {
+        nums: &nums,
+        dens: &dens,
+        first: (first_num, first_den),
+    };
     if num_metric == den_metric {
-        // One metric, split by a label: the numerator's series matches
-        // every selector, the other every denominator and no numerator.
-        let all: Vec<&Matcher> = nums.iter().chain(&dens).flat_map(|s| matchers(s)).collect();
-        let numerator = labels_matching(&all, None)
-            .ok_or_else(|| format!("no label values match both `{first_num}` and `{first_den}`"))?;
-        let den_matchers: Vec<&Matcher> = dens.iter().flat_map(|s| matchers(s)).collect();
-        let extra: Vec<&Matcher> = nums
-            .iter()
-            .flat_map(|s| matchers(s))
-            .filter(|m| !den_matchers.iter().any(|d| same(d, m)))
-            .collect();
-        let other = extra
-            .iter()
-            .find_map(|avoid| labels_matching(&den_matchers, Some(avoid)))
-            .ok_or_else(|| format!("no label values match `{first_den}` but not `{first_num}`"))?;
-        Ok(vec![
-            Series {
-                metric: num_metric.clone(),
-                labels: numerator,
-                role: numerator_role,
-            },
-            Series {
-                metric: num_metric,
-                labels: other,
-                role: other_role,
-            },
-        ])
+        one_metric(&sides, num_metric, (numerator_role, other_role))
     } else {
-        let num_matchers: Vec<&Matcher> = nums.iter().flat_map(|s| matchers(s)).collect();
-        let den_matchers: Vec<&Matcher> = dens.iter().flat_map(|s| matchers(s)).collect();
-        let numerator = labels_matching(&num_matchers, None)
-            .ok_or_else(|| format!("no label values match `{first_num}`"))?;
-        let total = labels_matching(&den_matchers, None)
-            .ok_or_else(|| format!("no label values match `{first_den}`"))?;
-        Ok(vec![
-            Series {
-                metric: num_metric,
-                labels: numerator,
-                role: numerator_role,
-            },
-            Series {
-                metric: den_metric,
-                labels: total,
-                role: Role::Total,
-            },
-        ])
+        two_metrics(&sides, (num_metric, den_metric), numerator_role)
     }
+}
+
+/// The numerators and denominators of a condition's ratios (and its first
+/// pair, to name in a reason).
+struct Sides<'a> {
+    nums: &'a [&'a VectorSelector],
+    dens: &'a [&'a VectorSelector],
+    first: (&'a VectorSelector, &'a VectorSelector),
+}
+
+/// One metric, split by a label: the numerator's series matches every
+/// selector, the other every denominator and no numerator.
+fn one_metric(
+    sides: &Sides,
+    metric: String,
+    (numerator_role, other_role): (Role, Role),
+) -> Result<Vec<Series>, Unfed> {
+    let (first_num, first_den) = sides.first;
+    let all: Vec<&Matcher> = sides
+        .nums
+        .iter()
+        .chain(sides.dens)
+        .flat_map(|s| matchers(s))
+        .collect();
+    let numerator = labels_matching(&all, None).ok_or_else(|| Unfed::NoCommonLabels {
+        numerator: first_num.to_string(),
+        denominator: first_den.to_string(),
+    })?;
+    let den_matchers: Vec<&Matcher> = sides.dens.iter().flat_map(|s| matchers(s)).collect();
+    let extra: Vec<&Matcher> = sides
+        .nums
+        .iter()
+        .flat_map(|s| matchers(s))
+        .filter(|m| !den_matchers.iter().any(|d| same(d, m)))
+        .collect();
+    let other = extra
+        .iter()
+        .find_map(|avoid| labels_matching(&den_matchers, Some(avoid)))
+        .ok_or_else(|| Unfed::NoOtherLabels {
+            numerator: first_num.to_string(),
+            denominator: first_den.to_string(),
+        })?;
+    Ok(vec![
+        Series {
+            metric: metric.clone(),
+            labels: numerator,
+            role: numerator_role,
+        },
+        Series {
+            metric,
+            labels: other,
+            role: other_role,
+        },
+    ])
+}
+
+/// Two metrics: one series each, the total counting the errors too.
+fn two_metrics(
+    sides: &Sides,
+    (num_metric, den_metric): (String, String),
+    numerator_role: Role,
+) -> Result<Vec<Series>, Unfed> {
+    let (first_num, first_den) = sides.first;
+    let num_matchers: Vec<&Matcher> = sides.nums.iter().flat_map(|s| matchers(s)).collect();
+    let den_matchers: Vec<&Matcher> = sides.dens.iter().flat_map(|s| matchers(s)).collect();
+    let numerator = labels_matching(&num_matchers, None)
+        .ok_or_else(|| Unfed::NoLabels(first_num.to_string()))?;
+    let total = labels_matching(&den_matchers, None)
+        .ok_or_else(|| Unfed::NoLabels(first_den.to_string()))?;
+    Ok(vec![
+        Series {
+            metric: num_metric,
+            labels: numerator,
+            role: numerator_role,
+        },
+        Series {
+            metric: den_metric,
+            labels: total,
+            role: Role::Total,
+        },
+    ])
 }
 
 fn matchers(selector: &VectorSelector) -> impl Iterator<Item = &Matcher> {
@@ -334,7 +381,10 @@ pub fn numerator_counts_failures(expr: &Expr) -> bool {
     let mut below = false;
     walk(expr, &mut |node| {
         if let Expr::Binary(b) = unparen(node) {
-            if matches!(b.op.to_string().as_str(), "<" | "<=") {
+            if matches!(
+                BinaryOp::comparison(b.op),
+                Some(Comparison::Less | Comparison::LessOrEqual)
+            ) {
                 below = true;
             }
         }

@@ -32,6 +32,36 @@ impl MatchOp {
     }
 }
 
+/// A matcher (or a `matchers:` entry) that cannot be read.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum MatcherError {
+    #[error("`{0}` is not a label name")]
+    NotALabelName(String),
+    #[error("`{value}` is not a regular expression: {source}")]
+    Regex {
+        value: String,
+        #[source]
+        source: regex::Error,
+    },
+    #[error("`{name}` needs an operator: =, !=, =~ or !~")]
+    NoOperator { name: String },
+    #[error("a value ends in a lone `\\`")]
+    LoneBackslash,
+    #[error("the value of `{name}` has no closing quote")]
+    Unclosed { name: String },
+    #[error("`{text}`: an opening `{{` without its `}}`")]
+    Unbalanced { text: String },
+    #[error("`{text}`: expected `,` before `{rest}`")]
+    NoComma { text: String, rest: String },
+    /// One matcher of an entry, with the entry.
+    #[error("`{text}`: {source}")]
+    In {
+        text: String,
+        #[source]
+        source: Box<MatcherError>,
+    },
+}
+
 /// One matcher. Compares equal by its text.
 #[derive(Debug, Clone)]
 pub struct Matcher {
@@ -48,15 +78,19 @@ impl PartialEq for Matcher {
 }
 
 impl Matcher {
-    pub fn new(name: &str, op: MatchOp, value: &str) -> Result<Self, String> {
+    pub fn new(name: &str, op: MatchOp, value: &str) -> Result<Self, MatcherError> {
         if !is_label_name(name) {
-            return Err(format!("`{name}` is not a label name"));
+            return Err(MatcherError::NotALabelName(name.to_string()));
         }
         let regex = match op {
-            MatchOp::Regex | MatchOp::NotRegex => Some(
-                Regex::new(&format!("^(?:{value})$"))
-                    .map_err(|e| format!("`{value}` is not a regular expression: {e}"))?,
-            ),
+            MatchOp::Regex | MatchOp::NotRegex => {
+                Some(Regex::new(&format!("^(?:{value})$")).map_err(|source| {
+                    MatcherError::Regex {
+                        value: value.to_string(),
+                        source,
+                    }
+                })?)
+            }
             MatchOp::Equal | MatchOp::NotEqual => None,
         };
         Ok(Matcher {
@@ -110,31 +144,39 @@ fn is_label_name(name: &str) -> bool {
 /// Parses one entry of a `matchers:` list. Like Alertmanager, an entry may
 /// hold several matchers separated by commas, optionally in braces, and a
 /// value may be quoted (`"…"`, with `\"`, `\\` and `\n` escapes) or not.
-pub fn parse_matchers(text: &str) -> Result<Vec<Matcher>, String> {
+pub fn parse_matchers(text: &str) -> Result<Vec<Matcher>, MatcherError> {
     let trimmed = text.trim();
     let inner = match trimmed.strip_prefix('{') {
         Some(rest) => rest
             .strip_suffix('}')
-            .ok_or_else(|| format!("`{text}`: an opening `{{` without its `}}`"))?,
+            .ok_or_else(|| MatcherError::Unbalanced {
+                text: text.to_string(),
+            })?,
         None => trimmed,
     };
     let mut matchers = Vec::new();
     let mut rest = inner.trim_start();
     while !rest.is_empty() {
-        let (matcher, after) = parse_one(rest).map_err(|e| format!("`{text}`: {e}"))?;
+        let (matcher, after) = parse_one(rest).map_err(|e| MatcherError::In {
+            text: text.to_string(),
+            source: Box::new(e),
+        })?;
         matchers.push(matcher);
         rest = after.trim_start();
         if let Some(next) = rest.strip_prefix(',') {
             rest = next.trim_start();
         } else if !rest.is_empty() {
-            return Err(format!("`{text}`: expected `,` before `{rest}`"));
+            return Err(MatcherError::NoComma {
+                text: text.to_string(),
+                rest: rest.to_string(),
+            });
         }
     }
     Ok(matchers)
 }
 
 /// One matcher from the front of `text`; returns it and what follows.
-fn parse_one(text: &str) -> Result<(Matcher, &str), String> {
+fn parse_one(text: &str) -> Result<(Matcher, &str), MatcherError> {
     let name_end = text
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(text.len());
@@ -148,7 +190,9 @@ fn parse_one(text: &str) -> Result<(Matcher, &str), String> {
     ]
     .iter()
     .find_map(|(token, op)| after_name.strip_prefix(token).map(|rest| (*op, rest)))
-    .ok_or_else(|| format!("`{name}` needs an operator: =, !=, =~ or !~"))?;
+    .ok_or_else(|| MatcherError::NoOperator {
+        name: name.to_string(),
+    })?;
     let after_op = after_op.trim_start();
     let (value, rest) = if let Some(quoted) = after_op.strip_prefix('"') {
         let mut value = String::new();
@@ -159,10 +203,14 @@ fn parse_one(text: &str) -> Result<(Matcher, &str), String> {
                 Some((_, '\\')) => match chars.next() {
                     Some((_, 'n')) => value.push('\n'),
                     Some((_, c)) => value.push(c),
-                    None => return Err("a value ends in a lone `\\`".into()),
+                    None => return Err(MatcherError::LoneBackslash),
                 },
                 Some((_, c)) => value.push(c),
-                None => return Err(format!("the value of `{name}` has no closing quote")),
+                None => {
+                    return Err(MatcherError::Unclosed {
+                        name: name.to_string(),
+                    })
+                }
             }
         };
         (value, &quoted[end + 1..])
@@ -211,10 +259,17 @@ mod tests {
             describe(&parsed),
             r#"{severity="critical", comment="a, \"b\""}"#
         );
-        assert!(parse_matchers("severity").unwrap_err().contains("operator"));
-        assert!(parse_matchers("a=~\"(\"").unwrap_err().contains("regular"));
+        assert!(parse_matchers("severity")
+            .unwrap_err()
+            .to_string()
+            .contains("operator"));
+        assert!(parse_matchers("a=~\"(\"")
+            .unwrap_err()
+            .to_string()
+            .contains("regular"));
         assert!(parse_matchers("a=\"x")
             .unwrap_err()
+            .to_string()
             .contains("closing quote"));
         assert!(parse_matchers("").unwrap().is_empty());
     }

@@ -23,11 +23,77 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_norway::Value;
 
-pub use matchers::{all_match, describe, parse_matchers, MatchOp, Matcher};
+pub use matchers::{all_match, describe, parse_matchers, MatchOp, Matcher, MatcherError};
 pub use rewrite::drill_config;
 pub use routing::{Inhibition, RouteMatch};
 
 use super::RulesError;
+
+/// What is wrong with an Alertmanager configuration (its file is named by
+/// `RulesError::Alertmanager`).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no `route:`")]
+    NoRoute,
+    #[error("route: the root route needs a `receiver`")]
+    NoRootReceiver,
+    #[error("{path}: receiver `{receiver}` is not defined (receivers: {known})")]
+    UnknownReceiver {
+        path: String,
+        receiver: String,
+        known: String,
+    },
+    #[error("receivers[{index}]: a receiver needs a `name`")]
+    UnnamedReceiver { index: usize },
+    #[error("receivers[{index}]: not a mapping")]
+    ReceiverNotAMapping { index: usize },
+    #[error("not a mapping")]
+    NotAMapping,
+    #[error("{key}: not a duration")]
+    NotADuration { key: String },
+    #[error("{key}: `{text}`: {message}")]
+    Duration {
+        key: String,
+        text: String,
+        /// promql-parser's words.
+        message: String,
+    },
+    #[error("{key}.{name}: not a string")]
+    NotAString { key: String, name: String },
+    #[error("{key}: {source}")]
+    Matcher {
+        key: String,
+        #[source]
+        source: MatcherError,
+    },
+    /// Inside a route or an inhibition rule (`route.routes[1]`).
+    #[error("{path}: {source}")]
+    At {
+        path: String,
+        #[source]
+        source: Box<ConfigError>,
+    },
+    /// The configuration cannot be written back as YAML.
+    #[error("{0}")]
+    Write(#[source] serde_norway::Error),
+}
+
+impl ConfigError {
+    fn at(path: &str, source: ConfigError) -> ConfigError {
+        ConfigError::At {
+            path: path.to_string(),
+            source: Box::new(source),
+        }
+    }
+
+    /// With the file it is in.
+    fn in_file(self, origin: &str) -> RulesError {
+        RulesError::Alertmanager {
+            origin: origin.to_string(),
+            source: self,
+        }
+    }
+}
 
 /// Alertmanager's defaults (config/config.go): a route that sets none of
 /// them inherits these through the root.
@@ -191,10 +257,10 @@ pub fn config_text(text: &str, origin: &Path) -> Result<Option<(String, String)>
     let origin_text = origin.display().to_string();
     for (index, document) in serde_norway::Deserializer::from_str(text).enumerate() {
         let value = Value::deserialize(document).map_err(|e| {
-            RulesError::at(
+            RulesError::yaml(
                 &origin_text,
-                &e,
-                format!("document {} is not YAML", index + 1),
+                e,
+                &format!("document {} is not YAML", index + 1),
             )
         })?;
         if is_config(&value) {
@@ -202,7 +268,7 @@ pub fn config_text(text: &str, origin: &Path) -> Result<Option<(String, String)>
                 text.to_string()
             } else {
                 serde_norway::to_string(&value)
-                    .map_err(|e| RulesError::plain(&origin_text, e.to_string()))?
+                    .map_err(|e| ConfigError::Write(e).in_file(&origin_text))?
             };
             return Ok(Some((text, origin_text)));
         }
@@ -249,21 +315,22 @@ pub fn parse(text: &str, origin: &Path) -> Result<AlertmanagerConfig, RulesError
             "no Alertmanager configuration found (expected `route:` and `receivers:`, or a ConfigMap holding them)".into(),
         ));
     };
-    let value: Value = serde_norway::from_str(&text)
-        .map_err(|e| RulesError::at(&origin, &e, "not YAML".into()))?;
+    let value: Value =
+        serde_norway::from_str(&text).map_err(|e| RulesError::yaml(&origin, e, "not YAML"))?;
     read_config(&value, &origin)
 }
 
 fn read_config(value: &Value, origin: &str) -> Result<AlertmanagerConfig, RulesError> {
-    let error = |message: String| RulesError::plain(origin, message);
+    read_config_in(value, origin).map_err(|e| e.in_file(origin))
+}
+
+fn read_config_in(value: &Value, origin: &str) -> Result<AlertmanagerConfig, ConfigError> {
     let global = value.get("global");
     let resolve_timeout = match global.and_then(|g| g.get("resolve_timeout")) {
-        Some(v) => duration(v, "global.resolve_timeout").map_err(error)?,
+        Some(v) => duration(v, "global.resolve_timeout")?,
         None => DEFAULT_RESOLVE_TIMEOUT,
     };
-    let root = value
-        .get("route")
-        .ok_or_else(|| error("no `route:`".into()))?;
+    let root = value.get("route").ok_or(ConfigError::NoRoute)?;
     let defaults = Inherited {
         receiver: String::new(),
         group_by: GroupBy::Labels(Vec::new()),
@@ -271,32 +338,17 @@ fn read_config(value: &Value, origin: &str) -> Result<AlertmanagerConfig, RulesE
         group_interval: DEFAULT_GROUP_INTERVAL,
         repeat_interval: DEFAULT_REPEAT_INTERVAL,
     };
-    let route = read_route(root, "route", &defaults).map_err(error)?;
+    let route = read_route(root, "route", &defaults)?;
     if route.receiver.is_empty() {
-        return Err(error("route: the root route needs a `receiver`".into()));
+        return Err(ConfigError::NoRootReceiver);
     }
     let mut receivers = Vec::new();
     for (i, receiver) in seq(value.get("receivers")).iter().enumerate() {
-        receivers.push(read_receiver(receiver, i).map_err(error)?);
+        receivers.push(read_receiver(receiver, i)?);
     }
     let mut inhibit_rules = Vec::new();
     for (i, rule) in seq(value.get("inhibit_rules")).iter().enumerate() {
-        let path = format!("inhibit_rules[{i}]");
-        let side = |prefix: &str| {
-            matchers_of(
-                rule,
-                &format!("{prefix}_match"),
-                &format!("{prefix}_match_re"),
-                &format!("{prefix}_matchers"),
-            )
-            .map_err(|e| format!("{path}: {e}"))
-        };
-        inhibit_rules.push(InhibitRule {
-            source: side("source").map_err(error)?,
-            target: side("target").map_err(error)?,
-            equal: strings(rule.get("equal")),
-            path,
-        });
+        inhibit_rules.push(read_inhibit_rule(rule, i)?);
     }
     let config = AlertmanagerConfig {
         origin: origin.to_string(),
@@ -307,15 +359,33 @@ fn read_config(value: &Value, origin: &str) -> Result<AlertmanagerConfig, RulesE
     };
     for route in config.routes() {
         if config.receiver(&route.receiver).is_none() {
-            return Err(error(format!(
-                "{}: receiver `{}` is not defined (receivers: {})",
-                route.path,
-                route.receiver,
-                config.receiver_names().join(", ")
-            )));
+            return Err(ConfigError::UnknownReceiver {
+                path: route.path.clone(),
+                receiver: route.receiver.clone(),
+                known: config.receiver_names().join(", "),
+            });
         }
     }
     Ok(config)
+}
+
+fn read_inhibit_rule(rule: &Value, index: usize) -> Result<InhibitRule, ConfigError> {
+    let path = format!("inhibit_rules[{index}]");
+    let side = |prefix: &str| {
+        matchers_of(
+            rule,
+            &format!("{prefix}_match"),
+            &format!("{prefix}_match_re"),
+            &format!("{prefix}_matchers"),
+        )
+        .map_err(|e| ConfigError::at(&path, e))
+    };
+    Ok(InhibitRule {
+        source: side("source")?,
+        target: side("target")?,
+        equal: strings(rule.get("equal")),
+        path: path.clone(),
+    })
 }
 
 /// What a child route takes from its parent unless it says otherwise.
@@ -327,8 +397,8 @@ struct Inherited {
     repeat_interval: Duration,
 }
 
-fn read_route(value: &Value, path: &str, parent: &Inherited) -> Result<Route, String> {
-    let at = |e: String| format!("{path}: {e}");
+fn read_route(value: &Value, path: &str, parent: &Inherited) -> Result<Route, ConfigError> {
+    let at = |e: ConfigError| ConfigError::at(path, e);
     let timing = |key: &str, inherited: Duration| match value.get(key) {
         Some(v) => duration(v, key).map_err(at),
         None => Ok(inherited),
@@ -381,15 +451,15 @@ fn read_route(value: &Value, path: &str, parent: &Inherited) -> Result<Route, St
     Ok(route)
 }
 
-fn read_receiver(value: &Value, index: usize) -> Result<Receiver, String> {
+fn read_receiver(value: &Value, index: usize) -> Result<Receiver, ConfigError> {
     let name = value
         .get("name")
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("receivers[{index}]: a receiver needs a `name`"))?
+        .ok_or(ConfigError::UnnamedReceiver { index })?
         .to_string();
     let mut integrations = Vec::new();
     let Some(mapping) = value.as_mapping() else {
-        return Err(format!("receivers[{index}]: not a mapping"));
+        return Err(ConfigError::ReceiverNotAMapping { index });
     };
     for (key, configs) in mapping {
         let Some(kind) = key.as_str().and_then(|k| k.strip_suffix("_configs")) else {
@@ -414,19 +484,26 @@ fn read_receiver(value: &Value, index: usize) -> Result<Receiver, String> {
 }
 
 /// `match` (equality), `match_re` (regex) and `matchers` (text) together.
-fn matchers_of(value: &Value, eq: &str, re: &str, list: &str) -> Result<Vec<Matcher>, String> {
+fn matchers_of(value: &Value, eq: &str, re: &str, list: &str) -> Result<Vec<Matcher>, ConfigError> {
+    let in_key = |key: &str| {
+        let key = key.to_string();
+        move |source| ConfigError::Matcher { key, source }
+    };
     let mut found = Vec::new();
     for (key, op) in [(eq, MatchOp::Equal), (re, MatchOp::Regex)] {
         if let Some(map) = value.get(key).and_then(Value::as_mapping) {
             for (name, v) in map {
                 let name = name.as_str().unwrap_or_default();
-                let v = scalar(v).ok_or_else(|| format!("{key}.{name}: not a string"))?;
-                found.push(Matcher::new(name, op, &v).map_err(|e| format!("{key}: {e}"))?);
+                let v = scalar(v).ok_or_else(|| ConfigError::NotAString {
+                    key: key.to_string(),
+                    name: name.to_string(),
+                })?;
+                found.push(Matcher::new(name, op, &v).map_err(in_key(key))?);
             }
         }
     }
     for text in strings(value.get(list)) {
-        found.extend(parse_matchers(&text).map_err(|e| format!("{list}: {e}"))?);
+        found.extend(parse_matchers(&text).map_err(in_key(list))?);
     }
     Ok(found)
 }
@@ -452,9 +529,15 @@ fn scalar(value: &Value) -> Option<String> {
 }
 
 /// A duration in Prometheus's syntax (`30s`, `1h30m`).
-fn duration(value: &Value, key: &str) -> Result<Duration, String> {
-    let text = scalar(value).ok_or_else(|| format!("{key}: not a duration"))?;
-    promql_parser::util::parse_duration(&text).map_err(|e| format!("{key}: `{text}`: {e}"))
+fn duration(value: &Value, key: &str) -> Result<Duration, ConfigError> {
+    let text = scalar(value).ok_or_else(|| ConfigError::NotADuration {
+        key: key.to_string(),
+    })?;
+    promql_parser::util::parse_duration(&text).map_err(|message| ConfigError::Duration {
+        key: key.to_string(),
+        text,
+        message,
+    })
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde_norway::{Mapping, Value};
 
 use super::{
-    config_text, parse, RulesError, DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT,
+    config_text, parse, ConfigError, RulesError, DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT,
     DEFAULT_REPEAT_INTERVAL, DEFAULT_RESOLVE_TIMEOUT, INTEGRATIONS,
 };
 use crate::rules::scale_duration;
@@ -36,12 +36,12 @@ pub fn drill_config(
     parse(text, origin)?;
     let (text, origin) =
         config_text(text, origin)?.expect("parse found a configuration in this text");
-    let mut value: Value = serde_norway::from_str(&text)
-        .map_err(|e| RulesError::at(&origin, &e, "not YAML".into()))?;
-    let error = |message: String| RulesError::plain(&origin, message);
+    let mut value: Value =
+        serde_norway::from_str(&text).map_err(|e| RulesError::yaml(&origin, e, "not YAML"))?;
+    let error = |e: ConfigError| e.in_file(&origin);
     let root = value
         .as_mapping_mut()
-        .ok_or_else(|| error("not a mapping".into()))?;
+        .ok_or_else(|| error(ConfigError::NotAMapping))?;
     root.remove("templates");
 
     let global = root
@@ -75,7 +75,7 @@ pub fn drill_config(
             replace_integrations(receiver, webhook_base);
         }
     }
-    serde_norway::to_string(&value).map_err(|e| error(e.to_string()))
+    serde_norway::to_string(&value).map_err(|e| error(ConfigError::Write(e)))
 }
 
 fn render(d: Duration) -> String {
@@ -84,14 +84,22 @@ fn render(d: Duration) -> String {
 
 /// Divides a duration-valued key by `factor` (writing `default`, scaled,
 /// when the key is absent and a default is given).
-fn scale_key(map: &mut Mapping, key: &str, default: Duration, factor: f64) -> Result<(), String> {
+fn scale_key(
+    map: &mut Mapping,
+    key: &str,
+    default: Duration,
+    factor: f64,
+) -> Result<(), ConfigError> {
     let current = match map.get(key) {
         Some(value) => {
-            let text = value
-                .as_str()
-                .ok_or_else(|| format!("{key}: not a duration"))?;
-            promql_parser::util::parse_duration(text)
-                .map_err(|e| format!("{key}: `{text}`: {e}"))?
+            let text = value.as_str().ok_or_else(|| ConfigError::NotADuration {
+                key: key.to_string(),
+            })?;
+            promql_parser::util::parse_duration(text).map_err(|message| ConfigError::Duration {
+                key: key.to_string(),
+                text: text.to_string(),
+                message,
+            })?
         }
         None => default,
     };
@@ -102,7 +110,7 @@ fn scale_key(map: &mut Mapping, key: &str, default: Duration, factor: f64) -> Re
     Ok(())
 }
 
-fn scale_route(route: &mut Mapping, factor: f64) -> Result<(), String> {
+fn scale_route(route: &mut Mapping, factor: f64) -> Result<(), ConfigError> {
     for key in ["group_wait", "group_interval", "repeat_interval"] {
         if route.contains_key(key) {
             scale_key(route, key, Duration::ZERO, factor)?;

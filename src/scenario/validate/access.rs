@@ -4,10 +4,9 @@
 
 use std::path::Path;
 
-use super::Validator;
 use crate::plan::{AuthRef, SecretSource, TlsPlan};
 use crate::scenario::format::{AuthSpec, TlsSpec};
-use crate::scenario::locate::FieldPath;
+use crate::spec::{FieldPath, Validator};
 
 /// Header names that carry credentials: they belong in `auth`, read from the
 /// environment or a file, because the scenario text is copied into reports.

@@ -3,18 +3,16 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{
-    check_count, scaled, Validator, MAX_MIX_WEIGHT, MAX_PHASE_DURATION, MAX_RATE, MAX_REQUESTS,
-    MAX_TIMEOUT,
-};
+use super::{check_count, MAX_MIX_WEIGHT, MAX_PHASE_DURATION, MAX_RATE, MAX_REQUESTS, MAX_TIMEOUT};
 use crate::plan::{
     ContainerLimits, DemoFaults, FaultPlan, HttpCall, LoadModel, PhasePlan, RateShape,
     RequestTemplate, WeightedRequest,
 };
 use crate::scenario::format::{
-    FaultSpec, HttpCallSpec, KubeFaultSpec, MixEntrySpec, PhaseSpec, RateSpec, RequestSpec,
+    ExecFaultSpec, FaultSpec, HttpCallSpec, KubeFaultSpec, MixEntrySpec, PhaseSpec, RateSpec,
+    RequestSpec,
 };
-use crate::scenario::locate::FieldPath;
+use crate::spec::{scaled, FieldPath, Validator};
 use crate::time::format_duration;
 
 pub(super) struct PhaseContext<'a> {
@@ -32,7 +30,7 @@ pub(super) fn validate_phase(
     path: &FieldPath,
     context: &PhaseContext,
 ) -> Option<PhasePlan> {
-    let before = v.findings.len();
+    let before = v.count();
     if let Some(duration) = spec.duration {
         if duration.0 > MAX_PHASE_DURATION {
             v.problem(
@@ -58,7 +56,7 @@ pub(super) fn validate_phase(
         .as_ref()
         .and_then(|f| validate_fault(v, f, &path.key("fault"), context.embedded.as_ref()));
 
-    if v.findings.len() > before {
+    if v.count() > before {
         return None;
     }
     Some(PhasePlan {
@@ -316,7 +314,7 @@ fn validate_request(
     path: &FieldPath,
     default_headers: &BTreeMap<String, String>,
 ) -> Option<RequestTemplate> {
-    let before = v.findings.len();
+    let before = v.count();
     if !spec.path.starts_with('/')
         || spec
             .path
@@ -342,6 +340,40 @@ fn validate_request(
             format!("method `{method}` must be an upper-case HTTP method like GET or POST"),
         );
     }
+    let mut headers = request_headers(v, spec, path, default_headers);
+    let body = match (&spec.json, &spec.body) {
+        (Some(_), Some(_)) => {
+            v.problem(path.clone(), "choose one: `json` or `body`");
+            Vec::new()
+        }
+        (Some(json), None) => {
+            headers
+                .entry("content-type".into())
+                .or_insert_with(|| "application/json".into());
+            serde_json::to_vec(json).unwrap_or_default()
+        }
+        (None, Some(body)) => body.clone().into_bytes(),
+        (None, None) => Vec::new(),
+    };
+    if v.count() > before {
+        return None;
+    }
+    Some(RequestTemplate {
+        method,
+        path: spec.path.clone(),
+        headers: headers.into_iter().collect(),
+        body,
+    })
+}
+
+/// The request's headers (the defaults' overridden by its own, names in
+/// lower case), none carrying credentials, each well-formed.
+fn request_headers(
+    v: &mut Validator,
+    spec: &RequestSpec,
+    path: &FieldPath,
+    default_headers: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut headers: BTreeMap<String, String> = default_headers
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
@@ -372,29 +404,7 @@ fn validate_request(
             );
         }
     }
-    let body = match (&spec.json, &spec.body) {
-        (Some(_), Some(_)) => {
-            v.problem(path.clone(), "choose one: `json` or `body`");
-            Vec::new()
-        }
-        (Some(json), None) => {
-            headers
-                .entry("content-type".into())
-                .or_insert_with(|| "application/json".into());
-            serde_json::to_vec(json).unwrap_or_default()
-        }
-        (None, Some(body)) => body.clone().into_bytes(),
-        (None, None) => Vec::new(),
-    };
-    if v.findings.len() > before {
-        return None;
-    }
-    Some(RequestTemplate {
-        method,
-        path: spec.path.clone(),
-        headers: headers.into_iter().collect(),
-        body,
-    })
+    headers
 }
 
 fn validate_fault(
@@ -422,21 +432,10 @@ fn validate_fault(
         return None;
     }
     if let Some(exec) = &spec.exec {
-        for (field, argv) in [("start", &exec.start), ("restore", &exec.restore)] {
-            if argv.is_empty() || argv[0].trim().is_empty() {
-                v.problem(
-                    path.key("exec").key(field),
-                    "give the command as a list: [program, arg, ...] (no shell)",
-                );
-            }
-        }
-        return Some(FaultPlan::Exec {
-            start: exec.start.clone(),
-            restore: exec.restore.clone(),
-        });
+        return Some(exec_fault(v, exec, path));
     }
     if let Some(kube) = &spec.kubernetes {
-        return kubernetes_fault(v, kube, &path.key("kubernetes"));
+        return kubernetes_fault(v, kube, path);
     }
     if let Some(http) = &spec.http {
         let start = validate_call(v, &http.start, &path.key("http").key("start"));
@@ -446,17 +445,26 @@ fn validate_fault(
             restore: restore?,
         });
     }
-    let Some(limits) = embedded else {
-        v.problem(
-            path.clone(),
-            "these faults are injected into the embedded demo gateway; with a `base_url` \
-             target, give an `http` fault (a call that starts it and one that restores)",
-        );
-        return None;
-    };
-    demo_fault(v, spec, path, limits)
+    demo_fault(v, spec, path, embedded)
 }
 
+/// Commands (argv, no shell) that start and restore the fault.
+fn exec_fault(v: &mut Validator, exec: &ExecFaultSpec, path: &FieldPath) -> FaultPlan {
+    for (field, argv) in [("start", &exec.start), ("restore", &exec.restore)] {
+        if argv.is_empty() || argv[0].trim().is_empty() {
+            v.problem(
+                path.key("exec").key(field),
+                "give the command as a list: [program, arg, ...] (no shell)",
+            );
+        }
+    }
+    FaultPlan::Exec {
+        start: exec.start.clone(),
+        restore: exec.restore.clone(),
+    }
+}
+
+/// A Deployment scaled, or pods deleted, through the Kubernetes API.
 fn kubernetes_fault(
     v: &mut Validator,
     kube: &KubeFaultSpec,
@@ -471,7 +479,7 @@ fn kubernetes_fault(
         (None, Some(delete)) => {
             if delete.selector.is_some() == delete.name.is_some() {
                 v.problem(
-                    path.key("delete_pod"),
+                    path.key("kubernetes").key("delete_pod"),
                     "give the pods as a `selector` (e.g. app=sentiment-api) or a `name`",
                 );
                 return None;
@@ -484,7 +492,7 @@ fn kubernetes_fault(
         }
         _ => {
             v.problem(
-                path.clone(),
+                path.key("kubernetes"),
                 "a kubernetes fault is one of `scale` or `delete_pod`",
             );
             None
@@ -492,13 +500,21 @@ fn kubernetes_fault(
     }
 }
 
-/// The embedded demo's own faults.
+/// The embedded demo gateway's own faults.
 fn demo_fault(
     v: &mut Validator,
     spec: &FaultSpec,
     path: &FieldPath,
-    limits: &ContainerLimits,
+    embedded: Option<&ContainerLimits>,
 ) -> Option<FaultPlan> {
+    let Some(limits) = embedded else {
+        v.problem(
+            path.clone(),
+            "these faults are injected into the embedded demo gateway; with a `base_url` \
+             target, give an `http` fault (a call that starts it and one that restores)",
+        );
+        return None;
+    };
     if *spec == FaultSpec::default() {
         v.problem(
             path.clone(),
@@ -519,9 +535,9 @@ fn demo_fault(
             return None;
         }
     }
-    let before = v.findings.len();
+    let before = v.count();
     let (memory_hog, cpu_burn) = super::resources::validate_stress(v, spec, path, limits);
-    if v.findings.len() > before {
+    if v.count() > before {
         return None;
     }
     Some(FaultPlan::Demo(DemoFaults {
@@ -535,7 +551,7 @@ fn demo_fault(
 }
 
 fn validate_call(v: &mut Validator, spec: &HttpCallSpec, path: &FieldPath) -> Option<HttpCall> {
-    let before = v.findings.len();
+    let before = v.count();
     let rest = spec
         .url
         .strip_prefix("http://")
@@ -585,7 +601,7 @@ fn validate_call(v: &mut Validator, spec: &HttpCallSpec, path: &FieldPath) -> Op
         (None, Some(body)) => body.clone().into_bytes(),
         (None, None) => Vec::new(),
     };
-    (v.findings.len() == before).then(|| HttpCall {
+    (v.count() == before).then(|| HttpCall {
         method,
         url: spec.url.clone(),
         headers,

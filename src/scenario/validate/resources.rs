@@ -2,11 +2,10 @@
 //! faults (`memory_hog`, `cpu_burn`: shares of those limits), held to what
 //! the demo itself takes, so a drill it would refuse mid-run is refused here.
 
-use super::Validator;
 use crate::plan::{ContainerLimits, MAX_MEMORY_HOG_BYTES};
 use crate::scenario::format::{FaultSpec, LimitsSpec};
-use crate::scenario::locate::FieldPath;
-use crate::scenario::units::ByteSize;
+use crate::spec::units::ByteSize;
+use crate::spec::{FieldPath, Validator};
 
 /// Below this a memory limit is a typo (`memory: 256` is 256 bytes): the
 /// demo's own process takes more before any traffic.
