@@ -274,6 +274,7 @@ impl Site<'_> {
             evaluation_interval: shared.setting.intervals.evaluation,
             buckets: &buckets,
             absence_covered: &covered,
+            targets: &|selector: &VectorSelector| shared.setting.targets_of(selector),
         };
         lint::lint_alert(self.alert, self.origin, expr, shape, times.hold, &context)
     }

@@ -243,6 +243,25 @@ mod tests {
     }
 
     #[test]
+    fn a_removed_target_goes_stale_without_waiting_for_a_scrape() {
+        // Scrape every 15s: the scrape loop stops when discovery drops the
+        // target (0–5s), and writes the stale markers two ticks and 1.5s
+        // after its last scrape (0–15s before the drop): 16.5s–36.5s. Then up
+        // to one evaluation (30s) and `for` (1m) — no further scrape.
+        for q in [
+            r#"absent(up{job="a"} == 1)"#,
+            r#"absent(up{job="a"})"#,
+            r#"absent(x{job="a"})"#,
+        ] {
+            let t = at(q, Step::TargetRemoved, 60);
+            let (pending, firing) = (t.pending.unwrap(), t.firing.unwrap());
+            assert!((pending.best_seconds - 16.5).abs() < 1e-9, "{q}: {t:?}");
+            assert!((pending.worst_seconds - 66.5).abs() < 1e-9, "{q}: {t:?}");
+            assert!((firing.worst_seconds - 126.5).abs() < 1e-9, "{q}: {t:?}");
+        }
+    }
+
+    #[test]
     fn a_quantile_needs_more_than_its_tail_to_be_slow() {
         let rule = "histogram_quantile(0.95, sum by (le) (rate(h_bucket[5m]))) > 0.5";
         assert!(at(rule, Step::SlowShare(0.04), 0).firing.is_none());

@@ -1,8 +1,12 @@
 //! `up/eq-zero`: `up == 0` (or `< 1`, or an aggregation of `up` compared
-//! so) is silent when the target disappears: service discovery drops a
-//! deleted pod, and its `up` goes stale instead of becoming 0. Quiet when
-//! an alert in the files given (this one or a sibling) asks `absent()` of
-//! the same targets. The fix keeps the rule's meaning for aggregated forms.
+//! so) is silent when the target disappears: service discovery drops it
+//! (a deleted pod, a removed node), and its `up` goes stale instead of
+//! becoming 0. Not for targets the Prometheus config lists in
+//! `static_configs` (nothing drops them), and not for a comparison inside
+//! an `unless` guard (it stops the alert; it is not what makes it fire).
+//! Quiet when an alert in the files given (this one or a sibling) asks
+//! `absent()` of the same targets. The fix keeps the rule's meaning for
+//! aggregated forms.
 
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{Expr, VectorSelector};
@@ -10,10 +14,11 @@ use promql_parser::parser::{Expr, VectorSelector};
 use super::{Context, Found, Rule};
 use crate::analyze::condition::constant;
 use crate::analyze::finding::LintId;
-use crate::rules::promql::{self, metric_name, unparen, Aggregation, BinaryOp, Comparison};
+use crate::analyze::rules_check::inputs::TargetSource;
+use crate::rules::promql::{self, metric_name, unparen, Aggregation, BinaryOp, Comparison, SetOp};
 
 pub(super) fn lint(found: &mut Found, rule: &Rule, context: &Context) {
-    promql::walk(rule.expr, &mut |node| {
+    what_fires(rule.expr, &mut |node| {
         let Expr::Binary(b) = node else {
             return;
         };
@@ -34,6 +39,14 @@ pub(super) fn lint(found: &mut Found, rule: &Rule, context: &Context) {
         if (context.absence_covered)(selector) {
             return;
         }
+        let how = match (context.targets)(selector) {
+            TargetSource::Static => return,
+            TargetSource::Discovered(drops) => format!(
+                "when {} it, its `up` goes stale instead of becoming 0",
+                drops.join(" or ")
+            ),
+            TargetSource::Unknown => "when service discovery drops a target (a deleted pod, a removed node or instance), its `up` goes stale instead of becoming 0 (targets listed in static_configs are never dropped: for them this rule is right)".to_string(),
+        };
         let has_job = selector
             .matchers
             .matchers
@@ -47,10 +60,42 @@ pub(super) fn lint(found: &mut Found, rule: &Rule, context: &Context) {
         };
         found.add(
             LintId::UpEqZero,
-            format!("`{b}` is silent when the targets disappear: service discovery drops a deleted pod, and its `up` goes stale instead of 0"),
+            format!("`{b}` is silent when the targets disappear: {how}"),
             fix,
         );
     });
+}
+
+/// Visits every node of `expr` that can make it fire: all but the guard
+/// of an `unless` (`x unless up == 0` is silenced by that comparison, it
+/// never fires through it).
+fn what_fires<'a>(expr: &'a Expr, visit: &mut dyn FnMut(&'a Expr)) {
+    match expr {
+        Expr::Binary(b) if BinaryOp::set(b.op) == Some(SetOp::Unless) => {
+            visit(expr);
+            what_fires(&b.lhs, visit);
+        }
+        Expr::Binary(b) => {
+            visit(expr);
+            what_fires(&b.lhs, visit);
+            what_fires(&b.rhs, visit);
+        }
+        Expr::Paren(p) => {
+            visit(expr);
+            what_fires(&p.expr, visit);
+        }
+        Expr::Aggregate(a) => {
+            visit(expr);
+            what_fires(&a.expr, visit);
+        }
+        Expr::Unary(u) => {
+            visit(expr);
+            what_fires(&u.expr, visit);
+        }
+        // Inside a call (`absent(…)`, `label_replace(…)`) and a subquery:
+        // as `walk` sees them.
+        other => promql::walk(other, visit),
+    }
 }
 
 /// The `up` selector `expr` reads, plainly or through sum/min/max/avg.
