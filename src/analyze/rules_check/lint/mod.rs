@@ -175,7 +175,7 @@ mod tests {
             group_interval: Duration::from_secs(group),
             group_assumed: assumed.map(str::to_string),
             evaluation_interval: Duration::from_secs(30),
-            buckets: &|name| known_layout(name),
+            buckets: &|name| known_layout(name, &[]),
             absence_covered: &|_| false,
             targets,
         };
