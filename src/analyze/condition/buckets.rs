@@ -260,7 +260,7 @@ mod tests {
             &[".*thanos-query.*".into()],
         )
         .unwrap();
-        assert!(never_exceeds(&DEFAULT_BUCKETS.to_vec(), 40.0, false));
+        assert!(never_exceeds(DEFAULT_BUCKETS, 40.0, false));
         assert!(!never_exceeds(&thanos.bounds, 40.0, false));
         assert!(known_layout("my_app_latency_seconds", &[]).is_none());
         for layout in LAYOUTS {
