@@ -10,7 +10,7 @@ use std::time::Duration;
 use promql_parser::parser::Expr;
 
 use super::cases::{self, Case, FaultShape};
-use super::error::NotSwept;
+use super::error::{NotSwept, Unfed};
 use super::promtool::{self, Subject};
 use super::results::{AlertSweep, ModelFigures};
 use super::search::Track;
@@ -178,6 +178,9 @@ fn subject(
     recordings: &Recordings,
     scrape: f64,
 ) -> Result<Subject, NotSwept> {
+    if let Some(joined) = synth::joined(expr) {
+        return Err(Unfed::Joined(joined).into());
+    }
     let pairs = synth::ratio_pairs(expr, recordings);
     let series = synth::synthesize(&pairs, synth::numerator_counts_failures(expr))?;
     Ok(promtool::subject(

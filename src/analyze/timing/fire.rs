@@ -205,6 +205,23 @@ mod tests {
     }
 
     #[test]
+    fn a_ratio_joined_for_its_labels_fires_when_the_ratio_does() {
+        let plain = "sum by (pod) (rate(e[5m])) / sum by (pod) (rate(t[5m])) > 0.05";
+        for joined in [
+            "sum by (pod) (rate(e[5m])) / sum by (pod) (rate(t[5m])) * on(pod) group_left(owner_name) kube_pod_owner > 0.05",
+            "sum by (pod) (rate(e[5m])) / sum by (pod) (rate(t[5m])) > on(pod) group_left(owner_name) (0.05 * kube_pod_owner)",
+        ] {
+            for share in [0.5, 0.06] {
+                assert_eq!(
+                    at(joined, Step::ErrorShare(share), 120).firing,
+                    at(plain, Step::ErrorShare(share), 120).firing,
+                    "{joined}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn for_is_rounded_up_to_whole_evaluations() {
         assert_eq!(
             rounded_up(Duration::from_secs(10), Duration::from_secs(30)),
