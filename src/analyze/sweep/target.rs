@@ -289,7 +289,8 @@ fn cases_for(target: &Target, options: &SweepOptions) -> Vec<Case> {
 }
 
 /// One track per alignment of scrapes and evaluations for one fault; the
-/// first (at index `first`) leads the others unless `--thorough`.
+/// first (at index `first`) leads the others — unless `--thorough`, where
+/// every track probes every evaluation.
 fn tracks_for(
     n: usize,
     target: &Target,
@@ -318,6 +319,7 @@ fn tracks_for(
         horizon: target.sweep.horizon_seconds,
         seeds: seeds.clone(),
         known: BTreeMap::new(),
+        every: options.thorough,
     })
     .collect()
 }
