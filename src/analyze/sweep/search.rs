@@ -354,7 +354,8 @@ mod tests {
         // Conditions in closed form, as a burst of errors makes them: holds
         // from some instant for a while (a window filling and emptying), or
         // from an instant on, for `for` and `keep_firing_for` of several sizes.
-        let cases: Vec<(FaultShape, Box<dyn Fn(f64) -> bool>)> = vec![
+        type Condition = Box<dyn Fn(f64) -> bool>;
+        let cases: Vec<(FaultShape, Condition)> = vec![
             (
                 FaultShape::Burst(600.0),
                 Box::new(|at| (200.0..=1500.0).contains(&at)),
