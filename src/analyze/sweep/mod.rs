@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 pub use cases::{Case, FaultShape};
 pub use error::{NotSwept, SweepError, Unfed, Unprobeable};
-pub use predict::{annotate, predict, PredictError, Prediction};
+pub use predict::{annotate, predict, PredictError, Prediction, RateFrom};
 pub use results::{
     percent, AlertSweep, Computed, Engine, ModelFigures, Row, ShareBounds, SweepReport,
 };
