@@ -29,6 +29,8 @@ use std::time::Duration;
 
 use promql_parser::parser::{Expr, VectorSelector};
 
+use crate::rules::promql::{BinaryOp, SetOp};
+
 use crate::analyze::condition::{KnownBuckets, Shape};
 use crate::analyze::finding::{LintFinding, LintId};
 
@@ -99,6 +101,30 @@ pub fn lint_alert(
         lint(&mut found, &rule, context);
     }
     found.findings
+}
+
+/// Visits every node of `expr`, saying whether it lies in the guard of an
+/// `unless` (`x unless up == 0`): a comparison there stops the alert, it is
+/// not what makes it fire.
+fn walk_marking_guards<'a>(expr: &'a Expr, in_guard: bool, visit: &mut dyn FnMut(&'a Expr, bool)) {
+    visit(expr, in_guard);
+    match expr {
+        Expr::Binary(b) => {
+            let guard = in_guard || BinaryOp::set(b.op) == Some(SetOp::Unless);
+            walk_marking_guards(&b.lhs, in_guard, visit);
+            walk_marking_guards(&b.rhs, guard, visit);
+        }
+        Expr::Paren(p) => walk_marking_guards(&p.expr, in_guard, visit),
+        Expr::Aggregate(a) => walk_marking_guards(&a.expr, in_guard, visit),
+        Expr::Unary(u) => walk_marking_guards(&u.expr, in_guard, visit),
+        Expr::Subquery(s) => walk_marking_guards(&s.expr, in_guard, visit),
+        Expr::Call(c) => {
+            for arg in &c.args.args {
+                walk_marking_guards(arg, in_guard, visit);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The findings of one rule, as they are found: one per lint and reason (a
@@ -316,6 +342,24 @@ mod tests {
         assert_eq!(
             ids(r#"rate(errors_total{job="web"}[5m]) > 1 and on(job) up{job="web"} == 0"#).len(),
             1
+        );
+        // count() == 0 in a guard: the guard, not the alert, is what never acts.
+        let guard = ids("rate(errors_total[5m]) > 1 unless on() count(maintenance_window) == 0");
+        assert_eq!(guard.len(), 1);
+        assert!(
+            guard[0]
+                .reason
+                .contains("this `unless` guard never silences the alert"),
+            "{}",
+            guard[0].reason
+        );
+        let firing = ids("count(kube_node_info) == 0");
+        assert!(
+            firing[0]
+                .reason
+                .contains("silent exactly when nothing is left"),
+            "{}",
+            firing[0].reason
         );
     }
 

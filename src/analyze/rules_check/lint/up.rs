@@ -11,14 +11,17 @@
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{Expr, VectorSelector};
 
-use super::{Context, Found, Rule};
+use super::{walk_marking_guards, Context, Found, Rule};
 use crate::analyze::condition::constant;
 use crate::analyze::finding::LintId;
 use crate::analyze::rules_check::inputs::TargetSource;
-use crate::rules::promql::{self, metric_name, unparen, Aggregation, BinaryOp, Comparison, SetOp};
+use crate::rules::promql::{metric_name, unparen, Aggregation, BinaryOp, Comparison};
 
 pub(super) fn lint(found: &mut Found, rule: &Rule, context: &Context) {
-    what_fires(rule.expr, &mut |node| {
+    walk_marking_guards(rule.expr, false, &mut |node, in_guard| {
+        if in_guard {
+            return;
+        }
         let Expr::Binary(b) = node else {
             return;
         };
@@ -64,38 +67,6 @@ pub(super) fn lint(found: &mut Found, rule: &Rule, context: &Context) {
             fix,
         );
     });
-}
-
-/// Visits every node of `expr` that can make it fire: all but the guard
-/// of an `unless` (`x unless up == 0` is silenced by that comparison, it
-/// never fires through it).
-fn what_fires<'a>(expr: &'a Expr, visit: &mut dyn FnMut(&'a Expr)) {
-    match expr {
-        Expr::Binary(b) if BinaryOp::set(b.op) == Some(SetOp::Unless) => {
-            visit(expr);
-            what_fires(&b.lhs, visit);
-        }
-        Expr::Binary(b) => {
-            visit(expr);
-            what_fires(&b.lhs, visit);
-            what_fires(&b.rhs, visit);
-        }
-        Expr::Paren(p) => {
-            visit(expr);
-            what_fires(&p.expr, visit);
-        }
-        Expr::Aggregate(a) => {
-            visit(expr);
-            what_fires(&a.expr, visit);
-        }
-        Expr::Unary(u) => {
-            visit(expr);
-            what_fires(&u.expr, visit);
-        }
-        // Inside a call (`absent(…)`, `label_replace(…)`) and a subquery:
-        // as `walk` sees them.
-        other => promql::walk(other, visit),
-    }
 }
 
 /// The `up` selector `expr` reads, plainly or through sum/min/max/avg.
