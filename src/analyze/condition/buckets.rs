@@ -68,13 +68,13 @@ const LAYOUTS: &[Layout] = &[
         histogram: "gateway_http_request_duration_seconds",
         job: None,
         bounds: Bounds::List(DEFAULT_BUCKETS),
-        source: "the seed gateway's (its client's default buckets)",
+        source: "the seed gateway, its client's default buckets",
     },
     Layout {
         histogram: "gateway_backend_request_duration_seconds",
         job: None,
         bounds: Bounds::List(DEFAULT_BUCKETS),
-        source: "the seed gateway's (its client's default buckets)",
+        source: "the seed gateway, its client's default buckets",
     },
     Layout {
         histogram: "prometheus_http_request_duration_seconds",

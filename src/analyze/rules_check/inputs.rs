@@ -264,16 +264,16 @@ impl Setting {
                 );
             }
         }
-        for monitor in self
+        if self
             .monitors
             .iter()
-            .filter(|m| m.jobs.iter().any(|j| matches(j)))
+            .any(|m| m.jobs.iter().any(|j| matches(j)))
         {
             any = true;
-            dropped.push(format!(
-                "{}'s Kubernetes discovery drops a deleted pod",
-                monitor.origin
-            ));
+            dropped.push(
+                "a ServiceMonitor's or PodMonitor's Kubernetes discovery drops a deleted pod"
+                    .to_string(),
+            );
         }
         dropped.sort();
         dropped.dedup();

@@ -45,7 +45,7 @@ pub(super) fn lint(found: &mut Found, rule: &Rule, context: &Context) {
         let how = match (context.targets)(selector) {
             TargetSource::Static => return,
             TargetSource::Discovered(drops) => format!(
-                "when {} it, its `up` goes stale instead of becoming 0",
+                "when {}, its `up` goes stale instead of becoming 0",
                 drops.join(" or ")
             ),
             TargetSource::Unknown => "when service discovery drops a target (a deleted pod, a removed node or instance), its `up` goes stale instead of becoming 0 (targets listed in static_configs are never dropped: for them this rule is right)".to_string(),
