@@ -280,11 +280,18 @@ fn the_live_lints_ask_a_real_prometheus() {
             "{file}: {report:#}"
         );
     }
-    // The real buckets are used: 0.2 is a bound of Prometheus's own histogram.
+    // Offline, Prometheus's own buckets come from the table of known
+    // layouts (the same as the live ones): 0.2 is a bound, 0.25 is not, and
+    // that finding rests on no assumption.
     let (_, report) = check(&[&fixture("histogram-live-buckets-good.yaml")]);
+    assert!(ids(&report).is_empty(), "{report:#}");
+    let (_, report) = check(&[&fixture("histogram-live-buckets-bad.yaml")]);
+    let finding = &report["findings"][0];
+    assert_eq!(finding["id"], "histogram/threshold-between-buckets");
+    assert!(finding["assumption"].is_null(), "{finding:#}");
     assert!(
-        ids(&report).contains("histogram/threshold-between-buckets"),
-        "offline, the default buckets are assumed"
+        finding["reason"].as_str().unwrap().contains("web/web.go"),
+        "{finding:#}"
     );
 }
 
