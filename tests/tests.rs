@@ -25,6 +25,7 @@ mod merge;
 mod outage;
 mod paging;
 mod push;
+mod readme;
 mod reports;
 mod resources;
 mod rules;

@@ -115,7 +115,7 @@ pub async fn run(
     // Beside each deadline the drill measured: when Prometheus's rule
     // engine says the alert fires, here and in production.
     let predictions = if drilled.environment.is_some() {
-        crate::analyze::sweep::predict(&plan).await
+        crate::analyze::sweep::predict(&plan, &drilled.observations.phases).await
     } else {
         Vec::new()
     };

@@ -201,6 +201,7 @@ pub fn check(
             }
             None => Judged {
                 anchor: String::new(),
+                edge: false,
                 step: None,
                 firing: None,
                 outcome: DeadlineOutcome::Unknown,
@@ -259,20 +260,19 @@ fn page(
     let wait = route.group_wait.as_secs_f64();
     let firing = fired.firing.map(|b| b.plus(wait, wait));
     let outcome = match &firing {
-        Some(b) if b.worst_seconds <= deadline_seconds => DeadlineOutcome::Met,
-        Some(b) if b.best_seconds > deadline_seconds => DeadlineOutcome::CannotBeMet,
-        Some(_) => DeadlineOutcome::CanBeMissed,
+        Some(b) => against(*b, deadline_seconds, fired.edge),
         None => fired.outcome,
     };
     let why = match &firing {
         Some(b) => format!(
-            "notifies `{receiver}` {}–{} after {}: it {}; then {}'s group_wait {}",
+            "notifies `{receiver}` {}–{} after {}: it {}; then {}'s group_wait {}{}",
             format_duration_secs(b.best_seconds),
             format_duration_secs(b.worst_seconds),
             fired.anchor,
             fired.why,
             route.path_text(),
-            format_duration_secs(wait)
+            format_duration_secs(wait),
+            unreached_best(*b, deadline_seconds, fired.edge, &fired.anchor)
         ),
         None => fired.why.clone(),
     };
@@ -287,6 +287,9 @@ fn page(
 /// A deadline judged: the parts of a `DeadlineCheck` that the timing gives.
 struct Judged {
     anchor: String,
+    /// The anchor is a phase's start or end (a fault begins or ends), not
+    /// the moment the condition held: the best case is a limit, not reached.
+    edge: bool,
     step: Option<Step>,
     firing: Option<Bounds>,
     outcome: DeadlineOutcome,
@@ -319,10 +322,9 @@ fn one(
         step,
         why,
     } = predicted;
+    let edge = !matches!(anchor, Anchor::Condition { .. });
     let outcome = match (&firing, step) {
-        (Some(b), _) if b.worst_seconds <= deadline_seconds => DeadlineOutcome::Met,
-        (Some(b), _) if b.best_seconds > deadline_seconds => DeadlineOutcome::CannotBeMet,
-        (Some(_), _) => DeadlineOutcome::CanBeMissed,
+        (Some(b), _) => against(*b, deadline_seconds, edge),
         (None, Some(_)) => DeadlineOutcome::CannotBeMet,
         (None, None) => DeadlineOutcome::Unknown,
     };
@@ -333,20 +335,54 @@ fn one(
     };
     let arithmetic = match &firing {
         Some(b) => format!(
-            "fires {}–{} after {anchor_text}; {why}",
+            "fires {}–{} after {anchor_text}; {why}{}",
             format_duration_secs(b.best_seconds),
-            format_duration_secs(b.worst_seconds)
+            format_duration_secs(b.worst_seconds),
+            unreached_best(*b, deadline_seconds, edge, &anchor_text)
         ),
         None if step.is_some() => format!("never fires after {anchor_text}: {why}"),
         None => why,
     };
     Judged {
         anchor: anchor_text,
+        edge,
         step,
         firing,
         outcome,
         why: arithmetic,
     }
+}
+
+/// A deadline against the firing bounds. After a phase's edge the best case
+/// is a limit the alert never reaches — the condition cannot hold at the
+/// instant the fault starts (or ends): a scrape after it must first see it,
+/// so pending ∈ (C_best, C_worst + E] — and a deadline at the best case
+/// cannot be met. After the condition held, the best case is reached (the
+/// next evaluation may come at that instant).
+fn against(firing: Bounds, deadline_seconds: f64, edge: bool) -> DeadlineOutcome {
+    let best = firing.best_seconds;
+    if best > deadline_seconds + NOISE || (edge && best >= deadline_seconds - NOISE) {
+        DeadlineOutcome::CannotBeMet
+    } else if firing.worst_seconds <= deadline_seconds + NOISE {
+        DeadlineOutcome::Met
+    } else {
+        DeadlineOutcome::CanBeMissed
+    }
+}
+
+/// Seconds of float noise in sums of intervals (0.1 + 0.2).
+const NOISE: f64 = 1e-9;
+
+/// Why a deadline exactly at the best case cannot be met (empty otherwise).
+fn unreached_best(firing: Bounds, deadline_seconds: f64, edge: bool, anchor: &str) -> String {
+    if !edge || (firing.best_seconds - deadline_seconds).abs() > NOISE {
+        return String::new();
+    }
+    format!(
+        "; {} is a limit, never reached: the condition cannot hold at the instant of {anchor} (a scrape after it must first see the change), so it fires later than {} after {anchor}",
+        format_duration_secs(firing.best_seconds),
+        format_duration_secs(firing.best_seconds)
+    )
 }
 
 /// What the timing model predicts after an anchor.
@@ -418,8 +454,10 @@ fn after_phase(
 }
 
 /// Whatever the fault does, `for` waits whole evaluations after the first
-/// one that sees the condition: a deadline shorter than that cannot be met,
-/// one shorter than that plus an evaluation can be missed.
+/// one that sees the condition, and that evaluation comes after the fault
+/// starts (a scrape must first see the fault): a deadline up to ⌈for/E⌉·E
+/// cannot be met — `for: 2m` and a 2m deadline included — and one shorter
+/// than that plus an evaluation can be missed.
 fn fault_independent(
     hold: Duration,
     intervals: &Intervals,
@@ -434,11 +472,12 @@ fn fault_independent(
         format_duration_secs(e),
         format_duration_secs(f)
     );
-    if deadline_seconds < f {
+    if deadline_seconds <= f + NOISE {
         (
             DeadlineOutcome::CannotBeMet,
             format!(
-                "{why}; but {bound}: it fires {} after {anchor_text} at the soonest",
+                "{why}; but {bound}, and that evaluation comes after {anchor_text} (a scrape after it must first see the fault): it fires later than {} after {anchor_text}, never at {} or sooner",
+                format_duration_secs(f),
                 format_duration_secs(f)
             ),
         )
@@ -507,4 +546,70 @@ pub fn slo_threshold_findings(plan: &Plan, buckets: &Buckets) -> Vec<LintFinding
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every(evaluation: u64) -> Intervals {
+        Intervals {
+            scrape: Duration::from_secs(15),
+            evaluation: Duration::from_secs(evaluation),
+            scrape_timeout: Duration::from_secs(10),
+        }
+    }
+
+    #[test]
+    fn a_deadline_equal_to_for_after_a_fault_cannot_be_met() {
+        // Whatever the fault does: `for` of whole evaluations, and the first
+        // evaluation that sees the fault comes after it starts.
+        for (hold, evaluation) in [(120, 30), (60, 60), (45, 15)] {
+            let d = hold as f64;
+            let (outcome, why) = fault_independent(
+                Duration::from_secs(hold),
+                &every(evaluation),
+                d,
+                "errors.start",
+                "opaque".into(),
+            );
+            assert_eq!(outcome, DeadlineOutcome::CannotBeMet, "{hold}s: {why}");
+            assert!(
+                why.contains(&format!("later than {}", format_duration_secs(d))),
+                "{why}"
+            );
+            // Just over `for`: met only when an evaluation comes soon enough.
+            let (outcome, _) = fault_independent(
+                Duration::from_secs(hold),
+                &every(evaluation),
+                d + 1.0,
+                "errors.start",
+                "opaque".into(),
+            );
+            assert_eq!(outcome, DeadlineOutcome::CanBeMissed, "{hold}s");
+        }
+        // `for: 50s` every 30s waits 1m: a 1m deadline cannot be met either.
+        let (outcome, _) = fault_independent(
+            Duration::from_secs(50),
+            &every(30),
+            60.0,
+            "a.start",
+            String::new(),
+        );
+        assert_eq!(outcome, DeadlineOutcome::CannotBeMet);
+    }
+
+    #[test]
+    fn the_best_case_after_a_phase_edge_is_a_limit_but_after_the_condition_it_is_reached() {
+        let firing = Bounds::new(120.0, 165.0);
+        assert_eq!(against(firing, 120.0, true), DeadlineOutcome::CannotBeMet);
+        assert_eq!(against(firing, 120.0, false), DeadlineOutcome::CanBeMissed);
+        assert_eq!(against(firing, 130.0, true), DeadlineOutcome::CanBeMissed);
+        assert_eq!(against(firing, 165.0, true), DeadlineOutcome::Met);
+        assert_eq!(against(firing, 119.0, false), DeadlineOutcome::CannotBeMet);
+        let why = unreached_best(firing, 120.0, true, "errors.start");
+        assert!(why.contains("later than 2m after errors.start"), "{why}");
+        assert!(unreached_best(firing, 130.0, true, "errors.start").is_empty());
+        assert!(unreached_best(firing, 120.0, false, "its condition held").is_empty());
+    }
 }

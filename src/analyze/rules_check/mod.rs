@@ -30,7 +30,7 @@ use serde::Serialize;
 pub use alerts::{recordings, AlertAnalysis, Coverage};
 pub use dashboards::DashboardResult;
 pub use deadlines::{DeadlineCheck, DeadlineOutcome};
-pub use inputs::{gather, intervals, CheckOptions, Inputs, Setting};
+pub use inputs::{gather, intervals, CheckOptions, Inputs, Setting, TargetSource};
 pub use routing::RoutingResult;
 
 use super::finding::{LintFinding, Severity};

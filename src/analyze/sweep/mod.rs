@@ -31,8 +31,10 @@ use std::time::{Duration, Instant};
 
 pub use cases::{Case, FaultShape};
 pub use error::{NotSwept, SweepError, Unfed, Unprobeable};
-pub use predict::{annotate, predict, PredictError, Prediction};
-pub use results::{percent, AlertSweep, Engine, ModelFigures, Row, ShareBounds, SweepReport};
+pub use predict::{annotate, predict, PredictError, Prediction, RateFrom};
+pub use results::{
+    percent, AlertSweep, Computed, Engine, ModelFigures, Row, ShareBounds, SweepReport,
+};
 pub use slo::{Scores, Significance, Slo};
 
 use super::rules_check::{self, CheckOptions};
@@ -71,9 +73,10 @@ pub struct SweepOptions {
     /// Many alignments of scrapes and evaluations (32), for a figure a
     /// single measurement is held against.
     pub dense_alignments: bool,
-    /// Every alignment on the full grid, instead of searching the others
-    /// around the first one's changes (slower; the same answers unless an
-    /// alignment changes where the first does not).
+    /// Every evaluation of every alignment asked of promtool, from one
+    /// before the fault to the horizon, instead of a search that gives an
+    /// unasked evaluation the nearest earlier answer (much slower: for
+    /// checking the search, or a figure nothing may be inferred in).
     pub thorough: bool,
 }
 
