@@ -27,6 +27,7 @@ mod paging;
 mod push;
 mod readme;
 mod reports;
+mod resources;
 mod rules;
 mod rules_check;
 mod rules_corpus;

@@ -225,6 +225,18 @@ pub fn describe_fault(phase: &PhasePlan) -> Option<String> {
     if fault.gateway_down {
         parts.push("gateway down".into());
     }
+    if fault.memory_hog > 0.0 {
+        parts.push(format!(
+            "memory hog to {}% of the limit",
+            trim_float(fault.memory_hog * 100.0)
+        ));
+    }
+    if fault.cpu_burn > 0.0 {
+        parts.push(format!(
+            "CPU burn to {}% of the limit",
+            trim_float(fault.cpu_burn * 100.0)
+        ));
+    }
     Some(parts.join(", "))
 }
 

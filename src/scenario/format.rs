@@ -13,7 +13,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::format::CheckSpec;
-use crate::spec::units::{HumanDuration, Rate, Ratio};
+use crate::spec::units::{ByteSize, Cores, HumanDuration, Rate, Ratio};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,6 +69,19 @@ pub struct TargetSpec {
     /// A Service found through the Kubernetes API.
     #[serde(default)]
     pub kubernetes: Option<KubeServiceSpec>,
+    /// The embedded demo's container limits (its cAdvisor series).
+    #[serde(default)]
+    pub limits: Option<LimitsSpec>,
+}
+
+/// As a pod spec's `resources.limits`: `{ memory: 256Mi, cpu: 500m }`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSpec {
+    #[serde(default)]
+    pub memory: Option<ByteSize>,
+    #[serde(default)]
+    pub cpu: Option<Cores>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -310,6 +323,13 @@ pub struct FaultSpec {
     /// The gateway itself stops listening (connections refused, scrape fails).
     #[serde(default)]
     pub gateway_down: Option<bool>,
+    /// Memory is taken until the demo's working set is this share of its
+    /// memory limit.
+    #[serde(default)]
+    pub memory_hog: Option<Ratio>,
+    /// Threads spin until the demo's process uses this share of its CPU limit.
+    #[serde(default)]
+    pub cpu_burn: Option<Ratio>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -16,8 +16,8 @@ mod traffic;
 pub use alert::{AlertRef, AlertRefError};
 pub use check::{Anchor, Source};
 pub use endpoints::{
-    AlertmanagerPlan, AuthRef, PortRef, PrometheusPlan, SecretSource, ServiceMetrics, ServiceRef,
-    TargetPlan, TlsPlan,
+    AlertmanagerPlan, AuthRef, ContainerLimits, PortRef, PrometheusPlan, SecretSource,
+    ServiceMetrics, ServiceRef, TargetPlan, TlsPlan, MAX_MEMORY_HOG_BYTES,
 };
 pub use shard::{Shard, ShardError};
 pub use traffic::{

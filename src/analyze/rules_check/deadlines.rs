@@ -6,17 +6,20 @@
 use std::time::Duration;
 
 use promql_parser::label::MatchOp;
+use promql_parser::parser::Expr;
 use serde::Serialize;
 
 use super::alerts::{AlertAnalysis, Buckets};
 use super::routing::label_sets;
-use crate::analyze::condition::{is_bucket_bound, Shape, Signal, SignalKind, DEFAULT_BUCKETS};
+use crate::analyze::condition::{
+    constant, is_bucket_bound, Direction, Leaf, Shape, Signal, SignalKind, DEFAULT_BUCKETS,
+};
 use crate::analyze::finding::{LintFinding, LintId, Severity};
 use crate::analyze::timing::{self, Bounds, Intervals, Knowledge, Step};
-use crate::demo::{BACKEND_JOB, GATEWAY_JOB};
-use crate::plan::{Anchor, CheckKind, FaultPlan, Plan, Source};
+use crate::demo::{container, BACKEND_JOB, GATEWAY_JOB};
+use crate::plan::{Anchor, CheckKind, DemoFaults, FaultPlan, Plan, Source};
 use crate::rules::alertmanager::AlertmanagerConfig;
-use crate::rules::promql;
+use crate::rules::promql::{self, BinaryOp};
 use crate::time::format_duration_secs;
 
 /// What the timing model says of a deadline.
@@ -101,6 +104,10 @@ fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step
                 || (f.backend_down && watches_job(BACKEND_JOB));
             down.then_some(Step::ScrapeFails)
         }
+        FaultPlan::Demo(f) if f.memory_hog > 0.0 || f.cpu_burn > 0.0 => shape
+            .primaries()
+            .iter()
+            .find_map(|leaf| stress_step(f, leaf)),
         FaultPlan::Scale {
             deployment,
             replicas: 0,
@@ -110,6 +117,38 @@ fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step
         }
         FaultPlan::Scale { replicas: 0, .. } if has(SignalKind::Ratio) => {
             Some(Step::ErrorShare(1.0))
+        }
+        _ => None,
+    }
+}
+
+/// What the demo's memory hog or CPU burn does to a leaf over its
+/// container series: working set / limit crosses the threshold when the
+/// hog's share is above it; CPU rate / quota steps to the burn's share,
+/// that multiple of the threshold (from 0: the demo's own use before the
+/// burn only makes it cross sooner).
+fn stress_step(fault: &DemoFaults, leaf: &Leaf) -> Option<Step> {
+    let reads = |a: &str, b: &str| leaf.metrics.contains(a) && leaf.metrics.contains(b);
+    // A gauge scales the CPU's rate (quota / period): the number the
+    // comparison is written with is the threshold on the ratio.
+    let threshold = leaf.threshold.or_else(|| {
+        let expr = promql_parser::parser::parse(&leaf.text).ok()?;
+        match promql::unparen(&expr) {
+            Expr::Binary(b) if BinaryOp::comparison(b.op).is_some() => constant(&b.rhs),
+            _ => None,
+        }
+    })?;
+    if threshold <= 0.0 || leaf.direction != Direction::Above {
+        return None;
+    }
+    match leaf.signal {
+        Signal::Gauge if reads(container::WORKING_SET, container::MEMORY_LIMIT) => {
+            (fault.memory_hog > threshold).then_some(Step::Crosses)
+        }
+        Signal::Rate { .. } if reads(container::CPU_USAGE, container::CPU_QUOTA) => {
+            // Three decimals: the model's text shows the multiple as is.
+            let multiple = (fault.cpu_burn / threshold * 1000.0).round() / 1000.0;
+            (fault.cpu_burn > threshold).then_some(Step::RateMultiple(multiple))
         }
         _ => None,
     }

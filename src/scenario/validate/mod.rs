@@ -13,9 +13,10 @@ mod alertmanager;
 mod checks;
 mod endpoints;
 mod phase;
+mod resources;
 
 use super::format::{PrometheusSpec, ScenarioFile, TargetSpec};
-use crate::plan::{PhasePlan, Plan, PrometheusPlan, ServiceMetrics, TargetPlan};
+use crate::plan::{ContainerLimits, PhasePlan, Plan, PrometheusPlan, ServiceMetrics, TargetPlan};
 use crate::spec::{is_metric_name, FieldPath, FieldProblem, Validator};
 use crate::time::format_duration;
 use endpoints::{validate_prometheus, validate_target};
@@ -65,7 +66,7 @@ pub fn validate(
         prometheus,
         Some(PrometheusPlan::Url { .. } | PrometheusPlan::Kubernetes { .. })
     );
-    if matches!(target, Some(TargetPlan::Embedded)) && external_prometheus {
+    if matches!(target, Some(TargetPlan::Embedded { .. })) && external_prometheus {
         v.problem(
             root.key("prometheus"),
             "an external Prometheus cannot scrape the in-process demo gateway: use \
@@ -82,8 +83,11 @@ pub fn validate(
     );
     let scale = validate_time_scale(&mut v, file.time_scale, external_prometheus, &root);
     let service_metrics = validate_service_metrics(&mut v, &file, &root.key("service_metrics"));
-    let embedded_target = matches!(target, Some(TargetPlan::Embedded));
-    let phases = validate_phases(&mut v, &file, scale, embedded_target, &root);
+    let embedded = match &target {
+        Some(TargetPlan::Embedded { limits }) => Some(*limits),
+        _ => None,
+    };
+    let phases = validate_phases(&mut v, &file, scale, embedded, &root);
     let checks =
         checks::validate_checks(&mut v, &file, &phases, scale, receivers.as_ref(), base_dir);
     let alertmanager =
@@ -156,7 +160,7 @@ fn validate_phases(
     v: &mut Validator,
     file: &ScenarioFile,
     scale: f64,
-    embedded_target: bool,
+    embedded: Option<ContainerLimits>,
     root: &FieldPath,
 ) -> Vec<PhasePlan> {
     let defaults = file.defaults.clone().unwrap_or_default();
@@ -180,7 +184,7 @@ fn validate_phases(
         default_timeout,
         default_connections,
         default_headers: &default_headers,
-        embedded_target,
+        embedded,
     };
 
     if file.phases.is_empty() {
@@ -227,6 +231,8 @@ fn apply_overrides(file: &mut ScenarioFile, overrides: &Overrides) {
             auth,
             tls,
             kubernetes: None,
+            // The demo's limits; a URL target reports its own.
+            limits: None,
         });
     }
     if let Some(url) = &overrides.prometheus_url {
