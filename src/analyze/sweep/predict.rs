@@ -119,6 +119,7 @@ fn subjects(plan: &Plan) -> Vec<Subject<'_>> {
                 alert,
                 deadline,
                 anchor: Anchor::PhaseStart { phase },
+                ..
             }) = &check.kind
             else {
                 return None;

@@ -169,12 +169,14 @@ fn observations() -> Observations {
         alerts,
         conditions: BTreeMap::new(),
         service: BTreeMap::new(),
+        service_windows: BTreeMap::new(),
         service_latency: None,
         dashboards: BTreeMap::new(),
         watch,
         alertmanager: None,
         prometheus_retries: 0,
         notes: Vec::new(),
+        baseline: None,
     }
 }
 
