@@ -303,7 +303,8 @@ fn judge(pair: Pair, limits: &Limits) -> Row {
             } else {
                 base - new
             };
-            let direction = if worse_by.abs() < 1e-9 {
+            // Below a thousandth of the baseline, a change is rounding.
+            let direction = if worse_by.abs() < 1e-9 || worse_by.abs() < 1e-3 * base.abs() {
                 Direction::Unchanged
             } else if worse_by > 0.0 {
                 Direction::Worse

@@ -1,0 +1,298 @@
+//! `firedrill compare` and baselines, on the embedded default (the demo
+//! gateway and a real Prometheus, compressed twenty-fold): two
+//! quickstart-like runs compare clean; the same drill with 100 ms added to
+//! every backend call in `healthy` compares as a regression that names the
+//! phase and the percentile; `--history` takes the median of the last
+//! passing runs; a run given `--baseline` judges its relative checks
+//! against it and pushes its deltas to a real Pushgateway.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::scenario::{Phase, Scenario, PREDICT};
+use crate::support::{self, require_prometheus, Pushgateway};
+
+/// The quickstart's phases and alert checks at 40/s (240 answers in
+/// `healthy`: enough for its p95 to be judged), with `healthy_fault` in
+/// `healthy` and `extra` checks.
+fn quickstart_like(dir: &Path, file: &str, healthy_fault: Option<&str>, extra: &[&str]) -> String {
+    let mut healthy = Phase::new("healthy")
+        .duration("2m")
+        .rate("40/s")
+        .request(PREDICT);
+    if let Some(fault) = healthy_fault {
+        healthy = healthy.fault(fault);
+    }
+    let mut scenario = Scenario::new("quickstart-like")
+        .time_scale(20)
+        .phase(healthy)
+        .phase(
+            Phase::new("errors")
+                .duration("3m")
+                .rate("40/s")
+                .request(PREDICT)
+                .fault("{ backend_error_ratio: 50% }"),
+        )
+        .phase(
+            Phase::new("recovery")
+                .duration("4m")
+                .rate("40/s")
+                .request(PREDICT),
+        )
+        .check("{ alert: GatewayHighErrorRate, silent_during: healthy }")
+        .check("{ alert: GatewayHighErrorRate, fires_within: 2m30s, after: errors.start }")
+        .check("{ alert: GatewayHighErrorRate, resolves_within: 3m30s, after: recovery.start }")
+        .check("{ slo: error_ratio, below: 1%, during: healthy }");
+    for check in extra {
+        scenario = scenario.check(*check);
+    }
+    scenario.write(&dir.join(file))
+}
+
+/// `firedrill run` into `reports/<dir>`; the exit code and stderr.
+fn run(scenario: &str, out: &Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["run", scenario, "--quiet", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let output = support::firedrill(&args);
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `firedrill compare …`: exit code and stdout (stderr on failure).
+fn compare(args: &[&str]) -> (i32, String) {
+    let mut all = vec!["compare"];
+    all.extend_from_slice(args);
+    let output = support::firedrill(&all);
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    (output.status.code().unwrap_or(-1), text)
+}
+
+fn report(dir: &Path) -> String {
+    dir.join("report.json").to_str().unwrap().to_string()
+}
+
+#[test]
+fn quickstart_runs_compare_clean_and_added_latency_in_healthy_is_a_regression() {
+    require_prometheus();
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("history");
+    let clean = quickstart_like(dir.path(), "clean.yaml", None, &[]);
+    let runs: Vec<PathBuf> = [
+        "quickstart-like-20261201T000000Z",
+        "quickstart-like-20261202T000000Z",
+    ]
+    .iter()
+    .map(|name| history.join(name))
+    .collect();
+    for out in &runs {
+        let (code, stderr) = run(&clean, out, &[]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+
+    // Two runs of the same drill: nothing regressed. The latency floor is
+    // raised from its 5 ms default: this machine's two cores are shared with
+    // builds and other drills, and a stall of a few hundred ms there moves
+    // a 240-request p95 by tens of ms from one run to the next (measured:
+    // 34.7 ms, then 5.1 ms).
+    let (code, text) = compare(&["--floor", "50ms", &report(&runs[0]), &report(&runs[1])]);
+    eprintln!("{text}");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("OK · no regression"), "{text}");
+    assert!(text.contains("phase `healthy`"), "{text}");
+    assert!(
+        text.contains("time to fire GatewayHighErrorRate after errors.start"),
+        "{text}"
+    );
+
+    // The same drill with every backend call 100 ms slower in `healthy`,
+    // given the first run as its baseline: its relative checks are judged
+    // against it, and its deltas pushed.
+    let gateway = Pushgateway::start();
+    let slow_scenario = quickstart_like(
+        dir.path(),
+        "slow.yaml",
+        Some("{ backend_latency: 100ms }"),
+        &[
+            "{ slo: latency, quantile: p95, at_most: baseline + 10%, floor: 20ms, during: healthy, source: client }",
+            "{ slo: latency, quantile: p95, at_most: baseline + 10%, floor: 100ms, during: recovery, source: client }",
+        ],
+    );
+    let slow = dir.path().join("slow");
+    let (code, stderr) = run(
+        &slow_scenario,
+        &slow,
+        &[
+            "--baseline",
+            &report(&runs[0]),
+            "--push-gateway",
+            &gateway.url,
+        ],
+    );
+    assert_eq!(
+        code, 1,
+        "the relative p95 check of `healthy` fails: {stderr}"
+    );
+    assert!(stderr.contains("compared with"), "{stderr}");
+    let slow_report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(slow.join("report.json")).unwrap()).unwrap();
+    let verdict = |id: &str| {
+        slow_report["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let healthy = verdict("checks[4]");
+    assert_eq!(healthy["status"], "fail", "{healthy:#}");
+    assert!(
+        healthy["summary"]
+            .as_str()
+            .unwrap()
+            .contains("over baseline + 10% (floor 20ms)"),
+        "{healthy:#}"
+    );
+    assert_eq!(
+        verdict("checks[5]")["status"],
+        "pass",
+        "`recovery` was not slowed"
+    );
+    assert_eq!(slow_report["observations"]["baseline"]["state"], "found");
+
+    let pushed = gateway.metrics();
+    let line = |metric: &str, labels: &[&str]| {
+        pushed
+            .lines()
+            .find(|l| l.starts_with(metric) && labels.iter().all(|x| l.contains(x)))
+            .map(str::to_string)
+    };
+    let regressed = line(
+        "firedrill_compare_regression{",
+        &["figure=\"p95\"", "subject=\"healthy\""],
+    );
+    assert!(
+        regressed.as_deref().is_some_and(|l| l.ends_with(" 1")),
+        "{pushed}"
+    );
+    let change = line(
+        "firedrill_compare_relative_change{",
+        &["figure=\"p95\"", "subject=\"healthy\""],
+    )
+    .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
+    assert!(change.is_some_and(|c| c > 1.0), "{pushed}");
+    assert!(
+        line("firedrill_compare_baseline_runs", &[]).is_some_and(|l| l.ends_with(" 1")),
+        "{pushed}"
+    );
+
+    // `compare` names the phase and the percentile, in every format.
+    let (code, text) = compare(&[&report(&runs[0]), &report(&slow)]);
+    eprintln!("{text}");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("REGRESSION"), "{text}");
+    assert!(text.contains("p95 during `healthy`"), "{text}");
+    assert!(
+        !text.contains("during `recovery` +"),
+        "only `healthy` was slowed: {text}"
+    );
+    let (code, markdown) = compare(&["--markdown", &report(&runs[0]), &report(&slow)]);
+    eprintln!("{markdown}");
+    assert_eq!(code, 1);
+    assert!(markdown.contains("| ❌ | `healthy` p95 |"), "{markdown}");
+    let (code, json) = compare(&["--json", &report(&runs[0]), &report(&slow)]);
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let p95 = json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["subject"] == "healthy" && r["figure"] == "p95")
+        .unwrap();
+    assert_eq!(p95["judgement"], "regression", "{p95:#}");
+    assert_eq!(p95["direction"], "worse");
+
+    // Against the median of the history (the two clean runs); the new run's
+    // own report is never its own baseline.
+    let history_arg = history.to_str().unwrap();
+    let (code, text) = compare(&["--history", history_arg, &report(&slow)]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("median of the last 2 passing runs"), "{text}");
+    let (code, text) = compare(&[
+        "--floor",
+        "50ms",
+        "--history",
+        history_arg,
+        &report(&runs[1]),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("median of the last 1 passing run "), "{text}");
+}
+
+/// The example report with `edit` applied, written as `<dir>/<name>/report.json`.
+fn edited(dir: &Path, name: &str, edit: impl Fn(&mut serde_json::Value)) -> PathBuf {
+    let text =
+        std::fs::read_to_string(support::repo().join("reports/example/report.json")).unwrap();
+    let mut report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    edit(&mut report);
+    let out = dir.join(name);
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("report.json"), report.to_string()).unwrap();
+    out
+}
+
+#[test]
+fn reports_that_are_not_two_runs_of_one_scenario_are_refused_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = support::repo().join("reports/example/report.json");
+    let example = example.to_str().unwrap();
+
+    let other = edited(dir.path(), "other", |r| {
+        r["scenario"]["name"] = "other".into()
+    });
+    let (code, text) = compare(&[&report(&other), example]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("ran scenario `other`, the new run `quickstart`"),
+        "{text}"
+    );
+
+    let renamed = edited(dir.path(), "renamed", |r| {
+        r["plan"]["phases"][1]["name"] = "outage".into();
+    });
+    let (code, text) = compare(&[&report(&renamed), example]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains(
+            "has phases [healthy, outage, recovery], the new run [healthy, errors, recovery]"
+        ),
+        "{text}"
+    );
+
+    let (code, text) = compare(&[dir.path().join("missing.json").to_str().unwrap(), example]);
+    assert_eq!(code, 2, "{text}");
+    let (code, text) = compare(&[example]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("--history"), "{text}");
+
+    // A history with nothing to compare with says what it passed over.
+    let history = dir.path().join("history");
+    edited(&history, "failed", |r| r["verdict"] = "fail".into());
+    edited(&history, "other", |r| {
+        r["scenario"]["name"] = "other".into()
+    });
+    let (code, text) = compare(&["--history", history.to_str().unwrap(), example]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("no passing run of `quickstart`")
+            && text.contains("1 did not pass, 1 ran another scenario"),
+        "{text}"
+    );
+    // A passing one is taken, the others passed over.
+    edited(&history, "passed", |_| {});
+    let (code, text) = compare(&["--history", history.to_str().unwrap(), example]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("median of the last 1 passing run"), "{text}");
+}
