@@ -176,3 +176,66 @@ fn merged_shards_keep_windows_exact() {
     assert_eq!(worst.requests, 100);
     assert!(worst.value >= 297.0, "{worst:?}");
 }
+
+#[test]
+fn service_side_windows_come_from_prometheus_and_say_when_it_cannot_answer() {
+    support::require_prometheus();
+    let dir = tempfile::tempdir().unwrap();
+    let predict = crate::support::scenario::PREDICT;
+    // Ten-fold compressed: scrapes every 1.5 s, `1m` windows are 6 s.
+    let scenario = Scenario::new("service-windows")
+        .time_scale(10)
+        .phase(Phase::new("healthy").duration("2m").rate("20/s").request(predict))
+        .phase(
+            Phase::new("errors")
+                .duration("2m")
+                .rate("20/s")
+                .request(predict)
+                .fault("{ backend_error_ratio: 50% }"),
+        )
+        .check("{ slo: error_ratio, below: 10%, window: 1m, during: healthy, source: prometheus }")
+        .check("{ slo: error_ratio, below: 10%, window: 1m, during: errors, source: prometheus }")
+        .check("{ slo: latency, quantile: p95, below: 250ms, window: 1m, during: healthy, source: prometheus }")
+        .check("{ slo: latency, quantile: p95, below: 250ms, window: 20s, during: healthy, source: prometheus }")
+        .write(&dir.path().join("service-windows.yaml"));
+    let out = dir.path().join("out");
+    let run = support::firedrill(&["run", &scenario, "--quiet", "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    eprintln!("{stderr}");
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let report = Report::read(&out.join("report.json")).unwrap();
+    let verdict = |id: &str| report.verdicts.iter().find(|v| v.id == id).unwrap();
+
+    let healthy = verdict("checks[0]");
+    assert_eq!(healthy.status, Status::Pass, "{}", healthy.summary);
+    assert!(
+        healthy.summary.contains("increase() over each window"),
+        "{}",
+        healthy.summary
+    );
+    let errors = verdict("checks[1]");
+    assert_eq!(errors.status, Status::Fail, "{}", errors.summary);
+    let Evidence::ErrorRatio(evidence) = &errors.evidence else {
+        panic!("{errors:?}")
+    };
+    let worst = evidence
+        .windows
+        .as_ref()
+        .and_then(|w| w.worst.as_ref())
+        .unwrap();
+    assert!(worst.value > 0.3, "{worst:?}");
+    let windows = &report.observations.service_windows["checks[1]"];
+    assert_eq!(windows.window_seconds, 6.0);
+    assert!(windows.windows.len() >= 3, "{windows:?}");
+
+    let latency = verdict("checks[2]");
+    assert_eq!(latency.status, Status::Pass, "{}", latency.summary);
+    // 2 s windows hold fewer than two 1.5 s scrapes: Prometheus cannot say.
+    let short = verdict("checks[3]");
+    assert_eq!(short.status, Status::Inconclusive, "{}", short.summary);
+    assert!(
+        short.summary.contains("cannot answer a 2s window"),
+        "{}",
+        short.summary
+    );
+}

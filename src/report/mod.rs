@@ -11,6 +11,7 @@ mod csv;
 mod html;
 mod junit;
 mod markdown;
+mod marks;
 pub mod merge;
 mod sweep;
 mod sweep_table;
