@@ -279,7 +279,10 @@ fn reports_that_are_not_two_runs_of_one_scenario_are_refused_saying_why() {
 
     // A history with nothing to compare with says what it passed over.
     let history = dir.path().join("history");
-    edited(&history, "failed", |r| r["verdict"] = "fail".into());
+    edited(&history, "failed", |r| {
+        r["verdict"] = "fail".into();
+        r["verdicts"][0]["status"] = "fail".into();
+    });
     edited(&history, "other", |r| {
         r["scenario"]["name"] = "other".into()
     });
@@ -295,4 +298,160 @@ fn reports_that_are_not_two_runs_of_one_scenario_are_refused_saying_why() {
     let (code, text) = compare(&["--history", history.to_str().unwrap(), example]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("median of the last 1 passing run"), "{text}");
+}
+
+#[test]
+fn a_first_run_whose_relative_checks_had_no_baseline_starts_a_history() {
+    use firedrill::checks::relative::{Allowance, RelativeBound};
+    use firedrill::checks::{CheckKind, CheckPlan, Evidence, Kind, Status, Verdict};
+    use firedrill::report::Report;
+
+    let dir = tempfile::tempdir().unwrap();
+    let example = support::repo().join("reports/example/report.json");
+    let with_relative = |status: Status| {
+        let mut report = Report::read(&example).unwrap();
+        report.plan.checks.push(CheckPlan {
+            id: "checks[8]".into(),
+            name: "p95 at most baseline + 10%".into(),
+            kind: CheckKind::Latency(firedrill::checks::kinds::latency::Latency {
+                quantile: 0.95,
+                below: None,
+                phase: 0,
+                source: firedrill::plan::Source::Client,
+                window: None,
+                at_most: Some(RelativeBound {
+                    allowance: Allowance::Share(0.1),
+                    floor: None,
+                }),
+            }),
+        });
+        report.verdicts.push(Verdict {
+            id: "checks[8]".into(),
+            name: "p95 at most baseline + 10%".into(),
+            status,
+            summary: "its bound is relative to a baseline, and the run had none".into(),
+            evidence: Evidence::empty(Kind::Latency),
+            window: None,
+        });
+        report.verdict = status;
+        report
+    };
+    let write = |name: &str, report: &Report| {
+        let out = dir.path().join("history").join(name);
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(
+            out.join("report.json"),
+            serde_json::to_string(report).unwrap(),
+        )
+        .unwrap();
+    };
+    // A regression (its relative check failed) stays out of the history...
+    write("regressed", &with_relative(Status::Fail));
+    let history = dir.path().join("history");
+    let history = history.to_str().unwrap();
+    let (code, text) = compare(&["--history", history, example.to_str().unwrap()]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("1 did not pass"), "{text}");
+    // ...the first night, inconclusive only for want of a baseline, starts it.
+    write("first-night", &with_relative(Status::Inconclusive));
+    let (code, text) = compare(&["--history", history, example.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("median of the last 1 passing run"), "{text}");
+}
+
+/// A manifest's documents as JSON.
+fn manifest(file: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(support::repo().join(file)).unwrap();
+    serde_norway::from_str(&text).unwrap()
+}
+
+#[test]
+fn the_nightly_cronjob_writes_its_history_prunes_it_and_compares_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("history");
+    let history_text = history.to_str().unwrap();
+    // The CronJob's command and the nightly scenario, with the history
+    // volume's path replaced by a directory here.
+    let cronjob = manifest("k8s/harness/cronjob.yaml");
+    let container = &cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+    let command: Vec<String> = container["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            a.as_str()
+                .unwrap()
+                .replace("/reports/history", history_text)
+        })
+        .collect();
+    assert_eq!(command[..2], ["firedrill", "run"]);
+    let configmap = manifest("k8s/harness/scenarios-configmap.yaml");
+    let nightly = configmap["data"]["nightly.yaml"]
+        .as_str()
+        .unwrap()
+        .replace("/reports/history", history_text);
+    assert!(nightly.contains("at_most: baseline"), "{nightly}");
+    let scenario = dir.path().join("nightly.yaml");
+    std::fs::write(&scenario, nightly).unwrap();
+
+    // Two older nights and something else in the directory.
+    std::fs::create_dir_all(history.join("notes")).unwrap();
+    for night in ["nightly-20261101T030000Z", "nightly-20261102T030000Z"] {
+        edited(&history, night, |r| {
+            r["scenario"]["name"] = "nightly".into()
+        });
+    }
+    // Without the Pushgateway; keeping 2 nights instead of 14.
+    let mut args: Vec<&str> = Vec::new();
+    let mut words = command[1..].iter().map(String::as_str);
+    while let Some(word) = words.next() {
+        match word {
+            "/scenarios/nightly.yaml" => args.push(scenario.to_str().unwrap()),
+            "--push-gateway" => {
+                words.next();
+            }
+            "--keep-reports" => {
+                words.next();
+                args.extend(["--keep-reports", "2"]);
+            }
+            other => args.push(other),
+        }
+    }
+    args.push("--quiet");
+    // No cluster here: the run is aborted, after its arguments and scenario
+    // were read (its checks are listed), and still writes its report into
+    // the history.
+    let output = support::firedrill_env(&args, &[("KUBECONFIG", "/nonexistent")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no Kubernetes configuration"), "{stderr}");
+    assert!(stderr.contains("p95 latency at most baseline + 25% (floor 20ms) during healthy"), "{stderr}");
+    let mut left: Vec<String> = std::fs::read_dir(&history)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left.len(), 3, "the two newest nights and `notes`: {left:?}");
+    assert_eq!(left[0], "nightly-20261102T030000Z", "{left:?}");
+    assert!(
+        left[1].starts_with("nightly-2") && left[1] != left[0],
+        "{left:?}"
+    );
+    assert_eq!(left[2], "notes");
+    assert!(stderr.contains("removed the older report"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(history.join(&left[1]).join("report.json")).unwrap(),
+    )
+    .unwrap();
+    // The nights before were another run's phases (the example's): the
+    // baseline says so rather than comparing.
+    let baseline = &report["observations"]["baseline"];
+    assert_eq!(baseline["state"], "missing", "{baseline}");
+    assert!(
+        baseline["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no passing run of `nightly`"),
+        "{baseline}"
+    );
 }

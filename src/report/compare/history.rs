@@ -1,7 +1,8 @@
 //! Where a baseline comes from: one report.json, or the last N passing runs
 //! of the same scenario in a directory of report directories (what `run
 //! --reports DIR` writes, one `<scenario>-<timestamp>/` per run), reduced
-//! to their median. Runs of other scenarios are passed over; runs of the
+//! to their median. "Passing" lets in a run whose relative checks alone
+//! were inconclusive for want of a baseline (the first run of a history). Runs of other scenarios are passed over; runs of the
 //! same scenario with other phases or another time scale, and runs that
 //! did not pass, are passed over and counted, so an empty history says why.
 
@@ -9,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use super::figures::{figures_of, median_of};
 use super::CompareError;
-use crate::checks::Status;
-use crate::record::{Baseline, BaselineRun};
+use crate::checks::{CheckKind, Status};
+use crate::record::{Baseline, BaselineRun, RunStatus};
 use crate::report::Report;
 
 /// What the runs of a baseline must have in common with the run they are
@@ -108,6 +109,35 @@ impl Passed {
     }
 }
 
+/// Whether a run counts as passing for a history: it passed, or nothing
+/// failed and the only checks not passed are relative ones left
+/// inconclusive (the run had no baseline yet, or one without their figure).
+/// Without the second, a nightly job's first run — its relative checks
+/// inconclusive, with nothing to compare with — could never start the
+/// history. A run whose relative check failed (a regression) stays out, so
+/// regressions do not drag the baseline after them.
+fn passed_but_for_its_baseline(report: &Report) -> bool {
+    if report.verdict == Status::Pass {
+        return true;
+    }
+    let relative = |id: &str| {
+        report.plan.checks.iter().any(|c| {
+            c.id == id
+                && match &c.kind {
+                    CheckKind::Latency(plan) => plan.at_most.is_some(),
+                    CheckKind::FiresWithin(plan) => plan.at_most.is_some(),
+                    _ => false,
+                }
+        })
+    };
+    report.status == RunStatus::Completed
+        && report.verdicts.iter().all(|v| match v.status {
+            Status::Pass => true,
+            Status::Fail => false,
+            Status::Inconclusive => relative(&v.id),
+        })
+}
+
 /// The median of the last `last` passing runs of the wanted scenario in
 /// `dir`, ordered by when they started.
 pub fn from_history(dir: &Path, last: usize, wanted: &Wanted) -> Result<Baseline, CompareError> {
@@ -135,7 +165,7 @@ pub fn from_history(dir: &Path, last: usize, wanted: &Wanted) -> Result<Baseline
             passed.other_phases += 1;
         } else if (report.scenario.time_scale - wanted.time_scale).abs() > 1e-9 {
             passed.other_time_scale += 1;
-        } else if report.verdict != Status::Pass {
+        } else if !passed_but_for_its_baseline(&report) {
             passed.not_passing += 1;
         } else {
             runs.push((report.started_at.clone(), path, report));
