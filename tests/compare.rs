@@ -424,7 +424,10 @@ fn the_nightly_cronjob_writes_its_history_prunes_it_and_compares_with_it() {
     let output = support::firedrill_env(&args, &[("KUBECONFIG", "/nonexistent")]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no Kubernetes configuration"), "{stderr}");
-    assert!(stderr.contains("p95 latency at most baseline + 25% (floor 20ms) during healthy"), "{stderr}");
+    assert!(
+        stderr.contains("p95 latency at most baseline + 25% (floor 20ms) during healthy"),
+        "{stderr}"
+    );
     let mut left: Vec<String> = std::fs::read_dir(&history)
         .unwrap()
         .flatten()

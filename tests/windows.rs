@@ -239,3 +239,41 @@ fn service_side_windows_come_from_prometheus_and_say_when_it_cannot_answer() {
         short.summary
     );
 }
+
+#[test]
+fn windows_and_relative_bounds_are_validated_where_they_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let predict = crate::support::scenario::PREDICT;
+    let scenario = Scenario::new("bad-windows")
+        .time_scale(10)
+        .phase(
+            Phase::new("steady")
+                .duration("1m")
+                .rate("10/s")
+                .request(predict),
+        )
+        .check("{ slo: latency, quantile: p90, below: 100ms, window: 5s, during: steady }")
+        .check("{ slo: latency, quantile: p90, below: 100ms, for: 3, during: steady }")
+        .check(
+            "{ slo: latency, quantile: p90, at_most: baseline + 10%, window: 1m, during: steady }",
+        )
+        .check("{ slo: latency, quantile: p90, at_most: 10%, during: steady }")
+        .check("{ slo: latency, quantile: p90, during: steady }")
+        .check("{ slo: error_ratio, below: 1%, window: 1m, for: 2 windows, during: steady }")
+        .check("{ slo: error_ratio, below: 1%, at_most: baseline, during: steady }")
+        .write(&dir.path().join("bad.yaml"));
+    let output = support::firedrill(&["validate", &scenario]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "checks[0].window: `window: 5s` is 0.5s under time_scale 10",
+        "checks[1].for: `for` counts windows: it goes with `window`",
+        "checks[2].at_most: `at_most` does not go with `window`",
+        "checks[3].at_most: `at_most: 10%`: write `baseline`, `baseline + 10%` or `baseline + 20ms`",
+        "checks[4].below: a latency check needs `below` (e.g. 500ms), `at_most: baseline + 10%`, or both",
+        "checks[5].window: 2 6s windows back to back need 12s of the phase, and it runs 6s (as run)",
+        "checks[6].at_most: `at_most` does not go with `slo: error_ratio`",
+    ] {
+        assert!(stderr.contains(expected), "missing `{expected}` in:\n{stderr}");
+    }
+}

@@ -148,6 +148,9 @@ pub struct WindowValue {
     pub value: Option<f64>,
     /// Requests it holds (answers, for latency).
     pub requests: u64,
+    /// Between windows of the same value, the worse: the higher mean
+    /// latency (a window all inside a spike before one that grazes it).
+    pub tiebreak: f64,
 }
 
 /// How many windows of `length` slide over a series: every start from 0
@@ -206,6 +209,7 @@ pub fn latency_windows(
             from: f64::from(from),
             value: (sum.count() > 0).then(|| sum.quantile_ms(q)),
             requests: sum.count(),
+            tiebreak: sum.0.mean(),
         });
     }
     out
@@ -234,6 +238,7 @@ pub fn error_ratio_windows(
                 from: f64::from(from),
                 value: (sum.requests > 0).then(|| sum.failed() as f64 / sum.requests as f64),
                 requests: sum.requests,
+                tiebreak: sum.failed() as f64,
             }
         })
         .collect()
@@ -254,6 +259,7 @@ pub fn observed_windows(
             from: w.end_at - observed.window_seconds - phase_start,
             value: w.value.map(|v| v * unit),
             requests: w.requests_seen.map_or(0, |r| r.round().max(0.0) as u64),
+            tiebreak: 0.0,
         })
         .collect()
 }
@@ -309,7 +315,7 @@ pub fn figures(
     let worst = windows.iter().filter_map(|w| w.value.map(|v| (w, v))).fold(
         None,
         |best: Option<(&WindowValue, f64)>, (w, v)| match best {
-            Some((_, b)) if b >= v => best,
+            Some((bw, b)) if b > v || (b == v && bw.tiebreak >= w.tiebreak) => best,
             _ => Some((w, v)),
         },
     );

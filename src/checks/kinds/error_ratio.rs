@@ -240,32 +240,7 @@ fn windowed(
 ) -> Judgement<Evidence, Refused> {
     let record = phase_record(plan.phase, judging.observations)?;
     let name = &record.name;
-    let offset = judging.rel(record.started_at);
-    let bad = |_: usize, w: &sliding::WindowValue| w.value.is_some_and(|v| v >= plan.below);
-    let (figures, counts, query, step) = match source {
-        Source::Client => {
-            let (_, stats) = phase_stats(plan.phase, judging.observations)?;
-            let seconds = (record.ended_at - record.started_at).ceil().max(1.0) as u32;
-            let windows = sliding::error_ratio_windows(&stats.series, seconds, window.seconds);
-            (
-                sliding::figures(&windows, window, 1.0, offset, bad),
-                Some(stats.counts),
-                None,
-                1.0,
-            )
-        }
-        Source::Prometheus => {
-            let observed = service_windows_of(judging)?;
-            let windows = observed_windows(observed, record.started_at, 1.0);
-            let figures = sliding::figures(&windows, window, observed.step_seconds, offset, bad);
-            (
-                figures,
-                None,
-                Some(observed.query.clone()),
-                observed.step_seconds,
-            )
-        }
-    };
+    let (figures, counts, query, step) = windows_of(plan, source, window, record, judging)?;
     let Some(worst) = figures.worst.as_ref().map(|w| w.value) else {
         return Err(Unjudged::inconclusive(format!("no window of `{name}` had requests")).into());
     };
@@ -312,4 +287,39 @@ fn windowed(
             ..Evidence::default()
         },
     ))
+}
+
+/// The windows' figures, with the client's counts or the query asked, and
+/// how far apart the windows start.
+type Windows = (WindowFigures, Option<Counts>, Option<String>, f64);
+
+fn windows_of(
+    plan: &ErrorRatio,
+    source: Source,
+    window: SlidingWindow,
+    record: &crate::record::PhaseRecord,
+    judging: &Judging,
+) -> Result<Windows, Refused> {
+    let offset = judging.rel(record.started_at);
+    let bad = |_: usize, w: &sliding::WindowValue| w.value.is_some_and(|v| v >= plan.below);
+    Ok(match source {
+        Source::Client => {
+            let (_, stats) = phase_stats(plan.phase, judging.observations)?;
+            let seconds = (record.ended_at - record.started_at).ceil().max(1.0) as u32;
+            let windows = sliding::error_ratio_windows(&stats.series, seconds, window.seconds);
+            let figures = sliding::figures(&windows, window, 1.0, offset, bad);
+            (figures, Some(stats.counts), None, 1.0)
+        }
+        Source::Prometheus => {
+            let observed = service_windows_of(judging)?;
+            let windows = observed_windows(observed, record.started_at, 1.0);
+            let figures = sliding::figures(&windows, window, observed.step_seconds, offset, bad);
+            (
+                figures,
+                None,
+                Some(observed.query.clone()),
+                observed.step_seconds,
+            )
+        }
+    })
 }

@@ -17,6 +17,7 @@
 mod alerts;
 mod interruption;
 mod paging;
+mod relative;
 mod slo;
 
 use std::collections::BTreeMap;
