@@ -55,12 +55,21 @@ impl RelativeBound {
             Allowance::Share(share) => {
                 format!("baseline + {}%", crate::time::trim_float(share * 100.0))
             }
-            Allowance::Over(d) => format!("baseline + {}", HumanDuration(d)),
+            Allowance::Over(d) => format!("baseline + {}", shown(d)),
         };
         match self.floor {
-            Some(floor) => format!("{over} (floor {})", HumanDuration(floor)),
+            Some(floor) => format!("{over} (floor {})", shown(floor)),
             None => over,
         }
+    }
+}
+
+/// `5ms`, `4.5s`, `1m30s`: as run (a time's is scaled).
+fn shown(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", crate::time::trim_float(d.as_secs_f64() * 1000.0))
+    } else {
+        crate::time::format_duration(d)
     }
 }
 
