@@ -1,43 +1,31 @@
 //! `firedrill compare` and baselines, on the embedded default (the demo
-//! gateway and a real Prometheus, compressed twenty-fold): two
-//! quickstart-like runs compare clean; the same drill with 100 ms added to
-//! every backend call in `healthy` compares as a regression that names the
-//! phase and the percentile; `--history` takes the median of the last
-//! passing runs; a run given `--baseline` judges its relative checks
-//! against it and pushes its deltas to a real Pushgateway.
+//! gateway and a real Prometheus): two runs of the quickstart compare
+//! clean; the quickstart with 100 ms added to every backend call in
+//! `healthy` compares as a regression that names the phase and the
+//! percentile; `--history` takes the median of the last passing runs; a
+//! run given `--baseline` judges its relative checks against it and pushes
+//! its deltas to a real Pushgateway.
 
 use std::path::{Path, PathBuf};
 
 use crate::support::scenario::{Phase, Scenario, PREDICT};
 use crate::support::{self, require_prometheus, Pushgateway};
 
-/// The quickstart's phases and alert checks at 40/s (240 answers in
-/// `healthy`: enough for its p95 to be judged), with `healthy_fault` in
+/// scenarios/quickstart.yaml's phases and alert checks (same name, phases,
+/// rates and time scale: comparable with it), with `healthy_fault` in
 /// `healthy` and `extra` checks.
-fn quickstart_like(dir: &Path, file: &str, healthy_fault: Option<&str>, extra: &[&str]) -> String {
-    let mut healthy = Phase::new("healthy")
-        .duration("2m")
-        .rate("40/s")
-        .request(PREDICT);
-    if let Some(fault) = healthy_fault {
-        healthy = healthy.fault(fault);
-    }
-    let mut scenario = Scenario::new("quickstart-like")
-        .time_scale(20)
-        .phase(healthy)
-        .phase(
-            Phase::new("errors")
-                .duration("3m")
-                .rate("40/s")
-                .request(PREDICT)
-                .fault("{ backend_error_ratio: 50% }"),
-        )
-        .phase(
-            Phase::new("recovery")
-                .duration("4m")
-                .rate("40/s")
-                .request(PREDICT),
-        )
+fn quickstart_with(dir: &Path, file: &str, healthy_fault: &str, extra: &[&str]) -> String {
+    let phase = |name: &str, duration: &str| {
+        Phase::new(name)
+            .duration(duration)
+            .rate("20/s")
+            .request(PREDICT)
+    };
+    let mut scenario = Scenario::new("quickstart")
+        .time_scale(10)
+        .phase(phase("healthy", "2m").fault(healthy_fault))
+        .phase(phase("errors", "3m").fault("{ backend_error_ratio: 50% }"))
+        .phase(phase("recovery", "4m"))
         .check("{ alert: GatewayHighErrorRate, silent_during: healthy }")
         .check("{ alert: GatewayHighErrorRate, fires_within: 2m30s, after: errors.start }")
         .check("{ alert: GatewayHighErrorRate, resolves_within: 3m30s, after: recovery.start }")
@@ -78,20 +66,18 @@ fn quickstart_runs_compare_clean_and_added_latency_in_healthy_is_a_regression() 
     require_prometheus();
     let dir = tempfile::tempdir().unwrap();
     let history = dir.path().join("history");
-    let clean = quickstart_like(dir.path(), "clean.yaml", None, &[]);
-    let runs: Vec<PathBuf> = [
-        "quickstart-like-20261201T000000Z",
-        "quickstart-like-20261202T000000Z",
-    ]
-    .iter()
-    .map(|name| history.join(name))
-    .collect();
+    let quickstart = support::repo().join("scenarios/quickstart.yaml");
+    let quickstart = quickstart.to_str().unwrap();
+    let runs: Vec<PathBuf> = ["quickstart-20261201T000000Z", "quickstart-20261202T000000Z"]
+        .iter()
+        .map(|name| history.join(name))
+        .collect();
     for out in &runs {
-        let (code, stderr) = run(&clean, out, &[]);
+        let (code, stderr) = run(quickstart, out, &[]);
         assert_eq!(code, 0, "{stderr}");
     }
 
-    // Two runs of the same drill: nothing regressed. The latency floor is
+    // Two runs of the quickstart: nothing regressed. The latency floor is
     // raised from its 5 ms default: this machine's two cores are shared with
     // builds and other drills, and a stall of a few hundred ms there moves
     // a 240-request p95 by tens of ms from one run to the next (measured:
@@ -106,14 +92,14 @@ fn quickstart_runs_compare_clean_and_added_latency_in_healthy_is_a_regression() 
         "{text}"
     );
 
-    // The same drill with every backend call 100 ms slower in `healthy`,
+    // The quickstart with every backend call 100 ms slower in `healthy`,
     // given the first run as its baseline: its relative checks are judged
     // against it, and its deltas pushed.
     let gateway = Pushgateway::start();
-    let slow_scenario = quickstart_like(
+    let slow_scenario = quickstart_with(
         dir.path(),
         "slow.yaml",
-        Some("{ backend_latency: 100ms }"),
+        "{ backend_latency: 100ms }",
         &[
             "{ slo: latency, quantile: p95, at_most: baseline + 10%, floor: 20ms, during: healthy, source: client }",
             "{ slo: latency, quantile: p95, at_most: baseline + 10%, floor: 100ms, during: recovery, source: client }",
