@@ -175,7 +175,10 @@ fn quickstart_runs_compare_clean_and_added_latency_in_healthy_is_a_regression() 
     );
 
     // `compare` names the phase and the percentile, in every format.
-    let (code, text) = compare(&[&report(&runs[0]), &report(&slow)]);
+    // (The same shared-machine floor: a stall elsewhere must not show as a
+    // regression of `errors` or `recovery`; 100 ms in `healthy` is over it.)
+    let floor = ["--floor", "50ms"];
+    let (code, text) = compare(&[&floor[..], &[&report(&runs[0]), &report(&slow)]].concat());
     eprintln!("{text}");
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("REGRESSION"), "{text}");
@@ -184,11 +187,18 @@ fn quickstart_runs_compare_clean_and_added_latency_in_healthy_is_a_regression() 
         !text.contains("during `recovery` +"),
         "only `healthy` was slowed: {text}"
     );
-    let (code, markdown) = compare(&["--markdown", &report(&runs[0]), &report(&slow)]);
+    let (code, markdown) = compare(
+        &[
+            &floor[..],
+            &["--markdown", &report(&runs[0]), &report(&slow)],
+        ]
+        .concat(),
+    );
     eprintln!("{markdown}");
     assert_eq!(code, 1);
     assert!(markdown.contains("| ❌ | `healthy` p95 |"), "{markdown}");
-    let (code, json) = compare(&["--json", &report(&runs[0]), &report(&slow)]);
+    let (code, json) =
+        compare(&[&floor[..], &["--json", &report(&runs[0]), &report(&slow)]].concat());
     assert_eq!(code, 1);
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     let p95 = json["rows"]
