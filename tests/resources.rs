@@ -346,6 +346,9 @@ async fn an_interrupted_drill_gives_the_memory_back_and_stops_the_burn() {
         client: firedrill::load::Client::Lean,
         pacing: firedrill::load::Pacing::Timerfd,
         threads: None,
+        baseline: None,
+        baseline_last: None,
+        keep_reports: None,
     };
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let run = tokio::spawn(async move {

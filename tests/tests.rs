@@ -13,6 +13,7 @@ mod support;
 mod bounds;
 mod cli;
 mod cluster;
+mod compare;
 mod demo;
 mod drills;
 mod html;
@@ -38,6 +39,7 @@ mod slo_burn;
 mod stall;
 mod target_down;
 mod terminal;
+mod windows;
 
 /// A file in tests/ that is not declared above would never be compiled:
 /// its tests would silently not run.

@@ -4,6 +4,7 @@
 //! parses the command line and calls `execute`.
 
 pub mod cluster;
+pub mod compare;
 pub mod load;
 pub mod outcome;
 pub mod rules;
@@ -29,6 +30,7 @@ pub enum Command {
     Validate(ValidateArgs),
     Report(ReportArgs),
     Merge(MergeArgs),
+    Compare(compare::CompareArgs),
     /// Analyse alert rules and dashboards: lints promtool misses, worst-case
     /// time to fire, a scenario's deadlines, and (with --prometheus) series
     /// that do not exist, rules that fail, panels with no data.
@@ -129,6 +131,7 @@ pub async fn dispatch(command: Command, cluster: ClusterArgs) -> Result<Outcome,
         Command::Validate(args) => validate(&args.scenarios, &Overrides::default()),
         Command::Report(args) => rerender(&args.report, args.out.as_deref()),
         Command::Merge(args) => merge(&args.reports, &args.out),
+        Command::Compare(args) => compare::compare(&args),
         Command::Rules {
             command: rules::RulesCommand::Check(args),
         } => rules::check(args).await,

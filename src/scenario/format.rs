@@ -47,6 +47,22 @@ pub struct ScenarioFile {
     pub phases: Vec<PhaseSpec>,
     #[serde(default)]
     pub checks: Vec<CheckSpec>,
+    /// What relative checks (`at_most: baseline + 10%`) are judged against:
+    /// a report.json, or a directory of report directories.
+    #[serde(default)]
+    pub baseline: Option<BaselineSpec>,
+}
+
+/// `baseline: reports/nightly` or `baseline: { path: reports/nightly, last: 7 }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum BaselineSpec {
+    Path(String),
+    Full {
+        path: String,
+        #[serde(default)]
+        last: Option<usize>,
+    },
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -530,7 +530,8 @@ pub fn slo_threshold_findings(plan: &Plan, buckets: &Buckets) -> Vec<LintFinding
         .iter()
         .filter_map(|check| match &check.kind {
             CheckKind::Latency(latency) if latency.source == Source::Prometheus => {
-                let t = latency.below.as_secs_f64();
+                // A bound relative to a baseline only is no bucket question.
+                let t = latency.below?.as_secs_f64();
                 (!is_bucket_bound(&bounds, t)).then(|| LintFinding::new(
                     LintId::HistogramThresholdBetweenBuckets,
                     check.id.clone(),

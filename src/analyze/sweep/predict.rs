@@ -156,6 +156,7 @@ fn subjects<'a>(plan: &'a Plan, phases: &[PhaseRecord]) -> Vec<Subject<'a>> {
                 alert,
                 deadline,
                 anchor: Anchor::PhaseStart { phase },
+                ..
             }) = &check.kind
             else {
                 return None;

@@ -15,8 +15,11 @@ mod endpoints;
 mod phase;
 mod resources;
 
-use super::format::{PrometheusSpec, ScenarioFile, TargetSpec};
-use crate::plan::{ContainerLimits, PhasePlan, Plan, PrometheusPlan, ServiceMetrics, TargetPlan};
+use super::format::{BaselineSpec, PrometheusSpec, ScenarioFile, TargetSpec};
+use crate::plan::{
+    BaselineSource, ContainerLimits, PhasePlan, Plan, PrometheusPlan, ServiceMetrics, TargetPlan,
+    DEFAULT_BASELINE_RUNS,
+};
 use crate::spec::{is_metric_name, FieldPath, FieldProblem, Validator};
 use crate::time::format_duration;
 use endpoints::{validate_prometheus, validate_target};
@@ -92,6 +95,7 @@ pub fn validate(
         checks::validate_checks(&mut v, &file, &phases, scale, receivers.as_ref(), base_dir);
     let alertmanager =
         checks::implied_alertmanager(&mut v, alertmanager, &file, &checks, external_prometheus);
+    let baseline = validate_baseline(&mut v, &file, base_dir, &root);
 
     match (v.is_empty(), target, prometheus) {
         (true, Some(target), Some(prometheus)) => Ok(Plan {
@@ -107,9 +111,42 @@ pub fn validate(
             phases,
             checks,
             shard: None,
+            baseline,
         }),
         _ => Err(v.into_problems()),
     }
+}
+
+/// `baseline`: a path relative to the scenario file's directory; with a
+/// directory, how many of its last passing runs.
+fn validate_baseline(
+    v: &mut Validator,
+    file: &ScenarioFile,
+    base_dir: &Path,
+    root: &FieldPath,
+) -> Option<BaselineSource> {
+    let (path, last) = match file.baseline.as_ref()? {
+        BaselineSpec::Path(path) => (path, None),
+        BaselineSpec::Full { path, last } => (path, *last),
+    };
+    if path.trim().is_empty() {
+        v.problem(
+            root.key("baseline"),
+            "a baseline names a report.json or a directory of reports",
+        );
+        return None;
+    }
+    if last == Some(0) {
+        v.problem(
+            root.key("baseline").key("last"),
+            "`last` counts runs: at least 1",
+        );
+        return None;
+    }
+    Some(BaselineSource {
+        path: base_dir.join(path),
+        last: last.unwrap_or(DEFAULT_BASELINE_RUNS),
+    })
 }
 
 /// `version` and `name`.
