@@ -39,9 +39,9 @@ fn a_minimal_scenario_runs_on_the_embedded_default() {
 }
 
 #[test]
-fn time_scale_divides_durations_and_deadlines_not_rates() {
+fn time_scale_divides_durations_and_deadlines_and_scale_rates_false_keeps_rates() {
     let text = format!(
-        "{BASE}time_scale: 10\nchecks:\n  - {{ alert: A, fires_within: 30s, after: a.start }}\n"
+        "{BASE}time_scale: 10\nscale_rates: false\nchecks:\n  - {{ alert: A, fires_within: 30s, after: a.start }}\n"
     );
     let p = plan(&text);
     match &p.phases[0].model {

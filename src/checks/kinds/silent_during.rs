@@ -89,7 +89,7 @@ impl Check for SilentDuring {
         let Some(phase_name) = &spec.silent_during else {
             return Vec::new();
         };
-        let Some(phase) = context.phase(v, path.key("silent_during"), phase_name) else {
+        let Some(phase) = context.watched_phase(v, path.key("silent_during"), phase_name) else {
             return Vec::new();
         };
         let Some(alert) = alert else {

@@ -76,6 +76,8 @@ fn phase_plan(name: &str) -> PhasePlan {
         requests: Vec::new(),
         fault: None,
         timeout: Duration::from_secs(10),
+        pace: Default::default(),
+        warm_up: false,
     }
 }
 

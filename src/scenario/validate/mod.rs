@@ -15,7 +15,7 @@ mod endpoints;
 mod phase;
 
 use super::format::{PrometheusSpec, ScenarioFile, TargetSpec};
-use crate::plan::{PhasePlan, Plan, PrometheusPlan, ServiceMetrics, TargetPlan};
+use crate::plan::{Pace, PhasePlan, Plan, PrometheusPlan, ServiceMetrics, TargetPlan};
 use crate::spec::{is_metric_name, FieldPath, FieldProblem, Validator};
 use crate::time::format_duration;
 use endpoints::{validate_prometheus, validate_target};
@@ -177,6 +177,7 @@ fn validate_phases(
     let default_headers = defaults.headers.clone().unwrap_or_default();
     let context = PhaseContext {
         scale,
+        pace: Pace::new(scale, file.scale_rates.unwrap_or(true)),
         default_timeout,
         default_connections,
         default_headers: &default_headers,
