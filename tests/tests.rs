@@ -22,6 +22,7 @@ mod layers;
 mod lean_http1;
 mod lifecycle;
 mod merge;
+mod noise;
 mod outage;
 mod paging;
 mod push;
@@ -36,6 +37,7 @@ mod slo_burn;
 mod stall;
 mod target_down;
 mod terminal;
+mod time_scaling;
 
 /// A file in tests/ that is not declared above would never be compiled:
 /// its tests would silently not run.

@@ -413,6 +413,7 @@ async fn loaded_alert_rules(
                     query: rule.query.clone(),
                     health: RuleHealth::of(&rule.health),
                     last_error: rule.last_error.clone().filter(|e| !e.is_empty()),
+                    error_ratio: None,
                 });
         }
     }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use alerts::{
     AlertEvent, AlertHistory, AlertRuleInfo, AlertStage, ConditionObservation, Episode, Labels,
-    QueryFailure, RuleHealth, UnknownAlertStage, WatchLog,
+    QueryFailure, RatioCondition, RuleHealth, UnknownAlertStage, WatchLog,
 };
 pub use paging::{
     AlertAtAlertmanager, AlertState, AlertmanagerRecord, Notification, NotifiedAlert, SilenceRecord,

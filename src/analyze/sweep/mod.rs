@@ -17,6 +17,7 @@
 
 mod cases;
 mod error;
+mod noise;
 mod predict;
 mod promtool;
 mod results;
@@ -31,6 +32,7 @@ use std::time::{Duration, Instant};
 
 pub use cases::{Case, FaultShape};
 pub use error::{NotSwept, SweepError, Unfed, Unprobeable};
+pub use noise::{ratio_condition, read_error_ratios};
 pub use predict::{annotate, predict, PredictError, Prediction};
 pub use results::{percent, AlertSweep, Engine, ModelFigures, Row, ShareBounds, SweepReport};
 pub use slo::{Scores, Significance, Slo};

@@ -150,6 +150,7 @@ fn observations() -> Observations {
             query: "sum(rate(errors[1m])) / sum(rate(total[1m])) > 0.05".into(),
             health: RuleHealth::Ok,
             last_error: None,
+            error_ratio: None,
         },
     );
     let mut alerts = BTreeMap::new();
