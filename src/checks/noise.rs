@@ -55,7 +55,8 @@ pub struct NoiseFigures {
 pub struct Filling {
     pub window_seconds: f64,
     pub evaluations: u32,
-    /// The last of them, in seconds from the run's start.
+    /// When the window first held a full one's requests, in seconds from
+    /// the run's start.
     pub until_seconds: f64,
     /// The fewest requests such a window held, and what a full one holds.
     pub fewest_requests: u64,
@@ -332,7 +333,8 @@ impl FireOdds {
 
 /// The rule's evaluations inside a phase while its window held less than
 /// a full one (at the phase's pace): the run began, or traffic changed,
-/// too recently for it to hold what production's holds.
+/// too recently for it to hold what production's holds. The evaluations
+/// are Prometheus's own ticks of the rule's group when they were watched.
 pub fn filling(info: &AlertRuleInfo, phase: usize, judging: &Judging) -> Option<Filling> {
     let window = window_of(info)?;
     let observations = judging.observations;
@@ -340,30 +342,44 @@ pub fn filling(info: &AlertRuleInfo, phase: usize, judging: &Judging) -> Option<
     let (full, _) = window_sizes(window, phase, judging)?;
     let traffic = traffic(observations, |_| 0.0);
     let span = span_of(record, observations);
-    let evaluation = info.interval_seconds.max(0.001);
-    let mut found: Option<Filling> = None;
-    let mut t = span.from;
-    while t <= span.to {
-        let held = traffic.held(t, window);
-        if (held as f64) < FILLING * full as f64 {
-            let f = found.get_or_insert(Filling {
-                window_seconds: window,
-                evaluations: 0,
-                until_seconds: t,
-                fewest_requests: held,
-                full_requests: full,
-            });
-            f.evaluations += 1;
-            f.until_seconds = t;
-            // An empty window has no ratio (it cannot fire): the fewest
-            // that count are those of windows that held something.
-            if held > 0 && (f.fewest_requests == 0 || held < f.fewest_requests) {
-                f.fewest_requests = held;
-            }
-        }
-        t += evaluation;
+    let is_full = |t: f64| traffic.held(t, window) as f64 >= FILLING * full as f64;
+    // When the window first holds a full one's requests, to a quarter second.
+    let mut filled = span.from;
+    while !is_full(filled) && filled <= span.to {
+        filled += 0.25;
     }
-    found
+    if filled == span.from {
+        return None;
+    }
+    let ticks: Vec<f64> = match observations.watch.evaluations.get(&info.group) {
+        Some(ticks) => ticks
+            .iter()
+            .map(|t| t - observations.run_start)
+            .filter(|t| *t >= span.from && *t < filled)
+            .collect(),
+        None => {
+            let evaluation = info.interval_seconds.max(0.001);
+            let count = ((filled - span.from) / evaluation).ceil() as usize;
+            (0..count)
+                .map(|i| span.from + i as f64 * evaluation)
+                .collect()
+        }
+    };
+    // An empty window has no ratio (it cannot fire): the fewest that count
+    // are those of windows that held something.
+    let fewest = ticks
+        .iter()
+        .map(|t| traffic.held(*t, window))
+        .filter(|held| *held > 0)
+        .min()
+        .unwrap_or(0);
+    Some(Filling {
+        window_seconds: window,
+        evaluations: ticks.len() as u32,
+        until_seconds: filled,
+        fewest_requests: fewest,
+        full_requests: full,
+    })
 }
 
 /// The window the rule reads: its error ratio's, else the longest range
@@ -383,7 +399,7 @@ impl Filling {
     /// Whether a moment (seconds from the run's start) came while the
     /// window was filling.
     pub fn covers(&self, at: f64) -> bool {
-        at <= self.until_seconds + 1e-6
+        at < self.until_seconds
     }
 
     /// What a silence broken on a filling window says.

@@ -16,7 +16,7 @@ use crate::record::{
     AlertAtAlertmanager, AlertEvent, AlertStage, EnvSummary, Live, Notification, PhaseRecord,
     Progress,
 };
-use crate::time::{format_duration, trim_float};
+use crate::time::{format_duration, prometheus_duration, trim_float};
 
 /// Clears the current line (the status line, when one is shown).
 const CLEAR_LINE: &str = "\r\x1b[2K";
@@ -183,10 +183,11 @@ pub fn describe_rate(rate: &RateShape, pace: Pace) -> String {
 /// scaled).
 fn describe_pause(pause: Duration, pace: Pace) -> String {
     if pace.rates_scaled && !pause.is_zero() {
+        // To the millisecond: a divided pause is often under a tenth.
         format!(
             "{} in production, {} run",
-            format_duration(pause.mul_f64(pace.time_scale)),
-            format_duration(pause)
+            prometheus_duration(pause.mul_f64(pace.time_scale)),
+            prometheus_duration(pause)
         )
     } else {
         format_duration(pause)
@@ -455,4 +456,30 @@ pub fn summary(report: &Report) -> String {
         report.exit_code
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_is_shown_as_written_and_as_sent() {
+        let rate = RateShape {
+            from: 200.0,
+            to: 200.0,
+        };
+        assert_eq!(describe_rate(&rate, Pace::default()), "200/s");
+        assert_eq!(
+            describe_rate(&rate, Pace::new(10.0, true)),
+            "20/s in production, sent at 200/s"
+        );
+        assert_eq!(
+            describe_rate(&rate, Pace::new(10.0, false)),
+            "200/s as written (scale_rates: false: a window holds what 20/s would in production)"
+        );
+        assert_eq!(
+            describe_pause(Duration::from_millis(10), Pace::new(10.0, true)),
+            "100ms in production, 10ms run"
+        );
+    }
 }

@@ -13,7 +13,9 @@
 //! about, and the alert's states over the answers) → `promtool` (the
 //! answers) → `score` (rows, budget, precision, recall: `slo`) →
 //! `results` (the data; `report` renders it, `--json` serializes it).
-//! `predict` runs a sweep for a drill's deadline checks.
+//! `predict` runs a sweep for a drill's deadline checks; `noise` says what
+//! errors drawn at random (not held exactly) do, for the sweep's rows and
+//! a drill's verdicts (`stats`).
 
 mod cases;
 mod error;
@@ -144,6 +146,8 @@ pub async fn sweep(options: &SweepOptions) -> Result<SweepReport, SweepError> {
         if target.sweep.not_swept.is_none() {
             score::score(target, options, &mut findings);
             score::cross_check(target, &mut notes);
+            let history = options.history.map(|h| h.as_secs_f64());
+            noise::by_chance(target, options.request_rate, history, &mut notes);
         }
     }
     Ok(SweepReport {

@@ -9,11 +9,25 @@ use std::time::Duration;
 
 use promql_parser::parser::parse;
 
+use super::cases::FaultShape;
+use super::results::percent;
+use super::target::Target;
 use crate::analyze::condition::{self, Compound, Direction, Reader, Recordings, Shape, Signal};
 use crate::analyze::rules_check::recordings;
 use crate::plan::{Plan, PrometheusPlan};
 use crate::record::{Observations, RatioCondition};
 use crate::rules::{self, LoadedGroups};
+use crate::stats::{self, RatioRule, Second, Span, Traffic};
+use crate::time::{format_duration_secs, trim_float};
+
+/// Simulated runs per sweep row: fewer than a verdict's, a row being one
+/// figure of many.
+const SWEEP_TRIALS: u32 = 500;
+/// Seconds of traffic a row's simulation may span: alerts over windows of
+/// days (burn rates' long windows) are not simulated.
+const LONGEST_SECONDS: f64 = 6.0 * 3600.0;
+/// Where chance and the exact ratio disagree enough to say so.
+const DISAGREE: f64 = 0.05;
 
 /// The error ratio a condition compares, when it is one: a ratio leaf
 /// (a success ratio below a threshold is an error ratio above its
@@ -99,6 +113,82 @@ fn drill_recordings(plan: &Plan) -> Recordings {
         }],
         rules::scale_duration(evaluation, plan.time_scale),
     )
+}
+
+/// For each step row of an alert on an error ratio: the chance that errors
+/// drawn at random at the row's ratio, `request_rate` a second, with the
+/// windows full of healthy traffic (or `history` seconds of it) before the
+/// fault, fire it within the horizon — the rows themselves are exact
+/// ratios, which a real service's errors are not. A note where the two
+/// disagree: a ratio that never fires exactly fires by chance, or one that
+/// fires exactly may not.
+pub fn by_chance(
+    target: &mut Target,
+    request_rate: f64,
+    history: Option<f64>,
+    notes: &mut Vec<String>,
+) {
+    let Some(ratio) = target.shape.as_ref().and_then(ratio_condition) else {
+        return;
+    };
+    let rule = RatioRule {
+        window_seconds: ratio.window_seconds,
+        threshold: ratio.threshold,
+        inclusive: ratio.inclusive,
+        evaluation_seconds: target.intervals.evaluation.as_secs_f64(),
+        for_seconds: target.hold,
+    };
+    let before = history.unwrap_or(ratio.window_seconds).ceil();
+    let horizon = target.sweep.horizon_seconds;
+    if before + horizon > LONGEST_SECONDS || request_rate <= 0.0 {
+        return;
+    }
+    let name = target.sweep.name();
+    for row in &mut target.sweep.rows {
+        if row.case.shape != FaultShape::Step {
+            continue;
+        }
+        let traffic = step_traffic(request_rate, before, horizon, row.case.error_ratio);
+        let span = Span {
+            from: before,
+            to: before + horizon,
+        };
+        let chance = stats::noise(&traffic, &rule, span, SWEEP_TRIALS, 24).firing;
+        row.noise_firing_chance = Some(chance.share());
+        let said = match row.firing {
+            None if chance.share() >= DISAGREE => "though held exactly that ratio never does",
+            Some(_) if chance.share() <= 1.0 - DISAGREE => {
+                "though held exactly that ratio always does"
+            }
+            _ => continue,
+        };
+        notes.push(format!(
+            "{name}: at {}/s, errors at random at {} fire it within {} with chance {}, {said}",
+            trim_float(request_rate),
+            percent(row.case.error_ratio),
+            format_duration_secs(horizon),
+            chance.text()
+        ));
+    }
+}
+
+/// `request_rate` a second (whole requests, spread evenly), healthy for
+/// `before` seconds, then failing at `error_ratio` for `horizon`.
+fn step_traffic(request_rate: f64, before: f64, horizon: f64, error_ratio: f64) -> Traffic {
+    let seconds = (before + horizon).ceil() as usize + 1;
+    Traffic {
+        seconds: (0..seconds)
+            .map(|i| Second {
+                requests: ((i + 1) as f64 * request_rate).floor() as u64
+                    - (i as f64 * request_rate).floor() as u64,
+                error_share: if (i as f64) < before {
+                    0.0
+                } else {
+                    error_ratio
+                },
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ pub fn row(target: &Target, case: &Case, tracks: &[&Track], options: &SweepOptio
         fault_budget: None,
         significance: None,
         model,
+        noise_firing_chance: None,
     };
     if options.model_only || outcomes.is_empty() {
         if let Some(m) = model {

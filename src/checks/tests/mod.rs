@@ -16,6 +16,7 @@
 
 mod alerts;
 mod interruption;
+mod noise;
 mod paging;
 mod slo;
 
