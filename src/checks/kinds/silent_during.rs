@@ -180,7 +180,14 @@ fn judge(plan: &SilentDuring, judging: &Judging) -> Judgement<Evidence, Refused>
     }
     let mut judged = unheard(plan, record, &context, judging, figures);
     if judged.status == Status::Pass {
-        if let Some(filling) = &judged.evidence.filling {
+        // An error ratio over a phase without errors cannot cross on a thin
+        // window either: then the filling changed nothing worth saying.
+        let errorless = judged
+            .evidence
+            .noise
+            .as_ref()
+            .is_some_and(|n| n.measured_error_ratio == 0.0);
+        if let Some(filling) = judged.evidence.filling.as_ref().filter(|_| !errorless) {
             judged.summary.push_str(&filling.clause());
         }
         judged.summary.push_str(&noise_clause);
