@@ -435,12 +435,22 @@ impl<'a> Rewrite<'a> {
             rule: self.rule.to_string(),
             written: written.to_string(),
             factor,
-            what: if role == Role::Added && matches!(other, Reading::Instant) {
-                "a duration".into()
-            } else {
-                other.describe()
-            },
+            what: self.kind_of(factor).into(),
         });
+    }
+
+    /// What a factor makes a quantity, at this pace, for people.
+    fn kind_of(&self, factor: f64) -> &'static str {
+        let (k, ts) = (self.pace.rate_factor(), self.pace.time_scale);
+        if same(factor, 1.0 / ts) {
+            "a duration, or a count over a window of traffic kept as written"
+        } else if same(factor, k) {
+            "a per-second quantity, at the drill's pace"
+        } else if same(factor, k / ts) {
+            "a count over a window"
+        } else {
+            "what it is compared with reads so"
+        }
     }
 
     fn unsound(&mut self, written: &str, why: String) {
