@@ -5,6 +5,8 @@
 //! (`scripts/check-layers` holds the order and CI checks it):
 //!
 //! - `time`: the clock, timestamps, how durations are written;
+//! - `stats`: chance — binomial tails, and what random errors do to an
+//!   alert on an error ratio (how sure a verdict is);
 //! - `setup`: the parts of a validated scenario, plain data with every unit
 //!   resolved (targets, phases, faults, `AlertRef`, anchors);
 //! - `record`: what a run observed, plain data (phases, traffic, alerts,
@@ -35,6 +37,7 @@
 //! - `commands`: one function per subcommand, with its arguments.
 
 pub mod time;
+pub mod stats;
 pub mod setup;
 pub mod record;
 pub mod secret;

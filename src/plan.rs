@@ -53,6 +53,15 @@ impl Plan {
                 .any(|p| p.fault.as_ref().is_some_and(FaultPlan::needs_cluster))
     }
 
+    /// How the phases' traffic stands for production's (one setting for
+    /// the whole scenario, kept on each phase).
+    pub fn pace(&self) -> Pace {
+        self.phases
+            .first()
+            .map(|p| p.pace)
+            .unwrap_or(Pace::new(self.time_scale, true))
+    }
+
     /// Wall time of the traffic, from the first phase's start to the last
     /// phase's planned end (closed-model phases count their duration cap).
     pub fn planned_duration(&self) -> Duration {

@@ -23,6 +23,7 @@ mod layers;
 mod lean_http1;
 mod lifecycle;
 mod merge;
+mod noise;
 mod outage;
 mod paging;
 mod push;
@@ -39,6 +40,7 @@ mod slo_burn;
 mod stall;
 mod target_down;
 mod terminal;
+mod time_scaling;
 mod windows;
 
 /// A file in tests/ that is not declared above would never be compiled:

@@ -18,6 +18,7 @@ pub mod evidence;
 pub mod interruption;
 mod judged;
 pub mod kinds;
+pub mod noise;
 mod page;
 pub mod format;
 pub mod relative;

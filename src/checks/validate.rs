@@ -19,6 +19,8 @@ pub struct CheckContext<'a> {
     pub phase_names: &'a [String],
     /// Whether each phase sends traffic (an SLO needs some).
     pub sends_traffic: &'a [bool],
+    /// Whether each phase is a warm-up (`warm_up: true`): no check watches it.
+    pub warm_up: &'a [bool],
     /// Planned (start, end) of each phase from the run's start, scaled; `None`
     /// when a closed-model phase has no duration cap (the run's length then
     /// depends on the target's speed).
@@ -75,6 +77,24 @@ impl CheckContext<'_> {
             );
         }
         index
+    }
+
+    /// A phase a check watches (judges what happens in it): not a warm-up,
+    /// whose windows are still filling. Its edges may still anchor a
+    /// deadline (`phase`).
+    pub fn watched_phase(&self, v: &mut Validator, path: FieldPath, name: &str) -> Option<usize> {
+        let index = self.phase(v, path.clone(), name)?;
+        if self.warm_up.get(index).copied().unwrap_or(false) {
+            v.problem(
+                path,
+                format!(
+                    "`{name}` is a warm-up phase (`warm_up: true`): it fills the rules' windows, \
+                     and no check judges it — watch a phase after it"
+                ),
+            );
+            return None;
+        }
+        Some(index)
     }
 
     /// `<phase>.start` or `<phase>.end`.
@@ -149,7 +169,7 @@ impl CheckContext<'_> {
             );
             return None;
         };
-        let phase = self.phase(v, path.key("during"), during)?;
+        let phase = self.watched_phase(v, path.key("during"), during)?;
         if let Some(expr) = &spec.condition {
             if let Err(e) = promql_parser::parser::parse(expr) {
                 v.problem(
@@ -331,7 +351,7 @@ pub fn slo_scope<'s>(
         v.problem(path.key("during"), "an slo check needs `during: <phase>`");
         return None;
     };
-    let phase = context.phase(v, path.key("during"), during)?;
+    let phase = context.watched_phase(v, path.key("during"), during)?;
     if !context.sends_traffic.get(phase).copied().unwrap_or(true) {
         v.problem(
             path.key("during"),

@@ -242,6 +242,8 @@ fn plan(args: &LoadArgs, path: String) -> Result<PhasePlan, ArgumentError> {
         }],
         fault: None,
         timeout: args.timeout,
+        pace: Default::default(),
+        warm_up: false,
     })
 }
 

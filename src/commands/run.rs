@@ -142,7 +142,10 @@ pub async fn run(
     // Kept for the run: dropping it stops the /metrics server.
     let listeners = Listeners::start(options)?;
     let progress = listeners.progress.clone();
-    let drilled = prepare_and_drill(&plan, options, cluster, shutdown, progress).await;
+    let mut drilled = prepare_and_drill(&plan, options, cluster, shutdown, progress).await;
+    // What each alert's condition reads, so its checks can say how likely
+    // random errors were to decide them.
+    crate::analyze::sweep::read_error_ratios(&plan, &mut drilled.observations);
     let logs = drilled.logs;
     let mut observations = drilled.observations;
     // Read after the drill: a history the run itself will join is read

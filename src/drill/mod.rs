@@ -8,6 +8,7 @@
 
 mod clock;
 mod collect;
+mod pace;
 mod paging;
 mod receiver;
 mod service_windows;
@@ -58,6 +59,12 @@ pub async fn run(
     let run_start = clock.now();
     let (phases, mut status) = run_phases(plan, env, &clock, &mut shutdown, progress).await;
     let run_end = clock.now();
+    notes.extend(
+        plan.phases
+            .iter()
+            .zip(&phases)
+            .filter_map(|(phase, record)| pace::unsustained(phase, record)),
+    );
     if status == RunStatus::Completed {
         status = settle(env, evaluation, &mut shutdown).await;
     }
@@ -103,6 +110,9 @@ async fn run_phases(
         progress.phase_started(index, phase, &live);
         let (record, end) = run_phase(phase, plan.shard, env, clock, shutdown, live.clone()).await;
         progress.phase_finished(index, &record);
+        if let Some(note) = pace::unsustained(phase, &record) {
+            progress.note(&note);
+        }
         let fault_error = record.fault_error.clone();
         phases.push(record);
         let status = match end {
@@ -243,6 +253,7 @@ fn starting_notes(
     progress: &dyn Progress,
 ) -> Vec<String> {
     let mut notes = env.notes.clone();
+    notes.extend(pace::accepted_noise(plan));
     for note in &notes {
         progress.note(note);
     }
@@ -403,6 +414,7 @@ async fn loaded_alert_rules(
                     query: rule.query.clone(),
                     health: RuleHealth::of(&rule.health),
                     last_error: rule.last_error.clone().filter(|e| !e.is_empty()),
+                    error_ratio: None,
                 });
         }
     }

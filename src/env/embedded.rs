@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::process::{ChildProcess, ChildSpec, PROMETHEUS};
 use super::EnvError;
 use crate::demo::{BACKEND_JOB, CADVISOR_JOB, GATEWAY_JOB};
+use crate::plan::Pace;
 use crate::prom::PromClient;
 use crate::rules::{self, LoadedGroups, RulesError};
 use crate::secret::{Credentials, Secret};
@@ -42,6 +43,9 @@ pub struct Embedded {
     pub scrape: Duration,
     pub evaluation: Duration,
     pub rule_sources: Vec<String>,
+    /// Thresholds the time scaling rewrote, or left as written because no
+    /// rewrite is sound.
+    pub adjustments: Vec<rules::Adjustment>,
     /// The scaled rule file, loaded once the targets have been scraped
     /// (`wait_for_first_data`), and how many groups it holds.
     rules_yaml: String,
@@ -53,7 +57,9 @@ pub struct Settings<'a> {
     pub rule_files: &'a [std::path::PathBuf],
     pub scrape_interval: Option<Duration>,
     pub evaluation_interval: Option<Duration>,
-    pub time_scale: f64,
+    /// The time scale, and whether rates are scaled with it (the rules'
+    /// thresholds follow).
+    pub pace: Pace,
     /// `host:port` of the embedded Alertmanager it sends its alerts to.
     pub alertmanager: Option<String>,
 }
@@ -83,7 +89,7 @@ pub async fn start(settings: &Settings<'_>, targets: ScrapeTargets) -> Result<Em
         // would go pending, fire, and page, before any data arrived).
         raw_files: vec![("rules.yml".into(), NO_RULES.into())],
         secret_files,
-        args: prometheus_args(settings.time_scale),
+        args: prometheus_args(settings.pace.time_scale),
         log_name: "prometheus.log",
     };
     let process = ChildProcess::start(&spec).await?;
@@ -94,6 +100,7 @@ pub async fn start(settings: &Settings<'_>, targets: ScrapeTargets) -> Result<Em
         scrape: rules.scrape,
         evaluation: rules.evaluation,
         rule_sources: rules.sources,
+        adjustments: rules.adjustments,
         rules_yaml,
         rule_groups,
     })
@@ -107,6 +114,7 @@ struct ScaledRules {
     groups: Vec<rules::Group>,
     /// Where the groups came from, for the report.
     sources: Vec<String>,
+    adjustments: Vec<rules::Adjustment>,
 }
 
 /// The shipped config's intervals (or the scenario's) and the shipped
@@ -116,9 +124,10 @@ fn scaled_rules(settings: &Settings<'_>) -> Result<ScaledRules, EnvError> {
         rule_files,
         scrape_interval,
         evaluation_interval,
-        time_scale,
+        pace,
         ..
     } = *settings;
+    let time_scale = pace.time_scale;
     let (shipped_scrape, shipped_evaluation) = rules::shipped_intervals()?;
     let scrape = rules::scale_duration(scrape_interval.unwrap_or(shipped_scrape), time_scale);
     let evaluation_unscaled = evaluation_interval.unwrap_or(shipped_evaluation);
@@ -128,24 +137,22 @@ fn scaled_rules(settings: &Settings<'_>) -> Result<ScaledRules, EnvError> {
     } else {
         rules::load_rule_files(rule_files)?
     };
-    let mut groups = Vec::new();
-    for source in &loaded {
-        for group in &source.groups {
-            let scaled =
-                rules::scale_group(group, time_scale, evaluation_unscaled).map_err(|e| {
-                    RulesError::Scale {
-                        origin: source.origin.clone(),
-                        source: e,
-                    }
-                })?;
-            groups.push(scaled);
-        }
-    }
+    // All files at once: an alert may read what another file records.
+    let groups: Vec<rules::Group> = loaded.iter().flat_map(|l| l.groups.clone()).collect();
+    let scaled = rules::scale_rules(&groups, pace, evaluation_unscaled).map_err(|e| {
+        let origin = loaded
+            .iter()
+            .find(|l| l.groups.iter().any(|g| g.name == e.group))
+            .map(|l| l.origin.clone())
+            .unwrap_or_default();
+        RulesError::Scale { origin, source: e }
+    })?;
     Ok(ScaledRules {
         scrape,
         evaluation,
-        groups,
+        groups: scaled.groups,
         sources: loaded.iter().map(|l| l.origin.clone()).collect(),
+        adjustments: scaled.adjustments,
     })
 }
 

@@ -118,10 +118,28 @@ struct Watched {
     scrape_seconds: f64,
     evaluation_seconds: f64,
     rule_sources: Vec<String>,
+    /// What time scaling did to the embedded rules' thresholds.
+    thresholds: Vec<crate::rules::Adjustment>,
     tls: String,
     auth: Option<String>,
     process: Option<ChildProcess>,
     notes: Vec<String>,
+}
+
+/// The thresholds time scaling changed, or could not, in the rules of the
+/// alerts the plan checks: a verdict on such an alert rests on them.
+fn threshold_notes<'a>(
+    plan: &'a Plan,
+    thresholds: &'a [crate::rules::Adjustment],
+) -> impl Iterator<Item = String> + 'a {
+    thresholds
+        .iter()
+        .filter(|a| {
+            plan.checks
+                .iter()
+                .any(|c| c.kind.alert().is_some_and(|alert| alert.name == a.rule()))
+        })
+        .map(crate::rules::Adjustment::text)
 }
 
 /// `http://<address>:<port>` of a Service named by the plan.
@@ -225,6 +243,7 @@ async fn start_embedded(
         scrape_seconds: started.scrape.as_secs_f64(),
         evaluation_seconds: started.evaluation.as_secs_f64(),
         rule_sources: started.rule_sources,
+        thresholds: started.adjustments,
         tls: "http (no TLS), loopback".into(),
         auth: None,
         client: started.client,
@@ -309,6 +328,7 @@ async fn connect_prometheus(
         scrape_seconds,
         evaluation_seconds,
         rule_sources: vec!["(the rules the Prometheus it watched had loaded)".into()],
+        thresholds: Vec::new(),
         auth: auth.map(Credentials::describe),
         process: None,
         notes: Vec::new(),
@@ -345,7 +365,7 @@ impl Environment {
                     rule_files,
                     scrape_interval: *scrape_interval,
                     evaluation_interval: *evaluation_interval,
-                    time_scale: plan.time_scale,
+                    pace: plan.pace(),
                     alertmanager: alertmanager.as_ref().and_then(WatchedAlertmanager::address),
                 };
                 start_embedded(&resolved, &settings).await?
@@ -361,6 +381,7 @@ impl Environment {
                 scrape_interval_seconds: watched.scrape_seconds,
                 evaluation_interval_seconds: watched.evaluation_seconds,
                 rule_sources: watched.rule_sources,
+                rule_thresholds: watched.thresholds.iter().map(|a| a.text()).collect(),
                 prometheus_tls: watched.tls,
                 prometheus_auth: watched.auth,
                 target_auth: resolved.auth,
@@ -368,7 +389,9 @@ impl Environment {
             },
             target: resolved.target,
             prometheus: watched.client,
-            notes: watched.notes,
+            notes: threshold_notes(plan, &watched.thresholds)
+                .chain(watched.notes)
+                .collect(),
             cluster,
             alertmanager,
             demo: resolved.demo,

@@ -28,6 +28,21 @@ pub struct AlertRuleInfo {
     pub query: String,
     pub health: RuleHealth,
     pub last_error: Option<String>,
+    /// Its condition read as an error ratio over a window compared with a
+    /// threshold, when it is one (read from the rules after the run): what
+    /// says how likely random errors are to fire it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_ratio: Option<RatioCondition>,
+}
+
+/// An alert's condition as an error ratio: `errors / requests` over the
+/// window (the drill's, scaled) held above the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RatioCondition {
+    pub window_seconds: f64,
+    pub threshold: f64,
+    /// `>=` rather than `>`.
+    pub inclusive: bool,
 }
 
 /// A rule's health as Prometheus reports it (`/api/v1/rules`).

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use alerts::{
     AlertEvent, AlertHistory, AlertRuleInfo, AlertStage, ConditionObservation, Episode, Labels,
-    QueryFailure, RuleHealth, UnknownAlertStage, WatchLog,
+    QueryFailure, RatioCondition, RuleHealth, UnknownAlertStage, WatchLog,
 };
 pub use baseline::{
     quantile_grid, AlertFigure, Baseline, BaselineRecord, BaselineRun, Figures, PhaseFigures,
@@ -181,6 +181,10 @@ pub struct EnvSummary {
     pub evaluation_interval_seconds: f64,
     /// Where the loaded rules came from.
     pub rule_sources: Vec<String>,
+    /// What time scaling did to the rules' thresholds: each one scaled, and
+    /// each one left as written because no rewrite is sound.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_thresholds: Vec<String>,
     /// How Prometheus's certificate was checked: "http", "verified", or
     /// "NOT VERIFIED" when the scenario asked to skip verification.
     #[serde(default)]

@@ -1,7 +1,9 @@
 //! A Markdown summary for a CI job page or a pull-request comment.
 
+use super::terminal::describe_rate;
 use super::{interruption, status_text, tally, Report};
 use crate::checks::Status;
+use crate::plan::{LoadModel, PhasePlan};
 use crate::record::RunStatus;
 
 fn icon(status: Status) -> &'static str {
@@ -84,19 +86,29 @@ fn phases_table(out: &mut String, report: &Report) {
         return;
     }
     out.push_str(
-        "| Phase | Duration | Requests | 2xx | 4xx | 5xx | No answer | p50 | p95 | p99 |\n",
+        "| Phase | Duration | Rate | Requests | 2xx | 4xx | 5xx | No answer | p50 | p95 | p99 |\n",
     );
-    out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for phase in &report.observations.phases {
         let seconds = phase.ended_at - phase.started_at;
+        // The rate as written and as sent (open model only).
+        let rate = match report.plan.phases.iter().find(|p| p.name == phase.name) {
+            Some(PhasePlan {
+                model: LoadModel::Open { rate, .. },
+                pace,
+                ..
+            }) => describe_rate(rate, *pace),
+            _ => String::new(),
+        };
         match &phase.stats {
             Some(stats) => {
                 let c = &stats.counts;
                 let l = stats.latency.summary();
                 out.push_str(&format!(
-                    "| {} | {:.1}s | {} | {} | {} | {} | {} | {:.1}ms | {:.1}ms | {:.1}ms |\n",
+                    "| {} | {:.1}s | {} | {} | {} | {} | {} | {} | {:.1}ms | {:.1}ms | {:.1}ms |\n",
                     cell(&phase.name),
                     seconds,
+                    cell(&rate),
                     c.requests,
                     c.status_2xx,
                     c.status_4xx,
@@ -108,7 +120,7 @@ fn phases_table(out: &mut String, report: &Report) {
                 ));
             }
             None => out.push_str(&format!(
-                "| {} | {:.1}s | (no traffic) | | | | | | | |\n",
+                "| {} | {:.1}s | | (no traffic) | | | | | | | |\n",
                 cell(&phase.name),
                 seconds
             )),

@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{status_text, tally, Report};
-use crate::plan::{FaultPlan, LoadModel, PhasePlan};
+use crate::plan::{FaultPlan, LoadModel, Pace, PhasePlan, RateShape};
 use crate::record::{
     AlertAtAlertmanager, AlertEvent, AlertStage, EnvSummary, Live, Notification, PhaseRecord,
     Progress,
 };
-use crate::time::{format_duration, trim_float};
+use crate::time::{format_duration, prometheus_duration, trim_float};
 
 /// Clears the current line (the status line, when one is shown).
 const CLEAR_LINE: &str = "\r\x1b[2K";
@@ -38,6 +38,7 @@ struct LivePhase {
     name: String,
     started: Instant,
     planned: f64,
+    pace: Pace,
     counters: Arc<Live>,
     stop: Arc<AtomicBool>,
 }
@@ -77,6 +78,7 @@ impl TerminalProgress {
                 name: phase.name.clone(),
                 started: Instant::now(),
                 planned: phase.planned_duration().as_secs_f64(),
+                pace: phase.pace,
                 counters: live.clone(),
                 stop: stop.clone(),
             });
@@ -134,29 +136,75 @@ fn status_text_of(state: &LiveState) -> Option<String> {
     } else {
         alerts.join(", ")
     };
+    let production = if phase.pace.rates_scaled {
+        format!(" ({:.1}/s in production)", phase.pace.written(rate))
+    } else {
+        String::new()
+    };
     Some(format!(
-        "  … {} {elapsed:.0}s{total} · {rate:.1} req/s · {failed} failed · p99 {p99:.1}ms · {alerts}",
+        "  … {} {elapsed:.0}s{total} · {rate:.1} req/s{production} · {failed} failed · p99 {p99:.1}ms · {alerts}",
         phase.name
     ))
 }
 
+/// A rate as the scenario wrote it and as it is sent: `20/s`, `20/s in
+/// production, sent at 200/s`, or with `scale_rates: false`, `20/s as
+/// written (a window holds what 2/s would in production)`.
+pub fn describe_rate(rate: &RateShape, pace: Pace) -> String {
+    let shape = |scale: f64| {
+        if rate.from == rate.to {
+            format!("{}/s", trim_float(rate.from * scale))
+        } else {
+            format!(
+                "{}/s → {}/s",
+                trim_float(rate.from * scale),
+                trim_float(rate.to * scale)
+            )
+        }
+    };
+    if !pace.is_compressed() {
+        shape(1.0)
+    } else if pace.rates_scaled {
+        format!(
+            "{} in production, sent at {}",
+            shape(1.0 / pace.rate_factor()),
+            shape(1.0)
+        )
+    } else {
+        format!(
+            "{} as written (scale_rates: false: a window holds what {} would in production)",
+            shape(1.0),
+            shape(1.0 / pace.time_scale)
+        )
+    }
+}
+
+/// A closed-model pause as written and as run (divided when rates are
+/// scaled).
+fn describe_pause(pause: Duration, pace: Pace) -> String {
+    if pace.rates_scaled && !pause.is_zero() {
+        // To the millisecond: a divided pause is often under a tenth.
+        format!(
+            "{} in production, {} run",
+            prometheus_duration(pause.mul_f64(pace.time_scale)),
+            prometheus_duration(pause)
+        )
+    } else {
+        format_duration(pause)
+    }
+}
+
 pub fn describe_load(phase: &PhasePlan) -> String {
-    match &phase.model {
+    let load = match &phase.model {
         LoadModel::Open {
             rate,
             duration,
             connections,
-        } => {
-            let rate = if rate.from == rate.to {
-                format!("{}/s", trim_float(rate.from))
-            } else {
-                format!("{}/s → {}/s", trim_float(rate.from), trim_float(rate.to))
-            };
-            format!(
-                "{} · open model {rate} · ≤{connections} in flight",
-                format_duration(*duration)
-            )
-        }
+        } => format!(
+            "{} · open model {} · ≤{connections} in flight",
+            format_duration(*duration),
+            describe_rate(rate, phase.pace)
+        ),
         LoadModel::Closed {
             requests,
             concurrency,
@@ -164,12 +212,17 @@ pub fn describe_load(phase: &PhasePlan) -> String {
             max_duration,
         } => format!(
             "closed model {requests} requests · {concurrency} at a time · pause {}{}",
-            format_duration(*pause),
+            describe_pause(*pause, phase.pace),
             max_duration
                 .map(|d| format!(" · at most {}", format_duration(d)))
                 .unwrap_or_default()
         ),
         LoadModel::Idle { duration } => format!("{} · no traffic", format_duration(*duration)),
+    };
+    if phase.warm_up {
+        format!("{load} · warm-up, not judged")
+    } else {
+        load
     }
 }
 
@@ -430,4 +483,30 @@ pub fn summary(report: &Report) -> String {
         report.exit_code
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_is_shown_as_written_and_as_sent() {
+        let rate = RateShape {
+            from: 200.0,
+            to: 200.0,
+        };
+        assert_eq!(describe_rate(&rate, Pace::default()), "200/s");
+        assert_eq!(
+            describe_rate(&rate, Pace::new(10.0, true)),
+            "20/s in production, sent at 200/s"
+        );
+        assert_eq!(
+            describe_rate(&rate, Pace::new(10.0, false)),
+            "200/s as written (scale_rates: false: a window holds what 20/s would in production)"
+        );
+        assert_eq!(
+            describe_pause(Duration::from_millis(10), Pace::new(10.0, true)),
+            "100ms in production, 10ms run"
+        );
+    }
 }

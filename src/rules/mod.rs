@@ -15,15 +15,19 @@ pub mod monitors;
 pub mod promql;
 mod scale;
 mod source;
+mod thresholds;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use scale::{scale_duration, scale_expr, scale_group, GroupScaleError, ScaleError};
+pub use scale::{
+    scale_duration, scale_expr, scale_group, scale_rules, GroupScaleError, ScaleError, ScaledRules,
+};
 pub use source::{
     parse_global_intervals, parse_rule_text, GlobalIntervals, Group, IntervalDurations,
     LoadedGroups, RuleDef, RuleFile, ScrapeJob,
 };
+pub use thresholds::{Adjustment, Reading};
 
 /// The shipped monitoring stack: the fixed rules and the Prometheus config.
 pub const SHIPPED_RULES: &str = include_str!("../../k8s/monitoring/prometheus-rules.yaml");

@@ -4,15 +4,20 @@
 //! What is scaled: the group's evaluation interval, `for`, `keep_firing_for`,
 //! and inside the PromQL (parsed, never pattern-matched) every range window
 //! (`x[5m]`), subquery range and resolution, and `offset`. What is not:
-//! thresholds, and `@` timestamps (absolute instants). Prometheus keeps
-//! durations to the millisecond, so results are rounded to it (at least 1ms).
+//! `@` timestamps (absolute instants). Prometheus keeps durations to the
+//! millisecond, so results are rounded to it (at least 1ms). `scale_rules`
+//! also rewrites the thresholds, so that they read as production's at the
+//! drill's pace (`thresholds`).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use promql_parser::parser::{self, Expr, Offset};
 use promql_parser::util::{display_duration, parse_duration};
 
 use super::source::Group;
+use super::thresholds::{Adjustment, Reading, Rewrite};
+use crate::setup::Pace;
 
 /// A part of a rule that does not parse, so cannot be scaled (the
 /// parser's own words).
@@ -135,6 +140,85 @@ pub fn scale_group(
         }
     }
     Ok(scaled)
+}
+
+/// Rule groups as a compressed drill runs them, and what was done to
+/// their thresholds.
+#[derive(Debug, Clone)]
+pub struct ScaledRules {
+    pub groups: Vec<Group>,
+    /// Thresholds scaled, and those left as written because no rewrite is
+    /// sound, rule by rule.
+    pub adjustments: Vec<Adjustment>,
+}
+
+/// Rule groups as a drill at `pace` runs them: every duration divided
+/// (`scale_group`), and every threshold rewritten to read as production's
+/// (`thresholds`), the readings of recorded series carried to the rules
+/// that read them.
+pub fn scale_rules(
+    groups: &[Group],
+    pace: Pace,
+    default_interval: Duration,
+) -> Result<ScaledRules, GroupScaleError> {
+    let mut scaled = groups
+        .iter()
+        .map(|g| scale_group(g, pace.time_scale, default_interval))
+        .collect::<Result<Vec<_>, _>>()?;
+    let recorded = recorded_readings(&scaled, pace);
+    let mut adjustments = Vec::new();
+    for group in &mut scaled {
+        for rule in &mut group.rules {
+            let name = rule
+                .alert
+                .clone()
+                .or(rule.record.clone())
+                .unwrap_or_default();
+            let mut ast = parser::parse(&rule.expr).map_err(|e| GroupScaleError {
+                group: group.name.clone(),
+                rule: Some(name.clone()),
+                source: ScaleError::Expr(e),
+            })?;
+            let mut rewrite = Rewrite::new(pace, &recorded, &name);
+            rewrite.read(&mut ast);
+            rule.expr = ast.to_string();
+            adjustments.extend(rewrite.adjustments);
+        }
+    }
+    Ok(ScaledRules {
+        groups: scaled,
+        adjustments,
+    })
+}
+
+/// What each recorded series reads in the drill. A rule may read a series
+/// that a later rule writes, so the readings are computed in rounds until
+/// they settle; a name written by rules that read differently is unknown.
+fn recorded_readings(groups: &[Group], pace: Pace) -> BTreeMap<String, Reading> {
+    let mut recorded = BTreeMap::new();
+    for _ in 0..8 {
+        let mut next: BTreeMap<String, Reading> = BTreeMap::new();
+        for rule in groups.iter().flat_map(|g| &g.rules) {
+            let (Some(name), Ok(mut ast)) = (&rule.record, parser::parse(&rule.expr)) else {
+                continue;
+            };
+            let reading = Rewrite::new(pace, &recorded, name).read(&mut ast);
+            next.entry(name.clone())
+                .and_modify(|known| {
+                    if *known != reading {
+                        *known = Reading::Unknown(format!(
+                            "`{name}`, written by recording rules that read differently"
+                        ));
+                    }
+                })
+                .or_insert(reading);
+        }
+        if next == recorded {
+            break;
+        }
+        recorded = next;
+    }
+    recorded
 }
 
 #[cfg(test)]

@@ -38,6 +38,12 @@ pub struct ScenarioFile {
     /// ten-minute drill runs in one minute. Embedded Prometheus only.
     #[serde(default)]
     pub time_scale: Option<f64>,
+    /// Under `time_scale`, whether open-model rates are multiplied by it
+    /// (and closed-model pauses divided), so each compressed window holds
+    /// as many requests as production's. Default true; false keeps the
+    /// rates as written, and the run notes the noise that costs.
+    #[serde(default)]
+    pub scale_rates: Option<bool>,
     /// The metric names the service-side checks query (default: the seed's gateway).
     #[serde(default)]
     pub service_metrics: Option<ServiceMetricsSpec>,
@@ -241,6 +247,10 @@ pub struct PhaseSpec {
     pub mix: Option<Vec<MixEntrySpec>>,
     #[serde(default)]
     pub fault: Option<FaultSpec>,
+    /// A phase that fills the rules' windows before anything is judged:
+    /// no check may watch it.
+    #[serde(default)]
+    pub warm_up: Option<bool>,
 }
 
 /// `rate: 10/s` or `rate: { from: 1/s, to: 50/s }` (a linear ramp over the phase).

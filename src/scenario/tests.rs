@@ -44,9 +44,9 @@ fn a_minimal_scenario_runs_on_the_embedded_default() {
 }
 
 #[test]
-fn time_scale_divides_durations_and_deadlines_not_rates() {
+fn time_scale_divides_durations_and_deadlines_and_scale_rates_false_keeps_rates() {
     let text = format!(
-        "{BASE}time_scale: 10\nchecks:\n  - {{ alert: A, fires_within: 30s, after: a.start }}\n"
+        "{BASE}time_scale: 10\nscale_rates: false\nchecks:\n  - {{ alert: A, fires_within: 30s, after: a.start }}\n"
     );
     let p = plan(&text);
     match &p.phases[0].model {
@@ -416,4 +416,70 @@ fn a_key_that_does_not_go_with_the_checks_kind_is_refused_naming_the_kinds_it_go
             .contains("it goes with `slo: latency`"),
         "{found:#?}"
     );
+}
+
+#[test]
+fn time_scale_multiplies_rates_and_divides_pauses_by_default() {
+    let text = "name: t\ntime_scale: 10\nphases:\n  \
+                - { name: a, duration: 1m, rate: { from: 10/s, to: 20/s }, request: { path: / } }\n  \
+                - { name: b, requests: 100, concurrency: 2, pause: 100ms, request: { path: / } }\n";
+    let p = plan(text);
+    assert!(p.phases.iter().all(|phase| phase.pace.rates_scaled));
+    match &p.phases[0].model {
+        LoadModel::Open { rate, duration, .. } => {
+            assert_eq!(
+                (rate.from, rate.to),
+                (100.0, 200.0),
+                "sent ten times as fast"
+            );
+            assert_eq!(*duration, Duration::from_secs(6));
+            assert_eq!(p.phases[0].pace.written(rate.to), 20.0);
+        }
+        other => panic!("{other:?}"),
+    }
+    match &p.phases[1].model {
+        LoadModel::Closed {
+            pause, concurrency, ..
+        } => {
+            assert_eq!(*pause, Duration::from_millis(10));
+            assert_eq!(*concurrency, 2, "as many clients, each sending as often");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_scaled_rate_above_what_one_process_sends_is_refused() {
+    let text = format!(
+        "{}time_scale: 10\n",
+        BASE.replace("rate: 10/s", "rate: 200000/s")
+    );
+    let found = problems(&text);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.field == "phases[0].rate" && p.message.contains("sent at 2000000/s")),
+        "{found:#?}"
+    );
+    let kept = text.replace("time_scale: 10\n", "time_scale: 10\nscale_rates: false\n");
+    assert_eq!(plan(&kept).phases[0].pace.rate_factor(), 1.0);
+}
+
+#[test]
+fn a_warm_up_phase_fills_windows_and_no_check_watches_it() {
+    let warm = BASE.replace("    rate: 10/s", "    warm_up: true\n    rate: 10/s");
+    let text = format!(
+        "{warm}  - {{ name: b, duration: 1m }}\nchecks:\n  - {{ alert: A, silent_during: a }}\n  \
+         - {{ slo: error_ratio, below: 1%, during: a }}\n  - {{ alert: A, fires_within: 1m, after: a.end }}\n"
+    );
+    let found = problems(&text);
+    let fields: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["checks[0].silent_during", "checks[1].during"],
+        "its edges still anchor a deadline: {found:#?}"
+    );
+    assert!(found[0].message.contains("warm-up phase"), "{found:#?}");
+    let idle = "name: t\nphases:\n  - { name: a, duration: 1m, warm_up: true }\n";
+    assert_eq!(problems(idle)[0].field, "phases[0].warm_up");
 }

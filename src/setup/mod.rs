@@ -23,6 +23,6 @@ pub use endpoints::{
 };
 pub use shard::{Shard, ShardError};
 pub use traffic::{
-    DemoFaults, FaultPlan, HttpCall, LoadModel, PhasePlan, RateShape, RequestTemplate,
+    DemoFaults, FaultPlan, HttpCall, LoadModel, Pace, PhasePlan, RateShape, RequestTemplate,
     WeightedRequest,
 };

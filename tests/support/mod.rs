@@ -7,6 +7,7 @@
 pub mod buildah;
 pub mod http;
 pub mod kube;
+pub mod random_errors;
 pub mod scenario;
 
 use std::io::Read;

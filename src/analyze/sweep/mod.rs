@@ -13,10 +13,13 @@
 //! about, and the alert's states over the answers) → `promtool` (the
 //! answers) → `score` (rows, budget, precision, recall: `slo`) →
 //! `results` (the data; `report` renders it, `--json` serializes it).
-//! `predict` runs a sweep for a drill's deadline checks.
+//! `predict` runs a sweep for a drill's deadline checks; `noise` says what
+//! errors drawn at random (not held exactly) do, for the sweep's rows and
+//! a drill's verdicts (`stats`).
 
 mod cases;
 mod error;
+mod noise;
 mod predict;
 mod promtool;
 mod results;
@@ -31,6 +34,7 @@ use std::time::{Duration, Instant};
 
 pub use cases::{Case, FaultShape};
 pub use error::{NotSwept, SweepError, Unfed, Unprobeable};
+pub use noise::{ratio_condition, read_error_ratios};
 pub use predict::{annotate, predict, PredictError, Prediction, RateFrom};
 pub use results::{
     percent, AlertSweep, Computed, Engine, ModelFigures, Row, ShareBounds, SweepReport,
@@ -145,6 +149,8 @@ pub async fn sweep(options: &SweepOptions) -> Result<SweepReport, SweepError> {
         if target.sweep.not_swept.is_none() {
             score::score(target, options, &mut findings);
             score::cross_check(target, &mut notes);
+            let history = options.history.map(|h| h.as_secs_f64());
+            noise::by_chance(target, options.request_rate, history, &mut notes);
         }
     }
     Ok(SweepReport {

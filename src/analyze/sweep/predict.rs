@@ -21,7 +21,7 @@ use super::error::{NotSwept, SweepError};
 use super::SweepOptions;
 use crate::analyze::timing::Bounds;
 use crate::checks::kinds::fires_within::{FiresWithin, Predicted, PredictedSpan};
-use crate::plan::{AlertRef, Anchor, CheckKind, FaultPlan, LoadModel, Plan, PrometheusPlan};
+use crate::plan::{AlertRef, Anchor, CheckKind, FaultPlan, LoadModel, Pace, Plan, PrometheusPlan};
 use crate::record::{PhaseRecord, PhaseStats};
 use crate::rules::{self, GroupScaleError, LoadedGroups, RulesError};
 use crate::time::format_duration_secs;
@@ -126,8 +126,10 @@ struct Subject<'a> {
     alert: &'a AlertRef,
     deadline: Duration,
     error_ratio: f64,
+    /// Requests per second the drill sends, and production's (as written).
     rate: f64,
     rate_from: RateFrom,
+    production_rate: f64,
     /// Seconds of the drill's traffic before the phase (time-scaled).
     history: f64,
 }
@@ -169,6 +171,7 @@ fn subjects<'a>(plan: &'a Plan, phases: &[PhaseRecord]) -> Vec<Subject<'a>> {
             };
             let measured = phases.get(*phase).and_then(|p| p.stats.as_ref());
             let (rate, rate_from) = phase_rate(&phase_plan.model, measured);
+            let production_rate = phase_plan.pace.written(rate);
             let history = plan.phases[..*phase]
                 .iter()
                 .map(|p| p.planned_duration().as_secs_f64())
@@ -180,6 +183,7 @@ fn subjects<'a>(plan: &'a Plan, phases: &[PhaseRecord]) -> Vec<Subject<'a>> {
                 error_ratio,
                 rate,
                 rate_from,
+                production_rate,
                 history,
             })
         })
@@ -206,7 +210,7 @@ pub async fn predict(plan: &Plan, phases: &[PhaseRecord]) -> Vec<Prediction> {
         rule_files,
         *scrape_interval,
         *evaluation_interval,
-        plan.time_scale,
+        plan.pace(),
     );
     let mut predictions = Vec::new();
     for subject in subjects {
@@ -250,8 +254,9 @@ fn prepare(
     rule_files: &[PathBuf],
     scrape: Option<Duration>,
     evaluation: Option<Duration>,
-    time_scale: f64,
+    pace: Pace,
 ) -> Result<Files, PredictError> {
+    let time_scale = pace.time_scale;
     let (shipped_scrape, shipped_evaluation) = rules::shipped_intervals()?;
     let (scrape, evaluation) = (
         scrape.unwrap_or(shipped_scrape),
@@ -263,10 +268,8 @@ fn prepare(
         rules::load_rule_files(rule_files)
     }?;
     let groups: Vec<rules::Group> = loaded.iter().flat_map(|l| l.groups.clone()).collect();
-    let scaled = groups
-        .iter()
-        .map(|g| rules::scale_group(g, time_scale, evaluation))
-        .collect::<Result<Vec<_>, _>>()?;
+    // As the drill's Prometheus runs them: thresholds too.
+    let scaled = rules::scale_rules(&groups, pace, evaluation)?.groups;
     let dir = tempfile::tempdir().map_err(PredictError::TempDir)?;
     let write = |name: &str, groups: Vec<rules::Group>| -> Result<PathBuf, PredictError> {
         let path = dir.path().join(name);
@@ -346,6 +349,7 @@ async fn fill(
         SweepOptions {
             scrape_interval: Some(files.scrape),
             evaluation_interval: Some(files.evaluation),
+            request_rate: subject.production_rate,
             ..base(&files.original)
         },
         subject.alert,

@@ -85,6 +85,11 @@ pub struct Row {
     pub significance: Option<Significance>,
     /// The timing model's figures (steps only).
     pub model: Option<ModelFigures>,
+    /// Steps on an error ratio: the chance that errors drawn at random at
+    /// this ratio, at the sweep's request rate, fire it within the horizon
+    /// (the row itself holds the ratio exactly).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise_firing_chance: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -46,6 +46,7 @@ pub fn row(target: &Target, case: &Case, tracks: &[&Track], options: &SweepOptio
         fault_budget: None,
         significance: None,
         model,
+        noise_firing_chance: None,
     };
     if !probed {
         if let Some(m) = model {

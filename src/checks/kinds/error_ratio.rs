@@ -26,6 +26,7 @@ use crate::record::Counts;
 use crate::setup::Source;
 use crate::spec::units::Ratio;
 use crate::spec::{FieldPath, Validator};
+use crate::stats::{self, binomial};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorRatio {
@@ -53,6 +54,49 @@ pub struct Evidence {
     /// With `window`: the worst window, and the first bad ones back to back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub windows: Option<WindowFigures>,
+    /// How sure: the chance another phase of as many requests, erring at
+    /// random at the ratio measured, lands on the other side of the bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun: Option<Rerun>,
+}
+
+/// The chance a verdict flips on a rerun: requests failing at random at the
+/// measured ratio (binomial, exact).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rerun {
+    pub requests: u64,
+    pub other_side_chance: f64,
+}
+
+impl Rerun {
+    /// A phase failing at `ratio` over `requests`: the chance a phase like
+    /// it lands on the other side of `bound` (a failure is `ratio ≥ bound`).
+    fn of(requests: u64, ratio: f64, bound: f64) -> Option<Rerun> {
+        if requests == 0 {
+            return None;
+        }
+        let fails = binomial::at_least(requests, ratio, (bound * requests as f64).ceil() as u64);
+        Some(Rerun {
+            requests,
+            other_side_chance: if ratio < bound { fails } else { 1.0 - fails },
+        })
+    }
+
+    /// `; at the 0.90% measured, another phase of 600 requests would fail
+    /// with chance 42%`, when that is not negligible.
+    fn clause(&self, ratio: f64, passed: bool) -> String {
+        if self.other_side_chance < 0.01 {
+            return String::new();
+        }
+        format!(
+            "; at the {} measured, another phase of {} requests erring at random would {} with \
+             chance {}: this verdict is not sure",
+            percent(ratio),
+            self.requests,
+            if passed { "fail" } else { "pass" },
+            stats::percent(self.other_side_chance)
+        )
+    }
 }
 
 /// The ratio measured (the worst window's, with `window`) and its bound
@@ -177,14 +221,19 @@ fn client(plan: &ErrorRatio, judging: &Judging) -> Judgement<Evidence> {
     } else {
         Status::Fail
     };
+    let rerun = Rerun::of(counts.requests, ratio, plan.below);
     Ok(Judged::new(
         status,
         format!(
-            "client-side error ratio during `{name}` was {} ({} of {} requests: 5xx, no answer or never sent; bound {})",
+            "client-side error ratio during `{name}` was {} ({} of {} requests: 5xx, no answer or never sent; bound {}){}",
             percent(ratio),
             counts.failed(),
             counts.requests,
-            percent(plan.below)
+            percent(plan.below),
+            rerun
+                .as_ref()
+                .map(|r| r.clause(ratio, status == Status::Pass))
+                .unwrap_or_default()
         ),
         Evidence {
             measured: Some(Measured {
@@ -192,6 +241,7 @@ fn client(plan: &ErrorRatio, judging: &Judging) -> Judgement<Evidence> {
                 bound: plan.below,
             }),
             counts: Some(counts),
+            rerun,
             ..Evidence::default()
         },
     ))
@@ -207,13 +257,19 @@ fn service(plan: &ErrorRatio, judging: &Judging) -> Judgement<Evidence, Refused>
     } else {
         Status::Fail
     };
+    let requests = observation.requests_seen.unwrap_or(0.0).round().max(0.0) as u64;
+    let rerun = Rerun::of(requests, ratio, plan.below);
     Ok(Judged::new(
         status,
         format!(
-            "service-side error ratio during `{phase_name}` was {} of about {:.0} requests (bound {})",
+            "service-side error ratio during `{phase_name}` was {} of about {:.0} requests (bound {}){}",
             percent(ratio),
             observation.requests_seen.unwrap_or(0.0),
-            percent(plan.below)
+            percent(plan.below),
+            rerun
+                .as_ref()
+                .map(|r| r.clause(ratio, status == Status::Pass))
+                .unwrap_or_default()
         ),
         Evidence {
             measured: Some(Measured {
@@ -224,6 +280,7 @@ fn service(plan: &ErrorRatio, judging: &Judging) -> Judgement<Evidence, Refused>
                 requests_seen: observation.requests_seen,
             }),
             query: Some(observation.query.clone()),
+            rerun,
             ..Evidence::default()
         },
     ))

@@ -21,10 +21,11 @@ use crate::checks::context::{alert_context, anchor_time, rule_figures, Anchored}
 use crate::checks::evidence::{nullable, DeadlineFigures, Readout, Refusal, RuleFigures};
 use crate::checks::format::CheckSpec;
 use crate::checks::judged::{secs, Judged, Judgement, Judging, Refused, Status, Unjudged};
+use crate::checks::noise::{self, FireOdds};
 use crate::checks::relative::{self, read_relative, RelativeBound, RelativeFigures};
 use crate::checks::validate::{anchor_text, required_alert, AlertLabels, AnchorRule, CheckContext};
 use crate::checks::window::{deadline_due, evaluated_past, Needed};
-use crate::record::AlertRuleInfo;
+use crate::record::{AlertRuleInfo, Episode};
 use crate::setup::{AlertRef, Anchor};
 use crate::spec::{scaled, FieldPath, Validator};
 
@@ -62,6 +63,11 @@ pub struct Evidence {
     /// (seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relative: Option<RelativeFigures>,
+    /// How sure (an alert on an error ratio): the chance errors at random
+    /// fire it within the deadline, at the ratios measured and at a healthy
+    /// service's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub odds: Option<FireOdds>,
 }
 
 /// When the alert fired, and how long after the anchor it went pending and
@@ -234,15 +240,7 @@ fn judge(plan: &FiresWithin, judging: &Judging) -> Judgement<Evidence, Refused> 
         .iter()
         .find(|e| e.firing_at.is_some_and(|f| f < from) && e.active_at(anchor.at))
     {
-        return Ok(Judged::new(
-            Status::Fail,
-            format!(
-                "`{alert}` was already firing before {} (since t={}): a drill has to start from silence to measure time to fire",
-                anchor.name,
-                secs(judging.rel(already.firing_at.unwrap_or(anchor.at)))
-            ),
-            figures,
-        ));
+        return Ok(already_firing(alert, &anchor, already, judging, figures));
     }
     let first_firing = episodes
         .iter()
@@ -251,7 +249,7 @@ fn judge(plan: &FiresWithin, judging: &Judging) -> Judgement<Evidence, Refused> 
         .min_by(|a, b| a.0.total_cmp(&b.0));
     let late = why_late(deadline_s, context.rule);
     let observed_until = judging.observations.observed_until;
-    Ok(match first_firing {
+    let judged = match first_firing {
         Some((firing_at, pending_at)) => fired(
             alert,
             &anchor,
@@ -289,7 +287,56 @@ fn judge(plan: &FiresWithin, judging: &Judging) -> Judgement<Evidence, Refused> 
             ),
             figures,
         ),
-    })
+    };
+    Ok(with_odds(
+        judged,
+        context.rule,
+        &anchor,
+        deadline_s,
+        judging,
+    ))
+}
+
+/// A judged deadline with how sure it is, when the rule reads an error
+/// ratio: the chances errors at random fire it in time.
+fn with_odds(
+    mut judged: Judged<Evidence>,
+    rule: &AlertRuleInfo,
+    anchor: &Anchored,
+    deadline_s: f64,
+    judging: &Judging,
+) -> Judged<Evidence> {
+    if judged.status == Status::Inconclusive {
+        return judged;
+    }
+    let odds = noise::fire_odds(rule, judging.rel(anchor.at), deadline_s, judging);
+    if let Some(clause) = odds
+        .as_ref()
+        .and_then(|o| o.clause(judged.status == Status::Pass))
+    {
+        judged.summary.push_str(&clause);
+    }
+    judged.evidence.odds = odds;
+    judged
+}
+
+/// It was firing before the anchor came: no time to fire can be measured.
+fn already_firing(
+    alert: &AlertRef,
+    anchor: &Anchored,
+    already: &Episode,
+    judging: &Judging,
+    figures: Evidence,
+) -> Judged<Evidence> {
+    Judged::new(
+        Status::Fail,
+        format!(
+            "`{alert}` was already firing before {} (since t={}): a drill has to start from silence to measure time to fire",
+            anchor.name,
+            secs(judging.rel(already.firing_at.unwrap_or(anchor.at)))
+        ),
+        figures,
+    )
 }
 
 /// It fired after the anchor: in time, or late (and why a working rule may

@@ -85,7 +85,8 @@ impl Check for NoNotificationDuring {
         let Some(phase_name) = &spec.no_notifications_during else {
             return Vec::new();
         };
-        let Some(phase) = context.phase(v, path.key("no_notifications_during"), phase_name) else {
+        let Some(phase) = context.watched_phase(v, path.key("no_notifications_during"), phase_name)
+        else {
             return Vec::new();
         };
         let name = spec.name.clone().unwrap_or_else(|| {

@@ -64,7 +64,7 @@ impl Check for RoutedTo {
         };
         context.known_receiver(v, receiver, path.key("routed_to"));
         let phase = match &spec.during {
-            Some(name) => match context.phase(v, path.key("during"), name) {
+            Some(name) => match context.watched_phase(v, path.key("during"), name) {
                 Some(phase) => Some(phase),
                 None => return Vec::new(),
             },

@@ -14,6 +14,7 @@ use crate::checks::context::{alert_context, phase_record, rule_figures, AlertCon
 use crate::checks::evidence::{nullable, PhaseFigures, Readout, Refusal, RuleFigures};
 use crate::checks::format::CheckSpec;
 use crate::checks::judged::{secs, Judged, Judgement, Judging, Refused, Status};
+use crate::checks::noise::{self, Filling, NoiseFigures};
 use crate::checks::validate::{required_alert, AlertLabels, CheckContext};
 use crate::checks::window::{evaluated_past_phase, Needed};
 use crate::record::{Episode, Labels, PhaseRecord};
@@ -45,6 +46,13 @@ pub struct Evidence {
     /// group seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub largest_evaluation_gap_seconds: Option<f64>,
+    /// How sure (an alert on an error ratio): what random errors at the
+    /// ratio measured do to it in such a phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<NoiseFigures>,
+    /// Its evaluations in the phase while its window was still filling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filling: Option<Filling>,
 }
 
 /// When the alert was heard inside the phase.
@@ -89,7 +97,7 @@ impl Check for SilentDuring {
         let Some(phase_name) = &spec.silent_during else {
             return Vec::new();
         };
-        let Some(phase) = context.phase(v, path.key("silent_during"), phase_name) else {
+        let Some(phase) = context.watched_phase(v, path.key("silent_during"), phase_name) else {
             return Vec::new();
         };
         let Some(alert) = alert else {
@@ -142,19 +150,49 @@ fn judge(plan: &SilentDuring, judging: &Judging) -> Judgement<Evidence, Refused>
         }),
         allow_pending: Some(plan.allow_pending),
         rule: Some(rule_figures(context.rule)),
+        noise: noise::in_phase(context.rule, plan.phase, judging),
+        filling: noise::filling(context.rule, plan.phase, judging),
         ..Evidence::default()
     };
-    if let Some(heard) = heard(plan, record, &context, judging) {
+    let noise_clause = figures
+        .noise
+        .as_ref()
+        .and_then(|n| n.silence_clause(plan.allow_pending))
+        .unwrap_or_default();
+    if let Some((mut summary, heard)) = heard(plan, record, &context, judging) {
+        let broke_at = heard
+            .pending_at_seconds
+            .or(heard.firing_at_seconds)
+            .unwrap_or_default()
+            .max(judging.rel(record.started_at));
+        if let Some(filling) = figures.filling.as_ref().filter(|f| f.covers(broke_at)) {
+            summary.push_str(&filling.broke_clause());
+        }
+        summary.push_str(&noise_clause);
         return Ok(Judged::new(
             Status::Fail,
-            heard.0,
+            summary,
             Evidence {
-                heard: Some(heard.1),
+                heard: Some(heard),
                 ..figures
             },
         ));
     }
-    Ok(unheard(plan, record, &context, judging, figures))
+    let mut judged = unheard(plan, record, &context, judging, figures);
+    if judged.status == Status::Pass {
+        // An error ratio over a phase without errors cannot cross on a thin
+        // window either: then the filling changed nothing worth saying.
+        let errorless = judged
+            .evidence
+            .noise
+            .as_ref()
+            .is_some_and(|n| n.measured_error_ratio == 0.0);
+        if let Some(filling) = judged.evidence.filling.as_ref().filter(|_| !errorless) {
+            judged.summary.push_str(&filling.clause());
+        }
+        judged.summary.push_str(&noise_clause);
+    }
+    Ok(judged)
 }
 
 /// The first episode inside the phase that breaks its silence: what to

@@ -48,6 +48,8 @@ fn phase_plan(name: &str) -> PhasePlan {
         requests: Vec::new(),
         fault: None,
         timeout: Duration::from_secs(10),
+        pace: Default::default(),
+        warm_up: false,
     }
 }
 
@@ -111,6 +113,7 @@ fn interrupted() -> Observations {
             query: "sum(rate(errors[1m])) / sum(rate(total[1m])) > 0.05".into(),
             health: RuleHealth::Ok,
             last_error: None,
+            error_ratio: None,
         },
     )]);
     let mut watch = WatchLog::default();

@@ -16,6 +16,7 @@
 
 mod alerts;
 mod interruption;
+mod noise;
 mod paging;
 mod relative;
 mod slo;
@@ -77,6 +78,8 @@ fn phase_plan(name: &str) -> PhasePlan {
         requests: Vec::new(),
         fault: None,
         timeout: Duration::from_secs(10),
+        pace: Default::default(),
+        warm_up: false,
     }
 }
 
@@ -149,6 +152,7 @@ fn observations() -> Observations {
             query: "sum(rate(errors[1m])) / sum(rate(total[1m])) > 0.05".into(),
             health: RuleHealth::Ok,
             last_error: None,
+            error_ratio: None,
         },
     );
     let mut alerts = BTreeMap::new();

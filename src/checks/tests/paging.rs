@@ -86,6 +86,7 @@ fn observations() -> Observations {
                 query: "x > 1".into(),
                 health: RuleHealth::Ok,
                 last_error: None,
+                error_ratio: None,
             },
         );
     }

@@ -26,6 +26,11 @@ pub(super) fn validate_checks(
         .iter()
         .map(|p| p.rate.is_some() || p.requests.is_some())
         .collect();
+    let warm_up: Vec<bool> = file
+        .phases
+        .iter()
+        .map(|p| p.warm_up.unwrap_or(false))
+        .collect();
     // Windows only when every phase is valid: a deadline is then measured
     // against the run as it will be.
     let windows = (phases.len() == file.phases.len())
@@ -35,6 +40,7 @@ pub(super) fn validate_checks(
         base_dir,
         phase_names: &phase_names,
         sends_traffic: &sends_traffic,
+        warm_up: &warm_up,
         windows,
         scale,
         receivers,

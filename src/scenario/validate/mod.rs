@@ -17,8 +17,8 @@ mod resources;
 
 use super::format::{BaselineSpec, PrometheusSpec, ScenarioFile, TargetSpec};
 use crate::plan::{
-    BaselineSource, ContainerLimits, PhasePlan, Plan, PrometheusPlan, ServiceMetrics, TargetPlan,
-    DEFAULT_BASELINE_RUNS,
+    BaselineSource, ContainerLimits, Pace, PhasePlan, Plan, PrometheusPlan, ServiceMetrics,
+    TargetPlan, DEFAULT_BASELINE_RUNS,
 };
 use crate::spec::{is_metric_name, FieldPath, FieldProblem, Validator};
 use crate::time::format_duration;
@@ -218,6 +218,7 @@ fn validate_phases(
     let default_headers = defaults.headers.clone().unwrap_or_default();
     let context = PhaseContext {
         scale,
+        pace: Pace::new(scale, file.scale_rates.unwrap_or(true)),
         default_timeout,
         default_connections,
         default_headers: &default_headers,

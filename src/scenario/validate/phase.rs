@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{check_count, MAX_MIX_WEIGHT, MAX_PHASE_DURATION, MAX_RATE, MAX_REQUESTS, MAX_TIMEOUT};
 use crate::plan::{
-    ContainerLimits, DemoFaults, FaultPlan, HttpCall, LoadModel, PhasePlan, RateShape,
+    ContainerLimits, DemoFaults, FaultPlan, HttpCall, LoadModel, Pace, PhasePlan, RateShape,
     RequestTemplate, WeightedRequest,
 };
 use crate::scenario::format::{
@@ -13,10 +13,12 @@ use crate::scenario::format::{
     RequestSpec,
 };
 use crate::spec::{scaled, FieldPath, Validator};
-use crate::time::format_duration;
+use crate::time::{format_duration, trim_float};
 
 pub(super) struct PhaseContext<'a> {
     pub(super) scale: f64,
+    /// Rates multiplied by the scale, pauses divided (`scale_rates`).
+    pub(super) pace: Pace,
     pub(super) default_timeout: Duration,
     pub(super) default_connections: u32,
     pub(super) default_headers: &'a BTreeMap<String, String>,
@@ -56,6 +58,13 @@ pub(super) fn validate_phase(
         .as_ref()
         .and_then(|f| validate_fault(v, f, &path.key("fault"), context.embedded.as_ref()));
 
+    let warm_up = spec.warm_up.unwrap_or(false);
+    if warm_up && matches!(model, Some(LoadModel::Idle { .. })) {
+        v.problem(
+            path.key("warm_up"),
+            "a warm-up phase fills the rules' windows with traffic: give it a `rate` (or `requests`)",
+        );
+    }
     if v.count() > before {
         return None;
     }
@@ -65,6 +74,8 @@ pub(super) fn validate_phase(
         requests,
         fault,
         timeout,
+        pace: context.pace,
+        warm_up,
     })
 }
 
@@ -121,7 +132,7 @@ fn open_model(
             );
         }
     }
-    let shape = validate_rate(v, rate, &path.key("rate"));
+    let shape = validate_rate(v, rate, &path.key("rate"), context.pace);
     let connections = spec.connections.unwrap_or(context.default_connections);
     check_count(v, path.key("connections"), "connections", connections);
     match spec.duration {
@@ -170,6 +181,14 @@ fn closed_model(
             format!("pause is at most {}", format_duration(MAX_TIMEOUT)),
         );
     }
+    // Each client's pause is the time between its requests: divided, the
+    // same requests come `time_scale` times as often. Concurrency stays:
+    // it is how many clients there are.
+    let pause = if context.pace.rates_scaled {
+        scaled(pause, context.scale)
+    } else {
+        pause
+    };
     Some(LoadModel::Closed {
         requests,
         concurrency,
@@ -284,7 +303,13 @@ fn validate_mix(
     entries
 }
 
-fn validate_rate(v: &mut Validator, rate: &RateSpec, path: &FieldPath) -> Option<RateShape> {
+/// The rate as sent: as written, times the scale when rates are scaled.
+fn validate_rate(
+    v: &mut Validator,
+    rate: &RateSpec,
+    path: &FieldPath,
+    pace: Pace,
+) -> Option<RateShape> {
     let (from, to) = match rate {
         RateSpec::Constant(r) => (r.0, r.0),
         RateSpec::Ramp { from, to } => (from.0, to.0),
@@ -298,6 +323,24 @@ fn validate_rate(v: &mut Validator, rate: &RateSpec, path: &FieldPath) -> Option
         );
         return None;
     }
+    let factor = pace.rate_factor();
+    if from.max(to) * factor > MAX_RATE {
+        v.problem(
+            path.clone(),
+            format!(
+                "{}/s in production is sent at {}/s under time_scale {} (each compressed window \
+                 holds production's requests), above the {MAX_RATE}/s a firedrill process sends: \
+                 split the load with shards, lower time_scale, or set `scale_rates: false` and \
+                 accept windows {} times thinner",
+                trim_float(from.max(to)),
+                trim_float(from.max(to) * factor),
+                trim_float(factor),
+                trim_float(factor)
+            ),
+        );
+        return None;
+    }
+    let (from, to) = (from * factor, to * factor);
     if from <= 0.0 && to <= 0.0 {
         v.problem(
             path.clone(),
