@@ -81,8 +81,10 @@ fn quickstart_runs_compare_clean_and_added_latency_in_healthy_is_a_regression() 
     // raised from its 5 ms default: this machine's two cores are shared with
     // builds and other drills, and a stall of a few hundred ms there moves
     // a 240-request p95 by tens of ms from one run to the next (measured:
-    // 34.7 ms, then 5.1 ms).
-    let (code, text) = compare(&["--floor", "50ms", &report(&runs[0]), &report(&runs[1])]);
+    // 34.7 ms, then 5.1 ms), and a p99 by a hundred (12 ms, then 108 ms in
+    // `recovery`, with two cargo builds beside it). The slowed run below is
+    // judged at 50 ms: its 100 ms is beyond both.
+    let (code, text) = compare(&["--floor", "200ms", &report(&runs[0]), &report(&runs[1])]);
     eprintln!("{text}");
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("OK · no regression"), "{text}");
