@@ -239,3 +239,22 @@ pub fn estimated_notification(arrival: &AlertAtAlertmanager, group_wait: Duratio
         _ => arrival.arrived_at + wait,
     }
 }
+
+/// The least time given to an alert to reach Alertmanager after it fires
+/// (Prometheus's notifier sends at once; a second covers a loaded machine).
+const MIN_DELIVERY_SECONDS: f64 = 1.0;
+
+/// When an alert that fired at `fired_at` (its rule evaluated every
+/// `interval_seconds`) is due at Alertmanager, if Alertmanager was last
+/// asked before then. Prometheus sends an alert at the evaluation that
+/// fires it; until the next evaluation has passed, and Alertmanager was
+/// asked after that, not having seen it there says nothing (a run that
+/// ends, or is interrupted, just after it fires).
+pub fn arrival_not_yet_due(
+    fired_at: f64,
+    interval_seconds: f64,
+    am: &AlertmanagerRecord,
+) -> Option<f64> {
+    let due = fired_at + interval_seconds.max(MIN_DELIVERY_SECONDS);
+    (am.observed_until < due).then_some(due)
+}

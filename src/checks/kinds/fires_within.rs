@@ -451,10 +451,11 @@ fn against_baseline(
 /// Why the deadline cannot be met, or can be missed by a working rule,
 /// from the rule's `for` and evaluation interval alone.
 fn why_late(deadline_s: f64, rule: &AlertRuleInfo) -> String {
-    if deadline_s < rule.for_seconds {
+    if deadline_s <= rule.for_seconds {
         format!(
-            " The deadline cannot be met: the rule's `for` ({}) alone is longer than it.",
-            secs(rule.for_seconds)
+            " The deadline cannot be met: the rule's `for` ({}) alone is {} (and the condition is first seen by a scrape after the fault begins).",
+            secs(rule.for_seconds),
+            super::notifies_within::at_least(rule.for_seconds, deadline_s)
         )
     } else if deadline_s < rule.for_seconds + rule.interval_seconds {
         format!(

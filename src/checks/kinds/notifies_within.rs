@@ -17,12 +17,14 @@ use crate::checks::context::{alert_context, anchor_time, Anchored};
 use crate::checks::evidence::{nullable, DeadlineFigures, PageFigures, Readout, Refusal};
 use crate::checks::format::CheckSpec;
 use crate::checks::judged::{secs, Judged, Judgement, Judging, Refused, Status};
-use crate::checks::page::{arrival_after, estimated_notification, page_context, PageContext};
+use crate::checks::page::{
+    arrival_after, arrival_not_yet_due, estimated_notification, page_context, PageContext,
+};
 use crate::checks::validate::{
     anchor_text, required_alert, required_receiver, AlertLabels, AnchorRule, CheckContext,
 };
 use crate::checks::window::{alertmanager_watched_past, deadline_due, Needed};
-use crate::record::{AlertAtAlertmanager, Labels};
+use crate::record::{AlertAtAlertmanager, AlertRuleInfo, Labels};
 use crate::rules::alertmanager::RouteMatch;
 use crate::setup::{AlertRef, Anchor};
 use crate::spec::{scaled, FieldPath, Validator};
@@ -235,14 +237,7 @@ fn judge(plan: &NotifiesWithin, judging: &Judging) -> Judgement<Evidence, Refuse
             .filter(|n| n.receiver == plan.receiver && n.carries(alert, "firing"))
             .find(|n| n.received_at >= from)
             .map(|n| n.received_at);
-        observed(
-            plan,
-            &page,
-            &measured,
-            notified,
-            alerting.rule.for_seconds,
-            judging,
-        )
+        observed(plan, &page, &measured, notified, alerting.rule, judging)
     } else {
         estimated(plan, &page, &measured, judging)
     };
@@ -281,20 +276,73 @@ fn why_late(deadline_s: f64, route: Option<&RouteMatch>, for_seconds: f64) -> St
         return String::new();
     };
     let wait = route.group_wait.as_secs_f64();
-    if deadline_s < wait {
+    if deadline_s <= wait {
         format!(
-            " The deadline cannot be met: the route's group_wait ({}) alone is longer than it.",
-            secs(wait)
+            " The deadline cannot be met: the route's group_wait ({}) alone is {}.",
+            secs(wait),
+            at_least(wait, deadline_s)
         )
-    } else if deadline_s < wait + for_seconds {
+    } else if deadline_s <= wait + for_seconds {
         format!(
-            " The deadline cannot be met: the rule's `for` ({}) and the route's group_wait ({}) together are longer than it.",
+            " The deadline cannot be met: the rule's `for` ({}) and the route's group_wait ({}) together are {} (and the condition is first seen by a scrape after the fault begins).",
             secs(for_seconds),
-            secs(wait)
+            secs(wait),
+            at_least(wait + for_seconds, deadline_s)
         )
     } else {
         String::new()
     }
+}
+
+/// `longer than it` or, a span equal to the deadline, `as long as it`
+/// (which cannot be met either: nothing happens at the fault's instant).
+pub(crate) fn at_least(span: f64, deadline_s: f64) -> &'static str {
+    if span > deadline_s {
+        "longer than it"
+    } else {
+        "as long as it"
+    }
+}
+
+/// A notification reached the receiver at `at`: in time, or late.
+fn reached(
+    plan: &NotifiesWithin,
+    m: &Measured,
+    at: f64,
+    late: &str,
+    judging: &Judging,
+) -> Judged<Evidence> {
+    let (alert, receiver) = (&plan.alert, &plan.receiver);
+    let after = (at - m.anchor.at).max(0.0);
+    let steps = steps_text(m);
+    let (status, summary) = if after <= m.deadline_s {
+        (
+            Status::Pass,
+            format!(
+                "`{alert}` reached `{receiver}` {} after {} (deadline {}){steps}",
+                secs(after),
+                m.anchor.name,
+                secs(m.deadline_s)
+            ),
+        )
+    } else {
+        (
+            Status::Fail,
+            format!(
+                "`{alert}` reached `{receiver}` {} after {}, later than the deadline of {}{steps}.{late}",
+                secs(after),
+                m.anchor.name,
+                secs(m.deadline_s)
+            ),
+        )
+    };
+    let evidence = Evidence {
+        receiver: Some(receiver.clone()),
+        time_to_notify_seconds: Some(after),
+        notified_at_seconds: Some(judging.rel(at)),
+        ..Evidence::default()
+    };
+    Judged::new(status, summary, evidence)
 }
 
 /// The page, as firedrill's receiver took it (the embedded Alertmanager).
@@ -303,45 +351,17 @@ fn observed(
     page: &PageContext,
     m: &Measured,
     notified: Option<f64>,
-    for_seconds: f64,
+    rule: &AlertRuleInfo,
     judging: &Judging,
 ) -> Judged<Evidence> {
     let (alert, receiver) = (&plan.alert, &plan.receiver);
-    let late = why_late(m.deadline_s, m.route.as_ref(), for_seconds);
+    let late = why_late(m.deadline_s, m.route.as_ref(), rule.for_seconds);
     let to_receiver = Evidence {
         receiver: Some(receiver.clone()),
         ..Evidence::default()
     };
     if let Some(at) = notified {
-        let after = (at - m.anchor.at).max(0.0);
-        let steps = steps_text(m);
-        let (status, summary) = if after <= m.deadline_s {
-            (
-                Status::Pass,
-                format!(
-                    "`{alert}` reached `{receiver}` {} after {} (deadline {}){steps}",
-                    secs(after),
-                    m.anchor.name,
-                    secs(m.deadline_s)
-                ),
-            )
-        } else {
-            (
-                Status::Fail,
-                format!(
-                    "`{alert}` reached `{receiver}` {} after {}, later than the deadline of {}{steps}.{late}",
-                    secs(after),
-                    m.anchor.name,
-                    secs(m.deadline_s)
-                ),
-            )
-        };
-        let evidence = Evidence {
-            time_to_notify_seconds: Some(after),
-            notified_at_seconds: Some(judging.rel(at)),
-            ..to_receiver
-        };
-        return Judged::new(status, summary, evidence);
+        return reached(plan, m, at, &late, judging);
     }
     let due = m.anchor.at + m.deadline_s;
     if let Some((at, why)) = page.am.failure_within(m.anchor.at, due) {
@@ -365,6 +385,9 @@ fn observed(
             ),
             to_receiver,
         );
+    }
+    if let Some(unknown) = not_yet_due(plan, page, m, rule, judging) {
+        return unknown;
     }
     let why = no_page(plan, page, m, judging);
     Judged::new(
@@ -402,6 +425,35 @@ fn steps_text(m: &Measured) -> String {
     } else {
         format!(": {}", parts.join(", "))
     }
+}
+
+/// Fired, never seen at Alertmanager, but Alertmanager was last asked
+/// before the alert was due there: whether the page came is unknown.
+fn not_yet_due(
+    plan: &NotifiesWithin,
+    page: &PageContext,
+    m: &Measured,
+    rule: &AlertRuleInfo,
+    judging: &Judging,
+) -> Option<Judged<Evidence>> {
+    let (alert, receiver) = (&plan.alert, &plan.receiver);
+    let (Some(fired), None) = (m.fired_at, m.arrival) else {
+        return None;
+    };
+    let due = arrival_not_yet_due(fired, rule.interval_seconds, page.am)?;
+    Some(Judged::new(
+        Status::Inconclusive,
+        format!(
+            "`{alert}` fired at t={}, and Alertmanager was last asked at t={}, before it could be seen there (it is sent at the evaluation that fires it, given until the next, t={}): whether it reached `{receiver}` is unknown",
+            secs(judging.rel(fired)),
+            secs(judging.rel(page.am.observed_until)),
+            secs(judging.rel(due))
+        ),
+        Evidence {
+            receiver: Some(receiver.clone()),
+            ..Evidence::default()
+        },
+    ))
 }
 
 /// Why no page came, from the records.

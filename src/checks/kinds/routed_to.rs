@@ -12,7 +12,9 @@ use super::{Check, Planned};
 use crate::checks::evidence::{PageFigures, Readout};
 use crate::checks::format::CheckSpec;
 use crate::checks::judged::{secs, Judged, Judgement, Judging, Status, Unjudged};
-use crate::checks::page::{arrival_after, labels_text, page_context, PageContext};
+use crate::checks::page::{
+    arrival_after, arrival_not_yet_due, labels_text, page_context, PageContext,
+};
 use crate::checks::validate::{required_alert, AlertLabels, CheckContext};
 use crate::checks::window::{alertmanager_watched_past_phase, Needed};
 use crate::setup::AlertRef;
@@ -204,18 +206,13 @@ fn not_arrived(
             format!("`{alert}` fired, but Alertmanager did not always answer: whether it arrived is unknown"),
         );
     }
-    // Prometheus sends an alert at the evaluation that fires it; until the
-    // next evaluation has passed, and Alertmanager was asked after that, not
-    // having seen it there says nothing (a run that ends, or is
-    // interrupted, just after it fires).
     let interval = observations
         .rules
         .get(&alert.name)
         .map(|r| r.interval_seconds)
         .unwrap_or(0.0);
-    let due = fired_at + interval.max(MIN_DELIVERY_SECONDS);
     let asked = page.am.observed_until;
-    if asked < due {
+    if let Some(due) = arrival_not_yet_due(fired_at, interval, page.am) {
         return (
             Status::Inconclusive,
             format!(
@@ -235,7 +232,3 @@ fn not_arrived(
         ),
     )
 }
-
-/// The least time given to an alert to reach Alertmanager after it fires
-/// (Prometheus's notifier sends at once; a second covers a loaded machine).
-const MIN_DELIVERY_SECONDS: f64 = 1.0;

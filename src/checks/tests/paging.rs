@@ -555,3 +555,47 @@ fn routed_to_is_inconclusive_until_alertmanager_was_asked_after_the_alert_could_
     am(&mut o).observed_until = 20.5;
     assert_eq!(judge(&routed, &o).status, Status::Pass);
 }
+
+/// The same guard for `notifies_within`: an alert that fired just before
+/// observation ended, and had no time to reach Alertmanager, is unknown,
+/// not a page that never came.
+#[test]
+fn notifies_within_is_inconclusive_until_alertmanager_was_asked_after_the_alert_could_arrive() {
+    // W fires at t=20 (its group evaluates every 3s); the page is due 11s
+    // after errors start (t=10), at t=21.
+    let check = notifies("chat", 11.0);
+    for (last_poll, status, expected) in [
+        (
+            22.0,
+            Status::Inconclusive,
+            "whether it reached `chat` is unknown",
+        ),
+        (23.0, Status::Fail, "never arrived at Alertmanager"),
+        (42.0, Status::Fail, "never arrived at Alertmanager"),
+    ] {
+        let mut o = observations();
+        am(&mut o).observed_until = last_poll;
+        let verdict = judge(&check, &o);
+        assert_eq!(
+            verdict.status, status,
+            "last poll at {last_poll}: {verdict:#?}"
+        );
+        assert!(verdict.summary.contains(expected), "{}", verdict.summary);
+    }
+}
+
+/// A deadline equal to `for` cannot be met: the condition is first seen by
+/// a scrape after the fault begins, then must hold for all of `for`.
+#[test]
+fn a_notification_deadline_equal_to_for_plus_group_wait_cannot_be_met() {
+    let mut o = observations();
+    am(&mut o).observed_until = 42.0;
+    // `for` 6s; the route to chat waits CONFIG's group_wait.
+    let verdict = judge(&notifies("chat", 6.0), &o);
+    assert_eq!(verdict.status, Status::Fail, "{verdict:#?}");
+    assert!(
+        verdict.summary.contains("The deadline cannot be met"),
+        "{}",
+        verdict.summary
+    );
+}
