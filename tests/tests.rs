@@ -15,6 +15,7 @@ mod cli;
 mod cluster;
 mod compare;
 mod demo;
+mod docs;
 mod drills;
 mod html;
 mod https;

@@ -23,6 +23,25 @@ use crate::scenario::{self, Overrides};
 
 pub use outcome::{CommandError, Outcome};
 
+/// The whole command line: a subcommand and the options every command takes.
+/// `main.rs` parses it; tests/docs.rs parses the manual's examples with it.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "firedrill",
+    version,
+    about = "Drive traffic and faults at a service, watch Prometheus, and check that the alerts \
+             that must fire do so in time, that the others stay silent, and that latency SLOs hold.",
+    after_help = "Exit codes: 0 every check passed · 1 a check failed · 2 invalid scenario or \
+                  command line (nothing sent) · 3 inconclusive (Prometheus or the target \
+                  unreachable, or the run was interrupted)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     Run(run::RunArgs),
