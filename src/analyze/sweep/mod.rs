@@ -16,6 +16,7 @@
 //! `predict` runs a sweep for a drill's deadline checks.
 
 mod cases;
+mod engine;
 mod error;
 mod predict;
 mod promtool;
@@ -30,13 +31,19 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use cases::{Case, FaultShape};
+pub use engine::{
+    answer as ask_promtool, encode, label_value, run_files, selector_text, Alert, Answer, Feed,
+    Question, Reads, Report, Sample, Written, MARKER, PROBE,
+};
 pub use error::{NotSwept, SweepError, Unfed, Unprobeable};
 pub use predict::{annotate, predict, PredictError, Prediction};
+pub use promtool::{alert as promtool_alert, Markers};
 pub use results::{percent, AlertSweep, Engine, ModelFigures, Row, ShareBounds, SweepReport};
 pub use slo::{Scores, Significance, Slo};
+pub use synth::{numerator_counts_failures, ratio_pairs, value_for};
 
 use super::rules_check::{self, CheckOptions};
-use promtool::{Reads, Subject};
+use promtool::Subject;
 use search::{Effort, Track};
 
 #[derive(Debug, Clone)]
@@ -172,11 +179,14 @@ fn subjects(targets: &[target::Target]) -> Vec<Subject> {
         .iter()
         .map(|t| {
             t.subject.clone().unwrap_or_else(|| Subject {
-                rule: t.rule.clone(),
-                recordings: Vec::new(),
+                alert: Alert {
+                    rule: t.rule.clone(),
+                    recordings: Vec::new(),
+                    reads: Reads::default(),
+                    scrape: t.intervals.scrape.as_secs_f64(),
+                    marked: false,
+                },
                 series: Vec::new(),
-                reads: Reads::default(),
-                scrape: t.intervals.scrape.as_secs_f64(),
             })
         })
         .collect()
