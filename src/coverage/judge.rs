@@ -206,6 +206,7 @@ fn run_proofs(
             hold: d.hold,
             keep: d.keep,
             predicted: predictions[k].as_ref().and_then(|p| p.firing),
+            resolves: predictions[k].as_ref().and_then(|p| p.resolved),
         });
     }
     let results = proof::prove(promtool, &subjects, world.groups, world.recordings, dir)?;
@@ -307,6 +308,16 @@ fn proven(
         );
     }
     let Some(fired) = proved.fired_after else {
+        if let Some(b) = prediction.and_then(|p| p.firing) {
+            return (
+                Verdict::Late,
+                format!(
+                    "it did not fire within half as long again as the predicted worst case ({}) after {}: the model or the rule is wrong",
+                    Bounds::text(Some(b)),
+                    changed_text(p)
+                ),
+            );
+        }
         return (
             Verdict::NotProvoked,
             format!(
@@ -329,6 +340,17 @@ fn proven(
         None => "; still firing at the end of the test after it was withdrawn".into(),
     };
     let fired_text = format!("fired {} {what}", format_duration_secs(fired));
+    against_model(fired, fired_text, resolved, prediction)
+}
+
+/// A firing held against the model's bounds: within, outside (late), or
+/// with no bounds to hold it to.
+fn against_model(
+    fired: f64,
+    fired_text: String,
+    resolved: String,
+    prediction: Option<&Prediction>,
+) -> (Verdict, String) {
     match prediction {
         Some(Prediction {
             firing: Some(b), ..
@@ -352,6 +374,7 @@ fn proven(
             firing: None,
             step: Some(_),
             why,
+            ..
         }) => (Verdict::Late, format!("{fired_text}, but {why}{resolved}")),
         Some(Prediction { why, .. }) => (
             Verdict::Proven,

@@ -33,6 +33,9 @@ pub enum Level {
     Fresh,
     /// A timestamp stuck at the moment the state began.
     Frozen,
+    /// A timestamp this many seconds ahead of the clock (behind, when
+    /// negative): a deadline.
+    Ahead { seconds: f64 },
     /// A histogram's observations, all in bucket `bucket` (0: at or below
     /// the first bound; the number of bounds: above the last), this many
     /// per second.
@@ -61,6 +64,18 @@ impl Level {
             Level::Slope { from, per_second } => format!("moving from {from} by {per_second}/s"),
             Level::Fresh => "the current time (fresh)".into(),
             Level::Frozen => "stuck at the moment the state began".into(),
+            Level::Ahead { seconds } if *seconds >= 0.0 => {
+                format!(
+                    "{} ahead of the clock",
+                    crate::time::format_duration_secs(*seconds)
+                )
+            }
+            Level::Ahead { seconds } => {
+                format!(
+                    "{} behind the clock",
+                    crate::time::format_duration_secs(-seconds)
+                )
+            }
             Level::Observed { bucket, per_second } => {
                 let Kind::Histogram { bounds } = &spec.kind else {
                     return format!("observations in bucket {bucket}");
@@ -99,18 +114,44 @@ pub fn candidates(
     scrape: f64,
 ) -> Candidates {
     let leaves: Vec<&Leaf> = shape.map(|s| s.leaves()).unwrap_or_default();
-    let mut nominal = Vec::new();
-    let mut alternatives = Vec::new();
+    let mut nominal: Vec<Level> = Vec::new();
+    let mut alternatives: Vec<Vec<Level>> = Vec::new();
     for spec in specs {
+        // A second series like another: gone while healthy, then like it.
+        if let Some(original) = spec.twin_of {
+            let mut alts = vec![nominal[original]];
+            alts.extend(
+                alternatives[original]
+                    .iter()
+                    .copied()
+                    .filter(|l| *l != Level::Absent),
+            );
+            nominal.push(Level::Absent);
+            alternatives.push(alts);
+            continue;
+        }
         let reading: Vec<&Leaf> = leaves
             .iter()
             .copied()
             .filter(|l| l.metrics.contains(&spec.metric))
             .collect();
         let (n, mut alts) = match &spec.kind {
-            Kind::Counter => counter(spec, &reading, scrape),
+            Kind::Counter => {
+                let (n, mut alts) = counter(spec, &reading, scrape);
+                // A rate scaled by a gauge: the expression's constants.
+                if reading.iter().any(|l| l.threshold.is_none()) {
+                    alts.extend(
+                        constants
+                            .iter()
+                            .filter(|c| **c > 0.0)
+                            .map(|c| rate(2.0 * c)),
+                    );
+                }
+                (n, alts)
+            }
             Kind::Gauge => gauge(spec, &reading, constants, scrape),
             Kind::Timestamp => (Level::Fresh, vec![Level::Frozen]),
+            Kind::Deadline => deadline(constants),
             Kind::Histogram { bounds } => histogram(bounds, &reading),
         };
         alts.push(Level::Absent);
@@ -138,12 +179,25 @@ fn finite(level: &Level) -> bool {
     }
 }
 
+/// Six significant digits: levels read well (`1.44/s`, not `1.4399999999999182/s`).
+fn round(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(5 - x.abs().log10().floor() as i32);
+    (x * scale).round() / scale
+}
+
 fn rate(per_second: f64) -> Level {
-    Level::Rate { per_second }
+    Level::Rate {
+        per_second: round(per_second),
+    }
 }
 
 fn value(value: f64) -> Level {
-    Level::Value { value }
+    Level::Value {
+        value: round(value),
+    }
 }
 
 /// A counter: a ratio's failures start at none and rise to a share past
@@ -153,13 +207,14 @@ fn counter(spec: &SeriesSpec, reading: &[&Leaf], scrape: f64) -> (Level, Vec<Lev
         .iter()
         .find(|l| matches!(l.signal, Signal::Ratio { mean: false, .. }));
     match (spec.role, ratio) {
+        // Failures take the place of successes: the traffic stays TRAFFIC.
         (Some(Role::Failures), leaf) => {
             let mut alts: Vec<Level> = leaf
                 .and_then(|l| failing_share(l))
-                .map(|s| rate(TRAFFIC * s / (1.0 - s)))
+                .map(|s| rate(TRAFFIC * s))
                 .into_iter()
                 .collect();
-            alts.extend([rate(TRAFFIC), rate(100.0 * TRAFFIC)]);
+            alts.push(rate(TRAFFIC));
             return (rate(0.0), alts);
         }
         (Some(Role::Others), _) => return (rate(TRAFFIC), vec![rate(0.0), rate(100.0 * TRAFFIC)]),
@@ -253,6 +308,18 @@ fn gauge(
     };
     let mut nominal = None;
     let mut alts = Vec::new();
+    // Between two bounds (`> 0.9 < 1`): the middle.
+    let bound = |direction| {
+        reading
+            .iter()
+            .filter(|l| l.direction == direction)
+            .find_map(|l| l.threshold)
+    };
+    if let (Some(low), Some(high)) = (bound(Direction::Above), bound(Direction::Below)) {
+        if low < high {
+            alts.push(value((low + high) / 2.0));
+        }
+    }
     for leaf in reading {
         let Some(t) = leaf.threshold else {
             alts.extend([value(0.0), value(2.0), value(10.0)]);
@@ -278,13 +345,39 @@ fn gauge(
             nominal.get_or_insert(here);
         }
         moving(leaf, t, nominal.unwrap_or(here), scrape, &mut alts);
+        // Moving from past the threshold already (`and` with its level).
+        moving(leaf, t, past, scrape, &mut alts);
     }
+    alts.extend([value(0.0), value(1.0), value(10.0)]);
     for &c in constants.iter().filter(|c| c.is_finite() && **c != 0.0) {
         alts.extend([c, 2.0 * c, c / 2.0, c + 1.0, c - 1.0].map(value));
     }
-    alts.extend([value(0.0), value(1.0), value(10.0)]);
-    alts.truncate(14);
-    (value(nominal.unwrap_or(1.0)), alts)
+    alts.truncate(16);
+    let from = nominal.unwrap_or(1.0);
+    // A gauge that keeps rising (an increase over a subquery).
+    alts.push(Level::Slope {
+        from,
+        per_second: 1.0,
+    });
+    (value(from), alts)
+}
+
+/// A deadline: 30 days ahead, then passed, due now, and closer than each
+/// constant the expression names.
+fn deadline(constants: &[f64]) -> (Level, Vec<Level>) {
+    let ahead = |seconds: f64| Level::Ahead { seconds };
+    let day = 86_400.0;
+    let mut alts: Vec<Level> = [-1.0, 0.0, 1.0 / 24.0, 0.5, 1.0, 4.0, 10.0, 60.0]
+        .iter()
+        .map(|d| ahead(d * day))
+        .collect();
+    alts.extend(
+        constants
+            .iter()
+            .filter(|c| **c > 1.0)
+            .map(|c| ahead(c / 2.0)),
+    );
+    (ahead(30.0 * 86_400.0), alts)
 }
 
 /// Alternatives that move a gauge: a slope for `deriv` and
@@ -360,8 +453,8 @@ mod tests {
         let (specs, c) = of(r#"sum(rate(x{code=~"5.."}[5m])) / sum(rate(x[5m])) > 0.05"#);
         assert_eq!(specs[0].role, Some(Role::Failures));
         assert_eq!(c.nominal, vec![rate(0.0), rate(TRAFFIC)]);
-        // 50% of the requests failing: 10 of 20.
-        assert_eq!(c.alternatives[0][0], rate(10.0));
+        // 50% of the requests failing: 5 of 10.
+        assert_eq!(c.alternatives[0][0], rate(5.0));
         assert_eq!(c.alternatives[0].last(), Some(&Level::Absent));
     }
 

@@ -40,6 +40,7 @@ pub struct Details {
 
 /// Lints that say a condition can never hold.
 const NEVER: &[LintId] = &[
+    LintId::RangeTooShort,
     LintId::CountNeverZero,
     LintId::HistogramLeDropped,
     LintId::HistogramThresholdBeyondBuckets,
@@ -95,12 +96,34 @@ pub fn prepare(
         promtool_alert(index, rule, expr, recordings, s, Markers::Allow).map_err(|why| {
             format!("promtool cannot be asked about it apart from other alerts: {why}")
         })?;
-    let longest = alert
-        .reads
-        .ranges
+    check_windows(&alert.reads.ranges, s)?;
+    details.reach = alert.reads.reach();
+    let candidates = candidates(&specs, shape, &constants(expr), s);
+    let horizon = details.reach + 2.0 * s + e + ages(shape) + s;
+    let early = early(&alert.reads.ranges, shape, (s, e)).filter(|t| *t < horizon);
+    let mut alert = alert;
+    if specs
         .iter()
-        .map(|(w, _)| *w)
-        .fold(0.0, f64::max);
+        .any(|s| matches!(s.kind, series::Kind::Timestamp | series::Kind::Deadline))
+    {
+        // The oracle's clock must read more than the horizon when the
+        // change comes (timestamps are the clock's): its samples begin
+        // before it.
+        alert.reads.ranges.push((horizon, 0.0));
+    }
+    Ok(Prepared {
+        specs,
+        candidates,
+        alert,
+        horizon,
+        early,
+        offset: super::testfile::sample_offset(s, e),
+    })
+}
+
+/// promtool's engine refuses a window of one series over its limit.
+fn check_windows(ranges: &[(f64, f64)], s: f64) -> Result<(), String> {
+    let longest = ranges.iter().map(|(w, _)| *w).fold(0.0, f64::max);
     if longest / s > SAMPLE_LIMIT - 2.0 {
         return Err(format!(
             "its window of {} holds {} samples at a {} scrape, over the {} samples promtool's engine loads for one series",
@@ -110,15 +133,29 @@ pub fn prepare(
             SAMPLE_LIMIT
         ));
     }
-    details.reach = alert.reads.reach();
-    let candidates = candidates(&specs, shape, &constants(expr), s);
-    let horizon = details.reach + 2.0 * s + e + ages(shape) + s;
-    Ok(Prepared {
-        specs,
-        candidates,
-        alert,
-        horizon,
-    })
+    Ok(())
+}
+
+/// When else to ask, soon after the change: a window read `offset` into the
+/// past holds the old state once the present ones hold the new; a change
+/// within a window (`delta`, `changes`) shows while it holds both.
+fn early(ranges: &[(f64, f64)], shape: Option<&Shape>, (s, e): (f64, f64)) -> Option<f64> {
+    if ranges.iter().any(|(_, offset)| *offset > 0.0) {
+        let present = ranges
+            .iter()
+            .filter(|(_, offset)| *offset == 0.0)
+            .map(|(w, _)| *w)
+            .fold(300.0, f64::max);
+        return Some(present + 2.0 * s + e);
+    }
+    shape
+        .map(|sh| sh.leaves())
+        .unwrap_or_default()
+        .iter()
+        .filter(|l| matches!(l.signal, Signal::Delta { .. } | Signal::Changes { .. }))
+        .filter_map(|l| l.signal.window())
+        .map(|w| (w.as_secs_f64() / 2.0).max(2.0 * s + e))
+        .reduce(f64::min)
 }
 
 /// How much longer than its windows the oracle waits for an age (`time()

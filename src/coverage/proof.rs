@@ -46,6 +46,8 @@ pub struct Subject<'a> {
     pub hold: f64,
     pub keep: f64,
     pub predicted: Option<Bounds>,
+    /// The model's bounds of resolving after the provocation is withdrawn.
+    pub resolves: Option<Bounds>,
 }
 
 /// When things happen in one alert's test, seconds.
@@ -91,17 +93,26 @@ pub fn schedule(subject: &Subject) -> Schedule {
         let fire = subject.horizon + subject.hold + 2.0 * e + s;
         return Schedule {
             t0: 0.0,
-            t1: up(fire, s) + s / 2.0,
+            t1: up(fire, s),
             end: up(fire + subject.reach + subject.keep + 3.0 * e + 2.0 * s, e),
             first_check: 0.0,
         };
     }
+    // Samples fall off whole intervals (`testfile`): the change comes
+    // between two of them.
     let warm = subject.reach + 2.0 * s.max(e);
-    let t0 = up(warm, s) + s / 2.0;
-    let worst = subject.predicted.map_or(0.0, |b| b.worst_seconds);
-    let fire = (subject.horizon + subject.hold + 2.0 * e + s).max(worst + 2.0 * e);
-    let t1 = up(t0 + fire, s) + s / 2.0;
-    let resolve = subject.reach + subject.keep + 3.0 * e + 2.0 * s;
+    let t0 = up(warm, s);
+    // Half as long again as the model's worst case (firing later is late),
+    // or until the oracle saw the condition hold, and `for`.
+    let fire = match subject.predicted {
+        Some(b) => 1.5 * b.worst_seconds + 2.0 * (e + s),
+        None => subject.horizon + subject.hold + 2.0 * e + s,
+    };
+    let t1 = up(t0 + fire, s);
+    let resolve = match subject.resolves {
+        Some(b) => 1.5 * b.worst_seconds + 2.0 * (e + s),
+        None => subject.reach + subject.keep + 3.0 * e + 2.0 * s,
+    };
     Schedule {
         t0,
         t1,
@@ -287,6 +298,7 @@ fn learning_group(n: usize, subject: &Subject, at: &Schedule) -> String {
         specs: &subject.provocation.series,
         timeline: &timeline,
         scrape: subject.scrape,
+        evaluation: subject.evaluation,
         end: at.end,
         expect: evaluations(subject, at)
             .into_iter()
@@ -379,6 +391,7 @@ fn final_group(subject: &Subject, at: &Schedule, expect: BTreeMap<u64, Vec<Alert
         specs: &p.series,
         timeline: &timeline,
         scrape: subject.scrape,
+        evaluation: subject.evaluation,
         end: at.end,
         expect: expect.into_iter().collect(),
     })

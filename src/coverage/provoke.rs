@@ -30,6 +30,12 @@ pub struct Prepared {
     /// Seconds after a change at which the oracle asks: every window holds
     /// only the new state, ages have passed their thresholds.
     pub horizon: f64,
+    /// Also asked this soon after the change (an alert comparing a window
+    /// with one `offset` into the past, or a change within a window: only
+    /// while the window holds both states).
+    pub early: Option<f64>,
+    /// Where samples fall after whole intervals (`testfile::sample_offset`).
+    pub offset: f64,
 }
 
 /// A healthy state and the provocation that makes the condition hold.
@@ -136,10 +142,19 @@ pub fn provoke(
     Ok(searches
         .into_iter()
         .zip(prepared)
-        .map(|(search, p)| {
-            p.as_ref().map(|_| match search {
+        .zip(tried)
+        .map(|((search, p), tried)| {
+            p.as_ref().map(|p| match search {
                 Search::Done(found) => found,
-                _ => Found::NeverHolds { tried: 0 },
+                // Nothing two changes away to try.
+                Search::SilentPairs => Found::Provoked(Provocation {
+                    series: p.specs.clone(),
+                    healthy: p.candidates.nominal.clone(),
+                    provoking: p.candidates.nominal.clone(),
+                    always: true,
+                    tried,
+                }),
+                _ => Found::NeverHolds { tried },
             })
         })
         .collect())
@@ -218,6 +233,8 @@ fn round_one(c: &Candidates) -> Vec<Vec<Level>> {
 
 /// At most this many states two series away from the nominal one.
 const MOST_PAIRS: usize = 120;
+/// The alternatives of each series paired with another's.
+const PAIRED: usize = 5;
 
 /// States two series away from the nominal one (their levels passing
 /// `keep`), the most natural alternatives first.
@@ -226,8 +243,8 @@ fn pairs(c: &Candidates, keep: fn(&Level) -> bool) -> Vec<Vec<Level>> {
     let n = c.alternatives.len();
     for i in 0..n {
         for j in i + 1..n {
-            for (ri, a) in c.alternatives[i].iter().enumerate() {
-                for (rj, b) in c.alternatives[j].iter().enumerate() {
+            for (ri, a) in c.alternatives[i].iter().take(PAIRED).enumerate() {
+                for (rj, b) in c.alternatives[j].iter().take(PAIRED).enumerate() {
                     if !keep(a) || !keep(b) {
                         continue;
                     }
@@ -265,33 +282,53 @@ fn ask(
             alerts.push(p.alert.clone());
         }
     }
-    let questions: Vec<Question> = asked
-        .iter()
-        .map(|q| {
-            let p = prepared[q.alert]
-                .as_ref()
-                .expect("asked only about prepared alerts");
-            Question {
+    // Each state asked once, or twice (also early); `of` says whose.
+    let mut questions: Vec<Question> = Vec::new();
+    let mut of: Vec<usize> = Vec::new();
+    for (n, q) in asked.iter().enumerate() {
+        let p = prepared[q.alert]
+            .as_ref()
+            .expect("asked only about prepared alerts");
+        for time in std::iter::once(p.horizon).chain(p.early) {
+            questions.push(Question {
                 alert: index[q.alert],
-                sample: p.alert.scrape / 2.0,
-                time: p.horizon,
+                sample: p.offset,
+                time,
                 dense: false,
-            }
-        })
-        .collect();
-    let feed = States { prepared, asked };
-    ask_promtool(promtool, &alerts, &questions, &feed, dir)
+            });
+            of.push(n);
+        }
+    }
+    let feed = States {
+        prepared,
+        asked,
+        of: &of,
+    };
+    let answers = ask_promtool(promtool, &alerts, &questions, &feed, dir)?;
+    // A state holds if it holds at either time.
+    let mut combined = vec![Answer::Silent; asked.len()];
+    for (n, answer) in of.into_iter().zip(answers) {
+        combined[n] = match (&combined[n], answer) {
+            (Answer::Failed(why), _) => Answer::Failed(why.clone()),
+            (_, Answer::Failed(why)) => Answer::Failed(why),
+            (Answer::Holds, _) | (_, Answer::Holds) => Answer::Holds,
+            _ => Answer::Silent,
+        };
+    }
+    Ok(combined)
 }
 
 /// The series each asked state writes.
 struct States<'a> {
     prepared: &'a [Option<Prepared>],
     asked: &'a [Asked],
+    /// The asked state of each question.
+    of: &'a [usize],
 }
 
 impl Feed for States<'_> {
     fn written(&self, n: usize, times: &[(u64, f64)], origin: f64) -> Vec<Written> {
-        let q = &self.asked[n];
+        let q = &self.asked[self.of[n]];
         let Some(p) = &self.prepared[q.alert] else {
             return Vec::new();
         };
@@ -314,22 +351,33 @@ impl Feed for States<'_> {
 }
 
 /// The samples of every series (every member of a histogram) at `times`.
+/// A series that goes away gets a staleness marker at the second sample
+/// after its last, as Prometheus writes them for a target that
+/// disappeared (scrape.go `endOfRunStaleness`: just over two intervals
+/// later).
 pub fn written(specs: &[SeriesSpec], timeline: &Timeline, times: &[(u64, f64)]) -> Vec<Written> {
     let mut all = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         let members = spec.members();
         let mut samples: Vec<Vec<(u64, Sample)>> = vec![Vec::new(); members.len()];
-        let mut before = f64::NEG_INFINITY;
+        let (mut seen, mut gone) = (false, 0);
         for &(index, t) in times {
-            let stale = timeline.goes_stale(i, before, t);
-            for (m, value) in timeline.values(specs, i, t).into_iter().enumerate() {
-                match value {
-                    Some(v) => samples[m].push((index, Sample::Value(v))),
-                    None if stale => samples[m].push((index, Sample::Stale)),
-                    None => {}
+            let values = timeline.values(specs, i, t);
+            if values.iter().all(Option::is_none) {
+                gone += 1;
+                if seen && gone == 2 {
+                    for member in &mut samples {
+                        member.push((index, Sample::Stale));
+                    }
+                }
+                continue;
+            }
+            (seen, gone) = (true, 0);
+            for (m, value) in values.into_iter().enumerate() {
+                if let Some(v) = value {
+                    samples[m].push((index, Sample::Value(v)));
                 }
             }
-            before = t;
         }
         for (labels, samples) in members.into_iter().zip(samples) {
             all.push(Written {

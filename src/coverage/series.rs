@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::analyze::condition::{recording_for, Recordings};
 use crate::analyze::sweep::{numerator_counts_failures, ratio_pairs, value_for};
-use crate::rules::promql::{metric_name, unparen, Arithmetic, BinaryOp};
+use crate::rules::promql::{metric_name, unparen, Aggregation, Arithmetic, BinaryOp};
 
 /// What a series is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -29,8 +29,11 @@ pub enum Kind {
     Counter,
     /// An instant value.
     Gauge,
-    /// Seconds since the epoch of something (`time() - x`).
+    /// Seconds since the epoch of something past (`time() - x`).
     Timestamp,
+    /// Seconds since the epoch of something to come (`x - time()`: a
+    /// certificate's expiry).
+    Deadline,
     /// A classic histogram's `_bucket` series, one per bound (`le`) and
     /// `+Inf`.
     Histogram { bounds: Vec<f64> },
@@ -62,6 +65,15 @@ pub struct SeriesSpec {
     /// beside `errors_total`): indices into the provocation's series.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub includes: Vec<usize>,
+    /// Its own events give way to these series' events: a request that
+    /// fails is one fewer that succeeds, so the traffic stays what it was
+    /// (the timing model's share of failing requests).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replaced_by: Vec<usize>,
+    /// A second series like this one, on another instance (for `count()`):
+    /// absent while healthy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twin_of: Option<usize>,
 }
 
 impl SeriesSpec {
@@ -103,14 +115,13 @@ pub enum Unwritable {
     NoLabels(String),
     #[error("it reads the native histogram `{0}`, which promtool's test input cannot write")]
     Native(String),
-    #[error("it reads no series")]
-    Nothing,
 }
 
 /// How a selector is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Context {
     Gauge,
+    Deadline,
     Timestamp,
     Counter,
     Histogram,
@@ -120,6 +131,17 @@ enum Context {
 struct Use {
     selector: VectorSelector,
     context: Context,
+    /// Under `count()` (or `sum()` of `up`): how many series there are
+    /// matters.
+    counted: bool,
+}
+
+/// How the part of an expression being read is read.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    context: Context,
+    counted: bool,
+    summed: bool,
 }
 
 /// The series of `expr` (recording rules followed), with canonical label
@@ -130,18 +152,20 @@ pub fn series(
     histogram_bounds: &dyn Fn(&str) -> Vec<f64>,
 ) -> Result<Vec<SeriesSpec>, Unwritable> {
     let mut uses = Vec::new();
-    collect(expr, Context::Gauge, recordings, 0, &mut uses)?;
-    if uses.is_empty() {
-        return Err(Unwritable::Nothing);
-    }
+    let how = How {
+        context: Context::Gauge,
+        counted: false,
+        summed: false,
+    };
+    collect(expr, how, recordings, 0, &mut uses)?;
     let canonical = canonical_values(&uses);
-    // Labels that only joins and groupings name carry no value of their own.
+    // Series meet on the labels joins and groupings name, and one-to-one
+    // matching (`a / b`) on every label either side keeps: a series carries
+    // such a label, at its one value, when a selector of the other side
+    // pins it.
     let joins = join_labels(expr, recordings, 0);
-    let joined: BTreeMap<String, String> = canonical
-        .iter()
-        .filter(|(name, _)| joins.contains(name.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut matched = BTreeMap::new();
+    matched_labels(expr, recordings, 0, &mut matched);
     let mut by_metric: BTreeMap<String, Vec<&Use>> = BTreeMap::new();
     for u in &uses {
         by_metric
@@ -150,40 +174,134 @@ pub fn series(
             .push(u);
     }
     let mut specs = Vec::new();
+    let shared = Shared {
+        canonical: &canonical,
+        joins: &joins,
+        matched: &matched,
+    };
     for (metric, used) in &by_metric {
-        let context = used
-            .iter()
-            .map(|u| u.context)
-            .max()
-            .unwrap_or(Context::Gauge);
-        let kind = match context {
-            Context::Histogram if !metric.ends_with("_bucket") => {
+        let kind = match used.iter().map(|u| u.context).max() {
+            Some(Context::Histogram) if !metric.ends_with("_bucket") => {
                 return Err(Unwritable::Native(metric.clone()))
             }
-            Context::Histogram => Kind::Histogram {
+            Some(Context::Histogram) => Kind::Histogram {
                 bounds: histogram_bounds(metric.trim_end_matches("_bucket")),
             },
-            Context::Counter => Kind::Counter,
-            Context::Timestamp => Kind::Timestamp,
-            Context::Gauge => Kind::Gauge,
+            Some(Context::Counter) => Kind::Counter,
+            Some(Context::Timestamp) => Kind::Timestamp,
+            Some(Context::Deadline) => Kind::Deadline,
+            _ => Kind::Gauge,
         };
-        let selectors: Vec<&VectorSelector> = distinct(used);
-        for mut labels in label_sets(&selectors, &canonical, &kind)? {
-            // Series meet on the labels `on(…)` and `by(…)` name.
-            for (name, value) in &joined {
-                labels.entry(name.clone()).or_insert_with(|| value.clone());
-            }
-            specs.push(SeriesSpec {
-                metric: metric.clone(),
-                labels,
-                kind: kind.clone(),
-                role: None,
-                includes: Vec::new(),
-            });
-        }
+        metric_series(metric, used, kind, &shared, &mut specs)?;
     }
     assign_roles(expr, recordings, &mut specs);
     Ok(specs)
+}
+
+/// What every metric's series are built with.
+struct Shared<'a> {
+    canonical: &'a BTreeMap<String, String>,
+    joins: &'a BTreeSet<String>,
+    matched: &'a BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The series of one metric (and their twins, when it is counted).
+fn metric_series(
+    metric: &str,
+    used: &[&Use],
+    kind: Kind,
+    shared: &Shared,
+    specs: &mut Vec<SeriesSpec>,
+) -> Result<(), Unwritable> {
+    let selectors: Vec<&VectorSelector> = distinct(used);
+    let counted = used.iter().any(|u| u.counted);
+    let empty = BTreeSet::new();
+    let wanted = shared.matched.get(metric).unwrap_or(&empty);
+    for mut labels in label_sets(&selectors, shared.canonical, &kind)? {
+        for (name, value) in shared.canonical {
+            let free = selectors
+                .iter()
+                .all(|s| own_matchers(s).all(|m| &m.name != name));
+            if free && name != "le" && (shared.joins.contains(name) || wanted.contains(name)) {
+                labels.entry(name.clone()).or_insert_with(|| value.clone());
+            }
+        }
+        let original = specs.len();
+        specs.push(SeriesSpec {
+            metric: metric.to_string(),
+            labels: labels.clone(),
+            kind: kind.clone(),
+            role: None,
+            includes: Vec::new(),
+            replaced_by: Vec::new(),
+            twin_of: None,
+        });
+        // Counted: a second series like it, on another instance.
+        if counted {
+            let name = if labels.contains_key("instance") {
+                "replica"
+            } else {
+                "instance"
+            };
+            labels.insert(name.into(), format!("{name}-2"));
+            specs.push(SeriesSpec {
+                labels,
+                twin_of: Some(original),
+                ..specs[original].clone()
+            });
+        }
+    }
+    Ok(())
+}
+
+/// For one-to-one matching on all labels (`a / b`, no `on`): each label a
+/// selector of one side pins and that side keeps, by the metrics of the
+/// other side (which must carry it too for the series to meet).
+fn matched_labels(
+    expr: &Expr,
+    recordings: &Recordings,
+    depth: u8,
+    into: &mut BTreeMap<String, BTreeSet<String>>,
+) {
+    if depth > 8 {
+        return;
+    }
+    crate::rules::promql::walk(expr, &mut |node| match node {
+        Expr::Binary(b) if !b.op.is_set_operator() => {
+            let ignored: BTreeSet<String> =
+                match b.modifier.as_ref().and_then(|m| m.matching.as_ref()) {
+                    Some(promql_parser::parser::LabelModifier::Include(_)) => return,
+                    Some(promql_parser::parser::LabelModifier::Exclude(list)) => {
+                        list.labels.iter().cloned().collect()
+                    }
+                    None => BTreeSet::new(),
+                };
+            for (side, other) in [(&b.lhs, &b.rhs), (&b.rhs, &b.lhs)] {
+                let kept = crate::rules::promql::output_labels(side);
+                let metrics: Vec<String> = crate::rules::promql::selectors(other)
+                    .into_iter()
+                    .filter_map(metric_name)
+                    .collect();
+                for selector in crate::rules::promql::selectors(side) {
+                    for m in own_matchers(selector) {
+                        if kept.keeps(&m.name) && !ignored.contains(&m.name) {
+                            for metric in &metrics {
+                                into.entry(metric.clone())
+                                    .or_default()
+                                    .insert(m.name.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Expr::VectorSelector(v) => {
+            if let Ok(recording) = recording_for(recordings, v) {
+                matched_labels(&recording.expr, recordings, depth + 1, into);
+            }
+        }
+        _ => {}
+    });
 }
 
 /// The labels `on(…)`, `ignoring(…)`, `group_left(…)` and `by(…)` name,
@@ -225,11 +343,21 @@ fn join_labels(expr: &Expr, recordings: &Recordings, depth: u8) -> BTreeSet<Stri
 /// Every raw selector of `expr`, with how it is read.
 fn collect(
     expr: &Expr,
-    context: Context,
+    how: How,
     recordings: &Recordings,
     depth: u8,
     into: &mut Vec<Use>,
 ) -> Result<(), Unwritable> {
+    let context = how.context;
+    let with = |context| How { context, ..how };
+    let push = |v: &VectorSelector, into: &mut Vec<Use>| {
+        let up = metric_name(v).as_deref() == Some("up");
+        into.push(Use {
+            selector: v.clone(),
+            context,
+            counted: how.counted || (how.summed && up),
+        });
+    };
     if depth > 8 {
         return Err(Unwritable::Recording(
             "it reads through more than 8 recording rules".into(),
@@ -241,12 +369,9 @@ fn collect(
             if recordings.contains_key(&name) {
                 let recording =
                     recording_for(recordings, v).map_err(|u| Unwritable::Recording(u.text()))?;
-                return collect(&recording.expr, context, recordings, depth + 1, into);
+                return collect(&recording.expr, how, recordings, depth + 1, into);
             }
-            into.push(Use {
-                selector: v.clone(),
-                context,
-            });
+            push(v, into);
         }
         Expr::MatrixSelector(m) => {
             let name = metric_name(&m.vs).unwrap_or_default();
@@ -256,47 +381,75 @@ fn collect(
                     m.vs
                 )));
             }
-            into.push(Use {
-                selector: m.vs.clone(),
-                context,
-            });
+            push(&m.vs, into);
         }
         Expr::Call(c) => {
-            let inner = match c.func.name {
-                // A histogram's buckets are counters read through rate().
-                "rate" | "irate" | "increase" if context == Context::Histogram => context,
-                "rate" | "irate" | "increase" | "resets" => Context::Counter,
-                "histogram_quantile" => Context::Histogram,
-                "delta" | "idelta" | "deriv" | "predict_linear" | "changes" => Context::Gauge,
-                name if name.ends_with("_over_time") => Context::Gauge,
-                _ => context,
-            };
+            let inner = call_context(c.func.name, context);
             for (k, arg) in c.args.args.iter().enumerate() {
                 // histogram_quantile's first argument is the quantile.
                 if c.func.name == "histogram_quantile" && k == 0 {
                     continue;
                 }
-                collect(arg, inner, recordings, depth, into)?;
+                collect(arg, with(inner), recordings, depth, into)?;
             }
         }
         Expr::Binary(b) => {
-            let clock = matches!(unparen(&b.lhs), Expr::Call(c) if c.func.name == "time");
-            let minus = BinaryOp::arithmetic(b.op) == Some(Arithmetic::Sub);
-            collect(&b.lhs, context, recordings, depth, into)?;
-            let rhs = if clock && minus {
-                Context::Timestamp
-            } else {
-                context
-            };
-            collect(&b.rhs, rhs, recordings, depth, into)?;
+            let (lhs, rhs) = clock_contexts(b, context);
+            collect(&b.lhs, with(lhs), recordings, depth, into)?;
+            collect(&b.rhs, with(rhs), recordings, depth, into)?;
         }
-        Expr::Aggregate(a) => collect(&a.expr, context, recordings, depth, into)?,
-        Expr::Paren(p) => collect(&p.expr, context, recordings, depth, into)?,
-        Expr::Unary(u) => collect(&u.expr, context, recordings, depth, into)?,
-        Expr::Subquery(s) => collect(&s.expr, Context::Gauge, recordings, depth, into)?,
+        Expr::Aggregate(a) => {
+            let op = Aggregation::of(a.op);
+            let inner = How {
+                counted: how.counted || op == Some(Aggregation::Count),
+                summed: how.summed || op == Some(Aggregation::Sum),
+                ..how
+            };
+            collect(&a.expr, inner, recordings, depth, into)?
+        }
+        Expr::Paren(p) => collect(&p.expr, how, recordings, depth, into)?,
+        Expr::Unary(u) => collect(&u.expr, how, recordings, depth, into)?,
+        Expr::Subquery(s) => collect(&s.expr, with(Context::Gauge), recordings, depth, into)?,
         _ => {}
     }
     Ok(())
+}
+
+/// How a function's arguments are read, inside `context`.
+fn call_context(name: &str, context: Context) -> Context {
+    match name {
+        // A histogram's buckets are counters read through rate().
+        "rate" | "irate" | "increase" if context == Context::Histogram => context,
+        "rate" | "irate" | "increase" | "resets" => Context::Counter,
+        "histogram_quantile" => Context::Histogram,
+        // A timestamp's last value over a window is still one.
+        name if name.ends_with("_over_time")
+            && matches!(context, Context::Timestamp | Context::Deadline) =>
+        {
+            context
+        }
+        "delta" | "idelta" | "deriv" | "predict_linear" | "changes" => Context::Gauge,
+        name if name.ends_with("_over_time") => Context::Gauge,
+        _ => context,
+    }
+}
+
+/// How the two sides of `b` are read: `time() - x` makes x a timestamp,
+/// `x - time()` a deadline.
+fn clock_contexts(b: &promql_parser::parser::BinaryExpr, context: Context) -> (Context, Context) {
+    let is_clock = |e: &Expr| matches!(unparen(e), Expr::Call(c) if c.func.name == "time");
+    let minus = BinaryOp::arithmetic(b.op) == Some(Arithmetic::Sub);
+    let lhs = if minus && is_clock(&b.rhs) {
+        Context::Deadline
+    } else {
+        context
+    };
+    let rhs = if minus && is_clock(&b.lhs) {
+        Context::Timestamp
+    } else {
+        context
+    };
+    (lhs, rhs)
 }
 
 /// The raw selectors `expr` needs series of (recording rules followed;
@@ -519,10 +672,34 @@ fn assign_roles(expr: &Expr, recordings: &Recordings, specs: &mut [SeriesSpec]) 
                     Role::Others
                 });
             }
-            if spec.metric != num_metric {
+            let gives_way: Vec<usize> = if spec.metric != num_metric {
+                // A total: it counts the numerator's events, which take
+                // the place of its own.
                 for &n in &numerators {
                     if !spec.includes.contains(&n) {
                         spec.includes.push(n);
+                    }
+                }
+                numerators.clone()
+            } else {
+                Vec::new()
+            };
+            for n in gives_way {
+                if !spec.replaced_by.contains(&n) {
+                    spec.replaced_by.push(n);
+                }
+            }
+        }
+        // Within one metric, the series the numerator does not count give
+        // way to those it does.
+        let failing: Vec<usize> = (0..specs.len())
+            .filter(|&i| specs[i].role == Some(Role::Failures) && specs[i].metric == num_metric)
+            .collect();
+        for spec in specs.iter_mut() {
+            if spec.role == Some(Role::Others) && spec.metric == num_metric {
+                for &n in &failing {
+                    if !spec.replaced_by.contains(&n) {
+                        spec.replaced_by.push(n);
                     }
                 }
             }

@@ -19,6 +19,8 @@ pub struct Prediction {
     /// Seconds after the provocation began (None: the model has no step
     /// for it, or says it never fires: `why`).
     pub firing: Option<Bounds>,
+    /// Seconds after the provocation is withdrawn until it resolves.
+    pub resolved: Option<Bounds>,
     pub step: Option<Step>,
     pub why: String,
 }
@@ -36,6 +38,7 @@ pub fn predict(provocation: &Provocation, rule: &Rule) -> Prediction {
     let Some(shape) = rule.shape else {
         return Prediction {
             firing: None,
+            resolved: None,
             step: None,
             why: "the timing model does not read this condition".into(),
         };
@@ -65,6 +68,7 @@ pub fn predict(provocation: &Provocation, rule: &Rule) -> Prediction {
             };
             return Prediction {
                 firing: timing.firing,
+                resolved: timing.resolved,
                 step: Some(*step),
                 why,
             };
@@ -72,6 +76,7 @@ pub fn predict(provocation: &Provocation, rule: &Rule) -> Prediction {
     }
     Prediction {
         firing: None,
+        resolved: None,
         step: None,
         why: if steps.is_empty() {
             "the timing model has no step for what this provocation changes".into()
@@ -177,19 +182,22 @@ fn leaf_step(p: &Provocation, i: usize, leaf: &Leaf, before: Level, after: Level
     }
 }
 
-/// The share of failing events of a ratio's counters in the provocation.
+/// The share of failing events of a ratio's counters in the provocation
+/// (the others' own events give way to the failures').
 fn failing_share(p: &Provocation) -> Option<f64> {
+    let rate = |j: usize| match p.provoking[j] {
+        Level::Rate { per_second } => per_second,
+        _ => 0.0,
+    };
     let (mut failing, mut all) = (0.0, 0.0);
-    for (spec, level) in p.series.iter().zip(&p.provoking) {
-        let Level::Rate { per_second } = level else {
-            continue;
-        };
+    for (i, spec) in p.series.iter().enumerate() {
+        let given_way: f64 = spec.replaced_by.iter().map(|&j| rate(j)).sum();
         match spec.role {
             Some(Role::Failures) => {
-                failing += per_second;
-                all += per_second;
+                failing += rate(i);
+                all += rate(i);
             }
-            Some(Role::Others) => all += per_second,
+            Some(Role::Others) => all += (rate(i) - given_way).max(0.0),
             None => {}
         }
     }

@@ -23,8 +23,9 @@ pub struct Group<'a> {
     pub alert: &'a str,
     pub specs: &'a [SeriesSpec],
     pub timeline: &'a Timeline,
-    /// Seconds between samples.
+    /// Seconds between samples, and between evaluations.
     pub scrape: f64,
+    pub evaluation: f64,
     /// The last sample's time, seconds.
     pub end: f64,
     /// Evaluations (ms) and the alerts expected firing there.
@@ -37,15 +38,22 @@ pub fn group_text(group: &Group) -> String {
     for line in &group.comment {
         let _ = writeln!(text, "  # {line}");
     }
-    let scrape_ms = (group.scrape * 1000.0).round() as u64;
+    // Samples every scrape, off the evaluations (which fall on whole
+    // intervals from 0), as scrapes and evaluations fall in a real
+    // Prometheus: the test's interval is that offset, the values between
+    // two samples missing (`_`).
+    let offset = sample_offset(group.scrape, group.evaluation);
     let _ = writeln!(
         text,
         "  - name: {}\n    interval: {}\n    input_series:",
         json_string(&group.name),
-        duration_text(scrape_ms)
+        duration_text((offset * 1000.0).round() as u64)
     );
-    let count = (group.end / group.scrape).floor() as u64;
-    let times: Vec<(u64, f64)> = (0..=count).map(|i| (i, i as f64 * group.scrape)).collect();
+    let stride = (group.scrape / offset).round().max(1.0) as u64;
+    let count = ((group.end - offset) / group.scrape).floor().max(0.0) as u64;
+    let times: Vec<(u64, f64)> = (0..=count)
+        .map(|k| (1 + k * stride, (1 + k * stride) as f64 * offset))
+        .collect();
     for series in written(group.specs, group.timeline, &times) {
         if series.samples.is_empty() {
             continue;
@@ -69,6 +77,22 @@ pub fn group_text(group: &Group) -> String {
         );
     }
     text
+}
+
+/// Where samples fall after whole intervals: half the largest step both
+/// the scrape and the evaluation intervals are multiples of, so no sample
+/// falls on an evaluation (a window then holds the samples it holds at
+/// almost every phase, not one more).
+pub fn sample_offset(scrape: f64, evaluation: f64) -> f64 {
+    fn gcd(a: u64, b: u64) -> u64 {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    let ms = |x: f64| (x * 1000.0).round().max(1.0) as u64;
+    gcd(ms(scrape), ms(evaluation)) as f64 / 2000.0
 }
 
 /// `exp_alerts` in JSON's flow style (valid YAML, every string escaped).

@@ -3,8 +3,10 @@
 //! again), each a level per series, and the value each series (each of a
 //! histogram's buckets) holds at time t. Counters accumulate what every
 //! earlier state counted; a total counts the events of the series it
-//! includes; a frozen timestamp holds the moment its state began; a slope
-//! moves from it. promtool's tests (`oracle`, `proof`) write these values
+//! includes; a series whose events give way to another's (a success to a
+//! failure) counts that much less, so the traffic stays what it was; a
+//! frozen timestamp holds the moment its state began; a slope moves from
+//! it. promtool's tests (`oracle`, `proof`) write these values
 //! at their sample times; a live exporter would serve them.
 
 use super::levels::Level;
@@ -54,17 +56,10 @@ impl Timeline {
             Kind::Histogram { bounds } => (0..=bounds.len())
                 .map(|bucket| Some(self.bucket(i, bucket, t)))
                 .collect(),
-            Kind::Gauge | Kind::Timestamp => vec![Some(self.gauge(level, phase.from, t))],
+            Kind::Gauge | Kind::Timestamp | Kind::Deadline => {
+                vec![Some(self.gauge(level, phase.from, t))]
+            }
         }
-    }
-
-    /// Whether series `i` has a sample at `t`, having had one before: a
-    /// series that goes away gets a staleness marker, as Prometheus writes
-    /// one when a target disappears.
-    pub fn goes_stale(&self, i: usize, before: f64, t: f64) -> bool {
-        let level = |at: f64| self.at(at).map(|p| p.levels[i]);
-        matches!(level(t), Some(Level::Absent))
-            && !matches!(level(before), Some(Level::Absent) | None)
     }
 
     /// Events counted by `t`, over every state so far.
@@ -77,8 +72,13 @@ impl Timeline {
                 continue;
             }
             let span = end - phase.from;
+            let rate_of = |j: usize| match phase.levels[j] {
+                Level::Rate { per_second } => per_second,
+                _ => 0.0,
+            };
+            let given_way: f64 = specs[i].replaced_by.iter().map(|&j| rate_of(j)).sum();
             let own = match phase.levels[i] {
-                Level::Rate { per_second } => per_second * span,
+                Level::Rate { per_second } => (per_second - given_way).max(0.0) * span,
                 // Restarts: what is counted since the last restart.
                 Level::Resets { per_second, every } if end >= t => {
                     return per_second * ((t - phase.from).rem_euclid(every));
@@ -86,14 +86,7 @@ impl Timeline {
                 Level::Resets { .. } => 0.0,
                 _ => 0.0,
             };
-            let included: f64 = specs[i]
-                .includes
-                .iter()
-                .map(|&j| match phase.levels[j] {
-                    Level::Rate { per_second } => per_second * span,
-                    _ => 0.0,
-                })
-                .sum();
+            let included: f64 = specs[i].includes.iter().map(|&j| rate_of(j) * span).sum();
             total += own + included;
         }
         total
@@ -134,6 +127,7 @@ impl Timeline {
             } => v + per_second * (t - from),
             Level::Fresh => self.clock + t,
             Level::Frozen => self.clock + from,
+            Level::Ahead { seconds } => self.clock + t + seconds,
             Level::Rate { per_second } => BASE + per_second * (t - from),
             _ => 0.0,
         }
@@ -151,7 +145,9 @@ mod tests {
             labels: BTreeMap::new(),
             kind,
             role: None,
-            includes,
+            includes: includes.clone(),
+            replaced_by: includes,
+            twin_of: None,
         }
     }
 
@@ -176,10 +172,8 @@ mod tests {
             clock: 0.0,
         };
         assert_eq!(timeline.values(&specs, 0, 150.0), vec![Some(BASE + 500.0)]);
-        assert_eq!(
-            timeline.values(&specs, 1, 150.0),
-            vec![Some(BASE + 1500.0 + 500.0)]
-        );
+        // 10 requests a second throughout, 5 of them failing after 100 s.
+        assert_eq!(timeline.values(&specs, 1, 150.0), vec![Some(BASE + 1500.0)]);
         assert_eq!(timeline.values(&specs, 0, -1.0), vec![None]);
     }
 
@@ -217,7 +211,6 @@ mod tests {
         assert_eq!(timeline.values(&specs, 0, 5.0), vec![Some(BASE + 5.0); 3]);
         assert_eq!(timeline.values(&specs, 1, 5.0), vec![Some(1005.0)]);
         assert_eq!(timeline.values(&specs, 1, 50.0), vec![Some(1010.0)]);
-        assert!(timeline.goes_stale(0, 5.0, 12.0));
-        assert!(!timeline.goes_stale(0, 12.0, 15.0));
+        assert_eq!(timeline.values(&specs, 0, 12.0), vec![None; 3]);
     }
 }

@@ -580,7 +580,9 @@ pub fn encode(values: &[(u64, Sample)]) -> String {
                 }
                 run += 1;
             }
-            if run >= 3 {
+            if run >= 3 && step < 0.0 {
+                tokens.push(format!("{v}-{}x{}", -step, run - 1));
+            } else if run >= 3 {
                 tokens.push(format!("{v}+{step}x{}", run - 1));
             } else {
                 run = 1;
@@ -697,6 +699,8 @@ mod tests {
             (14, v(1.0)),
         ];
         assert_eq!(encode(&values), "_x2 1+1x3 _x3 10 12 stale _x2 1");
+        let falling: Vec<(u64, Sample)> = (0..4).map(|i| (i, v(9.0 - 2.0 * i as f64))).collect();
+        assert_eq!(encode(&falling), "9-2x3");
     }
 
     #[test]
