@@ -13,6 +13,7 @@ mod support;
 mod bounds;
 mod cli;
 mod cluster;
+mod coverage;
 mod demo;
 mod drills;
 mod html;

@@ -159,9 +159,13 @@ fn ready(k: usize, site: &Site, world: &World) -> (Case, Option<Prepared>) {
     }
 }
 
+/// Test-only: shifts the model's firing bounds by this many seconds, so a
+/// test can force a `late` verdict with a model known to be wrong.
+const WRONG_MODEL: &str = "FIREDRILL_COVERAGE_WRONG_MODEL";
+
 fn predict(site: &Site, case: &Case, p: &Provocation, world: &World) -> Prediction {
     let d = &case.details;
-    step::predict(
+    let mut prediction = step::predict(
         p,
         &step::Rule {
             shape: site.analysis.and_then(|a| a.shape.as_ref()),
@@ -173,7 +177,15 @@ fn predict(site: &Site, case: &Case, p: &Provocation, world: &World) -> Predicti
                 scrape_timeout: world.scrape_timeout.min(Duration::from_secs_f64(d.scrape)),
             },
         },
-    )
+    );
+    let shift = std::env::var(WRONG_MODEL)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok());
+    if let (Some(shift), Some(b)) = (shift, prediction.firing) {
+        prediction.firing = Some(b.plus(shift, shift));
+        prediction.why = format!("{} (shifted by {shift}s: {WRONG_MODEL})", prediction.why);
+    }
+    prediction
 }
 
 /// The promtool proof of every provoked alert, by alert.

@@ -156,7 +156,7 @@ pub fn prove(
     let mut proved: Vec<Proved> = Vec::new();
     let mut names = Vec::new();
     for (n, subject) in subjects.iter().enumerate() {
-        let (rules, order) = own_rules(subject.rule, groups, recordings);
+        let (rules, order) = own_rules(subject.rule, subject.origin, groups, recordings);
         let rule_file = format!("alert-{n}.rules.yaml");
         std::fs::write(dir.join(&rule_file), rules).map_err(io(dir))?;
         let at = schedule(subject);
@@ -315,7 +315,17 @@ fn measure(
     at: &Schedule,
     proved: &mut Proved,
 ) -> BTreeMap<u64, Vec<Alerted>> {
-    let firing = |t: u64| got.get(&t).is_some_and(|a| !a.is_empty());
+    // Its own alerts: those carrying the rule's fixed labels (a namesake
+    // in its file fires in the same test, and is expected there, but
+    // measures nothing of this rule).
+    let fixed: Vec<(&String, &String)> = subject
+        .rule
+        .labels
+        .iter()
+        .filter(|(_, v)| !v.contains("{{"))
+        .collect();
+    let mine = |a: &Alerted| fixed.iter().all(|(k, v)| a.labels.get(*k) == Some(*v));
+    let firing = |t: u64| got.get(&t).is_some_and(|a| a.iter().any(mine));
     let evals = evaluations(subject, at);
     let (t0, t1) = (ms(at.t0), ms(at.t1));
     let before: Vec<u64> = evals.iter().copied().filter(|&t| t < t0).collect();
@@ -327,7 +337,11 @@ fn measure(
         return BTreeMap::new();
     };
     proved.fired_after = Some((fired - t0) as f64 / 1000.0);
-    proved.labels = got[&fired].iter().map(|a| a.labels.clone()).collect();
+    proved.labels = got[&fired]
+        .iter()
+        .filter(|a| mine(a))
+        .map(|a| a.labels.clone())
+        .collect();
     let resolved = evals
         .iter()
         .copied()
@@ -412,19 +426,39 @@ pub fn changed_text(p: &Provocation) -> String {
 /// The rule file holding only `alert` and the recording rules it reads
 /// (their groups, in their files' order), and the order promtool must
 /// evaluate the groups in: a group after those whose recordings it reads.
+///
+/// Alerts of the same name in its file come too: promtool's `exp_alerts`
+/// answer for every alert of a name, so the test a team runs on the whole
+/// file sees them (Sloth writes a page and a ticket alert under one name).
 pub fn own_rules(
     alert: &RuleDef,
+    origin: &str,
     groups: &[LoadedGroups],
     recordings: &Recordings,
 ) -> (String, Vec<String>) {
-    let read = chain_names(&alert.expr, recordings);
+    let namesake = |l: &LoadedGroups, r: &RuleDef| {
+        l.origin == origin && r.alert.is_some() && r.alert == alert.alert
+    };
+    let mut read = chain_names(&alert.expr, recordings);
+    for loaded in groups {
+        for r in loaded.groups.iter().flat_map(|g| &g.rules) {
+            if namesake(loaded, r) {
+                read.extend(chain_names(&r.expr, recordings));
+            }
+        }
+    }
     let mut kept: Vec<RuleGroup> = Vec::new();
-    for group in groups.iter().flat_map(|l| &l.groups) {
+    for (loaded, group) in groups
+        .iter()
+        .flat_map(|l| l.groups.iter().map(move |g| (l, g)))
+    {
         let rules: Vec<RuleDef> = group
             .rules
             .iter()
             .filter(|r| {
-                std::ptr::eq(*r, alert) || r.record.as_ref().is_some_and(|n| read.contains(n))
+                std::ptr::eq(*r, alert)
+                    || namesake(loaded, r)
+                    || r.record.as_ref().is_some_and(|n| read.contains(n))
             })
             .cloned()
             .collect();

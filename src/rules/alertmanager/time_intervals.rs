@@ -173,14 +173,22 @@ fn spec_of(value: &Value) -> Result<TimeSpec, ConfigError> {
         };
         spec.times.push((clock("start_time")?, clock("end_time")?));
     }
+    // Alertmanager refuses a range that ends before it starts
+    // (`saturday:sunday`): so does this reading, rather than judge it empty.
+    let ordered = |r: (u32, u32)| (r.0 <= r.1).then_some(r);
     for text in strings("weekdays") {
         spec.weekdays.push(
-            range(&text, |t| named(t, WEEKDAYS, 0)).ok_or_else(|| invalid("weekdays", &text))?,
+            range(&text, |t| named(t, WEEKDAYS, 0))
+                .and_then(ordered)
+                .ok_or_else(|| invalid("weekdays", &text))?,
         );
     }
     for text in strings("months") {
-        spec.months
-            .push(range(&text, |t| named(t, MONTHS, 1)).ok_or_else(|| invalid("months", &text))?);
+        spec.months.push(
+            range(&text, |t| named(t, MONTHS, 1))
+                .and_then(ordered)
+                .ok_or_else(|| invalid("months", &text))?,
+        );
     }
     for text in strings("days_of_month") {
         spec.days_of_month
@@ -404,5 +412,11 @@ mute_time_intervals:
         ));
         assert!(matches!(muted(&[], &["weekend"]), Muting::Sometimes { .. }));
         assert_eq!(muted(&[], &[]), Muting::Never);
+    }
+
+    #[test]
+    fn a_range_ending_before_it_starts_is_refused_as_alertmanager_does() {
+        let yaml = "time_intervals:\n  - name: w\n    time_intervals:\n      - weekdays: ['saturday:sunday']\n";
+        assert!(read(&serde_norway::from_str(yaml).unwrap()).is_err());
     }
 }
