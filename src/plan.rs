@@ -36,6 +36,9 @@ pub struct Plan {
     /// the plan describes the whole run; the load engine sends the share.
     #[serde(default)]
     pub shard: Option<Shard>,
+    /// What the run is compared with (`baseline:`, `run --baseline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineSource>,
 }
 
 impl Plan {

@@ -219,3 +219,58 @@ fn an_interrupted_run_says_where_it_stopped_and_which_windows_were_complete() {
     assert_eq!(checks.matches("data-window=\"open\"").count(), 1);
     assert!(checks.contains("window open when the run stopped"));
 }
+
+#[test]
+fn a_baseline_is_drawn_beside_each_phase_and_the_worst_window_on_the_latency_chart() {
+    use firedrill::checks::{self, CheckKind, CheckPlan};
+    use firedrill::record::BaselineRecord;
+    use firedrill::report::compare::{self, Wanted};
+    use firedrill::report::Report;
+
+    let example = support::repo().join("reports/example/report.json");
+    let mut report = Report::read(&example).unwrap();
+    // A windowed p95 over `healthy`, judged on the recorded traffic, and the
+    // run compared with itself.
+    report.plan.checks.push(CheckPlan {
+        id: "checks[8]".into(),
+        name: "p95 latency below 5ms over 2s windows during healthy".into(),
+        kind: CheckKind::Latency(checks::kinds::latency::Latency {
+            quantile: 0.95,
+            below: Some(std::time::Duration::from_millis(5)),
+            phase: 0,
+            source: firedrill::plan::Source::Client,
+            window: Some(checks::sliding::SlidingWindow {
+                seconds: 2,
+                consecutive: 1,
+            }),
+            at_most: None,
+        }),
+    });
+    let baseline = compare::from_report(&example, &Wanted::of(&report, None)).unwrap();
+    report.observations.baseline = Some(BaselineRecord::Found(baseline));
+    report.verdicts = checks::evaluate(&report.plan, &report.observations);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    std::fs::write(&path, serde_json::to_string(&report).unwrap()).unwrap();
+
+    let (dom, console) = open_in_chromium(&path);
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    assert!(dom.contains("data-render=\"ok\""));
+    let distribution = element(&dom, "chart-distribution");
+    assert_eq!(
+        distribution.matches("class=\"baseline-line").count(),
+        3,
+        "one baseline curve per phase"
+    );
+    assert!(
+        distribution.contains("dashed: the baseline ("),
+        "the legend names it"
+    );
+    let latency = element(&dom, "chart-latency");
+    assert_eq!(
+        latency.matches("class=\"worst-window\"").count(),
+        1,
+        "the windowed check's worst window"
+    );
+    assert!(latency.contains("data-check=\"checks[8]\""));
+}

@@ -280,11 +280,18 @@ fn the_live_lints_ask_a_real_prometheus() {
             "{file}: {report:#}"
         );
     }
-    // The real buckets are used: 0.2 is a bound of Prometheus's own histogram.
+    // Offline, Prometheus's own buckets come from the table of known
+    // layouts (the same as the live ones): 0.2 is a bound, 0.25 is not, and
+    // that finding rests on no assumption.
     let (_, report) = check(&[&fixture("histogram-live-buckets-good.yaml")]);
+    assert!(ids(&report).is_empty(), "{report:#}");
+    let (_, report) = check(&[&fixture("histogram-live-buckets-bad.yaml")]);
+    let finding = &report["findings"][0];
+    assert_eq!(finding["id"], "histogram/threshold-between-buckets");
+    assert!(finding["assumption"].is_null(), "{finding:#}");
     assert!(
-        ids(&report).contains("histogram/threshold-between-buckets"),
-        "offline, the default buckets are assumed"
+        finding["reason"].as_str().unwrap().contains("web/web.go"),
+        "{finding:#}"
     );
 }
 
@@ -624,4 +631,45 @@ fn a_share_compared_with_a_number_above_one_can_never_hold() {
         .concat(),
     );
     assert_eq!(code, 0, "{report:#}");
+}
+
+/// A window too short at every common scrape interval (10s and above)
+/// rests on no assumption: with no interval given, it counts and the check
+/// fails; a window that is too short only at the assumed 1m is shown, says
+/// at which intervals it falls short, and does not fail it.
+#[test]
+fn a_window_too_short_at_every_common_interval_fails_without_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = |name: &str, window: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!("groups:\n  - name: g\n    rules:\n      - alert: Errors\n        expr: sum(rate(errors_total[{window}])) > 1\n        for: 1m\n"),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let (code, report) = check(&[&rules("short.yaml", "20s")]);
+    assert_eq!(code, 1, "{report:#}");
+    let finding = &report["findings"][0];
+    assert_eq!(finding["id"], "range/too-short");
+    assert!(finding["assumption"].is_null(), "{finding:#}");
+    assert!(
+        finding["reason"]
+            .as_str()
+            .unwrap()
+            .contains("every common scrape interval (10s and above)"),
+        "{finding:#}"
+    );
+    let (code, report) = check(&[&rules("assumed.yaml", "2m")]);
+    assert_eq!(code, 0, "{report:#}");
+    let finding = &report["findings"][0];
+    assert!(!finding["assumption"].is_null(), "{finding:#}");
+    assert!(
+        finding["reason"]
+            .as_str()
+            .unwrap()
+            .contains("above 40s one missed scrape leaves too few"),
+        "{finding:#}"
+    );
 }

@@ -286,28 +286,68 @@ fn the_seeds_self_dividing_ratio_fires_far_below_its_threshold_and_the_fixed_rul
     assert!(step_firing(fixed_alert, 0.5).is_some());
 }
 
+/// The search (a grid of evaluations, bisected where answers differ, the
+/// other alignments searched around the first's changes) against promtool
+/// asked about every evaluation of every alignment (`--thorough`), on a
+/// small case: the same rows, and each says what computed it.
 #[test]
-fn searching_the_other_phases_around_the_first_gives_the_thorough_answers() {
+fn the_search_gives_the_answers_of_probing_every_evaluation() {
     require_promtool();
     let args = [
-        "tests/rules-fixtures/slo/sloth.yaml",
+        "k8s/monitoring/prometheus-rules.yaml",
+        "--alert",
+        "GatewayHighErrorRate",
         "--scrape-interval",
-        "30s",
+        "15s",
         "--evaluation-interval",
-        "1m",
+        "30s",
         "--error-ratios",
-        "50%,1.2%",
+        "50%,6%,4%",
         "--bursts",
-        "30m",
+        "5m",
         "--horizon",
-        "8h",
+        "30m",
+        "--objective",
+        "99%",
     ];
-    let (_, quick) = sweep(&args);
+    let (_, searched) = sweep(&args);
     let mut thorough_args = args.to_vec();
     thorough_args.push("--thorough");
-    let (_, thorough) = sweep(&thorough_args);
-    assert_eq!(quick["alerts"], thorough["alerts"]);
-    assert!(quick["probes"].as_u64() < thorough["probes"].as_u64());
+    let (_, every) = sweep(&thorough_args);
+    let without_source = |report: &Value, source: &str| -> Value {
+        let mut alerts = report["alerts"].clone();
+        for alert in alerts.as_array_mut().unwrap() {
+            let rows = alert["rows"].as_array_mut().unwrap();
+            assert!(!rows.is_empty(), "{alert:#}");
+            for row in rows {
+                assert_eq!(row["computed_by"], source, "{row:#}");
+                row.as_object_mut().unwrap().remove("computed_by");
+            }
+        }
+        alerts
+    };
+    assert_eq!(
+        without_source(&searched, "search"),
+        without_source(&every, "every_evaluation")
+    );
+    assert!(
+        searched["probes"].as_u64().unwrap() * 3 < every["probes"].as_u64().unwrap(),
+        "{} searched, {} every",
+        searched["probes"],
+        every["probes"]
+    );
+    // Without promtool's answers, each row says it is the model's.
+    let mut model_args = args.to_vec();
+    model_args.push("--model-only");
+    let (_, model) = sweep(&model_args);
+    for row in model["alerts"][0]["rows"].as_array().unwrap() {
+        let step = row["case"]["shape"] == "step";
+        assert_eq!(
+            row["computed_by"],
+            if step { "model" } else { "nothing" },
+            "{row:#}"
+        );
+    }
 }
 
 #[test]

@@ -91,4 +91,35 @@ fn a_one_second_stall_shows_in_the_p99() {
     assert!(summary["delayed"].as_u64().unwrap() > 300, "{summary:#}");
     // Outside the stall the target answers at once: the median is unaffected.
     assert!(ms(&["latency", "p50_ms"]) < 50.0, "{summary:#}");
+    assert_eq!(summary["pacer"], "timerfd", "the pacer that ran is named");
+}
+
+#[test]
+fn threads_share_the_schedule_and_send_all_of_it() {
+    let server = Server::start(|_| Response::ok());
+    let url = format!("{}/", server.url);
+    for threads in ["1", "2"] {
+        let out = support::firedrill(&[
+            "load",
+            &url,
+            "--rate",
+            "1000/s",
+            "--duration",
+            "1s",
+            "--connections",
+            "8",
+            "--threads",
+            threads,
+            "--json",
+        ]);
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            summary["threads"],
+            threads.parse::<u64>().unwrap(),
+            "{summary:#}"
+        );
+        assert_eq!(summary["counts"]["requests"], 1000, "{summary:#}");
+        assert_eq!(summary["counts"]["status_2xx"], 1000, "{summary:#}");
+        assert_eq!(summary["pacer"], "timerfd", "{summary:#}");
+    }
 }

@@ -14,6 +14,7 @@ mod bounds;
 mod cli;
 mod cluster;
 mod coverage;
+mod compare;
 mod demo;
 mod drills;
 mod html;
@@ -26,7 +27,9 @@ mod merge;
 mod outage;
 mod paging;
 mod push;
+mod readme;
 mod reports;
+mod resources;
 mod rules;
 mod rules_check;
 mod rules_corpus;
@@ -37,6 +40,7 @@ mod slo_burn;
 mod stall;
 mod target_down;
 mod terminal;
+mod windows;
 
 /// A file in tests/ that is not declared above would never be compiled:
 /// its tests would silently not run.

@@ -14,7 +14,7 @@ use super::evidence::{Refusal, RuleFigures};
 use super::judged::{Judging, Refused, Status, Unjudged};
 use crate::record::{
     AlertHistory, AlertRuleInfo, Observations, PhaseRecord, PhaseStats, RuleHealth,
-    ServiceObservation,
+    ServiceObservation, ServiceWindows,
 };
 use crate::setup::{AlertRef, Anchor};
 
@@ -216,4 +216,23 @@ pub fn service_value<'a>(
         Some(value) => Ok((observation, value)),
         None => Err(Refused::new(Status::Inconclusive, nothing_seen(), asked)),
     }
+}
+
+/// The windows Prometheus answered for a windowed service-side SLO, or why
+/// there are none (with the query, when one was asked).
+pub fn service_windows_of<'a>(judging: &Judging<'a>) -> Result<&'a ServiceWindows, Refused> {
+    let Some(observed) = judging.observations.service_windows.get(judging.check_id) else {
+        return Err(Unjudged::inconclusive("Prometheus was not asked for the windows").into());
+    };
+    if let Some(error) = &observed.error {
+        return Err(Refused::new(
+            Status::Inconclusive,
+            format!("no windows from Prometheus: {}", error.message),
+            Refusal {
+                query: Some(observed.query.clone()),
+                ..Refusal::default()
+            },
+        ));
+    }
+    Ok(observed)
 }

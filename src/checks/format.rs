@@ -26,18 +26,29 @@ macro_rules! check_spec {
 
         impl CheckSpec {
             /// Every key a check may have, in the order the format lists them.
-            pub const KEYS: &'static [&'static str] = &[$(stringify!($key),)*];
+            pub const KEYS: &'static [&'static str] = &[$(unraw(stringify!($key)),)*];
 
             /// The keys this check sets, in the format's order.
             pub fn keys_set(&self) -> Vec<&'static str> {
                 let mut set = Vec::new();
                 $(if self.$key.is_some() {
-                    set.push(stringify!($key));
+                    set.push(unraw(stringify!($key)));
                 })*
                 set
             }
         }
     };
+}
+
+/// A key as written: `r#for` (a Rust keyword as a field) is `for`.
+const fn unraw(key: &'static str) -> &'static str {
+    match key.as_bytes() {
+        [b'r', b'#', rest @ ..] => match std::str::from_utf8(rest) {
+            Ok(unrawn) => unrawn,
+            Err(_) => key,
+        },
+        _ => key,
+    }
 }
 
 check_spec! {
@@ -73,4 +84,14 @@ check_spec! {
     dashboard: String,
     /// Panels (by title) the dashboard check leaves out.
     except: Vec<String>,
+    /// SLOs: judged over every window of this length in the phase (sliding,
+    /// stepped by a second), not over the whole phase.
+    window: HumanDuration,
+    /// SLOs with `window`: fail only when this many windows back to back
+    /// are bad (`for: 3` or `for: 3 windows`).
+    r#for: ScalarText,
+    /// A bound relative to the run's baseline: `baseline + 10%`.
+    at_most: ScalarText,
+    /// With `at_most`: never a failure within this of the baseline.
+    floor: HumanDuration,
 }

@@ -20,6 +20,8 @@ mod judged;
 pub mod kinds;
 mod page;
 pub mod format;
+pub mod relative;
+pub mod sliding;
 pub mod validate;
 pub mod window;
 

@@ -311,6 +311,22 @@ pub fn slo_common<'s>(
     context: &CheckContext,
     v: &mut Validator,
 ) -> Option<(&'s str, usize, Vec<Source>, &'s str)> {
+    let (during, phase, sources) = slo_scope(spec, path, context, v)?;
+    let Some(below) = &spec.below else {
+        v.problem(path.key("below"), "an slo check needs `below`");
+        return None;
+    };
+    Some((during, phase, sources, &below.0))
+}
+
+/// What an SLO is about: `during` (a phase that sends traffic) and
+/// `source`; its bounds are the kind's to read.
+pub fn slo_scope<'s>(
+    spec: &'s CheckSpec,
+    path: &FieldPath,
+    context: &CheckContext,
+    v: &mut Validator,
+) -> Option<(&'s str, usize, Vec<Source>)> {
     let Some(during) = &spec.during else {
         v.problem(path.key("during"), "an slo check needs `during: <phase>`");
         return None;
@@ -323,11 +339,7 @@ pub fn slo_common<'s>(
         );
     }
     let sources = sources(v, spec, path);
-    let Some(below) = &spec.below else {
-        v.problem(path.key("below"), "an slo check needs `below`");
-        return None;
-    };
-    Some((during, phase, sources, &below.0))
+    Some((during, phase, sources))
 }
 
 /// `receiver`, which a notification deadline needs, known to the routing

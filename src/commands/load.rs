@@ -56,6 +56,11 @@ pub struct LoadArgs {
     /// high-resolution kernel timer) or `tokio` (its 1 ms tick, for comparison).
     #[arg(long, value_enum, default_value_t = load::Pacing::Timerfd)]
     pub pacing: load::Pacing,
+    /// Load threads. Default: all cores, but one fewer (at least one) when
+    /// the target is on this machine, which needs a core to answer; never
+    /// more than connections.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
     /// Print JSON instead of a summary.
     #[arg(long)]
     pub json: bool,
@@ -69,6 +74,17 @@ impl LoadArgs {
             insecure_skip_verify: self.insecure,
         }
     }
+
+    /// How the load engine sends.
+    fn engine(&self) -> load::Engine {
+        load::Engine {
+            client: self.client,
+            pacing: self.pacing,
+            threads: self
+                .threads
+                .map_or(load::Threads::Auto, load::Threads::Exactly),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -77,6 +93,11 @@ pub struct LoadSummary {
     pub model: &'static str,
     pub target_rate: Option<RateShape>,
     pub connections: u32,
+    /// Load threads that sent the traffic.
+    pub threads: u32,
+    /// The clock that timed the sends (open model).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pacer: Option<load::PacerRan>,
     pub elapsed_seconds: f64,
     pub achieved_rate: f64,
     pub counts: Counts,
@@ -230,7 +251,7 @@ pub async fn load(args: LoadArgs) -> Result<Outcome, CommandError> {
     let target = Target::resolve(&base, None, &args.tls())
         .await
         .map_err(LoadCommandError::Target)?
-        .with_engine(args.client, args.pacing);
+        .with_engine(args.engine());
     let stop = super::shutdown_on_signals();
     let live = Arc::new(Live::default());
     let run = {
@@ -249,6 +270,8 @@ pub async fn load(args: LoadArgs) -> Result<Outcome, CommandError> {
         model,
         target_rate,
         connections: args.connections,
+        threads: stats.threads,
+        pacer: stats.pacer,
         elapsed_seconds: stats.elapsed_seconds,
         achieved_rate: stats.counts.requests.saturating_sub(stats.counts.dropped) as f64
             / stats.elapsed_seconds.max(1e-9),
@@ -274,17 +297,25 @@ fn render(s: &LoadSummary) -> String {
     let c = &s.counts;
     let l = &s.latency;
     let mut out = format!(
-        "{} {} for {:.1}s, {} connections: {} requests, {:.0} req/s\n",
-        s.model, s.url, s.elapsed_seconds, s.connections, c.requests, s.achieved_rate
+        "{} {} for {:.1}s, {} connections, {} thread{}: {} requests, {:.0} req/s\n",
+        s.model,
+        s.url,
+        s.elapsed_seconds,
+        s.connections,
+        s.threads,
+        if s.threads == 1 { "" } else { "s" },
+        c.requests,
+        s.achieved_rate
     );
     if let Some(rate) = s.target_rate {
         out.push_str(&format!(
-            "  target rate {}/s{}; {} delayed (no free connection), {} dropped; send lag p99 {:.3}ms\n",
+            "  target rate {}/s{}; {} delayed (no free connection), {} dropped; send lag p99 {:.3}ms ({} pacer)\n",
             rate.from,
             if rate.to != rate.from { format!("..{}/s", rate.to) } else { String::new() },
             s.delayed,
             c.dropped,
-            s.send_lag.p99_ms
+            s.send_lag.p99_ms,
+            s.pacer.map_or("no", load::PacerRan::label)
         ));
     }
     out.push_str(&format!(

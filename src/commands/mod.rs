@@ -4,6 +4,7 @@
 //! parses the command line and calls `execute`.
 
 pub mod cluster;
+pub mod compare;
 pub mod coverage;
 pub mod load;
 pub mod outcome;
@@ -30,6 +31,7 @@ pub enum Command {
     Validate(ValidateArgs),
     Report(ReportArgs),
     Merge(MergeArgs),
+    Compare(compare::CompareArgs),
     /// Analyse alert rules and dashboards: lints promtool misses, worst-case
     /// time to fire, a scenario's deadlines, and (with --prometheus) series
     /// that do not exist, rules that fail, panels with no data.
@@ -92,6 +94,15 @@ pub struct DemoGatewayArgs {
     /// The fault admin API (GET/PUT/DELETE /faults).
     #[arg(long, default_value_t = 0)]
     pub admin_port: u16,
+    /// The container series, as a kubelet serves them (GET /metrics/cadvisor).
+    #[arg(long, default_value_t = 0)]
+    pub cadvisor_port: u16,
+    /// The container's memory limit the series report (default 512Mi).
+    #[arg(long, value_name = "QUANTITY", value_parser = crate::scenario::units::ByteSize::parse)]
+    pub memory_limit: Option<crate::scenario::units::ByteSize>,
+    /// The container's CPU limit the series report, in cores (default 1).
+    #[arg(long, value_name = "QUANTITY", value_parser = crate::scenario::units::Cores::parse)]
+    pub cpu_limit: Option<crate::scenario::units::Cores>,
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: std::net::IpAddr,
 }
@@ -122,6 +133,7 @@ pub async fn dispatch(command: Command, cluster: ClusterArgs) -> Result<Outcome,
         Command::Validate(args) => validate(&args.scenarios, &Overrides::default()),
         Command::Report(args) => rerender(&args.report, args.out.as_deref()),
         Command::Merge(args) => merge(&args.reports, &args.out),
+        Command::Compare(args) => compare::compare(&args),
         Command::Rules {
             command: rules::RulesCommand::Check(args),
         } => rules::check(args).await,
@@ -132,10 +144,7 @@ pub async fn dispatch(command: Command, cluster: ClusterArgs) -> Result<Outcome,
         Command::Doctor(args) => cluster::doctor(&cluster, &args).await,
         Command::Deploy(args) => cluster::deploy(&cluster, &args).await,
         Command::Load(args) => load::load(args).await,
-        Command::DemoGateway(args) => {
-            let at = |port| SocketAddr::new(args.bind, port);
-            demo_gateway(at(args.port), at(args.backend_port), at(args.admin_port)).await
-        }
+        Command::DemoGateway(args) => demo_gateway(&args).await,
     }
 }
 
@@ -273,26 +282,43 @@ pub fn merge(paths: &[PathBuf], out: &Path) -> Result<Outcome, CommandError> {
 }
 
 /// `firedrill demo-gateway`: the demo stack alone, until a signal.
-pub async fn demo_gateway(
-    gateway: SocketAddr,
-    backend: SocketAddr,
-    admin: SocketAddr,
-) -> Result<Outcome, CommandError> {
-    let stack =
-        DemoStack::start(DemoConfig { gateway, backend }).map_err(CommandError::DemoGateway)?;
-    let admin = stack.start_admin(admin).map_err(CommandError::DemoAdmin)?;
-    println!(
-        "demo gateway:  http://{}   (POST /predict, /batch_predict; GET /health, /metrics)",
-        stack.gateway_addr()
+pub async fn demo_gateway(args: &DemoGatewayArgs) -> Result<Outcome, CommandError> {
+    let at = |port| SocketAddr::new(args.bind, port);
+    let defaults = DemoConfig::default().limits;
+    let config = DemoConfig {
+        gateway: at(args.port),
+        backend: at(args.backend_port),
+        kubelet: at(args.cadvisor_port),
+        limits: crate::demo::Limits {
+            memory_bytes: args.memory_limit.map_or(defaults.memory_bytes, |m| m.0),
+            cpu_cores: args.cpu_limit.map_or(defaults.cpu_cores, |c| c.0),
+        },
+    };
+    let stack = DemoStack::start(config).map_err(CommandError::DemoGateway)?;
+    let admin = stack
+        .start_admin(at(args.admin_port))
+        .map_err(CommandError::DemoAdmin)?;
+    let limits = stack.limits();
+    let addresses = format!(
+        "demo gateway:  http://{}   (POST /predict, /batch_predict; GET /health, /metrics)\n\
+         model backend: http://{}   (GET /metrics: bentoml_* metrics)\n\
+         fault admin:   http://{}/faults   (GET; PUT {{\"backend_error_ratio\":0.5}} or {{\"memory_hog\":0.95,\"cpu_burn\":0.95}}; DELETE)\n\
+         cAdvisor:      http://{}/metrics/cadvisor   (container_* of pod {}, limits {} memory, {} CPU)\n",
+        stack.gateway_addr(),
+        stack.backend_addr(),
+        admin.addr(),
+        stack.kubelet_addr(),
+        stack.pod(),
+        crate::scenario::units::ByteSize(limits.memory_bytes),
+        crate::time::trim_float(limits.cpu_cores)
     );
-    println!(
-        "model backend: http://{}   (GET /metrics: bentoml_* metrics)",
-        stack.backend_addr()
-    );
-    println!(
-        "fault admin:   http://{}/faults   (GET; PUT {{\"backend_error_ratio\":0.5}}; DELETE)",
-        admin.addr()
-    );
+    // One write, and no panic if nobody reads: whoever started the demo may
+    // have read the lines it wanted and closed the pipe, and the demo must
+    // keep serving (println! would panic on the broken pipe).
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, addresses.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut stdout));
+    drop(stdout);
     let mut shutdown = shutdown_on_signals();
     let _ = shutdown.changed().await;
     Ok(Outcome::Pass)

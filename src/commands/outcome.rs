@@ -19,6 +19,7 @@ use crate::cluster::ClusterError;
 use crate::coverage::CoverageError;
 use crate::exit;
 use crate::prom::PromError;
+use crate::report::compare::CompareError;
 use crate::report::merge::MergeError;
 use crate::scenario::ScenarioError;
 
@@ -92,6 +93,12 @@ pub enum CommandError {
     ReadReport(#[from] crate::report::ReadError),
     #[error("cannot merge: {0}")]
     Merge(#[from] MergeError),
+    /// `compare`: reports that are not two runs of one scenario.
+    #[error("cannot compare: {0}")]
+    Compare(#[from] CompareError),
+    /// `compare`: reports given in a way it does not take.
+    #[error("compare: {0}")]
+    CompareUsage(&'static str),
     /// Renderings (`report`, `merge`) that could not be written.
     #[error("cannot write to {}: {source}", dir.display())]
     WriteReport {
@@ -161,6 +168,8 @@ impl CommandError {
             | E::Metrics { .. }
             | E::ReadReport(_)
             | E::Merge(_)
+            | E::Compare(_)
+            | E::CompareUsage(_)
             | E::Duration { .. }
             | E::DemoGateway(_)
             | E::DemoAdmin(_)

@@ -92,9 +92,10 @@ pub struct RulesSweepArgs {
     /// The timing model's arithmetic only (no promtool).
     #[arg(long)]
     pub model_only: bool,
-    /// Search every phase of scrapes and evaluations on the full grid
-    /// (slower; by default the other phases are searched around the
-    /// first phase's changes).
+    /// Ask promtool about every evaluation of every phase of scrapes and
+    /// evaluations, up to the horizon (much slower; by default a search
+    /// asks about some, and one it did not ask about takes the nearest
+    /// earlier answer).
     #[arg(long)]
     pub thorough: bool,
     /// Print JSON instead of a table.

@@ -14,6 +14,7 @@ use crate::cluster::ClusterOptions;
 use crate::drill;
 use crate::env::Environment;
 use crate::exit;
+use crate::plan::{BaselineSource, DEFAULT_BASELINE_RUNS};
 use crate::publish::telemetry::Telemetry;
 use crate::record::{EnvSummary, Observations, Progress, Silent};
 use crate::report::{self, terminal, Report};
@@ -64,15 +65,61 @@ pub struct RunArgs {
     /// (default) or `tokio` (its 1 ms tick, for comparison).
     #[arg(long, value_enum, default_value_t = crate::load::Pacing::Timerfd)]
     pub pacing: crate::load::Pacing,
+    /// Load threads. Default: all cores, but one fewer (at least one) when
+    /// the target is on this machine, which needs a core to answer.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+    /// Compare with this baseline (instead of the scenario's `baseline:`): a
+    /// report.json, or a directory of report directories (the median of its
+    /// last passing runs of the scenario). Checks with `at_most: baseline +
+    /// …` are judged against it; the report records it, and the push
+    /// carries the deltas.
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+    /// With a directory as baseline: how many of its last passing runs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub baseline_last: Option<u64>,
+    /// After writing the report under --reports, keep only the newest N
+    /// report directories of this scenario there (a nightly job's history).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "out")]
+    pub keep_reports: Option<u64>,
 }
 
 impl RunArgs {
+    /// The baseline to read: `--baseline` (relative to the working
+    /// directory) over the scenario's, `--baseline-last` over either's count.
+    fn baseline_source(&self, written: Option<BaselineSource>) -> Option<BaselineSource> {
+        let mut source = match (&self.baseline, written) {
+            (Some(path), _) => BaselineSource {
+                path: path.clone(),
+                last: DEFAULT_BASELINE_RUNS,
+            },
+            (None, Some(written)) => written,
+            (None, None) => return None,
+        };
+        if let Some(last) = self.baseline_last {
+            source.last = last as usize;
+        }
+        Some(source)
+    }
+
     /// What the command line changes in the scenario.
     pub fn overrides(&self) -> Overrides {
         Overrides {
             target_url: self.target.clone(),
             prometheus_url: self.prometheus.clone(),
             time_scale: self.time_scale,
+        }
+    }
+
+    /// How the load engine sends.
+    pub fn engine(&self) -> crate::load::Engine {
+        crate::load::Engine {
+            client: self.client,
+            pacing: self.pacing,
+            threads: self
+                .threads
+                .map_or(crate::load::Threads::Auto, crate::load::Threads::Exactly),
         }
     }
 }
@@ -85,22 +132,30 @@ pub async fn run(
     cluster: &ClusterOptions,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Outcome, CommandError> {
-    let plan = crate::plan::Plan {
+    let mut plan = crate::plan::Plan {
         shard: options.shard,
         ..scenario::load(&options.scenario, &options.overrides())
             .map_err(CommandError::NothingSent)?
     };
+    plan.baseline = options.baseline_source(plan.baseline.take());
     let started_at = crate::time::now_rfc3339();
     // Kept for the run: dropping it stops the /metrics server.
     let listeners = Listeners::start(options)?;
     let progress = listeners.progress.clone();
     let drilled = prepare_and_drill(&plan, options, cluster, shutdown, progress).await;
     let logs = drilled.logs;
-    let mut verdicts = checks::evaluate(&plan, &drilled.observations);
+    let mut observations = drilled.observations;
+    // Read after the drill: a history the run itself will join is read
+    // without it.
+    observations.baseline = plan
+        .baseline
+        .as_ref()
+        .map(|b| report::compare::baseline_for_run(&plan, &b.path, b.last));
+    let mut verdicts = checks::evaluate(&plan, &observations);
     // Beside each deadline the drill measured: when Prometheus's rule
     // engine says the alert fires, here and in production.
     let predictions = if drilled.environment.is_some() {
-        crate::analyze::sweep::predict(&plan).await
+        crate::analyze::sweep::predict(&plan, &observations.phases).await
     } else {
         Vec::new()
     };
@@ -109,7 +164,7 @@ pub async fn run(
         &plan,
         drilled.environment,
         started_at,
-        drilled.observations,
+        observations,
         verdicts,
     );
     report.predictions = predictions;
@@ -196,10 +251,7 @@ async fn prepare_and_drill(
             return aborted(why.into(), None);
         }
     };
-    env.target = env
-        .target
-        .clone()
-        .with_engine(options.client, options.pacing);
+    env.target = env.target.clone().with_engine(options.engine());
     let observations = drill::run(plan, &env, shutdown, progress).await;
     let logs = Logs {
         prometheus: env.prometheus_log(),
@@ -248,9 +300,13 @@ async fn finish(
         }
     }
     eprint!("{}", terminal::summary(&report));
+    say_baseline(&report);
     match written {
         Ok(()) => {
             eprintln!("report: {}", dir.join("report.json").display());
+            if let (Some(keep), None) = (options.keep_reports, &options.out) {
+                prune(&options.reports_root, &plan.name, keep as usize);
+            }
             Ok(Outcome::Report {
                 exit_code: report.exit_code,
             })
@@ -281,4 +337,38 @@ fn write_report(report: &Report, dir: &Path, logs: &Logs) -> std::io::Result<()>
         }
     }
     Ok(())
+}
+
+/// One line on the baseline: what the run was compared with and whether a
+/// figure regressed (the checks with `at_most` decide the verdict; `firedrill
+/// compare` shows every figure).
+fn say_baseline(report: &Report) {
+    match &report.observations.baseline {
+        None => {}
+        Some(crate::record::BaselineRecord::Missing { source, reason }) => {
+            eprintln!("baseline {source}: not used: {reason}")
+        }
+        Some(crate::record::BaselineRecord::Found(baseline)) => {
+            if let Some(comparison) = report::compare::against_recorded(report) {
+                eprintln!(
+                    "compared with {}: {}",
+                    baseline.source,
+                    report::compare::conclusion(&comparison)
+                );
+            }
+        }
+    }
+}
+
+/// `--keep-reports`: the older report directories of the scenario go; a
+/// directory that cannot be removed is said and left.
+fn prune(root: &Path, scenario: &str, keep: usize) {
+    match report::compare::prune_history(root, scenario, keep) {
+        Ok(removed) => {
+            for dir in removed {
+                eprintln!("removed the older report {}", dir.display());
+            }
+        }
+        Err(e) => eprintln!("firedrill: could not prune {}: {e}", root.display()),
+    }
 }

@@ -14,7 +14,7 @@ use crate::analyze::condition::{
     known_layout, unit, Direction, Recordings, Shape, Signal, DEFAULT_BUCKETS,
 };
 use crate::analyze::finding::{LintFinding, LintId, Severity};
-use crate::analyze::rules_check::AlertAnalysis;
+use crate::analyze::rules_check::{job_matchers, AlertAnalysis};
 use crate::analyze::sweep::{promtool_alert, Markers};
 use crate::rules::promql::walk;
 use crate::rules::RuleDef;
@@ -84,11 +84,19 @@ pub fn prepare(
     details.selectors = required_selectors(expr, recordings);
     let shape = analysis.shape.as_ref();
     let mut assumed = Vec::new();
-    let bounds = |histogram: &str| histogram_bounds(histogram, shape, &mut Vec::new());
+    // The table of known layouts tells apart exporters sharing a name by
+    // the rule's `job` matchers, as `rules check` does.
+    let jobs = job_matchers(expr);
+    let bounds = |histogram: &str| histogram_bounds(histogram, &jobs, shape, &mut Vec::new());
     let specs = series::series(expr, recordings, &bounds).map_err(|e| e.to_string())?;
     for spec in &specs {
         if let series::Kind::Histogram { .. } = spec.kind {
-            histogram_bounds(spec.metric.trim_end_matches("_bucket"), shape, &mut assumed);
+            histogram_bounds(
+                spec.metric.trim_end_matches("_bucket"),
+                &jobs,
+                shape,
+                &mut assumed,
+            );
         }
     }
     details.assumed = assumed;
@@ -186,8 +194,13 @@ fn constants(expr: &Expr) -> Vec<f64> {
 /// A histogram's bucket bounds: known ones, or the client libraries'
 /// defaults with each threshold a quantile of it is compared with, and
 /// twice it (noted in `assumed`).
-fn histogram_bounds(histogram: &str, shape: Option<&Shape>, assumed: &mut Vec<String>) -> Vec<f64> {
-    if let Some(known) = known_layout(histogram) {
+fn histogram_bounds(
+    histogram: &str,
+    jobs: &[String],
+    shape: Option<&Shape>,
+    assumed: &mut Vec<String>,
+) -> Vec<f64> {
+    if let Some(known) = known_layout(histogram, jobs) {
         return known.bounds;
     }
     let mut bounds = DEFAULT_BUCKETS.to_vec();

@@ -2,7 +2,9 @@
 //! HTTP, on a port of its own (the gateway's port goes away when it is down).
 //!
 //! GET /faults → the faults in force; PUT /faults with a JSON body → set them
-//! (fields omitted are healthy); DELETE /faults → restore health.
+//! (fields omitted are healthy; shares, the memory hog's cap and the CPU
+//! burn's cores are checked first, a refusal is a 400); DELETE /faults →
+//! restore health.
 
 use std::sync::Arc;
 
@@ -29,13 +31,12 @@ pub fn handler(stack: Arc<DemoStack>) -> Handler {
                         Err(_) => return text_response(StatusCode::BAD_REQUEST, "body too large"),
                     };
                     match serde_json::from_slice::<Faults>(&body) {
-                        Ok(faults) if (0.0..=1.0).contains(&faults.backend_error_ratio) => faults,
-                        Ok(_) => {
-                            return text_response(
-                                StatusCode::BAD_REQUEST,
-                                "backend_error_ratio must be between 0 and 1",
-                            )
-                        }
+                        Ok(faults) => match stack.check(&faults) {
+                            Ok(()) => faults,
+                            Err(refused) => {
+                                return text_response(StatusCode::BAD_REQUEST, &refused.to_string())
+                            }
+                        },
                         Err(e) => {
                             return text_response(
                                 StatusCode::BAD_REQUEST,

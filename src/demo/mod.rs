@@ -1,14 +1,20 @@
 //! The demo: an API gateway and a model backend that behave like the seed's
 //! stack (its Go gateway in front of a BentoML model), with faults that can
-//! be switched at run time. The embedded environment runs it in-process;
+//! be switched at run time, and the container series a kubelet's cAdvisor
+//! would serve for it (`container`), raised for real by a memory hog and a
+//! CPU burn (`stress`). The embedded environment runs it in-process;
 //! `firedrill demo-gateway` runs it alone, with an admin port to set faults.
 //!
 //! Knows nothing of the harness: it is the system under test.
 
 mod admin;
 mod backend;
+mod burn;
+pub mod container;
 mod gateway;
+mod hog;
 pub(crate) mod server;
+mod stress;
 
 use std::io;
 use std::net::SocketAddr;
@@ -25,6 +31,11 @@ use serde::{Deserialize, Serialize};
 use backend::Backend;
 use gateway::Gateway;
 use server::SwitchableServer;
+use stress::Stress;
+
+pub use burn::THREAD_NAME as CPU_BURN_THREAD;
+pub use container::Limits;
+pub use stress::{Refused, MAX_MEMORY_HOG_BYTES};
 
 /// The Prometheus job the demo gateway is scraped as: the seed's name for
 /// its Go gateway (its Kubernetes service and `job` label).
@@ -32,6 +43,9 @@ pub const GATEWAY_JOB: &str = "api-gateway";
 /// The Prometheus job the demo's model backend is scraped as: the seed's
 /// name for its BentoML service.
 pub const BACKEND_JOB: &str = "sentiment-api";
+/// The Prometheus job the demo's container series are scraped as: the name
+/// `k8s/monitoring/prometheus-config.yaml` gives the kubelets' cAdvisor.
+pub const CADVISOR_JOB: &str = "kubernetes-cadvisor";
 
 /// Request bodies above this are refused (a hostile client cannot make the
 /// demo buffer without bound).
@@ -50,6 +64,29 @@ pub struct Faults {
     pub backend_down: bool,
     /// The gateway stops listening.
     pub gateway_down: bool,
+    /// Memory is taken until the working set is this share of the
+    /// container's memory limit (0: none).
+    pub memory_hog: f64,
+    /// Threads spin until the process uses this share of the container's
+    /// CPU limit (0: none).
+    pub cpu_burn: f64,
+}
+
+/// Why faults could not be set.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultsError {
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error("could not switch a server: {0}")]
+    Switch(#[source] io::Error),
+    #[error("could not take {} MiB for the memory hog: {source}", target_bytes >> 20)]
+    Hog {
+        target_bytes: u64,
+        #[source]
+        source: io::Error,
+    },
+    #[error("could not start the CPU burn's threads: {0}")]
+    Burn(#[source] io::Error),
 }
 
 mod millis {
@@ -65,11 +102,14 @@ mod millis {
     }
 }
 
-/// Where to listen. Port 0 picks a free port.
+/// Where to listen (port 0 picks a free port), and the container's limits.
 #[derive(Debug, Clone, Copy)]
 pub struct DemoConfig {
     pub gateway: SocketAddr,
     pub backend: SocketAddr,
+    /// Serves the container series at `/metrics/cadvisor`, as a kubelet does.
+    pub kubelet: SocketAddr,
+    pub limits: Limits,
 }
 
 impl Default for DemoConfig {
@@ -78,30 +118,50 @@ impl Default for DemoConfig {
         DemoConfig {
             gateway: loopback,
             backend: loopback,
+            kubelet: loopback,
+            limits: Limits::default(),
         }
     }
 }
 
-/// The running gateway and backend. Dropping it stops both.
+/// The running gateway, backend and container series. Dropping it stops
+/// them, and gives back what a hog or a burn holds.
 pub struct DemoStack {
     gateway: SwitchableServer,
     backend_server: SwitchableServer,
+    kubelet: SwitchableServer,
     backend: Arc<Backend>,
+    limits: Limits,
+    pod: String,
     faults: Mutex<Faults>,
+    stress: Mutex<Stress>,
 }
 
 impl DemoStack {
-    /// Starts both servers on the current tokio runtime.
+    /// Starts the servers on the current tokio runtime.
     pub fn start(config: DemoConfig) -> io::Result<Arc<Self>> {
         let backend = Backend::new();
         let backend_server = SwitchableServer::start(config.backend, backend.handler())?;
         let gateway = Gateway::new(format!("http://{}", backend_server.addr()));
         let gateway_server = SwitchableServer::start(config.gateway, gateway.handler())?;
+        let pod = container::pod_name();
+        let registry = Registry::new();
+        registry
+            .register(Box::new(container::ContainerCollector::new(
+                config.limits,
+                &pod,
+            )))
+            .expect("the container series are registered once");
+        let kubelet = SwitchableServer::start(config.kubelet, kubelet_handler(registry))?;
         Ok(Arc::new(DemoStack {
             gateway: gateway_server,
             backend_server,
+            kubelet,
             backend,
+            limits: config.limits,
+            pod,
             faults: Mutex::new(Faults::default()),
+            stress: Mutex::new(Stress::default()),
         }))
     }
 
@@ -113,6 +173,35 @@ impl DemoStack {
         self.backend_server.addr()
     }
 
+    /// Where the container series are served (path `/metrics/cadvisor`).
+    pub fn kubelet_addr(&self) -> SocketAddr {
+        self.kubelet.addr()
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The pod the container series are labelled with.
+    pub fn pod(&self) -> &str {
+        &self.pod
+    }
+
+    /// Bytes the memory hog holds now (0: none).
+    pub fn hog_bytes(&self) -> u64 {
+        self.lock_stress().hog_bytes()
+    }
+
+    /// Threads the CPU burn runs now (0: none).
+    pub fn burn_threads(&self) -> usize {
+        self.lock_stress().burn_threads()
+    }
+
+    fn lock_stress(&self) -> std::sync::MutexGuard<'_, Stress> {
+        // Poisoned only by a panic mid-change; what it holds is still owned.
+        self.stress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn faults(&self) -> Faults {
         self.faults
             .lock()
@@ -120,12 +209,20 @@ impl DemoStack {
             .clone()
     }
 
-    /// Sets the faults in force now (replacing the previous ones).
-    pub fn set_faults(&self, faults: &Faults) -> io::Result<()> {
+    /// Whether `faults` can be set here (shares, the hog's cap, the cores).
+    pub fn check(&self, faults: &Faults) -> Result<(), Refused> {
+        stress::check(faults, &self.limits)
+    }
+
+    /// Sets the faults in force now (replacing the previous ones). Refused
+    /// faults change nothing.
+    pub fn set_faults(&self, faults: &Faults) -> Result<(), FaultsError> {
+        self.check(faults)?;
         self.backend
             .set_faults(faults.backend_error_ratio, faults.backend_latency);
-        switch(&self.backend_server, faults.backend_down)?;
-        switch(&self.gateway, faults.gateway_down)?;
+        switch(&self.backend_server, faults.backend_down).map_err(FaultsError::Switch)?;
+        switch(&self.gateway, faults.gateway_down).map_err(FaultsError::Switch)?;
+        self.lock_stress().apply(faults, &self.limits)?;
         *self.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults.clone();
         Ok(())
     }
@@ -135,6 +232,20 @@ impl DemoStack {
         let server = SwitchableServer::start(addr, admin::handler(self.clone()))?;
         Ok(AdminServer { server })
     }
+}
+
+/// The kubelet's endpoint for the container series; nothing else.
+fn kubelet_handler(registry: Registry) -> server::Handler {
+    let registry = Arc::new(registry);
+    Arc::new(move |request| -> server::ResponseFuture {
+        let registry = registry.clone();
+        Box::pin(async move {
+            match (request.method(), request.uri().path()) {
+                (&hyper::Method::GET, "/metrics/cadvisor") => metrics_response(&registry),
+                _ => text_response(StatusCode::NOT_FOUND, "Not found: use /metrics/cadvisor"),
+            }
+        })
+    })
 }
 
 fn switch(server: &SwitchableServer, down: bool) -> io::Result<()> {

@@ -48,12 +48,14 @@ impl Collector<'_> {
             alerts: self.alert_histories().await,
             conditions: self.conditions().await,
             service: self.service_measurements().await,
+            service_windows: self.service_windows().await,
             service_latency: Some(self.service_latency(run_end).await),
             dashboards: self.dashboards().await,
             watch,
             alertmanager: None,
             prometheus_retries: self.prometheus.retries(),
             notes,
+            baseline: None,
         }
     }
 
@@ -178,11 +180,13 @@ impl Collector<'_> {
         let mut found = BTreeMap::new();
         for check in &self.plan.checks {
             let observation = match check.kind.service_query() {
-                Some(ServiceQuery::Latency { quantile, phase }) => match self.phases.get(phase) {
+                Some(ServiceQuery::Latency {
+                    quantile, phase, ..
+                }) => match self.phases.get(phase) {
                     Some(record) => self.latency(quantile, record).await,
                     None => continue,
                 },
-                Some(ServiceQuery::ErrorRatio { phase }) => match self.phases.get(phase) {
+                Some(ServiceQuery::ErrorRatio { phase, .. }) => match self.phases.get(phase) {
                     Some(record) => self.error_ratio(record).await,
                     None => continue,
                 },

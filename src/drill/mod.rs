@@ -10,6 +10,7 @@ mod clock;
 mod collect;
 mod paging;
 mod receiver;
+mod service_windows;
 mod timeline;
 mod watcher;
 

@@ -8,6 +8,7 @@
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -103,10 +104,7 @@ async fn accept(
     clock: Clock,
     progress: Arc<dyn Progress>,
 ) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
+    let serve = move |stream: tokio::net::TcpStream| {
         let (taken, progress) = (taken.clone(), progress.clone());
         tokio::spawn(async move {
             let service = service_fn(move |request| {
@@ -117,6 +115,36 @@ async fn accept(
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
+    };
+    accept_loop(|| async { listener.accept().await.map(|(s, _)| s) }, serve).await;
+}
+
+/// The first pause after a failed accept, and the longest.
+const FIRST_BACKOFF: Duration = Duration::from_millis(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Accepts connections for ever, handing each to `serve`. A failed accept
+/// (out of file descriptors: EMFILE, ENFILE; a connection aborted before it
+/// was taken) is retried after a pause that doubles from 5ms to 1s and
+/// starts over at the next success — what Go's net/http server does —
+/// rather than at once, which spins a core while descriptors are short.
+async fn accept_loop<S, A, F>(mut accept: A, mut serve: impl FnMut(S))
+where
+    A: FnMut() -> F,
+    F: std::future::Future<Output = std::io::Result<S>>,
+{
+    let mut pause = Duration::ZERO;
+    loop {
+        match accept().await {
+            Ok(stream) => {
+                pause = Duration::ZERO;
+                serve(stream);
+            }
+            Err(_) => {
+                pause = (pause * 2).clamp(FIRST_BACKOFF, MAX_BACKOFF);
+                tokio::time::sleep(pause).await;
+            }
+        }
     }
 }
 
@@ -193,6 +221,90 @@ fn integration_of(path: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    /// Out of file descriptors, as accept(2) says it.
+    fn emfile() -> std::io::Error {
+        std::io::Error::from_raw_os_error(libc::EMFILE)
+    }
+
+    #[tokio::test]
+    async fn a_failing_accept_backs_off_instead_of_spinning() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let accept = move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Err::<(), _>(emfile()) }
+        };
+        let started = Instant::now();
+        let _ = tokio::time::timeout(
+            Duration::from_millis(600),
+            super::accept_loop(accept, |_: ()| {}),
+        )
+        .await;
+        // 5, 10, 20, … 320ms: at most 8 tries in 600ms (a spin makes millions).
+        let tries = calls.load(Ordering::SeqCst);
+        assert!(
+            (4..=9).contains(&tries),
+            "{tries} accepts in {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn after_failures_it_serves_again_and_the_pause_starts_over() {
+        // Three failures, a connection, three failures, a connection.
+        let script = Arc::new(Mutex::new(vec![
+            Err(emfile()),
+            Err(emfile()),
+            Err(emfile()),
+            Ok(1),
+            Err(emfile()),
+            Err(emfile()),
+            Err(emfile()),
+            Ok(2),
+        ]));
+        let next = script.clone();
+        let accept = move || {
+            let step = {
+                let mut left = next.lock().unwrap();
+                (!left.is_empty()).then(|| left.remove(0))
+            };
+            async move {
+                match step {
+                    Some(result) => result,
+                    None => std::future::pending().await,
+                }
+            }
+        };
+        let served = Arc::new(Mutex::new(Vec::new()));
+        let into = served.clone();
+        let started = Instant::now();
+        let _ = tokio::time::timeout(
+            Duration::from_millis(400),
+            super::accept_loop(accept, move |n: u32| {
+                into.lock().unwrap().push((n, started.elapsed()))
+            }),
+        )
+        .await;
+        let served = served.lock().unwrap().clone();
+        assert_eq!(
+            served.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        // 5 + 10 + 20ms before each: had the pause not started over, the
+        // second would wait 40 + 80 + 160ms more.
+        let between = served[1].1 - served[0].1;
+        assert!(between < Duration::from_millis(200), "{between:?}");
+        assert!(
+            served[0].1 >= Duration::from_millis(35),
+            "{:?}",
+            served[0].1
+        );
+    }
+
     #[test]
     fn integrations_are_named_from_the_path() {
         assert_eq!(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::process::{ChildProcess, ChildSpec, PROMETHEUS};
 use super::EnvError;
-use crate::demo::{BACKEND_JOB, GATEWAY_JOB};
+use crate::demo::{BACKEND_JOB, CADVISOR_JOB, GATEWAY_JOB};
 use crate::prom::PromClient;
 use crate::rules::{self, LoadedGroups, RulesError};
 use crate::secret::{Credentials, Secret};
@@ -27,6 +27,9 @@ pub struct ScrapeTargets {
     /// The demo's model backend, scraped as job `sentiment-api`
     /// (`demo::BACKEND_JOB`).
     pub backend: Option<String>,
+    /// The demo's container series (`/metrics/cadvisor`), scraped as job
+    /// `kubernetes-cadvisor` (`demo::CADVISOR_JOB`).
+    pub cadvisor: Option<String>,
     /// Credentials for scraping the gateway (a URL target that requires them).
     pub credentials: Option<Credentials>,
     /// An https target: its TLS settings and the name its certificate holds.
@@ -234,6 +237,13 @@ fn config_yaml(
     if let Some(backend) = &targets.backend {
         config.push_str(&format!(
             "  - job_name: {BACKEND_JOB}\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n    static_configs:\n      - targets: [\"{backend}\"]\n"
+        ));
+    }
+    // As the shipped job: no target label but `job` and `instance`, so the
+    // exposed `namespace`, `pod` and `container` are kept as they are.
+    if let Some(cadvisor) = &targets.cadvisor {
+        config.push_str(&format!(
+            "  - job_name: {CADVISOR_JOB}\n    metrics_path: /metrics/cadvisor\n    body_size_limit: {SCRAPE_BODY_LIMIT}\n    static_configs:\n      - targets: [\"{cadvisor}\"]\n"
         ));
     }
     config

@@ -167,8 +167,12 @@ async fn resolve_target(
             TlsPlan::default(),
             None,
         ),
-        TargetPlan::Embedded => {
-            let demo = DemoStack::start(DemoConfig::default()).map_err(EnvError::Demo)?;
+        TargetPlan::Embedded { limits } => {
+            let config = DemoConfig {
+                limits: crate::faults::demo_limits(limits),
+                ..DemoConfig::default()
+            };
+            let demo = DemoStack::start(config).map_err(EnvError::Demo)?;
             let url = format!("http://{}", demo.gateway_addr());
             (url, "/metrics".into(), None, TlsPlan::default(), Some(demo))
         }
@@ -202,6 +206,7 @@ async fn start_embedded(
         gateway: target.addr.to_string(),
         gateway_path: resolved.metrics_path.clone(),
         backend: resolved.demo.as_ref().map(|d| d.backend_addr().to_string()),
+        cadvisor: resolved.demo.as_ref().map(|d| d.kubelet_addr().to_string()),
         credentials: resolved.credentials.clone(),
         tls: target
             .tls

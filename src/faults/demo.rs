@@ -4,8 +4,16 @@
 use std::sync::Arc;
 
 use super::FaultError;
-use crate::demo::{DemoStack, Faults};
-use crate::plan::DemoFaults;
+use crate::demo::{DemoStack, Faults, Limits};
+use crate::plan::{ContainerLimits, DemoFaults};
+
+/// The demo's limits for what the plan says.
+pub fn limits_of(plan: &ContainerLimits) -> Limits {
+    Limits {
+        memory_bytes: plan.memory_bytes,
+        cpu_cores: plan.cpu_cores,
+    }
+}
 
 /// The demo's own faults for what the plan asks.
 fn faults_of(plan: &DemoFaults) -> Faults {
@@ -14,6 +22,8 @@ fn faults_of(plan: &DemoFaults) -> Faults {
         backend_latency: plan.backend_latency,
         backend_down: plan.backend_down,
         gateway_down: plan.gateway_down,
+        memory_hog: plan.memory_hog,
+        cpu_burn: plan.cpu_burn,
     }
 }
 
@@ -51,5 +61,21 @@ impl Drop for DemoGuard {
                 eprintln!("firedrill: could not restore the demo gateway's health: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan mirrors the demo's defaults and cap (the demo knows nothing
+    /// of plans); this is where the two meet.
+    #[test]
+    fn the_plan_and_the_demo_agree_on_defaults_and_the_hog_cap() {
+        assert_eq!(limits_of(&ContainerLimits::default()), Limits::default());
+        assert_eq!(
+            crate::plan::MAX_MEMORY_HOG_BYTES,
+            crate::demo::MAX_MEMORY_HOG_BYTES
+        );
     }
 }

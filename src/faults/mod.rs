@@ -18,6 +18,7 @@ mod kube;
 
 use std::sync::Arc;
 
+pub use demo::limits_of as demo_limits;
 pub use exec::CommandFailure;
 pub use http::CallFailure;
 
@@ -55,9 +56,9 @@ pub enum FaultError {
     #[error("the demo gateway is not running")]
     NoDemo,
     #[error("could not inject the demo fault: {0}")]
-    DemoInject(#[source] std::io::Error),
+    DemoInject(#[source] crate::demo::FaultsError),
     #[error("could not restore the demo gateway: {0}")]
-    DemoRestore(#[source] std::io::Error),
+    DemoRestore(#[source] crate::demo::FaultsError),
     #[error("the fault's {stage} command failed: {source}")]
     Command {
         stage: Stage,

@@ -23,6 +23,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::rustls::{self, pki_types::ServerName};
 use tokio_rustls::TlsConnector;
 
+use super::error::{RequestError, TlsError};
 use super::http1;
 use crate::plan::RequestTemplate;
 use crate::record::Outcome;
@@ -46,29 +47,41 @@ pub struct PreparedRequest {
 }
 
 impl PreparedRequest {
-    pub fn new(template: &RequestTemplate, target: &super::Target) -> Result<Self, String> {
+    pub fn new(template: &RequestTemplate, target: &super::Target) -> Result<Self, RequestError> {
         let authority = target.authority.as_str();
-        let method = Method::from_bytes(template.method.as_bytes())
-            .map_err(|_| format!("invalid method `{}`", template.method))?;
-        let uri: Uri = template
-            .path
-            .parse()
-            .map_err(|e| format!("invalid path `{}`: {e}", template.path))?;
+        let method = Method::from_bytes(template.method.as_bytes()).map_err(|source| {
+            RequestError::Method {
+                method: template.method.clone(),
+                source,
+            }
+        })?;
+        let invalid_path = |source| RequestError::Path {
+            path: template.path.clone(),
+            source,
+        };
+        let uri: Uri = template.path.parse().map_err(invalid_path)?;
         let mut headers = HeaderMap::new();
         headers.insert(
             HOST,
-            HeaderValue::from_str(authority).map_err(|e| format!("invalid host: {e}"))?,
+            HeaderValue::from_str(authority).map_err(RequestError::Host)?,
         );
         for (name, value) in &template.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|e| format!("invalid header name `{name}`: {e}"))?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|e| format!("invalid value for header `{name}`: {e}"))?;
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|source| {
+                RequestError::HeaderName {
+                    name: name.clone(),
+                    source,
+                }
+            })?;
+            let value =
+                HeaderValue::from_str(value).map_err(|source| RequestError::HeaderValue {
+                    name: name.to_string(),
+                    source,
+                })?;
             headers.insert(name, value);
         }
         if let Some(secret) = &target.authorization {
-            let mut value = HeaderValue::from_str(secret.expose())
-                .map_err(|_| "the credentials are not a valid header value".to_string())?;
+            let mut value =
+                HeaderValue::from_str(secret.expose()).map_err(RequestError::Credentials)?;
             value.set_sensitive(true);
             headers.insert(hyper::header::AUTHORIZATION, value);
         }
@@ -79,7 +92,7 @@ impl PreparedRequest {
         };
         let absolute: Uri = format!("{scheme}://{authority}{}", template.path)
             .parse()
-            .map_err(|e| format!("invalid path `{}`: {e}", template.path))?;
+            .map_err(invalid_path)?;
         let fields: Vec<(&str, &[u8])> = headers
             .iter()
             .filter(|(name, _)| *name != HOST)
@@ -132,13 +145,11 @@ impl std::fmt::Debug for Tls {
 }
 
 impl Tls {
-    pub fn new(host: &str, plan: &crate::plan::TlsPlan) -> Result<Self, String> {
-        use rustls::pki_types::pem::PemObject;
-        use rustls::pki_types::CertificateDer;
+    pub fn new(host: &str, plan: &crate::plan::TlsPlan) -> Result<Self, TlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS: {e}"))?;
+            .map_err(TlsError::Config)?;
         let mut config = if plan.insecure_skip_verify {
             builder
                 .dangerous()
@@ -148,28 +159,45 @@ impl Tls {
             let mut roots = rustls::RootCertStore::empty();
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             if let Some(path) = &plan.ca_file {
-                let certs = CertificateDer::pem_file_iter(path)
-                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| format!("CA file `{}`: {e}", path.display()))?;
-                if certs.is_empty() {
-                    return Err(format!("CA file `{}` holds no certificate", path.display()));
-                }
-                for cert in certs {
-                    roots
-                        .add(cert)
-                        .map_err(|e| format!("CA file `{}`: {e}", path.display()))?;
-                }
+                add_ca_file(&mut roots, path)?;
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         };
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        let server_name = ServerName::try_from(host.to_string())
-            .map_err(|e| format!("`{host}` is not a TLS server name: {e}"))?;
+        let server_name =
+            ServerName::try_from(host.to_string()).map_err(|source| TlsError::ServerName {
+                host: host.to_string(),
+                source,
+            })?;
         Ok(Tls {
             connector: TlsConnector::from(Arc::new(config)),
             server_name,
         })
     }
+}
+
+/// Trusts the certificates of a PEM file besides the public roots.
+fn add_ca_file(roots: &mut rustls::RootCertStore, path: &std::path::Path) -> Result<(), TlsError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|source| TlsError::CaFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::CaEmpty {
+            path: path.to_path_buf(),
+        });
+    }
+    for cert in certs {
+        roots.add(cert).map_err(|source| TlsError::CaCertificate {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// `insecure_skip_verify: true`: signatures are still checked, the chain and
@@ -290,7 +318,7 @@ impl Connection {
         Connection {
             addr: target.addr,
             tls: target.tls.clone(),
-            client: target.client,
+            client: target.engine.client,
             sender: None,
             opened: None,
         }
@@ -324,9 +352,8 @@ impl Connection {
         };
         if let Sender::Lean(connection) = sender {
             let mut answer = connection.exchange(&request.wire).await;
-            if answer == Err(http1::Failure::Stale) {
-                // The server had closed the idle connection: once more, on
-                // a new one (what hyper's `ready()` does before sending).
+            if answer.is_err_and(|failure| may_send_again(failure, &request.wire)) {
+                // The reused connection had ended: once more, on a new one.
                 self.sender = None;
                 answer = match self.ready_sender().await {
                     Ok(Sender::Lean(connection)) => connection.exchange(&request.wire).await,
@@ -334,21 +361,7 @@ impl Connection {
                     Err(outcome) => return outcome,
                 };
             }
-            return match answer {
-                Ok(answer) => {
-                    if !answer.reusable {
-                        self.sender = None;
-                    }
-                    Outcome::Status(answer.status)
-                }
-                Err(failure) => {
-                    self.sender = None;
-                    match failure {
-                        http1::Failure::Other => Outcome::Other,
-                        http1::Failure::Stale | http1::Failure::Reset => Outcome::Reset,
-                    }
-                }
-            };
+            return self.lean_outcome(answer);
         }
         let response = match sender.send(request).await {
             Ok(response) => response,
@@ -380,11 +393,35 @@ impl Connection {
         Outcome::Status(status)
     }
 
+    fn lean_outcome(&mut self, answer: Result<http1::Answer, http1::Failure>) -> Outcome {
+        match answer {
+            Ok(answer) => {
+                if !answer.reusable {
+                    self.sender = None;
+                }
+                Outcome::Status(answer.status)
+            }
+            Err(failure) => {
+                self.sender = None;
+                match failure {
+                    http1::Failure::Other => Outcome::Other,
+                    http1::Failure::Closed { .. } | http1::Failure::Reset => Outcome::Reset,
+                }
+            }
+        }
+    }
+
     async fn ready_sender(&mut self) -> Result<&mut Sender, Outcome> {
         if let Some(sender) = &mut self.sender {
             // A closed keep-alive connection (server timeout, `Connection:
-            // close`, GOAWAY) is replaced, not counted as an error.
-            if sender.ready().await.is_err() {
+            // close`, GOAWAY) is replaced, not counted as an error. The lean
+            // path looks for the close before writing, as hyper's `ready()`
+            // does: a request written on it could not be sent again safely.
+            let closed = match sender {
+                Sender::Lean(connection) => connection.closed_while_idle(),
+                _ => sender.ready().await.is_err(),
+            };
+            if closed {
                 self.sender = None;
             }
         }
@@ -449,6 +486,18 @@ where
     Ok(Sender::Http1(sender))
 }
 
+/// Whether a request whose reused connection ended before any byte of the
+/// answer may go again on a new connection: if none of it was written, or
+/// if it is replayable (Go's transport rule). Otherwise the server may have
+/// taken it, and sending it again could process a POST twice while it is
+/// counted once: it counts as a reset.
+fn may_send_again(failure: http1::Failure, wire: &http1::Wire) -> bool {
+    match failure {
+        http1::Failure::Closed { written } => !written || wire.replayable(),
+        http1::Failure::Reset | http1::Failure::Other => false,
+    }
+}
+
 fn classify(error: &hyper::Error) -> Outcome {
     if error.is_incomplete_message() || error.is_closed() || error.is_canceled() {
         return Outcome::Reset;
@@ -467,4 +516,28 @@ fn classify(error: &hyper::Error) -> Outcome {
         source = cause.source();
     }
     Outcome::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http1::{Failure, Wire};
+
+    #[test]
+    fn only_unwritten_or_replayable_requests_are_sent_again() {
+        let post = Wire::encode("POST", "/", "h", &[], b"{}");
+        let get = Wire::encode("GET", "/", "h", &[], b"");
+        let keyed = Wire::encode("POST", "/", "h", &[("idempotency-key", b"k1")], b"{}");
+        let unwritten = Failure::Closed { written: false };
+        let written = Failure::Closed { written: true };
+        assert!(may_send_again(unwritten, &post), "nothing went out");
+        assert!(
+            !may_send_again(written, &post),
+            "the server may have taken it"
+        );
+        assert!(may_send_again(written, &get));
+        assert!(may_send_again(written, &keyed));
+        assert!(!may_send_again(Failure::Reset, &get), "an answer had begun");
+        assert!(!may_send_again(Failure::Other, &get));
+    }
 }

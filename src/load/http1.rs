@@ -26,6 +26,10 @@ const READ_CHUNK: usize = 16 * 1024;
 pub struct Wire {
     bytes: Bytes,
     head: bool,
+    /// May be sent again after a written attempt got no answer (Go's
+    /// transport rule): GET, HEAD, OPTIONS and TRACE, or a request that
+    /// carries an `Idempotency-Key` (or `X-Idempotency-Key`) header.
+    replayable: bool,
 }
 
 impl Wire {
@@ -56,14 +60,24 @@ impl Wire {
         }
         bytes.put_slice(b"\r\n");
         bytes.put_slice(body);
+        let keyed = headers.iter().any(|(name, _)| {
+            name.eq_ignore_ascii_case("idempotency-key")
+                || name.eq_ignore_ascii_case("x-idempotency-key")
+        });
         Wire {
             bytes: bytes.freeze(),
             head: method == "HEAD",
+            replayable: keyed || matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE"),
         }
     }
 
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// Whether a written attempt that got no answer may be sent again.
+    pub fn replayable(&self) -> bool {
+        self.replayable
     }
 }
 
@@ -74,12 +88,61 @@ pub enum Stream {
 }
 
 impl Stream {
-    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+    /// Writes all of `bytes`; on failure, also says whether any byte may
+    /// have reached the peer.
+    async fn write_all(&mut self, bytes: &[u8]) -> Result<(), (std::io::Error, bool)> {
         match self {
-            Stream::Plain(s) => s.write_all(bytes).await,
+            Stream::Plain(s) => {
+                let mut written = 0;
+                while written < bytes.len() {
+                    match s.write(&bytes[written..]).await {
+                        Ok(0) => {
+                            let error = std::io::ErrorKind::WriteZero.into();
+                            return Err((error, written > 0));
+                        }
+                        Ok(n) => written += n,
+                        Err(e) => return Err((e, written > 0)),
+                    }
+                }
+                Ok(())
+            }
+            // rustls takes the request into its buffer, then writes records:
+            // after a failure, what reached the socket is not known, so it
+            // may have been written.
             Stream::Tls(s) => {
-                s.write_all(bytes).await?;
-                s.flush().await
+                let flushed = match s.write_all(bytes).await {
+                    Ok(()) => s.flush().await,
+                    Err(e) => Err(e),
+                };
+                flushed.map_err(|e| (e, true))
+            }
+        }
+    }
+
+    /// Whether the peer closed (or broke) the connection while it was idle:
+    /// readable with no request outstanding means an end of stream, an
+    /// error, or bytes nobody asked for. Never waits; a syscall only when
+    /// the connection is readable.
+    fn closed_while_idle(&mut self) -> bool {
+        use std::task::{Context, Poll, Waker};
+        let mut cx = Context::from_waker(Waker::noop());
+        match self {
+            Stream::Plain(s) => match s.poll_read_ready(&mut cx) {
+                Poll::Pending => false,
+                Poll::Ready(Err(_)) => true,
+                Poll::Ready(Ok(())) => {
+                    let mut byte = [0u8; 1];
+                    !matches!(s.try_read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+                }
+            },
+            Stream::Tls(s) => {
+                // Also reads what TLS sends unasked (session tickets).
+                let mut byte = [0u8; 1];
+                let mut buf = tokio::io::ReadBuf::new(&mut byte);
+                !matches!(
+                    std::pin::Pin::new(s.as_mut()).poll_read(&mut cx, &mut buf),
+                    Poll::Pending
+                )
             }
         }
     }
@@ -106,9 +169,12 @@ async fn read_tls<S: AsyncRead + AsyncWrite + Unpin>(
 /// How an exchange failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
-    /// A reused connection was closed before any byte of the answer: the
-    /// server had ended it while idle. Retried on a new connection.
-    Stale,
+    /// A reused connection was closed (or reset) before any byte of the
+    /// answer: the server may have ended it while idle, or as the request
+    /// arrived, or after it took the request. `written` says whether any
+    /// byte of the request went out; the caller decides whether it may be
+    /// sent again.
+    Closed { written: bool },
     /// The connection broke mid-answer (reset, or closed early).
     Reset,
     /// A malformed answer, or one larger than the bound.
@@ -166,14 +232,20 @@ impl Connection {
         }
     }
 
+    /// Whether the connection, idle between answers, was closed by its
+    /// peer: to be replaced before anything is written on it.
+    pub fn closed_while_idle(&mut self) -> bool {
+        self.served > 0 && self.stream.closed_while_idle()
+    }
+
     /// Sends `wire` and reads the whole answer.
     pub async fn exchange(&mut self, wire: &Wire) -> Result<Answer, Failure> {
         self.start = 0;
         self.filled = 0;
         let reused = self.served > 0;
-        if let Err(e) = self.stream.write_all(wire.bytes()).await {
+        if let Err((e, written)) = self.stream.write_all(wire.bytes()).await {
             return Err(if reused {
-                Failure::Stale
+                Failure::Closed { written }
             } else {
                 io_failure(&e)
             });
@@ -182,7 +254,7 @@ impl Connection {
         loop {
             let (status, version_1_0, framing, close) = match self.head(wire.head).await {
                 Ok(head) => head,
-                Err(Failure::Stale) if got_bytes || !reused => return Err(Failure::Reset),
+                Err(Failure::Closed { .. }) if got_bytes || !reused => return Err(Failure::Reset),
                 Err(failure) => return Err(failure),
             };
             got_bytes = true;
@@ -230,9 +302,16 @@ impl Connection {
     async fn head(&mut self, head_request: bool) -> Result<(u16, bool, Framing, bool), Failure> {
         loop {
             if self.filled > self.start {
-                let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-                let mut response = httparse::Response::new(&mut headers);
-                match response.parse(&self.buf[self.start..self.filled]) {
+                // Left uninitialized: httparse writes the ones it finds
+                // (zeroing 100 slots would cost more than parsing a head).
+                let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+                let mut response = httparse::Response::new(&mut []);
+                let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                    &mut response,
+                    &self.buf[self.start..self.filled],
+                    &mut headers,
+                );
+                match parsed {
                     Ok(httparse::Status::Complete(length)) => {
                         let status = response.code.ok_or(Failure::Other)?;
                         let version_1_0 = response.version == Some(0);
@@ -250,7 +329,9 @@ impl Connection {
             // connection, the server had ended it (`exchange` decides).
             match self.fill().await {
                 Ok(true) => {}
-                Ok(false) | Err(Failure::Reset) if before == 0 => return Err(Failure::Stale),
+                Ok(false) | Err(Failure::Reset) if before == 0 => {
+                    return Err(Failure::Closed { written: true })
+                }
                 Ok(false) => return Err(Failure::Reset),
                 Err(failure) => return Err(failure),
             }

@@ -9,31 +9,35 @@
 
 mod client;
 mod engine;
+mod error;
 mod http1;
 mod pacing;
 mod schedule;
+mod threads;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use crate::record::{
-    Connections, Counts, LatencyHistogram, LatencySummary, Live, Outcome, PhaseStats, SecondStats,
+    Connections, Counts, LatencyHistogram, LatencySummary, Live, Outcome, PacerRan, PhaseStats,
+    SecondStats,
 };
 pub use client::{Client, PreparedRequest};
+pub use error::{LoadError, RequestError, TargetError, TlsError};
 pub use pacing::Pacing;
 pub use schedule::{MixTable, Schedule};
+pub use threads::Threads;
 use tokio::sync::watch;
 
 use crate::plan::{LoadModel, PhasePlan};
 
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("target `{url}`: {message}")]
-    Target { url: String, message: String },
-    #[error("request `{path}`: {message}")]
-    Request { path: String, message: String },
-    #[error("load engine: {0}")]
-    Runtime(String),
+/// How the engine sends, beside where: the HTTP/1.1 client, the pacer, the
+/// threads. The defaults are the fast ones; the others are kept for comparison.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Engine {
+    pub client: Client,
+    pub pacing: Pacing,
+    pub threads: Threads,
 }
 
 /// Where traffic goes: resolved once, before the first phase.
@@ -49,10 +53,8 @@ pub struct Target {
     pub authorization: Option<crate::secret::Secret>,
     /// For https targets: TLS, with ALPN offering h2 and http/1.1.
     pub tls: Option<client::Tls>,
-    /// The HTTP/1.1 client: the lean path, or hyper for comparison.
-    pub client: Client,
-    /// How open-model requests wait for their send time.
-    pub pacing: Pacing,
+    /// The HTTP/1.1 client, the pacer and the threads.
+    pub engine: Engine,
 }
 
 impl Target {
@@ -63,9 +65,9 @@ impl Target {
         authorization: Option<crate::secret::Secret>,
         tls: &crate::plan::TlsPlan,
     ) -> Result<Self, LoadError> {
-        let error = |message: String| LoadError::Target {
+        let error = |source: TargetError| LoadError::Target {
             url: base_url.to_string(),
-            message,
+            source,
         };
         let (rest, https) = match (
             base_url.strip_prefix("http://"),
@@ -73,9 +75,7 @@ impl Target {
         ) {
             (Some(rest), _) => (rest, false),
             (None, Some(rest)) => (rest, true),
-            (None, None) => {
-                return Err(error("the URL must start with http:// or https://".into()))
-            }
+            (None, None) => return Err(error(TargetError::Scheme)),
         };
         let authority = rest.trim_end_matches('/').to_string();
         let has_port = authority.rsplit_once(':').is_some_and(|(host, p)| {
@@ -88,16 +88,16 @@ impl Target {
         };
         let addr = tokio::net::lookup_host(&with_port)
             .await
-            .map_err(|e| error(format!("cannot resolve: {e}")))?
+            .map_err(|e| error(TargetError::Resolve(e)))?
             .next()
-            .ok_or_else(|| error("resolves to no address".into()))?;
+            .ok_or_else(|| error(TargetError::NoAddress))?;
         let host = with_port
             .rsplit_once(':')
             .map(|(host, _)| host.trim_start_matches('[').trim_end_matches(']'))
             .unwrap_or_default()
             .to_string();
         let tls = if https {
-            Some(client::Tls::new(&host, tls).map_err(error)?)
+            Some(client::Tls::new(&host, tls).map_err(|e| error(e.into()))?)
         } else {
             None
         };
@@ -108,19 +108,13 @@ impl Target {
             host,
             authorization,
             tls,
-            client: Client::default(),
-            pacing: Pacing::default(),
+            engine: Engine::default(),
         })
     }
 
-    /// The same target through another HTTP/1.1 client and pacing (both
-    /// kept for comparison with the defaults).
-    pub fn with_engine(self, client: Client, pacing: Pacing) -> Self {
-        Target {
-            client,
-            pacing,
-            ..self
-        }
+    /// The same target through another client, pacer or thread count.
+    pub fn with_engine(self, engine: Engine) -> Self {
+        Target { engine, ..self }
     }
 }
 
@@ -137,17 +131,16 @@ pub fn run_phase(
         .requests
         .iter()
         .map(|weighted| {
-            PreparedRequest::new(&weighted.request, target).map_err(|message| LoadError::Request {
+            PreparedRequest::new(&weighted.request, target).map_err(|source| LoadError::Request {
                 path: weighted.request.path.clone(),
-                message,
+                source,
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
     if requests.is_empty() {
-        return Err(LoadError::Runtime(format!(
-            "phase `{}` has no request to send",
-            phase.name
-        )));
+        return Err(LoadError::NoRequest {
+            phase: phase.name.clone(),
+        });
     }
     let weights: Vec<u32> = phase.requests.iter().map(|r| r.weight).collect();
     let (model, workers) = match &phase.model {
@@ -176,10 +169,9 @@ pub fn run_phase(
             *concurrency,
         ),
         LoadModel::Idle { .. } => {
-            return Err(LoadError::Runtime(format!(
-                "phase `{}` sends no traffic",
-                phase.name
-            )))
+            return Err(LoadError::Idle {
+                phase: phase.name.clone(),
+            })
         }
     };
     let job = engine::Job {

@@ -2,5 +2,6 @@
 //! Pushgateway at the end (`push`), and firedrill's own `/metrics` while the
 //! run lasts (`telemetry`). Rendering is the report's job; this room sends.
 
+pub mod deltas;
 pub mod push;
 pub mod telemetry;

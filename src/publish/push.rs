@@ -33,6 +33,7 @@ pub fn render(report: &Report) -> String {
     run_metrics(&registry, report);
     check_metrics(&registry, report);
     phase_metrics(&registry, report);
+    super::deltas::register(&registry, report);
     let mut buffer = Vec::new();
     // Encoding our own well-formed metrics into a Vec cannot fail.
     let _ = TextEncoder::new().encode(&registry.gather(), &mut buffer);

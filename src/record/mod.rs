@@ -10,6 +10,7 @@
 //! were made.
 
 mod alerts;
+mod baseline;
 mod paging;
 mod service;
 mod traffic;
@@ -24,13 +25,20 @@ pub use alerts::{
     AlertEvent, AlertHistory, AlertRuleInfo, AlertStage, ConditionObservation, Episode, Labels,
     QueryFailure, RuleHealth, UnknownAlertStage, WatchLog,
 };
+pub use baseline::{
+    quantile_grid, AlertFigure, Baseline, BaselineRecord, BaselineRun, Figures, PhaseFigures,
+    ServiceFigure,
+};
 pub use paging::{
     AlertAtAlertmanager, AlertState, AlertmanagerRecord, Notification, NotifiedAlert, SilenceRecord,
 };
-pub use service::{DashboardObservation, PanelResult, ServiceLatencySeries, ServiceObservation};
+pub use service::{
+    DashboardObservation, PanelResult, ServiceLatencySeries, ServiceObservation, ServiceWindow,
+    ServiceWindows,
+};
 pub use traffic::{
     Connections, Counts, HistogramDecodeError, LatencyHistogram, LatencySummary, Live, Outcome,
-    PhaseStats, SecondStats,
+    PacerRan, PhaseStats, SecondStats,
 };
 
 use crate::setup::{FaultPlan, PhasePlan};
@@ -89,6 +97,9 @@ pub struct Observations {
     pub conditions: BTreeMap<String, ConditionObservation>,
     /// By check id: service-side latency and error numbers.
     pub service: BTreeMap<String, ServiceObservation>,
+    /// By check id: a windowed service-side SLO's windows.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub service_windows: BTreeMap<String, ServiceWindows>,
     /// The service's P95/P99 over the run (absent for aborted runs).
     #[serde(default)]
     pub service_latency: Option<ServiceLatencySeries>,
@@ -101,6 +112,10 @@ pub struct Observations {
     pub alertmanager: Option<AlertmanagerRecord>,
     pub prometheus_retries: u64,
     pub notes: Vec<String>,
+    /// What the run was compared with (`baseline:`, `run --baseline`), or
+    /// why there was nothing to compare with; absent when none was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineRecord>,
 }
 
 impl Observations {
@@ -118,12 +133,14 @@ impl Observations {
             alerts: BTreeMap::new(),
             conditions: BTreeMap::new(),
             service: BTreeMap::new(),
+            service_windows: BTreeMap::new(),
             service_latency: None,
             dashboards: BTreeMap::new(),
             watch: WatchLog::default(),
             alertmanager: None,
             prometheus_retries: 0,
             notes: Vec::new(),
+            baseline: None,
         }
     }
 }

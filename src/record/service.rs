@@ -53,3 +53,32 @@ pub struct DashboardObservation {
     pub panels: Vec<PanelResult>,
     pub error: Option<QueryFailure>,
 }
+
+/// A windowed service-side SLO (`window:` with `source: prometheus`):
+/// `increase()` over each window of the phase, evaluated at every scrape
+/// interval from the phase's start plus a window to its end, so each
+/// window holds the scrapes inside it. `error` says when Prometheus could
+/// not answer it (or cannot: a window holding fewer than two scrapes has
+/// no increase).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceWindows {
+    pub window_seconds: f64,
+    pub step_seconds: f64,
+    /// The query asked over the range (the quantile's, or the ratio's).
+    pub query: String,
+    pub windows: Vec<ServiceWindow>,
+    pub error: Option<QueryFailure>,
+}
+
+/// One window, ending at `end_at` (Prometheus time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceWindow {
+    pub end_at: f64,
+    /// The quantile (seconds) or the error ratio; None without requests.
+    pub value: Option<f64>,
+    pub requests_seen: Option<f64>,
+    /// Latency: cumulative bucket counts (finite upper bound in seconds,
+    /// count), as for a whole phase.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<(f64, f64)>,
+}

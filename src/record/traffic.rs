@@ -293,6 +293,44 @@ pub struct PhaseStats {
     pub elapsed_seconds: f64,
     #[serde(default)]
     pub connections: Connections,
+    /// Load threads that sent the phase (summed over merged shards); 0 in
+    /// reports written before the engine said.
+    #[serde(default)]
+    pub threads: u32,
+    /// The clock that timed the phase's sends (open model only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacer: Option<PacerRan>,
+}
+
+/// The clock that timed an open-model phase's sends, as it ran: the report
+/// says so, since tokio's timer sends up to a millisecond late. Ordered
+/// from the finest clock to the coarsest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PacerRan {
+    /// The high-resolution kernel timer (timerfd), as asked.
+    Timerfd,
+    /// tokio's 1 ms timer, as asked (`--pacing tokio`).
+    Tokio,
+    /// timerfd was asked for and could not be had (no timerfd here, or no
+    /// file descriptor left) for some or all waits: tokio's timer ran those.
+    TokioFallback,
+}
+
+impl PacerRan {
+    /// Two shards' pacers as one: the coarser clock, since a figure timed
+    /// by either holds only what the coarser one can say.
+    pub fn merge(self, other: PacerRan) -> PacerRan {
+        self.max(other)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PacerRan::Timerfd => "timerfd",
+            PacerRan::Tokio => "tokio",
+            PacerRan::TokioFallback => "tokio (timerfd unavailable)",
+        }
+    }
 }
 
 impl Default for PhaseStats {
@@ -305,6 +343,8 @@ impl Default for PhaseStats {
             series: Vec::new(),
             elapsed_seconds: 0.0,
             connections: Connections::default(),
+            threads: 0,
+            pacer: None,
         }
     }
 }
@@ -341,6 +381,11 @@ impl PhaseStats {
         self.delayed += other.delayed;
         self.connections.http1 += other.connections.http1;
         self.connections.http2 += other.connections.http2;
+        self.threads += other.threads;
+        self.pacer = match (self.pacer, other.pacer) {
+            (Some(a), Some(b)) => Some(a.merge(b)),
+            (a, b) => a.or(b),
+        };
         self.latency.add(&other.latency);
         self.send_lag.add(&other.send_lag);
         self.elapsed_seconds = self.elapsed_seconds.max(other.elapsed_seconds);

@@ -7,12 +7,14 @@
 //! the coverage ledger's table, HTML page and JUnit.
 
 mod check_table;
+pub mod compare;
 mod csv;
 mod html;
 mod junit;
 mod ledger;
 mod ledger_html;
 mod markdown;
+mod marks;
 pub mod merge;
 mod sweep;
 mod sweep_table;
@@ -179,9 +181,9 @@ fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&partial, path)
 }
 
-/// `reports/<scenario>-<UTC timestamp>`.
-pub fn default_dir(root: &Path, scenario: &str) -> PathBuf {
-    let safe: String = scenario
+/// A scenario's name as the start of its report directories' names.
+pub fn safe_name(scenario: &str) -> String {
+    scenario
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -190,7 +192,12 @@ pub fn default_dir(root: &Path, scenario: &str) -> PathBuf {
                 '-'
             }
         })
-        .collect();
+        .collect()
+}
+
+/// `reports/<scenario>-<UTC timestamp>`.
+pub fn default_dir(root: &Path, scenario: &str) -> PathBuf {
+    let safe = safe_name(scenario);
     let stamp: String = now_rfc3339()
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == 'T' || *c == 'Z')

@@ -104,7 +104,7 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 12px; }}
 .legend span {{ display: inline-block; width: 14px; height: 4px; margin-right: 8px; vertical-align: middle; }}
 </style></head><body>
 <h1>When each alert fires, by the size of the fault</h1>
-<p class="note">Computed by {engine}; the line is the latest phase of scrapes and evaluations, the band reaches the earliest. × marks a ratio that never fires within the horizon. Dashed: the time a step spends 2%, 5% and 10% of the error budget (the SRE Workbook's page and ticket lines).</p>
+<p class="note">Computed by {engine} (the tables below say, row by row, what computed it); the line is the latest phase of scrapes and evaluations, the band reaches the earliest. × marks a ratio that never fires within the horizon. Dashed: the time a step spends 2%, 5% and 10% of the error budget (the SRE Workbook's page and ticket lines).</p>
 <figure id="detection-time">{chart}</figure>
 <h2>The tables</h2>
 <pre id="tables">{tables}</pre>

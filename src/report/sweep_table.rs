@@ -119,7 +119,7 @@ fn shape_block(out: &mut String, alert: &AlertSweep, shape: FaultShape) {
     {
         let _ = writeln!(
             out,
-            "  {:<24} {:<16} {:<28} {:<16} {:<14} {}",
+            "  {:<24} {:<16} {:<28} {:<16} {:<14} {:<20} computed by",
             shape_label(shape),
             "pending",
             "firing",
@@ -138,7 +138,7 @@ fn shape_block(out: &mut String, alert: &AlertSweep, shape: FaultShape) {
         for row in alert.rows.iter().filter(|r| r.case.shape == shape) {
             let _ = writeln!(
                 out,
-                "    {:<22} {:<16} {:<28} {:<16} {:<14} {}",
+                "    {:<22} {:<16} {:<28} {:<16} {:<14} {:<20} {}",
                 format!(
                     "{}{}",
                     percent(row.case.error_ratio),
@@ -160,7 +160,8 @@ fn shape_block(out: &mut String, alert: &AlertSweep, shape: FaultShape) {
                 budget_text(row.budget_at_firing),
                 row.model
                     .map(|m| Bounds::text(m.firing))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                row.computed_by.text()
             );
         }
     }
@@ -172,13 +173,19 @@ pub fn sweep_table(report: &SweepReport) -> String {
         out,
         "Sweep by {} · intervals from {} · {} requests/s",
         if report.engine == Engine::Promtool {
-            "Prometheus's rule engine (promtool test rules)"
+            "Prometheus's rule engine (promtool test rules), where each row says so"
         } else {
             "the timing model's arithmetic"
         },
         report.intervals_from,
         report.request_rate
     );
+    if report.engine == Engine::Promtool {
+        let _ = writeln!(
+            out,
+            "computed by: \"promtool, searched\" — promtool answered a search of the evaluations, and one it was not asked about takes the nearest earlier answer (--thorough asks every one); \"timing model\" — no probes, the model's arithmetic"
+        );
+    }
     for alert in &report.alerts {
         alert_table(&mut out, alert);
     }

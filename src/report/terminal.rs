@@ -173,6 +173,20 @@ pub fn describe_load(phase: &PhasePlan) -> String {
     }
 }
 
+/// How the engine ran a phase: its threads, and the clock that timed the
+/// sends (open model). Empty for reports written before the engine said.
+fn describe_engine(stats: &crate::record::PhaseStats) -> String {
+    let mut out = String::new();
+    if stats.threads > 0 {
+        let plural = if stats.threads == 1 { "" } else { "s" };
+        out.push_str(&format!(" · {} load thread{plural}", stats.threads));
+    }
+    if let Some(pacer) = stats.pacer {
+        out.push_str(&format!(" · {} pacer", pacer.label()));
+    }
+    out
+}
+
 pub fn describe_fault(phase: &PhasePlan) -> Option<String> {
     let fault = match phase.fault.as_ref()? {
         FaultPlan::Http { start, .. } => {
@@ -210,6 +224,18 @@ pub fn describe_fault(phase: &PhasePlan) -> Option<String> {
     }
     if fault.gateway_down {
         parts.push("gateway down".into());
+    }
+    if fault.memory_hog > 0.0 {
+        parts.push(format!(
+            "memory hog to {}% of the limit",
+            trim_float(fault.memory_hog * 100.0)
+        ));
+    }
+    if fault.cpu_burn > 0.0 {
+        parts.push(format!(
+            "CPU burn to {}% of the limit",
+            trim_float(fault.cpu_burn * 100.0)
+        ));
     }
     Some(parts.join(", "))
 }
@@ -276,7 +302,7 @@ impl Progress for TerminalProgress {
                 let c = &stats.counts;
                 let l = stats.latency.summary();
                 format!(
-                    "{} requests: {} 2xx, {} 4xx, {} 5xx, {} no answer · p50 {:.1}ms p95 {:.1}ms p99 {:.1}ms",
+                    "{} requests: {} 2xx, {} 4xx, {} 5xx, {} no answer · p50 {:.1}ms p95 {:.1}ms p99 {:.1}ms{}",
                     c.requests,
                     c.status_2xx,
                     c.status_4xx,
@@ -284,7 +310,8 @@ impl Progress for TerminalProgress {
                     c.transport_errors() + c.dropped,
                     l.p50_ms,
                     l.p95_ms,
-                    l.p99_ms
+                    l.p99_ms,
+                    describe_engine(stats)
                 )
             }
             (None, None) => "no traffic".into(),

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::marks::{baseline_curve, baseline_view, window_marks, BaselineView, WindowMark};
 use super::terminal::{describe_fault, describe_load};
 use super::Report;
 use crate::checks::Verdict;
@@ -32,6 +33,10 @@ pub struct View<'a> {
     pub alerts: Vec<AlertView>,
     pub deadlines: Vec<DeadlineView>,
     pub service_latency: Option<ServiceLatencyView>,
+    /// What the run was compared with, when it had a baseline.
+    pub baseline: Option<BaselineView>,
+    /// Each windowed SLO check's worst window.
+    pub windows: Vec<WindowMark>,
     pub checks: &'a [Verdict],
     pub notes: &'a [String],
 }
@@ -47,6 +52,8 @@ pub struct PhaseView {
     pub latency: Option<LatencySummary>,
     /// (percentile in %, ms): the HDR percentile distribution.
     pub percentiles: Option<Vec<(f64, f64)>>,
+    /// The baseline's, when the run had one.
+    pub baseline_percentiles: Option<Vec<(f64, f64)>>,
     pub series: Vec<SecondView>,
 }
 
@@ -256,6 +263,7 @@ fn phase_views(report: &Report, rel: impl Fn(f64) -> f64) -> Vec<PhaseView> {
                 counts: record.stats.as_ref().map(|s| s.counts),
                 latency: record.stats.as_ref().map(|s| s.latency.summary()),
                 percentiles: record.stats.as_ref().map(percentile_curve),
+                baseline_percentiles: baseline_curve(report, &record.name),
                 series: record
                     .stats
                     .iter()
@@ -333,6 +341,8 @@ pub fn build(report: &Report) -> View<'_> {
         alerts: alert_views(report, rel),
         deadlines: deadline_views(report),
         service_latency,
+        baseline: baseline_view(report),
+        windows: window_marks(report),
         checks: &report.verdicts,
         notes: &observations.notes,
     }

@@ -22,7 +22,7 @@ use std::time::Duration;
 pub use scale::{scale_duration, scale_expr, scale_group, GroupScaleError, ScaleError};
 pub use source::{
     parse_global_intervals, parse_rule_text, GlobalIntervals, Group, IntervalDurations,
-    LoadedGroups, RuleDef, RuleFile,
+    LoadedGroups, RuleDef, RuleFile, ScrapeJob,
 };
 
 /// The shipped monitoring stack: the fixed rules and the Prometheus config.

@@ -140,6 +140,63 @@ pub struct GlobalIntervals {
     pub scrape_interval: Option<String>,
     pub evaluation_interval: Option<String>,
     pub scrape_timeout: Option<String>,
+    /// The scrape configs' jobs and how each finds its targets.
+    pub jobs: Vec<ScrapeJob>,
+}
+
+/// One `scrape_configs` entry: its job and how it finds its targets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScrapeJob {
+    pub name: String,
+    /// Each `*_configs` it has, as written (`static_configs`,
+    /// `kubernetes_sd_configs`), with a Kubernetes role when one is given
+    /// (`kubernetes_sd_configs` role `pod`).
+    pub discovery: Vec<(String, Option<String>)>,
+}
+
+impl ScrapeJob {
+    /// Its targets are only the ones written in the file: no discovery can
+    /// drop them.
+    pub fn is_static(&self) -> bool {
+        !self.discovery.is_empty()
+            && self
+                .discovery
+                .iter()
+                .all(|(how, _)| how == "static_configs")
+    }
+}
+
+/// The jobs of a Prometheus config's `scrape_configs`.
+fn scrape_jobs(config: &serde_norway::Value) -> Vec<ScrapeJob> {
+    let Some(entries) = config.get("scrape_configs").and_then(|c| c.as_sequence()) else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let name = entry.get("job_name")?.as_str()?.to_string();
+            let discovery = entry
+                .as_mapping()?
+                .iter()
+                .filter_map(|(key, value)| {
+                    let key = key.as_str()?;
+                    key.ends_with("_configs").then(|| {
+                        let role = value
+                            .as_sequence()
+                            .and_then(|s| s.first())
+                            .and_then(|c| c.get("role"))
+                            .and_then(|r| r.as_str())
+                            .map(str::to_string);
+                        (key.to_string(), role)
+                    })
+                })
+                .filter(|(key, _)| {
+                    !matches!(key.as_str(), "relabel_configs" | "metric_relabel_configs")
+                })
+                .collect();
+            Some(ScrapeJob { name, discovery })
+        })
+        .collect()
 }
 
 /// The intervals of a [`GlobalIntervals`] as durations.
@@ -203,6 +260,7 @@ pub fn parse_global_intervals(text: &str, origin: &Path) -> Result<GlobalInterva
                 scrape_interval: text_of("scrape_interval"),
                 evaluation_interval: text_of("evaluation_interval"),
                 scrape_timeout: text_of("scrape_timeout"),
+                jobs: scrape_jobs(&config),
             });
         }
     }

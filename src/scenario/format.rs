@@ -13,7 +13,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::format::CheckSpec;
-use crate::spec::units::{HumanDuration, Rate, Ratio};
+use crate::spec::units::{ByteSize, Cores, HumanDuration, Rate, Ratio};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +47,22 @@ pub struct ScenarioFile {
     pub phases: Vec<PhaseSpec>,
     #[serde(default)]
     pub checks: Vec<CheckSpec>,
+    /// What relative checks (`at_most: baseline + 10%`) are judged against:
+    /// a report.json, or a directory of report directories.
+    #[serde(default)]
+    pub baseline: Option<BaselineSpec>,
+}
+
+/// `baseline: reports/nightly` or `baseline: { path: reports/nightly, last: 7 }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum BaselineSpec {
+    Path(String),
+    Full {
+        path: String,
+        #[serde(default)]
+        last: Option<usize>,
+    },
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -69,6 +85,19 @@ pub struct TargetSpec {
     /// A Service found through the Kubernetes API.
     #[serde(default)]
     pub kubernetes: Option<KubeServiceSpec>,
+    /// The embedded demo's container limits (its cAdvisor series).
+    #[serde(default)]
+    pub limits: Option<LimitsSpec>,
+}
+
+/// As a pod spec's `resources.limits`: `{ memory: 256Mi, cpu: 500m }`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSpec {
+    #[serde(default)]
+    pub memory: Option<ByteSize>,
+    #[serde(default)]
+    pub cpu: Option<Cores>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -310,6 +339,13 @@ pub struct FaultSpec {
     /// The gateway itself stops listening (connections refused, scrape fails).
     #[serde(default)]
     pub gateway_down: Option<bool>,
+    /// Memory is taken until the demo's working set is this share of its
+    /// memory limit.
+    #[serde(default)]
+    pub memory_hog: Option<Ratio>,
+    /// Threads spin until the demo's process uses this share of its CPU limit.
+    #[serde(default)]
+    pub cpu_burn: Option<Ratio>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

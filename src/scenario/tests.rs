@@ -24,7 +24,12 @@ const BASE: &str = "name: t\nphases:\n  - name: a\n    duration: 1m\n    rate: 1
 #[test]
 fn a_minimal_scenario_runs_on_the_embedded_default() {
     let p = plan(BASE);
-    assert_eq!(p.target, TargetPlan::Embedded);
+    assert_eq!(
+        p.target,
+        TargetPlan::Embedded {
+            limits: crate::plan::ContainerLimits::default()
+        }
+    );
     assert!(matches!(p.prometheus, PrometheusPlan::Embedded { .. }));
     let phase = &p.phases[0];
     assert_eq!(

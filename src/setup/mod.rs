@@ -8,16 +8,18 @@
 //! assembled above them in `plan`. Knows nothing of how a run goes.
 
 mod alert;
+mod baseline;
 mod check;
 mod endpoints;
 mod shard;
 mod traffic;
 
 pub use alert::{AlertRef, AlertRefError};
+pub use baseline::{BaselineSource, DEFAULT_LAST as DEFAULT_BASELINE_RUNS};
 pub use check::{Anchor, Source};
 pub use endpoints::{
-    AlertmanagerPlan, AuthRef, PortRef, PrometheusPlan, SecretSource, ServiceMetrics, ServiceRef,
-    TargetPlan, TlsPlan,
+    AlertmanagerPlan, AuthRef, ContainerLimits, PortRef, PrometheusPlan, SecretSource,
+    ServiceMetrics, ServiceRef, TargetPlan, TlsPlan, MAX_MEMORY_HOG_BYTES,
 };
 pub use shard::{Shard, ShardError};
 pub use traffic::{

@@ -68,6 +68,12 @@ pub struct DemoFaults {
     pub backend_down: bool,
     /// The gateway stops listening.
     pub gateway_down: bool,
+    /// Memory is taken until the demo's working set is this share of its
+    /// memory limit (0: none).
+    pub memory_hog: f64,
+    /// Threads spin until the demo's process uses this share of its CPU
+    /// limit (0: none).
+    pub cpu_burn: f64,
 }
 
 mod millis {

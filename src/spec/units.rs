@@ -1,6 +1,8 @@
 //! Human units in scenario files: durations (`30s`, `2m`, `1h30m`, `500ms`, in
 //! Prometheus's own duration syntax), rates (`10/s`, `600/m`), ratios (`5%` or
-//! `0.05`) and quantiles (`p95`, `0.95`).
+//! `0.05`), quantiles (`p95`, `0.95`), and a container's limits in
+//! Kubernetes's quantity syntax: memory (`256Mi`, `1Gi`, `500M`) and CPU
+//! (`500m`, `0.5`, `2`).
 //!
 //! Each type deserializes from YAML with an error that says what was expected,
 //! so a typo is reported at its line and column before anything is sent. The
@@ -44,6 +46,18 @@ pub enum UnitError {
     QuantileNotANumber { text: String },
     #[error("must be strictly between 0 and 1 (p0 < q < p100)")]
     QuantileOutOfRange,
+    #[error(
+        "memory `{text}`: unknown unit `{unit}` (use Ki, Mi, Gi, Ti, k, M, G or T, as in 256Mi)"
+    )]
+    MemoryUnit { text: String, unit: String },
+    #[error("memory `{text}`: `{number}` is not a number")]
+    MemoryNotANumber { text: String, number: String },
+    #[error("must be a positive number of bytes")]
+    MemoryOutOfRange,
+    #[error("cpu `{text}` is not a number of cores or millicores (like 0.5 or 500m)")]
+    CoresNotANumber { text: String },
+    #[error("must be more than 0 cores")]
+    CoresOutOfRange,
     /// A range error, said about the text it was read from.
     #[error("{kind} `{text}`: {source}")]
     Written {
@@ -220,6 +234,117 @@ impl<'de> Deserialize<'de> for Ratio {
     }
 }
 
+/// Bytes, as a Kubernetes memory quantity: a number with a binary (`Ki`,
+/// `Mi`, `Gi`, `Ti`) or decimal (`k`, `M`, `G`, `T`) suffix, or none (bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    pub fn parse(text: &str) -> Result<Self, UnitError> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(text.len());
+        let (number, suffix) = text.split_at(split);
+        let unit: u64 = match suffix {
+            "" => 1,
+            "Ki" => 1 << 10,
+            "Mi" => 1 << 20,
+            "Gi" => 1 << 30,
+            "Ti" => 1 << 40,
+            "k" => 1_000,
+            "M" => 1_000_000,
+            "G" => 1_000_000_000,
+            "T" => 1_000_000_000_000,
+            _ => {
+                return Err(UnitError::MemoryUnit {
+                    text: text.into(),
+                    unit: suffix.into(),
+                })
+            }
+        };
+        let number: f64 = number
+            .trim()
+            .parse()
+            .map_err(|_| UnitError::MemoryNotANumber {
+                text: text.into(),
+                number: number.into(),
+            })?;
+        Self::from_f64(number * unit as f64).map_err(|e| e.about("memory", text))
+    }
+
+    fn from_f64(bytes: f64) -> Result<Self, UnitError> {
+        if bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64 {
+            Ok(ByteSize(bytes.round() as u64))
+        } else {
+            Err(UnitError::MemoryOutOfRange)
+        }
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (unit, name) = [(1u64 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")]
+            .into_iter()
+            .find(|(unit, _)| self.0 >= *unit)
+            .unwrap_or((1, ""));
+        write!(f, "{}{name}", trim_float(self.0 as f64 / unit as f64))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumberOrText {
+            expecting: "a memory size like 256Mi or 1Gi",
+            parse: ByteSize::parse,
+            from_f64: ByteSize::from_f64,
+        })
+    }
+}
+
+/// CPU cores, as a Kubernetes CPU quantity: `500m` (millicores) or a number.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Cores(pub f64);
+
+impl Cores {
+    pub fn parse(text: &str) -> Result<Self, UnitError> {
+        let text = text.trim();
+        let (number, scale) = match text.strip_suffix('m') {
+            Some(millis) => (millis, 1000.0),
+            None => (text, 1.0),
+        };
+        let number: f64 = number
+            .trim()
+            .parse()
+            .map_err(|_| UnitError::CoresNotANumber { text: text.into() })?;
+        Self::from_f64(number / scale).map_err(|e| e.about("cpu", text))
+    }
+
+    fn from_f64(cores: f64) -> Result<Self, UnitError> {
+        if cores.is_finite() && cores > 0.0 {
+            Ok(Cores(cores))
+        } else {
+            Err(UnitError::CoresOutOfRange)
+        }
+    }
+}
+
+impl fmt::Display for Cores {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", trim_float(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Cores {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumberOrText {
+            expecting: "CPU cores like 500m or 0.5",
+            parse: Cores::parse,
+            from_f64: Cores::from_f64,
+        })
+    }
+}
+
 /// A quantile strictly between 0 and 1, written `p95`, `p99.9` or `0.95`.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Quantile(pub f64);
@@ -384,5 +509,27 @@ mod tests {
         assert_eq!(Quantile::parse("0.95").unwrap().label(), "p95");
         assert!(Quantile::parse("1").is_err());
         assert!(Quantile::parse("p100").is_err());
+    }
+
+    #[test]
+    fn memory_and_cpu_in_kubernetes_quantities() {
+        assert_eq!(ByteSize::parse("256Mi").unwrap().0, 256 << 20);
+        assert_eq!(ByteSize::parse("1.5Gi").unwrap().0, 3 << 29);
+        assert_eq!(ByteSize::parse("500M").unwrap().0, 500_000_000);
+        assert_eq!(ByteSize::parse("4096").unwrap().0, 4096);
+        assert!(ByteSize::parse("256MB")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown unit `MB`"));
+        assert!(ByteSize::parse("-1Mi").is_err());
+        assert!(ByteSize::parse("0").is_err());
+        assert_eq!(ByteSize(256 << 20).to_string(), "256Mi");
+        assert_eq!(Cores::parse("500m").unwrap().0, 0.5);
+        assert_eq!(Cores::parse("2").unwrap().0, 2.0);
+        assert!(Cores::parse("0m").is_err());
+        assert!(Cores::parse("half")
+            .unwrap_err()
+            .to_string()
+            .contains("not a number"));
     }
 }

@@ -31,5 +31,5 @@ pub use model::{
 };
 pub use read::{count_never_matches, read};
 pub use reader::{recording_for, Reader};
-pub use value::{constant, self_division};
+pub use value::{constant, self_division, unit_valued};
 pub use windows::{holding, interval_above_which, sample_count, Holding};

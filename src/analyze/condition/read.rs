@@ -147,9 +147,9 @@ pub fn count_never_matches(value: &Expr, op: Comparison, threshold: f64) -> bool
 }
 
 fn comparison(b: &BinaryExpr, op: Comparison, reader: &Reader) -> Result<Shape, Unmodelled> {
-    let (value_expr, threshold, op) = if let Some(c) = constant(&b.rhs) {
+    let (value_expr, threshold, op) = if let Some(c) = threshold_of(&b.rhs, reader) {
         (&*b.lhs, c, op)
-    } else if let Some(c) = constant(&b.lhs) {
+    } else if let Some(c) = threshold_of(&b.lhs, reader) {
         (&*b.rhs, c, op.flipped())
     } else {
         return vector_comparison(b, op, reader);
@@ -180,6 +180,18 @@ fn comparison(b: &BinaryExpr, op: Comparison, reader: &Reader) -> Result<Shape, 
         }
     }
     bound(value_expr, op, threshold, b, reader)
+}
+
+/// A side that is a threshold: a constant, or one joined for its labels
+/// (`on(pod) group_left(owner) (0.2 * kube_pod_owner)` is 0.2 wherever the
+/// join finds a series).
+fn threshold_of(side: &Expr, reader: &Reader) -> Option<f64> {
+    constant(side).or_else(|| match value(side, reader) {
+        Ok(Value::Constant(c)) if !matches!(unparen(side), Expr::Call(_) | Expr::Aggregate(_)) => {
+            Some(c)
+        }
+        _ => None,
+    })
 }
 
 /// `value op threshold` as a leaf.
@@ -585,6 +597,39 @@ mod tests {
         assert_eq!(l.signal, Signal::Up);
         assert!(leaf("count(kube_node_info) == 0").never_zero);
         assert!(!leaf("count(kube_node_info) < 3").never_zero);
+    }
+
+    #[test]
+    fn thresholds_behind_joins_are_kept() {
+        let ratio = "sum by (namespace, pod) (rate(e[5m])) / sum by (namespace, pod) (rate(t[5m]))";
+        // The compared side joined with an info metric (value 1) for its labels.
+        for join in [
+            "* on(namespace, pod) group_left(owner_name) kube_pod_owner",
+            "* on(namespace, pod) group_left(node) topk by (namespace, pod) (1, kube_pod_info)",
+            "* on(namespace) group_left(team) group by (namespace, team) (kube_namespace_labels)",
+        ] {
+            let l = leaf(&format!("({ratio}) {join} > 0.2"));
+            assert!(matches!(l.signal, Signal::Ratio { .. }), "{join}: {l:?}");
+            assert_eq!(l.threshold, Some(0.2), "{join}");
+        }
+        // The threshold on the joined side: 0.2 wherever the join finds a series.
+        let l = leaf(&format!(
+            "{ratio} > on(namespace, pod) group_left(owner_name) (0.2 * kube_pod_owner)"
+        ));
+        assert!(matches!(l.signal, Signal::Ratio { .. }));
+        assert_eq!((l.direction, l.threshold), (Direction::Above, Some(0.2)));
+        let l = leaf("(100 * node_uname_info) < on(instance) group_right(nodename) node_load1");
+        assert_eq!(
+            (l.signal, l.direction, l.threshold),
+            (Signal::Gauge, Direction::Above, Some(100.0))
+        );
+        // A real gauge on the joined side is a threshold nobody knows.
+        let l = leaf(&format!(
+            "{ratio} > on(namespace) group_left() (0.2 * kube_resourcequota{{type=\"hard\"}})"
+        ));
+        assert_eq!(l.threshold, None);
+        let l = leaf("rate(x[5m]) * on(instance) group_left() node_memory_MemTotal_bytes > 10");
+        assert_eq!(l.threshold, None);
     }
 
     #[test]

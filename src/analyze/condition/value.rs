@@ -341,7 +341,49 @@ fn quantile_value(c: &Call, reader: &Reader) -> Result<Value, Unmodelled> {
     Ok(moving(signal, name, Map::IDENTITY))
 }
 
+/// Whether `expr` is 1 wherever it has series: an info metric (`*_info`,
+/// kube-state-metrics' `kube_*_labels`, `_annotations` and `_owner`,
+/// kubelet's `kubelet_node_name`), `group(…)` of anything, or an
+/// aggregation that keeps values (`max`, `topk`, …) of one. Joined with
+/// `* on(…) group_left(…)`, it brings labels and leaves the value alone.
+pub fn unit_valued(expr: &Expr) -> bool {
+    match unparen(expr) {
+        Expr::VectorSelector(v) => metric_name(v).is_some_and(|name| {
+            name.ends_with("_info")
+                || name == "kubelet_node_name"
+                || (name.starts_with("kube_")
+                    && ["_labels", "_annotations", "_owner"]
+                        .iter()
+                        .any(|suffix| name.ends_with(suffix)))
+        }),
+        Expr::Aggregate(a) => match Aggregation::of(a.op) {
+            Some(Aggregation::Group) => true,
+            Some(
+                Aggregation::Max
+                | Aggregation::Min
+                | Aggregation::Avg
+                | Aggregation::Topk
+                | Aggregation::Bottomk,
+            ) => unit_valued(&a.expr),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 fn binary_value(b: &BinaryExpr, reader: &Reader) -> Result<Value, Unmodelled> {
+    // `x * on(pod) group_left(owner) kube_pod_owner`, `0.2 * on(…) info`:
+    // the join brings labels; the value is the other side's.
+    if matches!(
+        BinaryOp::arithmetic(b.op),
+        Some(Arithmetic::Mul | Arithmetic::Div)
+    ) && unit_valued(&b.rhs)
+    {
+        return value(&b.lhs, reader);
+    }
+    if BinaryOp::arithmetic(b.op) == Some(Arithmetic::Mul) && unit_valued(&b.lhs) {
+        return value(&b.rhs, reader);
+    }
     let op = match BinaryOp::of(b.op) {
         Ok(BinaryOp::Arithmetic(op)) => op,
         // `x or vector(0)`: x's value where it has series.

@@ -171,15 +171,26 @@ fn duration_of(text: Option<&str>) -> Option<Duration> {
     text.and_then(|t| promql_parser::util::parse_duration(t).ok())
 }
 
-/// Buckets known for `histogram`: live ones first, then known layouts.
-fn known_buckets(live: &Buckets, histogram: &str) -> Option<KnownBuckets> {
+/// Buckets known for `histogram`: live ones first, then known layouts
+/// (`jobs`: the rule's `job` matchers, for names many exporters share).
+fn known_buckets(live: &Buckets, histogram: &str, jobs: &[String]) -> Option<KnownBuckets> {
     match live.get(histogram) {
         Some(Some(bounds)) => Some(KnownBuckets {
             bounds: bounds.clone(),
             from: "the live Prometheus".into(),
         }),
-        _ => known_layout(histogram),
+        _ => known_layout(histogram, jobs),
     }
+}
+
+/// The values (or patterns) of the `job` matchers `expr` selects with.
+pub fn job_matchers(expr: &Expr) -> Vec<String> {
+    crate::rules::promql::selectors(expr)
+        .into_iter()
+        .flat_map(|s| s.matchers.matchers.iter())
+        .filter(|m| m.name == "job")
+        .map(|m| m.value.clone())
+        .collect()
 }
 
 /// The intervals and durations one alert is judged with, and what of
@@ -225,12 +236,14 @@ impl Site<'_> {
             &Reader::new(shared.recordings).in_group(&self.group.name),
         );
         let times = self.times(shared.setting, &expr);
-        let findings = self.lint(shared, &expr, read.as_ref().ok(), &times, &into.buckets);
-        into.findings.extend(findings);
+        let jobs = job_matchers(&expr);
+        let known = |name: &str| known_buckets(&into.buckets, name, &jobs);
+        let findings = self.lint(shared, &expr, read.as_ref().ok(), &times, &known);
         let timings = match &read {
-            Ok(shape) => self.timings(shape, &times, shared.setting, &into.buckets),
+            Ok(shape) => self.timings(shape, &times, shared.setting, &known),
             Err(_) => Vec::new(),
         };
+        into.findings.extend(findings);
         into.alerts.push(self.analysis(read, &times, timings));
         Ok(())
     }
@@ -257,9 +270,8 @@ impl Site<'_> {
         expr: &Expr,
         shape: Option<&Shape>,
         times: &Times,
-        live_buckets: &Buckets,
+        buckets: &dyn Fn(&str) -> Option<KnownBuckets>,
     ) -> Vec<LintFinding> {
-        let buckets = |name: &str| known_buckets(live_buckets, name);
         let covered = |up: &VectorSelector| {
             shared
                 .absent
@@ -272,8 +284,9 @@ impl Site<'_> {
             group_interval: times.group_interval,
             group_assumed: times.group_assumed.clone(),
             evaluation_interval: shared.setting.intervals.evaluation,
-            buckets: &buckets,
+            buckets,
             absence_covered: &covered,
+            targets: &|selector: &VectorSelector| shared.setting.targets_of(selector),
         };
         lint::lint_alert(self.alert, self.origin, expr, shape, times.hold, &context)
     }
@@ -283,9 +296,9 @@ impl Site<'_> {
         shape: &Shape,
         times: &Times,
         setting: &Setting,
-        live_buckets: &Buckets,
+        buckets: &dyn Fn(&str) -> Option<KnownBuckets>,
     ) -> Vec<Timing> {
-        let bounds = |name: &str| known_buckets(live_buckets, name).map(|k| k.bounds);
+        let bounds = |name: &str| buckets(name).map(|k| k.bounds);
         let knowledge = Knowledge {
             intervals: Intervals {
                 scrape: times.scrape,

@@ -6,17 +6,20 @@
 use std::time::Duration;
 
 use promql_parser::label::MatchOp;
+use promql_parser::parser::Expr;
 use serde::Serialize;
 
 use super::alerts::{AlertAnalysis, Buckets};
 use super::routing::label_sets;
-use crate::analyze::condition::{is_bucket_bound, Shape, Signal, SignalKind, DEFAULT_BUCKETS};
+use crate::analyze::condition::{
+    constant, is_bucket_bound, Direction, Leaf, Shape, Signal, SignalKind, DEFAULT_BUCKETS,
+};
 use crate::analyze::finding::{LintFinding, LintId, Severity};
 use crate::analyze::timing::{self, Bounds, Intervals, Knowledge, Step};
-use crate::demo::{BACKEND_JOB, GATEWAY_JOB};
-use crate::plan::{Anchor, CheckKind, FaultPlan, Plan, Source};
+use crate::demo::{container, BACKEND_JOB, GATEWAY_JOB};
+use crate::plan::{Anchor, CheckKind, DemoFaults, FaultPlan, Plan, Source};
 use crate::rules::alertmanager::AlertmanagerConfig;
-use crate::rules::promql;
+use crate::rules::promql::{self, BinaryOp};
 use crate::time::format_duration_secs;
 
 /// What the timing model says of a deadline.
@@ -101,6 +104,10 @@ fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step
                 || (f.backend_down && watches_job(BACKEND_JOB));
             down.then_some(Step::ScrapeFails)
         }
+        FaultPlan::Demo(f) if f.memory_hog > 0.0 || f.cpu_burn > 0.0 => shape
+            .primaries()
+            .iter()
+            .find_map(|leaf| stress_step(f, leaf)),
         FaultPlan::Scale {
             deployment,
             replicas: 0,
@@ -110,6 +117,38 @@ fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step
         }
         FaultPlan::Scale { replicas: 0, .. } if has(SignalKind::Ratio) => {
             Some(Step::ErrorShare(1.0))
+        }
+        _ => None,
+    }
+}
+
+/// What the demo's memory hog or CPU burn does to a leaf over its
+/// container series: working set / limit crosses the threshold when the
+/// hog's share is above it; CPU rate / quota steps to the burn's share,
+/// that multiple of the threshold (from 0: the demo's own use before the
+/// burn only makes it cross sooner).
+fn stress_step(fault: &DemoFaults, leaf: &Leaf) -> Option<Step> {
+    let reads = |a: &str, b: &str| leaf.metrics.contains(a) && leaf.metrics.contains(b);
+    // A gauge scales the CPU's rate (quota / period): the number the
+    // comparison is written with is the threshold on the ratio.
+    let threshold = leaf.threshold.or_else(|| {
+        let expr = promql_parser::parser::parse(&leaf.text).ok()?;
+        match promql::unparen(&expr) {
+            Expr::Binary(b) if BinaryOp::comparison(b.op).is_some() => constant(&b.rhs),
+            _ => None,
+        }
+    })?;
+    if threshold <= 0.0 || leaf.direction != Direction::Above {
+        return None;
+    }
+    match leaf.signal {
+        Signal::Gauge if reads(container::WORKING_SET, container::MEMORY_LIMIT) => {
+            (fault.memory_hog > threshold).then_some(Step::Crosses)
+        }
+        Signal::Rate { .. } if reads(container::CPU_USAGE, container::CPU_QUOTA) => {
+            // Three decimals: the model's text shows the multiple as is.
+            let multiple = (fault.cpu_burn / threshold * 1000.0).round() / 1000.0;
+            (fault.cpu_burn > threshold).then_some(Step::RateMultiple(multiple))
         }
         _ => None,
     }
@@ -162,6 +201,7 @@ pub fn check(
             }
             None => Judged {
                 anchor: String::new(),
+                edge: false,
                 step: None,
                 firing: None,
                 outcome: DeadlineOutcome::Unknown,
@@ -222,20 +262,19 @@ fn page(
     let wait = route.group_wait.as_secs_f64();
     let firing = fired.firing.map(|b| b.plus(wait, wait));
     let outcome = match &firing {
-        Some(b) if b.worst_seconds <= deadline_seconds => DeadlineOutcome::Met,
-        Some(b) if b.best_seconds > deadline_seconds => DeadlineOutcome::CannotBeMet,
-        Some(_) => DeadlineOutcome::CanBeMissed,
+        Some(b) => against(*b, deadline_seconds, fired.edge),
         None => fired.outcome,
     };
     let why = match &firing {
         Some(b) => format!(
-            "notifies `{receiver}` {}–{} after {}: it {}; then {}'s group_wait {}",
+            "notifies `{receiver}` {}–{} after {}: it {}; then {}'s group_wait {}{}",
             format_duration_secs(b.best_seconds),
             format_duration_secs(b.worst_seconds),
             fired.anchor,
             fired.why,
             route.path_text(),
-            format_duration_secs(wait)
+            format_duration_secs(wait),
+            unreached_best(*b, deadline_seconds, fired.edge, &fired.anchor)
         ),
         None => fired.why.clone(),
     };
@@ -250,6 +289,9 @@ fn page(
 /// A deadline judged: the parts of a `DeadlineCheck` that the timing gives.
 struct Judged {
     anchor: String,
+    /// The anchor is a phase's start or end (a fault begins or ends), not
+    /// the moment the condition held: the best case is a limit, not reached.
+    edge: bool,
     step: Option<Step>,
     firing: Option<Bounds>,
     outcome: DeadlineOutcome,
@@ -282,10 +324,9 @@ fn one(
         step,
         why,
     } = predicted;
+    let edge = !matches!(anchor, Anchor::Condition { .. });
     let outcome = match (&firing, step) {
-        (Some(b), _) if b.worst_seconds <= deadline_seconds => DeadlineOutcome::Met,
-        (Some(b), _) if b.best_seconds > deadline_seconds => DeadlineOutcome::CannotBeMet,
-        (Some(_), _) => DeadlineOutcome::CanBeMissed,
+        (Some(b), _) => against(*b, deadline_seconds, edge),
         (None, Some(_)) => DeadlineOutcome::CannotBeMet,
         (None, None) => DeadlineOutcome::Unknown,
     };
@@ -296,20 +337,54 @@ fn one(
     };
     let arithmetic = match &firing {
         Some(b) => format!(
-            "fires {}–{} after {anchor_text}; {why}",
+            "fires {}–{} after {anchor_text}; {why}{}",
             format_duration_secs(b.best_seconds),
-            format_duration_secs(b.worst_seconds)
+            format_duration_secs(b.worst_seconds),
+            unreached_best(*b, deadline_seconds, edge, &anchor_text)
         ),
         None if step.is_some() => format!("never fires after {anchor_text}: {why}"),
         None => why,
     };
     Judged {
         anchor: anchor_text,
+        edge,
         step,
         firing,
         outcome,
         why: arithmetic,
     }
+}
+
+/// A deadline against the firing bounds. After a phase's edge the best case
+/// is a limit the alert never reaches — the condition cannot hold at the
+/// instant the fault starts (or ends): a scrape after it must first see it,
+/// so pending ∈ (C_best, C_worst + E] — and a deadline at the best case
+/// cannot be met. After the condition held, the best case is reached (the
+/// next evaluation may come at that instant).
+fn against(firing: Bounds, deadline_seconds: f64, edge: bool) -> DeadlineOutcome {
+    let best = firing.best_seconds;
+    if best > deadline_seconds + NOISE || (edge && best >= deadline_seconds - NOISE) {
+        DeadlineOutcome::CannotBeMet
+    } else if firing.worst_seconds <= deadline_seconds + NOISE {
+        DeadlineOutcome::Met
+    } else {
+        DeadlineOutcome::CanBeMissed
+    }
+}
+
+/// Seconds of float noise in sums of intervals (0.1 + 0.2).
+const NOISE: f64 = 1e-9;
+
+/// Why a deadline exactly at the best case cannot be met (empty otherwise).
+fn unreached_best(firing: Bounds, deadline_seconds: f64, edge: bool, anchor: &str) -> String {
+    if !edge || (firing.best_seconds - deadline_seconds).abs() > NOISE {
+        return String::new();
+    }
+    format!(
+        "; {} is a limit, never reached: the condition cannot hold at the instant of {anchor} (a scrape after it must first see the change), so it fires later than {} after {anchor}",
+        format_duration_secs(firing.best_seconds),
+        format_duration_secs(firing.best_seconds)
+    )
 }
 
 /// What the timing model predicts after an anchor.
@@ -381,8 +456,10 @@ fn after_phase(
 }
 
 /// Whatever the fault does, `for` waits whole evaluations after the first
-/// one that sees the condition: a deadline shorter than that cannot be met,
-/// one shorter than that plus an evaluation can be missed.
+/// one that sees the condition, and that evaluation comes after the fault
+/// starts (a scrape must first see the fault): a deadline up to ⌈for/E⌉·E
+/// cannot be met — `for: 2m` and a 2m deadline included — and one shorter
+/// than that plus an evaluation can be missed.
 fn fault_independent(
     hold: Duration,
     intervals: &Intervals,
@@ -397,11 +474,12 @@ fn fault_independent(
         format_duration_secs(e),
         format_duration_secs(f)
     );
-    if deadline_seconds < f {
+    if deadline_seconds <= f + NOISE {
         (
             DeadlineOutcome::CannotBeMet,
             format!(
-                "{why}; but {bound}: it fires {} after {anchor_text} at the soonest",
+                "{why}; but {bound}, and that evaluation comes after {anchor_text} (a scrape after it must first see the fault): it fires later than {} after {anchor_text}, never at {} or sooner",
+                format_duration_secs(f),
                 format_duration_secs(f)
             ),
         )
@@ -454,7 +532,8 @@ pub fn slo_threshold_findings(plan: &Plan, buckets: &Buckets) -> Vec<LintFinding
         .iter()
         .filter_map(|check| match &check.kind {
             CheckKind::Latency(latency) if latency.source == Source::Prometheus => {
-                let t = latency.below.as_secs_f64();
+                // A bound relative to a baseline only is no bucket question.
+                let t = latency.below?.as_secs_f64();
                 (!is_bucket_bound(&bounds, t)).then(|| LintFinding::new(
                     LintId::HistogramThresholdBetweenBuckets,
                     check.id.clone(),
@@ -470,4 +549,70 @@ pub fn slo_threshold_findings(plan: &Plan, buckets: &Buckets) -> Vec<LintFinding
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every(evaluation: u64) -> Intervals {
+        Intervals {
+            scrape: Duration::from_secs(15),
+            evaluation: Duration::from_secs(evaluation),
+            scrape_timeout: Duration::from_secs(10),
+        }
+    }
+
+    #[test]
+    fn a_deadline_equal_to_for_after_a_fault_cannot_be_met() {
+        // Whatever the fault does: `for` of whole evaluations, and the first
+        // evaluation that sees the fault comes after it starts.
+        for (hold, evaluation) in [(120, 30), (60, 60), (45, 15)] {
+            let d = hold as f64;
+            let (outcome, why) = fault_independent(
+                Duration::from_secs(hold),
+                &every(evaluation),
+                d,
+                "errors.start",
+                "opaque".into(),
+            );
+            assert_eq!(outcome, DeadlineOutcome::CannotBeMet, "{hold}s: {why}");
+            assert!(
+                why.contains(&format!("later than {}", format_duration_secs(d))),
+                "{why}"
+            );
+            // Just over `for`: met only when an evaluation comes soon enough.
+            let (outcome, _) = fault_independent(
+                Duration::from_secs(hold),
+                &every(evaluation),
+                d + 1.0,
+                "errors.start",
+                "opaque".into(),
+            );
+            assert_eq!(outcome, DeadlineOutcome::CanBeMissed, "{hold}s");
+        }
+        // `for: 50s` every 30s waits 1m: a 1m deadline cannot be met either.
+        let (outcome, _) = fault_independent(
+            Duration::from_secs(50),
+            &every(30),
+            60.0,
+            "a.start",
+            String::new(),
+        );
+        assert_eq!(outcome, DeadlineOutcome::CannotBeMet);
+    }
+
+    #[test]
+    fn the_best_case_after_a_phase_edge_is_a_limit_but_after_the_condition_it_is_reached() {
+        let firing = Bounds::new(120.0, 165.0);
+        assert_eq!(against(firing, 120.0, true), DeadlineOutcome::CannotBeMet);
+        assert_eq!(against(firing, 120.0, false), DeadlineOutcome::CanBeMissed);
+        assert_eq!(against(firing, 130.0, true), DeadlineOutcome::CanBeMissed);
+        assert_eq!(against(firing, 165.0, true), DeadlineOutcome::Met);
+        assert_eq!(against(firing, 119.0, false), DeadlineOutcome::CannotBeMet);
+        let why = unreached_best(firing, 120.0, true, "errors.start");
+        assert!(why.contains("later than 2m after errors.start"), "{why}");
+        assert!(unreached_best(firing, 130.0, true, "errors.start").is_empty());
+        assert!(unreached_best(firing, 120.0, false, "its condition held").is_empty());
+    }
 }

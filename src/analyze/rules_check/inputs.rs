@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use promql_parser::label::MatchOp;
-use promql_parser::parser::Expr;
+use promql_parser::parser::{Expr, VectorSelector};
 
 use crate::analyze::timing::Intervals;
 use crate::plan::{Plan, PrometheusPlan};
@@ -18,7 +18,7 @@ use crate::rules::dashboard::{self, Dashboard};
 use crate::rules::monitors::{self, Monitor, OperatorIntervals};
 use crate::rules::{
     self, parse_global_intervals, parse_rule_text, promql, IntervalDurations, LoadedGroups,
-    RulesError,
+    RulesError, ScrapeJob,
 };
 use crate::time::format_duration;
 
@@ -44,6 +44,8 @@ pub struct Inputs {
     pub dashboards: Vec<Dashboard>,
     /// The intervals of the Prometheus config found among the files.
     pub config: IntervalDurations,
+    /// Its scrape configs' jobs.
+    pub jobs: Vec<ScrapeJob>,
     pub config_origin: Option<String>,
     pub monitors: Vec<Monitor>,
     /// A prometheus-operator Prometheus resource's intervals.
@@ -122,6 +124,7 @@ fn read_inputs(paths: &[PathBuf]) -> Result<Inputs, RulesError> {
         alertmanager: None,
         dashboards: Vec::new(),
         config: IntervalDurations::default(),
+        jobs: Vec::new(),
         config_origin: None,
         monitors: Vec::new(),
         operator: None,
@@ -171,6 +174,7 @@ fn read_one(file: &Path, named: bool, inputs: &mut Inputs) -> Result<(), RulesEr
     if alertmanager.is_some() {
         inputs.alertmanager = alertmanager;
     }
+    inputs.jobs.extend(intervals.jobs.iter().cloned());
     let found_config = !intervals.is_empty();
     if found_config {
         let found = intervals.durations(&origin)?;
@@ -218,9 +222,68 @@ pub struct Setting {
     /// The command line gave the scrape interval: it wins over monitors.
     pub scrape_from_command_line: bool,
     pub monitors: Vec<Monitor>,
+    /// The jobs of the Prometheus config among the files.
+    pub jobs: Vec<ScrapeJob>,
+}
+
+/// Where a selector's targets come from, as the files given say.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetSource {
+    /// Every job it can match lists its targets in `static_configs`: no
+    /// discovery drops them.
+    Static,
+    /// Some job it can match is discovered: how a target is dropped
+    /// (`kubernetes_sd_configs (role pod) drops a deleted pod`).
+    Discovered(Vec<String>),
+    /// Nothing given names its jobs.
+    Unknown,
 }
 
 impl Setting {
+    /// Where the targets of `selector` come from: the jobs of the
+    /// Prometheus config and the monitors given that its `job` matcher
+    /// matches (every job, without one).
+    pub fn targets_of(&self, selector: &VectorSelector) -> TargetSource {
+        let job_matchers: Vec<_> = selector
+            .matchers
+            .matchers
+            .iter()
+            .filter(|m| m.name == "job")
+            .collect();
+        let matches = |job: &str| job_matchers.iter().all(|m| m.is_match(job));
+        let mut dropped: Vec<String> = Vec::new();
+        let mut any = false;
+        for job in self.jobs.iter().filter(|j| matches(&j.name)) {
+            any = true;
+            if !job.is_static() {
+                dropped.extend(
+                    job.discovery
+                        .iter()
+                        .filter(|(how, _)| how != "static_configs")
+                        .map(|(how, role)| drop_text(how, role.as_deref())),
+                );
+            }
+        }
+        if self
+            .monitors
+            .iter()
+            .any(|m| m.jobs.iter().any(|j| matches(j)))
+        {
+            any = true;
+            dropped.push(
+                "a ServiceMonitor's or PodMonitor's Kubernetes discovery drops a deleted pod"
+                    .to_string(),
+            );
+        }
+        dropped.sort();
+        dropped.dedup();
+        match (any, dropped.is_empty()) {
+            (false, _) => TargetSource::Unknown,
+            (true, true) => TargetSource::Static,
+            (true, false) => TargetSource::Discovered(dropped),
+        }
+    }
+
     /// The scrape interval of what `expr` reads: a monitor's for the job it
     /// names, else Prometheus's; and whether that is assumed.
     pub fn scrape_for(&self, expr: &Expr) -> (Duration, Option<String>) {
@@ -347,6 +410,23 @@ pub fn intervals(
         evaluation_assumed,
         scrape_from_command_line: options.scrape_interval.is_some(),
         monitors: inputs.monitors.clone(),
+        jobs: inputs.jobs.clone(),
+    }
+}
+
+/// How one discovery mechanism drops a target.
+fn drop_text(how: &str, role: Option<&str>) -> String {
+    match (how, role) {
+        ("kubernetes_sd_configs", Some("node")) => {
+            "kubernetes_sd_configs (role node) drops a removed node".to_string()
+        }
+        ("kubernetes_sd_configs", Some(role @ ("service" | "ingress"))) => {
+            format!("kubernetes_sd_configs (role {role}) drops a deleted {role}")
+        }
+        ("kubernetes_sd_configs", Some(role)) => {
+            format!("kubernetes_sd_configs (role {role}) drops a deleted pod")
+        }
+        (how, _) => format!("{how} drops a target it no longer finds"),
     }
 }
 
@@ -409,5 +489,41 @@ mod tests {
         std::fs::write(dir.path().join("kustomization.yaml"), "resources: []").unwrap();
         let found = expand(&[dir.path().to_path_buf()]);
         assert_eq!(found, vec![nested.join("rules.yaml")]);
+    }
+
+    #[test]
+    fn the_config_says_which_jobs_are_static_and_how_the_others_drop_targets() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("prometheus.yml"),
+            "global: { scrape_interval: 15s }\nscrape_configs:\n  - job_name: db\n    static_configs: [{ targets: [db:9187] }]\n    relabel_configs: [{ target_label: team, replacement: data }]\n  - job_name: web\n    kubernetes_sd_configs: [{ role: pod }]\n  - job_name: nodes\n    kubernetes_sd_configs: [{ role: node }]\n  - job_name: vms\n    ec2_sd_configs: [{ region: eu-west-1 }]\n",
+        )
+        .unwrap();
+        let options = CheckOptions {
+            files: vec![dir.path().to_path_buf()],
+            ..CheckOptions::default()
+        };
+        let inputs = read_inputs(&options.files).unwrap();
+        let setting = intervals(&options, &inputs, None, &mut Vec::new());
+        let of = |q: &str| match promql_parser::parser::parse(q).unwrap() {
+            Expr::VectorSelector(v) => setting.targets_of(&v),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(of(r#"up{job="db"}"#), TargetSource::Static);
+        assert_eq!(
+            of(r#"up{job="web"}"#),
+            TargetSource::Discovered(vec![
+                "kubernetes_sd_configs (role pod) drops a deleted pod".into()
+            ])
+        );
+        assert_eq!(
+            of(r#"up{job=~"nodes|vms"}"#),
+            TargetSource::Discovered(vec![
+                "ec2_sd_configs drops a target it no longer finds".into(),
+                "kubernetes_sd_configs (role node) drops a removed node".into(),
+            ])
+        );
+        assert_eq!(of(r#"up{job="elsewhere"}"#), TargetSource::Unknown);
+        assert!(matches!(of("up"), TargetSource::Discovered(d) if d.len() == 3));
     }
 }

@@ -27,10 +27,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use alerts::{recordings, AlertAnalysis, Coverage};
+pub use alerts::{job_matchers, recordings, AlertAnalysis, Coverage};
 pub use dashboards::DashboardResult;
 pub use deadlines::{DeadlineCheck, DeadlineOutcome};
-pub use inputs::{gather, intervals, CheckOptions, Inputs, Setting};
+pub use inputs::{gather, intervals, CheckOptions, Inputs, Setting, TargetSource};
 pub use routing::{carried, label_sets, labels_text, source_without_equal, RoutingResult};
 
 use super::finding::{LintFinding, Severity};

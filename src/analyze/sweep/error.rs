@@ -83,6 +83,11 @@ pub enum Unfed {
     },
     #[error("no label values match `{0}`")]
     NoLabels(String),
+    /// It joins an info metric (`* on(pod) group_left(owner) kube_pod_owner`)
+    /// that the sweep does not write: promtool would find no match and
+    /// answer "never" for every fault.
+    #[error("it joins `{0}` for its labels, a series the sweep does not write")]
+    Joined(String),
 }
 
 /// Why promtool cannot be asked about an alert apart from the others.

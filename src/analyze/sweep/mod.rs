@@ -36,9 +36,11 @@ pub use engine::{
     Question, Reads, Report, Sample, Written, MARKER, PROBE,
 };
 pub use error::{NotSwept, SweepError, Unfed, Unprobeable};
-pub use predict::{annotate, predict, PredictError, Prediction};
+pub use predict::{annotate, predict, PredictError, Prediction, RateFrom};
 pub use promtool::{alert as promtool_alert, Markers};
-pub use results::{percent, AlertSweep, Engine, ModelFigures, Row, ShareBounds, SweepReport};
+pub use results::{
+    percent, AlertSweep, Computed, Engine, ModelFigures, Row, ShareBounds, SweepReport,
+};
 pub use slo::{Scores, Significance, Slo};
 pub use synth::{numerator_counts_failures, ratio_pairs, value_for};
 
@@ -78,9 +80,10 @@ pub struct SweepOptions {
     /// Many alignments of scrapes and evaluations (32), for a figure a
     /// single measurement is held against.
     pub dense_alignments: bool,
-    /// Every alignment on the full grid, instead of searching the others
-    /// around the first one's changes (slower; the same answers unless an
-    /// alignment changes where the first does not).
+    /// Every evaluation of every alignment asked of promtool, from one
+    /// before the fault to the horizon, instead of a search that gives an
+    /// unasked evaluation the nearest earlier answer (much slower: for
+    /// checking the search, or a figure nothing may be inferred in).
     pub thorough: bool,
 }
 

@@ -22,6 +22,7 @@ use super::SweepOptions;
 use crate::analyze::timing::Bounds;
 use crate::checks::kinds::fires_within::{FiresWithin, Predicted, PredictedSpan};
 use crate::plan::{AlertRef, Anchor, CheckKind, FaultPlan, LoadModel, Plan, PrometheusPlan};
+use crate::record::{PhaseRecord, PhaseStats};
 use crate::rules::{self, GroupScaleError, LoadedGroups, RulesError};
 use crate::time::format_duration_secs;
 
@@ -70,6 +71,25 @@ pub struct Prediction {
     /// Why no prediction could be made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<String>,
+    /// The requests per second the prediction's traffic runs at (in the
+    /// drill's clock), and where that figure comes from.
+    #[serde(default)]
+    pub request_rate: f64,
+    #[serde(default)]
+    pub rate_from: RateFrom,
+}
+
+/// Where a prediction's request rate comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateFrom {
+    /// The open model's rate, as written (the middle of a ramp).
+    #[default]
+    Configured,
+    /// A closed model sets no rate: the phase's requests over its time.
+    Measured,
+    /// A closed model that measured nothing: 10 requests per second assumed.
+    Assumed,
 }
 
 impl Prediction {
@@ -107,11 +127,28 @@ struct Subject<'a> {
     deadline: Duration,
     error_ratio: f64,
     rate: f64,
+    rate_from: RateFrom,
     /// Seconds of the drill's traffic before the phase (time-scaled).
     history: f64,
 }
 
-fn subjects(plan: &Plan) -> Vec<Subject<'_>> {
+/// The requests per second a phase sends: an open model's configured
+/// rate; a closed model's measured one (its requests over its time), or 10
+/// assumed when nothing was measured.
+fn phase_rate(model: &LoadModel, measured: Option<&PhaseStats>) -> (f64, RateFrom) {
+    if let LoadModel::Open { rate, .. } = model {
+        return ((rate.from + rate.to) / 2.0, RateFrom::Configured);
+    }
+    match measured {
+        Some(stats) if stats.counts.requests > 0 && stats.elapsed_seconds > 0.0 => (
+            stats.counts.requests as f64 / stats.elapsed_seconds,
+            RateFrom::Measured,
+        ),
+        _ => (10.0, RateFrom::Assumed),
+    }
+}
+
+fn subjects<'a>(plan: &'a Plan, phases: &[PhaseRecord]) -> Vec<Subject<'a>> {
     plan.checks
         .iter()
         .filter_map(|check| {
@@ -119,6 +156,7 @@ fn subjects(plan: &Plan) -> Vec<Subject<'_>> {
                 alert,
                 deadline,
                 anchor: Anchor::PhaseStart { phase },
+                ..
             }) = &check.kind
             else {
                 return None;
@@ -129,10 +167,8 @@ fn subjects(plan: &Plan) -> Vec<Subject<'_>> {
                 Some(FaultPlan::Demo(f)) if f.backend_error_ratio > 0.0 => f.backend_error_ratio,
                 _ => return None,
             };
-            let rate = match &phase_plan.model {
-                LoadModel::Open { rate, .. } => (rate.from + rate.to) / 2.0,
-                _ => 10.0,
-            };
+            let measured = phases.get(*phase).and_then(|p| p.stats.as_ref());
+            let (rate, rate_from) = phase_rate(&phase_plan.model, measured);
             let history = plan.phases[..*phase]
                 .iter()
                 .map(|p| p.planned_duration().as_secs_f64())
@@ -143,6 +179,7 @@ fn subjects(plan: &Plan) -> Vec<Subject<'_>> {
                 deadline: *deadline,
                 error_ratio,
                 rate,
+                rate_from,
                 history,
             })
         })
@@ -150,8 +187,9 @@ fn subjects(plan: &Plan) -> Vec<Subject<'_>> {
 }
 
 /// Predictions for every check the sweep can predict (none when the plan
-/// does not run on the embedded Prometheus, whose rules it knows).
-pub async fn predict(plan: &Plan) -> Vec<Prediction> {
+/// does not run on the embedded Prometheus, whose rules it knows); `phases`
+/// are what the drill recorded (a closed model's rate is measured there).
+pub async fn predict(plan: &Plan, phases: &[PhaseRecord]) -> Vec<Prediction> {
     let PrometheusPlan::Embedded {
         rule_files,
         scrape_interval,
@@ -160,7 +198,7 @@ pub async fn predict(plan: &Plan) -> Vec<Prediction> {
     else {
         return Vec::new();
     };
-    let subjects = subjects(plan);
+    let subjects = subjects(plan, phases);
     if subjects.is_empty() {
         return Vec::new();
     }
@@ -181,6 +219,8 @@ pub async fn predict(plan: &Plan) -> Vec<Prediction> {
             production: None,
             production_horizon_seconds: 0.0,
             unavailable: None,
+            request_rate: subject.rate,
+            rate_from: subject.rate_from,
         };
         match &prepared {
             Ok(files) => {
@@ -337,9 +377,83 @@ pub fn annotate(verdicts: &mut [crate::checks::Verdict], predictions: &[Predicti
             continue;
         }
         verdict.summary.push_str(&format!(
-            "; Prometheus's rule engine predicted {} for this drill (in production, with windows full of healthy traffic: {})",
+            "; Prometheus's rule engine predicted {} for this drill (in production, with windows full of healthy traffic: {}){}",
             span(&prediction.drill, prediction.drill_horizon_seconds),
-            span(&prediction.production, prediction.production_horizon_seconds)
+            span(&prediction.production, prediction.production_horizon_seconds),
+            rate_clause(prediction)
         ));
+    }
+}
+
+/// What a prediction's traffic assumed, when the scenario did not say it.
+fn rate_clause(prediction: &Prediction) -> String {
+    match prediction.rate_from {
+        RateFrom::Configured => String::new(),
+        RateFrom::Measured => format!(
+            ", at the phase's measured {:.1} requests/s (its closed model sets no rate)",
+            prediction.request_rate
+        ),
+        RateFrom::Assumed => format!(
+            ", assuming {:.0} requests/s (the phase's closed model sets no rate and it measured none)",
+            prediction.request_rate
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::setup::RateShape;
+
+    #[test]
+    fn a_closed_phase_is_predicted_at_its_measured_rate_or_says_what_it_assumed() {
+        let closed = LoadModel::Closed {
+            requests: 600,
+            concurrency: 4,
+            pause: Duration::from_millis(100),
+            max_duration: None,
+        };
+        let mut stats = PhaseStats::default();
+        stats.counts.requests = 600;
+        stats.elapsed_seconds = 20.0;
+        assert_eq!(
+            phase_rate(&closed, Some(&stats)),
+            (30.0, RateFrom::Measured)
+        );
+        assert_eq!(phase_rate(&closed, None), (10.0, RateFrom::Assumed));
+        assert_eq!(
+            phase_rate(&closed, Some(&PhaseStats::default())),
+            (10.0, RateFrom::Assumed)
+        );
+        let open = LoadModel::Open {
+            rate: RateShape {
+                from: 20.0,
+                to: 40.0,
+            },
+            duration: Duration::from_secs(60),
+            connections: 8,
+        };
+        assert_eq!(
+            phase_rate(&open, Some(&stats)),
+            (30.0, RateFrom::Configured)
+        );
+        let mut prediction = Prediction {
+            check: "checks[0]".into(),
+            alert: "A".into(),
+            error_ratio: 0.5,
+            drill: None,
+            drill_horizon_seconds: 60.0,
+            production: None,
+            production_horizon_seconds: 600.0,
+            unavailable: None,
+            request_rate: 10.0,
+            rate_from: RateFrom::Assumed,
+        };
+        assert!(rate_clause(&prediction).contains("assuming 10 requests/s"));
+        prediction.rate_from = RateFrom::Measured;
+        prediction.request_rate = 30.0;
+        assert!(rate_clause(&prediction).contains("measured 30.0 requests/s"));
+        prediction.rate_from = RateFrom::Configured;
+        assert!(rate_clause(&prediction).is_empty());
     }
 }

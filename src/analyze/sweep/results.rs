@@ -29,10 +29,42 @@ pub struct ShareBounds {
     pub worst_share: f64,
 }
 
+/// What computed a row's figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Computed {
+    /// promtool answered every evaluation, from one before the fault to
+    /// the horizon, at every alignment (`--thorough`).
+    EveryEvaluation,
+    /// promtool answered a search of the evaluations; one it was not asked
+    /// about takes the nearest earlier answer (neighbours that agree are
+    /// taken to have no change between them).
+    Search,
+    /// No probes: the timing model's arithmetic (`--model-only`, or an
+    /// alert promtool is not asked about).
+    Model,
+    /// Neither: no probes, and the model does not know this fault.
+    Nothing,
+}
+
+impl Computed {
+    /// As a table's column says it.
+    pub fn text(self) -> &'static str {
+        match self {
+            Computed::EveryEvaluation => "promtool, every evaluation",
+            Computed::Search => "promtool, searched",
+            Computed::Model => "timing model",
+            Computed::Nothing => "–",
+        }
+    }
+}
+
 /// One fault's row of an alert's table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
     pub case: Case,
+    /// What computed its figures.
+    pub computed_by: Computed,
     /// Seconds after the fault began, over the alignments where it happened.
     pub pending: Option<Bounds>,
     pub firing: Option<Bounds>,

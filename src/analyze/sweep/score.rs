@@ -5,7 +5,7 @@
 //! model disagree.
 
 use super::cases::{Case, FaultShape};
-use super::results::{percent, Row, ShareBounds};
+use super::results::{percent, Computed, Row, ShareBounds};
 use super::search::{Outcome, Track};
 use super::slo::{Scores, Significance};
 use super::target::Target;
@@ -25,8 +25,16 @@ pub fn row(target: &Target, case: &Case, tracks: &[&Track], options: &SweepOptio
         .filter(|t| t.case == *case)
         .map(|t| t.outcome(target.hold, target.keep))
         .collect();
+    let probed = !options.model_only && !outcomes.is_empty();
+    let computed_by = match (probed, options.thorough, model.is_some()) {
+        (true, true, _) => Computed::EveryEvaluation,
+        (true, false, _) => Computed::Search,
+        (false, _, true) => Computed::Model,
+        (false, _, false) => Computed::Nothing,
+    };
     let mut row = Row {
         case: *case,
+        computed_by,
         pending: None,
         firing: None,
         resolved_after_end: None,
@@ -39,7 +47,7 @@ pub fn row(target: &Target, case: &Case, tracks: &[&Track], options: &SweepOptio
         significance: None,
         model,
     };
-    if options.model_only || outcomes.is_empty() {
+    if !probed {
         if let Some(m) = model {
             row.pending = m.pending;
             row.firing = m.firing;

@@ -119,6 +119,9 @@ pub struct Track {
     pub seeds: Vec<f64>,
     /// What promtool answered, by evaluation (0: the first at or after the start).
     pub known: BTreeMap<i64, bool>,
+    /// Probe every evaluation from one before the fault to the horizon
+    /// (`--thorough`), instead of searching: no answer is inferred.
+    pub every: bool,
 }
 
 impl Track {
@@ -182,6 +185,11 @@ impl Track {
     /// then probes around the leader's changes — a change at another alignment
     /// lies within an evaluation and a scrape of it — on a sparser grid.
     pub fn wanted(&self, leader: Option<&Track>) -> Vec<i64> {
+        if self.every {
+            return (-1..=self.last())
+                .filter(|j| !self.known.contains_key(j))
+                .collect();
+        }
         let grid = match leader {
             None => self.grid(2.0, &self.seeds),
             Some(leader) if !leader.settled() => return Vec::new(),
@@ -321,11 +329,12 @@ mod tests {
             horizon: 3600.0,
             seeds: vec![],
             known: BTreeMap::new(),
+            every: false,
         }
     }
 
     /// Answers probes from a condition known in closed form, round by round.
-    fn search(t: &mut Track, holds: impl Fn(f64) -> bool) -> usize {
+    fn search(t: &mut Track, holds: &dyn Fn(f64) -> bool) -> usize {
         let mut rounds = 0;
         loop {
             let wanted = t.wanted(None);
@@ -341,9 +350,52 @@ mod tests {
     }
 
     #[test]
+    fn the_search_answers_as_probing_every_evaluation_does() {
+        // Conditions in closed form, as a burst of errors makes them: holds
+        // from some instant for a while (a window filling and emptying), or
+        // from an instant on, for `for` and `keep_firing_for` of several sizes.
+        type Condition = Box<dyn Fn(f64) -> bool>;
+        let cases: Vec<(FaultShape, Condition)> = vec![
+            (
+                FaultShape::Burst(600.0),
+                Box::new(|at| (200.0..=1500.0).contains(&at)),
+            ),
+            (
+                FaultShape::Burst(300.0),
+                Box::new(|at| (95.0..410.0).contains(&at)),
+            ),
+            (FaultShape::Step, Box::new(|at| at >= 2400.0)),
+            (FaultShape::Step, Box::new(|_| false)),
+        ];
+        for (shape, holds) in cases {
+            let (mut searched, mut every) = (track(shape), track(shape));
+            every.every = true;
+            search(&mut searched, &holds);
+            search(&mut every, &holds);
+            assert_eq!(
+                every.known.len() as i64,
+                every.last() + 2,
+                "every evaluation asked"
+            );
+            assert!(
+                searched.known.len() < every.known.len() / 4,
+                "{}",
+                searched.known.len()
+            );
+            for (hold, keep) in [(0.0, 0.0), (120.0, 0.0), (300.0, 60.0), (1800.0, 0.0)] {
+                assert_eq!(
+                    searched.outcome(hold, keep),
+                    every.outcome(hold, keep),
+                    "{shape:?} for {hold} keep {keep}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_first_and_last_evaluations_of_a_window_are_found() {
         let mut t = track(FaultShape::Burst(600.0));
-        let rounds = search(&mut t, |at| (200.0..=1500.0).contains(&at));
+        let rounds = search(&mut t, &|at| (200.0..=1500.0).contains(&at));
         assert!(rounds < 12, "{rounds}");
         let o = t.outcome(0.0, 0.0);
         assert_eq!(o.pending, Some(225.0));

@@ -16,7 +16,7 @@ use promql_parser::parser::{Expr, VectorSelector};
 use serde::Serialize;
 
 use super::error::Unfed;
-use crate::analyze::condition::{recording_for, Recordings};
+use crate::analyze::condition::{recording_for, unit_valued, Recordings};
 use crate::rules::promql::{
     self, metric_name, single_selector, unparen, walk, Arithmetic, BinaryOp, Comparison,
 };
@@ -78,6 +78,26 @@ fn collect(
         }
         _ => {}
     });
+}
+
+/// An info metric `expr` joins for its labels (by `*`, `/` or a
+/// comparison), which the sweep does not write.
+pub fn joined(expr: &Expr) -> Option<String> {
+    let mut found = None;
+    walk(expr, &mut |node| {
+        if let Expr::Binary(b) = node {
+            let joins = matches!(
+                BinaryOp::arithmetic(b.op),
+                Some(Arithmetic::Mul | Arithmetic::Div)
+            ) || b.op.is_comparison_operator();
+            for side in [&b.lhs, &b.rhs] {
+                if joins && found.is_none() && unit_valued(side) {
+                    found = Some(side.to_string());
+                }
+            }
+        }
+    });
+    found
 }
 
 /// The series that make `pairs` see an error ratio: for a ratio compared
@@ -379,6 +399,23 @@ pub fn numerator_counts_failures(expr: &Expr) -> bool {
 mod tests {
     use super::*;
     use promql_parser::parser::parse;
+
+    #[test]
+    fn a_joined_info_metric_is_named_and_a_plain_ratio_joins_nothing() {
+        let joined = |q: &str| joined(&parse(q).unwrap());
+        assert_eq!(
+            joined("sum by (pod) (rate(e[5m])) / sum by (pod) (rate(t[5m])) * on(pod) group_left(owner_name) kube_pod_owner > 0.1").as_deref(),
+            Some("kube_pod_owner")
+        );
+        assert!(joined(
+            "(rate(e[5m]) / rate(t[5m]) > 0.01) * on(instance) group_left(nodename) node_uname_info{nodename=~\".+\"}"
+        )
+        .is_some());
+        assert_eq!(
+            joined("sum(rate(e[5m])) / sum(rate(t[5m])) > 0.05 and sum(rate(t[5m])) > 1"),
+            None
+        );
+    }
 
     fn pairs(q: &str) -> Vec<(VectorSelector, VectorSelector)> {
         ratio_pairs(&parse(q).unwrap(), &Recordings::new())

@@ -10,7 +10,7 @@ use std::time::Duration;
 use promql_parser::parser::Expr;
 
 use super::cases::{self, Case, FaultShape};
-use super::error::NotSwept;
+use super::error::{NotSwept, Unfed};
 use super::promtool::{self, Subject};
 use super::results::{AlertSweep, ModelFigures};
 use super::search::Track;
@@ -179,6 +179,9 @@ fn subject(
     recordings: &Recordings,
     scrape: f64,
 ) -> Result<Subject, NotSwept> {
+    if let Some(joined) = synth::joined(expr) {
+        return Err(Unfed::Joined(joined).into());
+    }
     let pairs = synth::ratio_pairs(expr, recordings);
     let series = synth::synthesize(&pairs, synth::numerator_counts_failures(expr))?;
     Ok(promtool::subject(
@@ -287,7 +290,8 @@ fn cases_for(target: &Target, options: &SweepOptions) -> Vec<Case> {
 }
 
 /// One track per alignment of scrapes and evaluations for one fault; the
-/// first (at index `first`) leads the others unless `--thorough`.
+/// first (at index `first`) leads the others — unless `--thorough`, where
+/// every track probes every evaluation.
 fn tracks_for(
     n: usize,
     target: &Target,
@@ -316,6 +320,7 @@ fn tracks_for(
         horizon: target.sweep.horizon_seconds,
         seeds: seeds.clone(),
         known: BTreeMap::new(),
+        every: options.thorough,
     })
     .collect()
 }

@@ -205,6 +205,23 @@ mod tests {
     }
 
     #[test]
+    fn a_ratio_joined_for_its_labels_fires_when_the_ratio_does() {
+        let plain = "sum by (pod) (rate(e[5m])) / sum by (pod) (rate(t[5m])) > 0.05";
+        for joined in [
+            "sum by (pod) (rate(e[5m])) / sum by (pod) (rate(t[5m])) * on(pod) group_left(owner_name) kube_pod_owner > 0.05",
+            "sum by (pod) (rate(e[5m])) / sum by (pod) (rate(t[5m])) > on(pod) group_left(owner_name) (0.05 * kube_pod_owner)",
+        ] {
+            for share in [0.5, 0.06] {
+                assert_eq!(
+                    at(joined, Step::ErrorShare(share), 120).firing,
+                    at(plain, Step::ErrorShare(share), 120).firing,
+                    "{joined}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn for_is_rounded_up_to_whole_evaluations() {
         assert_eq!(
             rounded_up(Duration::from_secs(10), Duration::from_secs(30)),
@@ -240,6 +257,25 @@ mod tests {
         let bare = r#"absent(up{job="a"})"#;
         assert!(at(bare, Step::ScrapeFails, 60).firing.is_none());
         assert!(at(bare, Step::TargetRemoved, 60).firing.is_some());
+    }
+
+    #[test]
+    fn a_removed_target_goes_stale_without_waiting_for_a_scrape() {
+        // Scrape every 15s: the scrape loop stops when discovery drops the
+        // target (0–5s), and writes the stale markers two ticks and 1.5s
+        // after its last scrape (0–15s before the drop): 16.5s–36.5s. Then up
+        // to one evaluation (30s) and `for` (1m) — no further scrape.
+        for q in [
+            r#"absent(up{job="a"} == 1)"#,
+            r#"absent(up{job="a"})"#,
+            r#"absent(x{job="a"})"#,
+        ] {
+            let t = at(q, Step::TargetRemoved, 60);
+            let (pending, firing) = (t.pending.unwrap(), t.firing.unwrap());
+            assert!((pending.best_seconds - 16.5).abs() < 1e-9, "{q}: {t:?}");
+            assert!((pending.worst_seconds - 66.5).abs() < 1e-9, "{q}: {t:?}");
+            assert!((firing.worst_seconds - 126.5).abs() < 1e-9, "{q}: {t:?}");
+        }
     }
 
     #[test]

@@ -214,11 +214,16 @@ pub(super) fn absent(
                 format!("the last sample leaves the {} window {}–{} after the step", format_duration_secs(w), format_duration_secs(w - s), format_duration_secs(w)),
             )
         }
+        // The scrape loop, stopped when discovery drops the target (within
+        // 5s), writes the stale markers itself — no scrape to wait for — two
+        // of its ticks and a tenth of an interval after its last scrape
+        // (scrape/scrape.go `endOfRunStaleness`): 1.1–2.1 intervals after the
+        // drop, the last scrape having come up to one interval before it.
         (Step::TargetRemoved, _, None) => Response::holds(
-            Bounds::scraped(1.1 * s, 2.1 * s + 5.0, s),
+            Bounds::new(1.1 * s, 2.1 * s + 5.0),
             back,
             format!(
-                "discovery drops the target within 5s and the series go stale 1.1–2.1 scrape intervals later: after {}–{}",
+                "discovery drops the target within 5s and the scrape loop writes the stale markers two ticks and a tenth of an interval after its last scrape: after {}–{}",
                 format_duration_secs(1.1 * s),
                 format_duration_secs(2.1 * s + 5.0)
             ),

@@ -3,17 +3,23 @@
 //! sent — not 4xx) or by the service (its counters, the `error_selector`
 //! out of `requests_total`); both unless `source` says one.
 //!
+//! With `window:` the ratio is judged over every window of the phase
+//! (`checks::sliding`): the worst window's, and `for: N` windows back to
+//! back.
+//!
 //! ```yaml
 //! - { slo: error_ratio, below: 1%, during: healthy }
+//! - { slo: error_ratio, below: 5%, window: 1m, for: 2, during: steady }
 //! ```
 
 use serde::{Deserialize, Serialize};
 
 use super::{Check, Planned, ServiceQuery};
-use crate::checks::context::{phase_stats, service_value};
+use crate::checks::context::{phase_record, phase_stats, service_value, service_windows_of};
 use crate::checks::evidence::{nullable, Readout, Refusal};
 use crate::checks::format::CheckSpec;
-use crate::checks::judged::{Judged, Judgement, Judging, Refused, Status};
+use crate::checks::judged::{Judged, Judgement, Judging, Refused, Status, Unjudged};
+use crate::checks::sliding::{self, observed_windows, read_window, SlidingWindow, WindowFigures};
 use crate::checks::validate::{slo_common, CheckContext};
 use crate::checks::window::{phase_measured, Needed};
 use crate::record::Counts;
@@ -26,6 +32,9 @@ pub struct ErrorRatio {
     pub below: f64,
     pub phase: usize,
     pub source: Source,
+    /// Judged over every window of the phase, not the phase as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<SlidingWindow>,
 }
 
 /// The figures of an error-ratio verdict.
@@ -41,9 +50,13 @@ pub struct Evidence {
     /// Service-side: the PromQL asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// With `window`: the worst window, and the first bad ones back to back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows: Option<WindowFigures>,
 }
 
-/// The ratio measured and its bound (shares, not percentages).
+/// The ratio measured (the worst window's, with `window`) and its bound
+/// (shares, not percentages).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measured {
     pub ratio: f64,
@@ -71,7 +84,7 @@ impl Readout for Evidence {}
 impl Check for ErrorRatio {
     const NAME: &'static str = "error_ratio";
     const WRITTEN: &'static str = "slo: error_ratio";
-    const KEYS: &'static [&'static str] = &["slo", "below", "during", "source"];
+    const KEYS: &'static [&'static str] = &["slo", "below", "during", "source", "window", "for"];
     type Evidence = Evidence;
 
     fn said_by(spec: &CheckSpec) -> bool {
@@ -94,10 +107,11 @@ impl Check for ErrorRatio {
                 return Vec::new();
             }
         };
-        let name = spec
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("error ratio below {bound} during {during}"));
+        let window = read_window(spec, path, context, phase, v);
+        let name = spec.name.clone().unwrap_or_else(|| match spec.window {
+            Some(w) => format!("error ratio below {bound} over {w} windows during {during}"),
+            None => format!("error ratio below {bound} during {during}"),
+        });
         sources
             .into_iter()
             .map(|source| Planned {
@@ -107,15 +121,19 @@ impl Check for ErrorRatio {
                     below: bound.0,
                     phase,
                     source,
+                    window,
                 },
             })
             .collect()
     }
 
     fn judge(&self, judging: &Judging) -> Judged<Evidence> {
-        match self.source {
-            Source::Client => client(self, judging).unwrap_or_else(Judged::from),
-            Source::Prometheus => service(self, judging).unwrap_or_else(Judged::from),
+        match (self.source, self.window) {
+            (Source::Client, None) => client(self, judging).unwrap_or_else(Judged::from),
+            (Source::Prometheus, None) => service(self, judging).unwrap_or_else(Judged::from),
+            (source, Some(window)) => {
+                windowed(self, source, window, judging).unwrap_or_else(Judged::from)
+            }
         }
     }
 
@@ -132,8 +150,10 @@ impl Check for ErrorRatio {
     }
 
     fn service_query(&self) -> Option<ServiceQuery> {
-        (self.source == Source::Prometheus)
-            .then_some(ServiceQuery::ErrorRatio { phase: self.phase })
+        (self.source == Source::Prometheus).then_some(ServiceQuery::ErrorRatio {
+            phase: self.phase,
+            window: self.window.map(|w| w.seconds),
+        })
     }
 }
 
@@ -207,4 +227,99 @@ fn service(plan: &ErrorRatio, judging: &Judging) -> Judgement<Evidence, Refused>
             ..Evidence::default()
         },
     ))
+}
+
+/// Over every window of the phase (the client's per-second series, or the
+/// windows Prometheus answered): the worst window's ratio, and whether
+/// `for` windows back to back were over the bound.
+fn windowed(
+    plan: &ErrorRatio,
+    source: Source,
+    window: SlidingWindow,
+    judging: &Judging,
+) -> Judgement<Evidence, Refused> {
+    let record = phase_record(plan.phase, judging.observations)?;
+    let name = &record.name;
+    let (figures, counts, query, step) = windows_of(plan, source, window, record, judging)?;
+    let Some(worst) = figures.worst.as_ref().map(|w| w.value) else {
+        return Err(Unjudged::inconclusive(format!("no window of `{name}` had requests")).into());
+    };
+    let status = if figures.breach_from_seconds.is_some() {
+        Status::Fail
+    } else {
+        Status::Pass
+    };
+    let summary = format!(
+        "{}-side error ratio over {} during `{name}`{}: {} the {} bound — {}",
+        if source == Source::Client {
+            "client"
+        } else {
+            "service"
+        },
+        window.describe(),
+        if source == Source::Client {
+            String::new()
+        } else {
+            format!(
+                " (increase() over each window, every {}s)",
+                crate::time::trim_float(step)
+            )
+        },
+        if status == Status::Pass {
+            "within"
+        } else {
+            "over"
+        },
+        percent(plan.below),
+        sliding::describe(&figures, percent)
+    );
+    Ok(Judged::new(
+        status,
+        summary,
+        Evidence {
+            measured: Some(Measured {
+                ratio: worst,
+                bound: plan.below,
+            }),
+            counts,
+            query,
+            windows: Some(figures),
+            ..Evidence::default()
+        },
+    ))
+}
+
+/// The windows' figures, with the client's counts or the query asked, and
+/// how far apart the windows start.
+type Windows = (WindowFigures, Option<Counts>, Option<String>, f64);
+
+fn windows_of(
+    plan: &ErrorRatio,
+    source: Source,
+    window: SlidingWindow,
+    record: &crate::record::PhaseRecord,
+    judging: &Judging,
+) -> Result<Windows, Refused> {
+    let offset = judging.rel(record.started_at);
+    let bad = |_: usize, w: &sliding::WindowValue| w.value.is_some_and(|v| v >= plan.below);
+    Ok(match source {
+        Source::Client => {
+            let (_, stats) = phase_stats(plan.phase, judging.observations)?;
+            let seconds = (record.ended_at - record.started_at).ceil().max(1.0) as u32;
+            let windows = sliding::error_ratio_windows(&stats.series, seconds, window.seconds);
+            let figures = sliding::figures(&windows, window, 1.0, offset, bad);
+            (figures, Some(stats.counts), None, 1.0)
+        }
+        Source::Prometheus => {
+            let observed = service_windows_of(judging)?;
+            let windows = observed_windows(observed, record.started_at, 1.0);
+            let figures = sliding::figures(&windows, window, observed.step_seconds, offset, bad);
+            (
+                figures,
+                None,
+                Some(observed.query.clone()),
+                observed.step_seconds,
+            )
+        }
+    })
 }

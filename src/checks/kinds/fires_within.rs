@@ -2,9 +2,14 @@
 //! phase's start or end, or the moment its condition first held — measured
 //! on Prometheus's own evaluation ticks (`ALERTS`).
 //!
+//! With `at_most: baseline + 20%` (and `floor:`) it must also fire no
+//! later than that over the baseline's time to fire for the same alert and
+//! anchor (`checks::relative`); the deadline stays the hard limit.
+//!
 //! ```yaml
 //! - { alert: GatewayHighErrorRate, fires_within: 3m, after: errors.start }
 //! - { alert: GatewayHighErrorRate, fires_within: 2m, after: condition, during: errors }
+//! - { alert: GatewayHighErrorRate, fires_within: 3m, after: errors.start, at_most: baseline + 20%, floor: 30s }
 //! ```
 
 use std::time::Duration;
@@ -15,7 +20,8 @@ use super::{Check, ConditionQuery, Planned};
 use crate::checks::context::{alert_context, anchor_time, rule_figures, Anchored};
 use crate::checks::evidence::{nullable, DeadlineFigures, Readout, Refusal, RuleFigures};
 use crate::checks::format::CheckSpec;
-use crate::checks::judged::{secs, Judged, Judgement, Judging, Refused, Status};
+use crate::checks::judged::{secs, Judged, Judgement, Judging, Refused, Status, Unjudged};
+use crate::checks::relative::{self, read_relative, RelativeBound, RelativeFigures};
 use crate::checks::validate::{anchor_text, required_alert, AlertLabels, AnchorRule, CheckContext};
 use crate::checks::window::{deadline_due, evaluated_past, Needed};
 use crate::record::AlertRuleInfo;
@@ -28,6 +34,9 @@ pub struct FiresWithin {
     /// Scaled.
     pub deadline: Duration,
     pub anchor: Anchor,
+    /// No later than this over the baseline's time to fire (scaled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_most: Option<RelativeBound>,
 }
 
 /// The figures of a `fires_within` verdict.
@@ -49,6 +58,10 @@ pub struct Evidence {
     /// judgement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted: Option<Predicted>,
+    /// With `at_most`: the baseline's time to fire and the bound over it
+    /// (seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relative: Option<RelativeFigures>,
 }
 
 /// When the alert fired, and how long after the anchor it went pending and
@@ -112,8 +125,15 @@ impl Readout for Evidence {
 impl Check for FiresWithin {
     const NAME: &'static str = "fires_within";
     const WRITTEN: &'static str = "fires_within";
-    const KEYS: &'static [&'static str] =
-        &["alert", "fires_within", "after", "during", "condition"];
+    const KEYS: &'static [&'static str] = &[
+        "alert",
+        "fires_within",
+        "after",
+        "during",
+        "condition",
+        "at_most",
+        "floor",
+    ];
     type Evidence = Evidence;
 
     fn said_by(spec: &CheckSpec) -> bool {
@@ -136,11 +156,20 @@ impl Check for FiresWithin {
         };
         let deadline = scaled(written.0, context.scale);
         context.deadline_fits(v, path.key(field), &anchor, deadline);
+        let at_most = read_relative(spec, path, context.scale, v);
         let Some(alert) = alert else {
             return Vec::new();
         };
         let name = spec.name.clone().unwrap_or_else(|| {
-            format!("{alert} fires within {written} after {}", anchor_text(spec))
+            let relative = spec
+                .at_most
+                .as_ref()
+                .map(|a| format!(" and at most {}", a.0))
+                .unwrap_or_default();
+            format!(
+                "{alert} fires within {written}{relative} after {}",
+                anchor_text(spec)
+            )
         });
         Planned::one(
             name,
@@ -148,12 +177,17 @@ impl Check for FiresWithin {
                 alert,
                 deadline,
                 anchor,
+                at_most,
             },
         )
     }
 
     fn judge(&self, judging: &Judging) -> Judged<Evidence> {
-        judge(self, judging).unwrap_or_else(Judged::from)
+        let judged = judge(self, judging).unwrap_or_else(Judged::from);
+        match &self.at_most {
+            Some(bound) => against_baseline(self, bound, judged, judging),
+            None => judged,
+        }
     }
 
     /// The anchor came (a phase's start; a phase's end that was not cut
@@ -304,6 +338,67 @@ fn fired(
             ..figures
         },
     )
+}
+
+/// A pass within the deadline is also held to `at_most` over the
+/// baseline's time to fire for the same alert and anchor; without a
+/// baseline (or that figure in it) the pass becomes inconclusive. A failure
+/// or an inconclusive verdict stands as it is.
+fn against_baseline(
+    plan: &FiresWithin,
+    bound: &RelativeBound,
+    mut judged: Judged<Evidence>,
+    judging: &Judging,
+) -> Judged<Evidence> {
+    let (Status::Pass, Some(fired), Some(deadline)) = (
+        judged.status,
+        &judged.evidence.fired,
+        &judged.evidence.deadline,
+    ) else {
+        return judged;
+    };
+    let measured = fired.time_to_fire_seconds;
+    let alert = plan.alert.to_string();
+    let base = relative::baseline(judging).and_then(|baseline| {
+        baseline
+            .figures
+            .alerts
+            .iter()
+            .find(|a| a.kind == <FiresWithin as Check>::NAME && a.alert == alert && a.anchor == deadline.anchor)
+            .map(|a| (baseline, a.seconds))
+            .ok_or_else(|| {
+                Unjudged::inconclusive(format!(
+                    "the baseline ({}) has no time to fire for `{alert}` after {} to be relative to",
+                    baseline.source, deadline.anchor
+                ))
+            })
+    });
+    match base {
+        Err(stop) => {
+            judged.status = Status::Inconclusive;
+            judged.summary.push_str(&format!("; {}", stop.summary));
+        }
+        Ok((baseline, seconds)) => {
+            let limit = bound.limit(seconds);
+            let held = measured <= limit;
+            judged.summary.push_str(&format!(
+                "; {} {} = {} (the baseline's {})",
+                if held { "at most" } else { "later than" },
+                bound.describe(),
+                secs(limit),
+                secs(seconds)
+            ));
+            if !held {
+                judged.status = Status::Fail;
+            }
+            judged.evidence.relative = Some(RelativeFigures {
+                baseline: baseline.source.clone(),
+                baseline_value: seconds,
+                relative_bound: limit,
+            });
+        }
+    }
+    judged
 }
 
 /// Why the deadline cannot be met, or can be missed by a working rule,

@@ -140,11 +140,19 @@ impl<'a> ConditionQuery<'a> {
     }
 }
 
-/// A service-side figure a check needs over a phase.
+/// A service-side figure a check needs over a phase; with `window`
+/// (seconds, as run), also over each window of it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ServiceQuery {
-    Latency { quantile: f64, phase: usize },
-    ErrorRatio { phase: usize },
+    Latency {
+        quantile: f64,
+        phase: usize,
+        window: Option<u32>,
+    },
+    ErrorRatio {
+        phase: usize,
+        window: Option<u32>,
+    },
 }
 
 /// A check as the plan keeps it.

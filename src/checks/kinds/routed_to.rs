@@ -184,29 +184,58 @@ fn not_arrived(
     judging: &Judging,
 ) -> (Status, String) {
     let alert = &plan.alert;
-    let fired = judging
-        .observations
-        .alerts
-        .get(alert.as_str())
-        .is_some_and(|h| {
-            h.episodes
-                .iter()
-                .any(|e| e.firing_at.is_some_and(|f| f >= from))
-        });
-    if !fired {
+    let observations = judging.observations;
+    let fired_at = observations.alerts.get(alert.as_str()).and_then(|h| {
+        h.episodes
+            .iter()
+            .filter_map(|e| e.firing_at)
+            .filter(|f| *f >= from)
+            .min_by(f64::total_cmp)
+    });
+    let Some(fired_at) = fired_at else {
         return (
             Status::Inconclusive,
             format!("`{alert}` did not fire, so nothing reached Alertmanager: the drill did not create the situation this check is about"),
         );
-    }
+    };
     if page.am.failure_within(from, page.observed_until).is_some() {
         return (
             Status::Inconclusive,
             format!("`{alert}` fired, but Alertmanager did not always answer: whether it arrived is unknown"),
         );
     }
+    // Prometheus sends an alert at the evaluation that fires it; until the
+    // next evaluation has passed, and Alertmanager was asked after that, not
+    // having seen it there says nothing (a run that ends, or is
+    // interrupted, just after it fires).
+    let interval = observations
+        .rules
+        .get(&alert.name)
+        .map(|r| r.interval_seconds)
+        .unwrap_or(0.0);
+    let due = fired_at + interval.max(MIN_DELIVERY_SECONDS);
+    let asked = page.am.observed_until;
+    if asked < due {
+        return (
+            Status::Inconclusive,
+            format!(
+                "`{alert}` fired at t={}, and Alertmanager was last asked at t={}, before it could be seen there (it is sent at the evaluation that fires it, given until the next, t={}): whether it arrived is unknown",
+                secs(judging.rel(fired_at)),
+                secs(judging.rel(asked)),
+                secs(judging.rel(due))
+            ),
+        );
+    }
     (
         Status::Fail,
-        format!("`{alert}` fired but never arrived at Alertmanager (is it in Prometheus's `alerting:` configuration?)"),
+        format!(
+            "`{alert}` fired at t={} but never arrived at Alertmanager, watched until t={} (is it in Prometheus's `alerting:` configuration?)",
+            secs(judging.rel(fired_at)),
+            secs(judging.rel(asked))
+        ),
     )
 }
+
+/// The least time given to an alert to reach Alertmanager after it fires
+/// (Prometheus's notifier sends at once; a second covers a loaded machine).
+const MIN_DELIVERY_SECONDS: f64 = 1.0;

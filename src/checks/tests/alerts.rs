@@ -15,6 +15,7 @@ fn fires_within(seconds: u64, anchor: Anchor) -> CheckKind {
         alert: alert(ALERT),
         deadline: Duration::from_secs(seconds),
         anchor,
+        at_most: None,
     })
 }
 

@@ -133,12 +133,14 @@ fn interrupted() -> Observations {
         alerts: BTreeMap::from([(ALERT.to_string(), AlertHistory::default())]),
         conditions: BTreeMap::new(),
         service: BTreeMap::new(),
+        service_windows: BTreeMap::new(),
         service_latency: None,
         dashboards: BTreeMap::new(),
         watch,
         alertmanager: None,
         prometheus_retries: 0,
         notes: Vec::new(),
+        baseline: None,
     }
 }
 
@@ -185,6 +187,7 @@ fn fires_within(seconds: u64, anchor: Anchor) -> CheckKind {
         alert: alert(ALERT),
         deadline: Duration::from_secs(seconds),
         anchor,
+        at_most: None,
     })
 }
 
@@ -199,9 +202,11 @@ fn resolves_within(seconds: u64, anchor: Anchor) -> CheckKind {
 fn latency(phase: usize, below_ms: u64, source: Source) -> CheckKind {
     CheckKind::Latency(Latency {
         quantile: 0.95,
-        below: Duration::from_millis(below_ms),
+        below: Some(Duration::from_millis(below_ms)),
         phase,
         source,
+        window: None,
+        at_most: None,
     })
 }
 
@@ -210,6 +215,7 @@ fn error_ratio(phase: usize, source: Source) -> CheckKind {
         below: 0.01,
         phase,
         source,
+        window: None,
     })
 }
 

@@ -17,6 +17,7 @@
 mod alerts;
 mod interruption;
 mod paging;
+mod relative;
 mod slo;
 
 use std::collections::BTreeMap;
@@ -169,12 +170,14 @@ fn observations() -> Observations {
         alerts,
         conditions: BTreeMap::new(),
         service: BTreeMap::new(),
+        service_windows: BTreeMap::new(),
         service_latency: None,
         dashboards: BTreeMap::new(),
         watch,
         alertmanager: None,
         prometheus_retries: 0,
         notes: Vec::new(),
+        baseline: None,
     }
 }
 

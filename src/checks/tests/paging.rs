@@ -512,3 +512,45 @@ fn routed_to_reads_the_apis_receivers() {
     );
     assert_eq!(judge(&routed("pager"), &o).status, Status::Fail);
 }
+
+/// A run that ends (or is interrupted) right after the alert fires, before
+/// Alertmanager is asked again, cannot say it never arrived; watched past
+/// the next evaluation, it can.
+#[test]
+fn routed_to_is_inconclusive_until_alertmanager_was_asked_after_the_alert_could_arrive() {
+    let routed = CheckPlan {
+        id: "checks[3]".into(),
+        name: "routed".into(),
+        kind: CheckKind::RoutedTo(RoutedTo {
+            alert: alert("W"),
+            receiver: "chat".into(),
+            phase: None,
+        }),
+    };
+    // W fires at t=20, its group evaluates every 3s.
+    for (last_poll, status) in [
+        (20.0, Status::Inconclusive),
+        (22.9, Status::Inconclusive),
+        (23.0, Status::Fail),
+        (42.0, Status::Fail),
+    ] {
+        let mut o = observations();
+        am(&mut o).observed_until = last_poll;
+        let verdict = judge(&routed, &o);
+        assert_eq!(
+            verdict.status, status,
+            "last poll at {last_poll}: {verdict:#?}"
+        );
+        let expected = if status == Status::Fail {
+            "never arrived at Alertmanager, watched until"
+        } else {
+            "whether it arrived is unknown"
+        };
+        assert!(verdict.summary.contains(expected), "{}", verdict.summary);
+    }
+    // Arrived, it passes whenever the last poll came.
+    let mut o = observations();
+    arrive(&mut o, "W", "warning", 20.0, &["chat"], active(20.1));
+    am(&mut o).observed_until = 20.5;
+    assert_eq!(judge(&routed, &o).status, Status::Pass);
+}

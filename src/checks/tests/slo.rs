@@ -16,9 +16,11 @@ use crate::setup::Source;
 fn latency(quantile: f64, below_ms: u64, source: Source) -> CheckKind {
     CheckKind::Latency(Latency {
         quantile,
-        below: Duration::from_millis(below_ms),
+        below: Some(Duration::from_millis(below_ms)),
         phase: 0,
         source,
+        window: None,
+        at_most: None,
     })
 }
 
@@ -148,6 +150,7 @@ fn error_ratio(below: f64, source: Source) -> CheckKind {
         below,
         phase: 0,
         source,
+        window: None,
     })
 }
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::access;
-use crate::plan::{PrometheusPlan, ServiceRef, TargetPlan};
+use crate::plan::{ContainerLimits, PrometheusPlan, ServiceRef, TargetPlan};
 use crate::scenario::format::{KubeServiceSpec, PrometheusSpec, TargetSpec};
 use crate::spec::{FieldPath, Validator};
 
@@ -72,8 +72,16 @@ pub(super) fn validate_target(
     base_dir: &Path,
 ) -> Option<TargetPlan> {
     let Some(spec) = spec else {
-        return Some(TargetPlan::Embedded);
+        return Some(TargetPlan::Embedded {
+            limits: ContainerLimits::default(),
+        });
     };
+    if spec.limits.is_some() && (spec.base_url.is_some() || spec.kubernetes.is_some()) {
+        v.problem(
+            path.key("limits"),
+            "`limits` are the embedded demo's; a real target's are what its own cAdvisor reports",
+        );
+    }
     let chosen = [
         spec.embedded == Some(true),
         spec.base_url.is_some(),
@@ -119,7 +127,10 @@ pub(super) fn validate_target(
                 ("tls", spec.tls.is_some()),
             ];
             refuse(v, path, &keys, for_url);
-            Some(TargetPlan::Embedded)
+            let limits = &path.key("limits");
+            Some(TargetPlan::Embedded {
+                limits: super::resources::validate_limits(v, spec.limits.as_ref(), limits),
+            })
         }
     }
 }

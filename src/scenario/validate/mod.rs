@@ -13,9 +13,13 @@ mod alertmanager;
 mod checks;
 mod endpoints;
 mod phase;
+mod resources;
 
-use super::format::{PrometheusSpec, ScenarioFile, TargetSpec};
-use crate::plan::{PhasePlan, Plan, PrometheusPlan, ServiceMetrics, TargetPlan};
+use super::format::{BaselineSpec, PrometheusSpec, ScenarioFile, TargetSpec};
+use crate::plan::{
+    BaselineSource, ContainerLimits, PhasePlan, Plan, PrometheusPlan, ServiceMetrics, TargetPlan,
+    DEFAULT_BASELINE_RUNS,
+};
 use crate::spec::{is_metric_name, FieldPath, FieldProblem, Validator};
 use crate::time::format_duration;
 use endpoints::{validate_prometheus, validate_target};
@@ -65,7 +69,7 @@ pub fn validate(
         prometheus,
         Some(PrometheusPlan::Url { .. } | PrometheusPlan::Kubernetes { .. })
     );
-    if matches!(target, Some(TargetPlan::Embedded)) && external_prometheus {
+    if matches!(target, Some(TargetPlan::Embedded { .. })) && external_prometheus {
         v.problem(
             root.key("prometheus"),
             "an external Prometheus cannot scrape the in-process demo gateway: use \
@@ -82,12 +86,16 @@ pub fn validate(
     );
     let scale = validate_time_scale(&mut v, file.time_scale, external_prometheus, &root);
     let service_metrics = validate_service_metrics(&mut v, &file, &root.key("service_metrics"));
-    let embedded_target = matches!(target, Some(TargetPlan::Embedded));
-    let phases = validate_phases(&mut v, &file, scale, embedded_target, &root);
+    let embedded = match &target {
+        Some(TargetPlan::Embedded { limits }) => Some(*limits),
+        _ => None,
+    };
+    let phases = validate_phases(&mut v, &file, scale, embedded, &root);
     let checks =
         checks::validate_checks(&mut v, &file, &phases, scale, receivers.as_ref(), base_dir);
     let alertmanager =
         checks::implied_alertmanager(&mut v, alertmanager, &file, &checks, external_prometheus);
+    let baseline = validate_baseline(&mut v, &file, base_dir, &root);
 
     match (v.is_empty(), target, prometheus) {
         (true, Some(target), Some(prometheus)) => Ok(Plan {
@@ -103,9 +111,42 @@ pub fn validate(
             phases,
             checks,
             shard: None,
+            baseline,
         }),
         _ => Err(v.into_problems()),
     }
+}
+
+/// `baseline`: a path relative to the scenario file's directory; with a
+/// directory, how many of its last passing runs.
+fn validate_baseline(
+    v: &mut Validator,
+    file: &ScenarioFile,
+    base_dir: &Path,
+    root: &FieldPath,
+) -> Option<BaselineSource> {
+    let (path, last) = match file.baseline.as_ref()? {
+        BaselineSpec::Path(path) => (path, None),
+        BaselineSpec::Full { path, last } => (path, *last),
+    };
+    if path.trim().is_empty() {
+        v.problem(
+            root.key("baseline"),
+            "a baseline names a report.json or a directory of reports",
+        );
+        return None;
+    }
+    if last == Some(0) {
+        v.problem(
+            root.key("baseline").key("last"),
+            "`last` counts runs: at least 1",
+        );
+        return None;
+    }
+    Some(BaselineSource {
+        path: base_dir.join(path),
+        last: last.unwrap_or(DEFAULT_BASELINE_RUNS),
+    })
 }
 
 /// `version` and `name`.
@@ -156,7 +197,7 @@ fn validate_phases(
     v: &mut Validator,
     file: &ScenarioFile,
     scale: f64,
-    embedded_target: bool,
+    embedded: Option<ContainerLimits>,
     root: &FieldPath,
 ) -> Vec<PhasePlan> {
     let defaults = file.defaults.clone().unwrap_or_default();
@@ -180,7 +221,7 @@ fn validate_phases(
         default_timeout,
         default_connections,
         default_headers: &default_headers,
-        embedded_target,
+        embedded,
     };
 
     if file.phases.is_empty() {
@@ -227,6 +268,8 @@ fn apply_overrides(file: &mut ScenarioFile, overrides: &Overrides) {
             auth,
             tls,
             kubernetes: None,
+            // The demo's limits; a URL target reports its own.
+            limits: None,
         });
     }
     if let Some(url) = &overrides.prometheus_url {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::{check_count, MAX_MIX_WEIGHT, MAX_PHASE_DURATION, MAX_RATE, MAX_REQUESTS, MAX_TIMEOUT};
 use crate::plan::{
-    DemoFaults, FaultPlan, HttpCall, LoadModel, PhasePlan, RateShape, RequestTemplate,
-    WeightedRequest,
+    ContainerLimits, DemoFaults, FaultPlan, HttpCall, LoadModel, PhasePlan, RateShape,
+    RequestTemplate, WeightedRequest,
 };
 use crate::scenario::format::{
     ExecFaultSpec, FaultSpec, HttpCallSpec, KubeFaultSpec, MixEntrySpec, PhaseSpec, RateSpec,
@@ -20,7 +20,8 @@ pub(super) struct PhaseContext<'a> {
     pub(super) default_timeout: Duration,
     pub(super) default_connections: u32,
     pub(super) default_headers: &'a BTreeMap<String, String>,
-    pub(super) embedded_target: bool,
+    /// The embedded demo's limits; None for any other target.
+    pub(super) embedded: Option<ContainerLimits>,
 }
 
 pub(super) fn validate_phase(
@@ -53,7 +54,7 @@ pub(super) fn validate_phase(
     let fault = spec
         .fault
         .as_ref()
-        .and_then(|f| validate_fault(v, f, &path.key("fault"), context.embedded_target));
+        .and_then(|f| validate_fault(v, f, &path.key("fault"), context.embedded.as_ref()));
 
     if v.count() > before {
         return None;
@@ -410,7 +411,7 @@ fn validate_fault(
     v: &mut Validator,
     spec: &FaultSpec,
     path: &FieldPath,
-    embedded_target: bool,
+    embedded: Option<&ContainerLimits>,
 ) -> Option<FaultPlan> {
     let actions = [
         spec.http.is_some(),
@@ -444,7 +445,7 @@ fn validate_fault(
             restore: restore?,
         });
     }
-    demo_fault(v, spec, path, embedded_target)
+    demo_fault(v, spec, path, embedded)
 }
 
 /// Commands (argv, no shell) that start and restore the fault.
@@ -504,20 +505,21 @@ fn demo_fault(
     v: &mut Validator,
     spec: &FaultSpec,
     path: &FieldPath,
-    embedded_target: bool,
+    embedded: Option<&ContainerLimits>,
 ) -> Option<FaultPlan> {
-    if !embedded_target {
+    let Some(limits) = embedded else {
         v.problem(
             path.clone(),
             "these faults are injected into the embedded demo gateway; with a `base_url` \
              target, give an `http` fault (a call that starts it and one that restores)",
         );
         return None;
-    }
+    };
     if *spec == FaultSpec::default() {
         v.problem(
             path.clone(),
-            "an empty fault: set backend_error_ratio, backend_latency, backend_down, gateway_down or http",
+            "an empty fault: set backend_error_ratio, backend_latency, backend_down, \
+             gateway_down, memory_hog, cpu_burn or http",
         );
         return None;
     }
@@ -533,11 +535,18 @@ fn demo_fault(
             return None;
         }
     }
+    let before = v.count();
+    let (memory_hog, cpu_burn) = super::resources::validate_stress(v, spec, path, limits);
+    if v.count() > before {
+        return None;
+    }
     Some(FaultPlan::Demo(DemoFaults {
         backend_error_ratio: spec.backend_error_ratio.map(|r| r.0).unwrap_or(0.0),
         backend_latency: spec.backend_latency.map(|d| d.0).unwrap_or_default(),
         backend_down: spec.backend_down.unwrap_or(false),
         gateway_down: spec.gateway_down.unwrap_or(false),
+        memory_hog,
+        cpu_burn,
     }))
 }
 

@@ -8,8 +8,9 @@
 //! The threshold is read in the histogram's own unit (from its name:
 //! `_seconds`, `_milliseconds`, `_bytes`), after the condition's scaling is
 //! undone (`histogram_quantile(…) * 1000 > 500` is 0.5 on a `_seconds`
-//! histogram). Buckets come from a live Prometheus, or are known (the seed
-//! gateway's); otherwise a `_seconds` histogram is judged against the
+//! histogram). Buckets come from a live Prometheus, or are known (the
+//! table of layouts in `condition::buckets`, each with its source, which
+//! the finding names); otherwise a `_seconds` histogram is judged against the
 //! client libraries' default buckets, and the finding says it rests on that
 //! assumption (shown, not failing). A histogram in another unit, or a
 //! native one, with unknown buckets, is not judged.
@@ -46,18 +47,24 @@ fn judge(found: &mut Found, leaf: &Leaf, context: &Context) {
         return;
     };
     let u = unit(histogram).unwrap_or("");
-    let (bounds, assumption) = match (context.buckets)(histogram) {
-        Some(known) => (known.bounds, None),
+    let (bounds, from, assumption) = match (context.buckets)(histogram) {
+        Some(known) => (known.bounds, Some(known.from), None),
         // The client libraries' defaults are in seconds: for another unit
         // there is nothing to assume.
         None if u == "s" => (
             DEFAULT_BUCKETS.to_vec(),
+            None,
             Some("the client library's default buckets (0.005s–10s); give --prometheus to read the real ones".to_string()),
         ),
         None => return,
     };
+    let of = match &from {
+        Some(from) => format!("{histogram} (buckets of {from})"),
+        None => histogram.to_string(),
+    };
     let threshold = Threshold {
         histogram,
+        of: &of,
         t,
         u,
         bounds: &bounds,
@@ -75,6 +82,8 @@ fn judge(found: &mut Found, leaf: &Leaf, context: &Context) {
 /// A threshold `t` in unit `u` against a histogram's bucket bounds.
 struct Threshold<'a> {
     histogram: &'a str,
+    /// The histogram, and where its buckets were learnt.
+    of: &'a str,
     t: f64,
     u: &'a str,
     bounds: &'a [f64],
@@ -84,7 +93,11 @@ struct Threshold<'a> {
 /// only a warning that it could never fire).
 fn beyond(found: &Found, threshold: &Threshold, assumed: bool) -> LintFinding {
     let Threshold {
-        histogram, t, u, ..
+        histogram,
+        of,
+        t,
+        u,
+        ..
     } = *threshold;
     let top = threshold
         .bounds
@@ -99,7 +112,7 @@ fn beyond(found: &Found, threshold: &Threshold, assumed: bool) -> LintFinding {
     } else {
         (
             Severity::Error,
-            format!("the threshold {t}{u} is above the last finite bucket ({top}{u}) of {histogram}: histogram_quantile never estimates more than {top}{u}, so this can never fire"),
+            format!("the threshold {t}{u} is above the last finite bucket ({top}{u}) of {of}: histogram_quantile never estimates more than {top}{u}, so this can never fire"),
         )
     };
     found
@@ -114,10 +127,11 @@ fn beyond(found: &Found, threshold: &Threshold, assumed: bool) -> LintFinding {
 /// Between two bounds: the quantile is interpolated there.
 fn between(found: &Found, threshold: &Threshold, quantile: f64, assumed: bool) -> LintFinding {
     let Threshold {
-        histogram,
+        of: known_of,
         t,
         u,
         bounds,
+        ..
     } = *threshold;
     let below = bounds
         .iter()
@@ -130,9 +144,9 @@ fn between(found: &Found, threshold: &Threshold, quantile: f64, assumed: bool) -
         .filter(|b| *b > t)
         .fold(f64::INFINITY, f64::min);
     let of = if assumed {
-        format!("{histogram} (assuming the default buckets)")
+        format!("{known_of} (assuming the default buckets)")
     } else {
-        histogram.to_string()
+        known_of.to_string()
     };
     found.finding(
         LintId::HistogramThresholdBetweenBuckets,

@@ -1,19 +1,27 @@
 //! `up/eq-zero`: `up == 0` (or `< 1`, or an aggregation of `up` compared
-//! so) is silent when the target disappears: service discovery drops a
-//! deleted pod, and its `up` goes stale instead of becoming 0. Quiet when
-//! an alert in the files given (this one or a sibling) asks `absent()` of
-//! the same targets. The fix keeps the rule's meaning for aggregated forms.
+//! so) is silent when the target disappears: service discovery drops it
+//! (a deleted pod, a removed node), and its `up` goes stale instead of
+//! becoming 0. Not for targets the Prometheus config lists in
+//! `static_configs` (nothing drops them), and not for a comparison inside
+//! an `unless` guard (it stops the alert; it is not what makes it fire).
+//! Quiet when an alert in the files given (this one or a sibling) asks
+//! `absent()` of the same targets. The fix keeps the rule's meaning for
+//! aggregated forms.
 
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{Expr, VectorSelector};
 
-use super::{Context, Found, Rule};
+use super::{walk_marking_guards, Context, Found, Rule};
 use crate::analyze::condition::constant;
 use crate::analyze::finding::LintId;
-use crate::rules::promql::{self, metric_name, unparen, Aggregation, BinaryOp, Comparison};
+use crate::analyze::rules_check::inputs::TargetSource;
+use crate::rules::promql::{metric_name, unparen, Aggregation, BinaryOp, Comparison};
 
 pub(super) fn lint(found: &mut Found, rule: &Rule, context: &Context) {
-    promql::walk(rule.expr, &mut |node| {
+    walk_marking_guards(rule.expr, false, &mut |node, in_guard| {
+        if in_guard {
+            return;
+        }
         let Expr::Binary(b) = node else {
             return;
         };
@@ -34,6 +42,14 @@ pub(super) fn lint(found: &mut Found, rule: &Rule, context: &Context) {
         if (context.absence_covered)(selector) {
             return;
         }
+        let how = match (context.targets)(selector) {
+            TargetSource::Static => return,
+            TargetSource::Discovered(drops) => format!(
+                "when {}, its `up` goes stale instead of becoming 0",
+                drops.join(" or ")
+            ),
+            TargetSource::Unknown => "when service discovery drops a target (a deleted pod, a removed node or instance), its `up` goes stale instead of becoming 0 (targets listed in static_configs are never dropped: for them this rule is right)".to_string(),
+        };
         let has_job = selector
             .matchers
             .matchers
@@ -47,7 +63,7 @@ pub(super) fn lint(found: &mut Found, rule: &Rule, context: &Context) {
         };
         found.add(
             LintId::UpEqZero,
-            format!("`{b}` is silent when the targets disappear: service discovery drops a deleted pod, and its `up` goes stale instead of 0"),
+            format!("`{b}` is silent when the targets disappear: {how}"),
             fix,
         );
     });
