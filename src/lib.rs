@@ -31,6 +31,8 @@
 //!   (bottom up): `condition` (the PromQL condition model), `finding` (the
 //!   lint registry), `timing` (when an alert fires after a step),
 //!   `rules_check` (`rules check`), `sweep` (`rules sweep`);
+//! - `coverage`: every alert proven from its own rule — provocations,
+//!   the promtool proof and emitted tests, the ledger;
 //! - `report`: rendering (json, html, markdown, junit, csv, terminal, the
 //!   tables of `rules check` and `rules sweep`);
 //!   `publish`: the Pushgateway and the run's own /metrics;
@@ -55,6 +57,7 @@ pub mod env;
 pub mod drill;
 pub mod exit;
 pub mod analyze;
+pub mod coverage;
 pub mod report;
 pub mod publish;
 pub mod commands;

@@ -522,6 +522,117 @@ fn a_live_alertmanagers_silence_on_a_scenarios_alert_is_a_finding() {
     assert!(report["routing_from"].as_str().unwrap().starts_with(&url));
 }
 
+#[test]
+fn time_intervals_inhibitions_and_recorded_labels_route_as_alertmanager_does() {
+    let rules = "k8s/monitoring/prometheus-rules.yaml";
+    // Warnings' route muted at every hour of the week, critical alerts'
+    // on Sunday mornings only.
+    let (code, report) =
+        check(&[&[rules, &fixture("alertmanager-muted.yml")][..], INTERVALS].concat());
+    assert_eq!(code, 1, "{report:#}");
+    assert!(
+        ids(&report).contains("alertmanager/muted-always"),
+        "{report:#}"
+    );
+    let routed = |alert: &str| {
+        report["routing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["alert"] == alert)
+            .unwrap_or_else(|| panic!("{alert}: {report:#}"))
+            .clone()
+    };
+    let warning = routed("GatewayHighErrorRate");
+    assert!(
+        warning["muted"]
+            .as_str()
+            .unwrap()
+            .starts_with("muted always"),
+        "{warning:#}"
+    );
+    assert!(warning["first_notification"].is_null(), "{warning:#}");
+    let critical = routed("GatewayDown");
+    let muted = critical["muted"].as_str().unwrap();
+    assert!(
+        muted.starts_with("muted at these times") && muted.contains("sunday-morning"),
+        "{muted}"
+    );
+    assert!(critical["first_notification"].is_object(), "{critical:#}");
+
+    // An inhibition without `equal` is flagged, naming who mutes whom.
+    let (_, report) = check(
+        &[
+            &[rules, &fixture("alertmanager-inhibit-without-equal.yml")][..],
+            INTERVALS,
+        ]
+        .concat(),
+    );
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "alertmanager/inhibit-without-equal")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(finding["subject"], "inhibit_rules[0]");
+    let reason = finding["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("no `equal`") && reason.contains("is muted"),
+        "{reason}"
+    );
+    let (code, report) = check(
+        &[
+            &[rules, &fixture("alertmanager-inhibit-with-equal.yml")][..],
+            INTERVALS,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{report:#}");
+
+    // An alert on a series recorded by sum() carries no `service` label:
+    // the payments route (to a receiver with no integrations) is not its.
+    let (code, report) = check(&[
+        &fixture("recorded-labels.yaml"),
+        &fixture("alertmanager-recorded-labels.yml"),
+        INTERVALS[0],
+        INTERVALS[1],
+        INTERVALS[2],
+        INTERVALS[3],
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(
+        !ids(&report).contains("alertmanager/no-integrations"),
+        "{report:#}"
+    );
+    let receivers: BTreeSet<&str> = report["routing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["receiver"].as_str().unwrap())
+        .collect();
+    assert_eq!(receivers, BTreeSet::from(["pager"]));
+}
+
+#[test]
+fn a_share_compared_with_a_number_above_one_can_never_hold() {
+    let (code, report) =
+        check(&[&[fixture("ratio-bounded-bad.yaml").as_str()][..], INTERVALS].concat());
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(ids(&report), BTreeSet::from(["ratio/bounded".to_string()]));
+    assert!(
+        report["findings"][0]["assumption"].is_null(),
+        "one metric: certain"
+    );
+    let (code, report) = check(
+        &[
+            &[fixture("ratio-bounded-good.yaml").as_str()][..],
+            INTERVALS,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{report:#}");
+}
+
 /// A window too short at every common scrape interval (10s and above)
 /// rests on no assumption: with no interval given, it counts and the check
 /// fails; a window that is too short only at the assumed 1m is shown, says

@@ -13,6 +13,7 @@ mod support;
 mod bounds;
 mod cli;
 mod cluster;
+mod coverage;
 mod compare;
 mod demo;
 mod docs;

@@ -69,6 +69,8 @@ registry! {
     HistogramThresholdBetweenBuckets = "histogram/threshold-between-buckets", Warning;
     /// A latency threshold above the last finite bucket: histogram_quantile never estimates more (a warning when the buckets are assumed).
     HistogramThresholdBeyondBuckets = "histogram/threshold-beyond-buckets", Error;
+    /// A ratio of rates (a share, at most 1) compared with a number above 1 (`> 5` where 5% was meant): it can never hold (resting on an assumption when the numerator is another metric than the denominator).
+    RatioBounded = "ratio/bounded", Error;
     /// A range window with too few samples for its function (a warning when only missed scrapes leave too few).
     RangeTooShort = "range/too-short", Error;
     /// `up == 0` is silent when service discovery drops the target (its `up` goes stale, never 0).
@@ -89,6 +91,10 @@ registry! {
     AlertmanagerSelfInhibition = "alertmanager/self-inhibition", Warning;
     /// A route never reached: an earlier sibling with `continue: false` matches everything it does.
     AlertmanagerShadowedRoute = "alertmanager/shadowed-route", Warning;
+    /// A route muted at every moment by its time intervals (`mute_time_intervals` covering all time, or `active_time_intervals` never active): nobody is notified.
+    AlertmanagerMutedAlways = "alertmanager/muted-always", Error;
+    /// An inhibition rule without `equal`: any source alert, from any service, mutes every matching target everywhere.
+    AlertmanagerInhibitWithoutEqual = "alertmanager/inhibit-without-equal", Warning;
     /// An active silence on a live Alertmanager mutes an alert.
     AlertmanagerSilence = "alertmanager/silence", Error;
     /// A dashboard panel uses `[$__interval]` as a range window.

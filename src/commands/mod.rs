@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod compare;
+pub mod coverage;
 pub mod load;
 pub mod outcome;
 pub mod rules;
@@ -57,6 +58,7 @@ pub enum Command {
         #[command(subcommand)]
         command: rules::RulesCommand,
     },
+    Coverage(coverage::CoverageArgs),
     Doctor(cluster::DoctorArgs),
     Deploy(cluster::DeployArgs),
     DemoGateway(DemoGatewayArgs),
@@ -157,6 +159,7 @@ pub async fn dispatch(command: Command, cluster: ClusterArgs) -> Result<Outcome,
         Command::Rules {
             command: rules::RulesCommand::Sweep(args),
         } => rules::sweep(args).await,
+        Command::Coverage(args) => coverage::coverage(args).await,
         Command::Doctor(args) => cluster::doctor(&cluster, &args).await,
         Command::Deploy(args) => cluster::deploy(&cluster, &args).await,
         Command::Load(args) => load::load(args).await,

@@ -16,6 +16,7 @@ use super::load::LoadCommandError;
 use crate::analyze::sweep::SweepError;
 use crate::analyze::CheckError;
 use crate::cluster::ClusterError;
+use crate::coverage::CoverageError;
 use crate::exit;
 use crate::prom::PromError;
 use crate::report::compare::CompareError;
@@ -120,6 +121,9 @@ pub enum CommandError {
     /// `rules sweep`.
     #[error(transparent)]
     Sweep(Box<SweepError>),
+    /// `coverage` (boxed: its error holds a sweep's).
+    #[error(transparent)]
+    Coverage(Box<CoverageError>),
     /// A duration on the command line, in a scenario's syntax.
     #[error("{option}: {source}")]
     Duration {
@@ -177,12 +181,14 @@ impl CommandError {
                 exit::INVALID
             }
             E::Sweep(e) if e.is_invalid_input() => exit::INVALID,
+            E::Coverage(e) if e.is_invalid_input() => exit::INVALID,
             E::Runtime(_)
             | E::WriteReport { .. }
             | E::WriteFile { .. }
             | E::Json(_)
             | E::Rules(_)
             | E::Sweep(_)
+            | E::Coverage(_)
             | E::Cluster(_)
             | E::Load(_) => exit::INCONCLUSIVE,
             // A report that could not be written cannot show a pass.

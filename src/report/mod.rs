@@ -3,13 +3,16 @@
 //! summary, HTML, Markdown, JUnit, CSV — is rendered from it alone, so
 //! `firedrill report report.json` re-renders them later. Also the text
 //! tables of `rules check` and `rules sweep`, and the sweep's HTML page,
-//! rendered from the analysis's data (`analyze` returns data only).
+//! rendered from the analysis's data (`analyze` returns data only); and
+//! the coverage ledger's table, HTML page and JUnit.
 
 mod check_table;
 pub mod compare;
 mod csv;
 mod html;
 mod junit;
+mod ledger;
+mod ledger_html;
 mod markdown;
 mod marks;
 pub mod merge;
@@ -19,6 +22,8 @@ pub mod terminal;
 pub mod view;
 
 pub use check_table::rules_check_table;
+pub use ledger::{ledger_junit, ledger_table};
+pub use ledger_html::ledger_html;
 pub use sweep::sweep_html;
 pub use sweep_table::sweep_table;
 

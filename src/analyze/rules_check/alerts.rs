@@ -184,7 +184,7 @@ fn known_buckets(live: &Buckets, histogram: &str, jobs: &[String]) -> Option<Kno
 }
 
 /// The values (or patterns) of the `job` matchers `expr` selects with.
-fn job_matchers(expr: &Expr) -> Vec<String> {
+pub fn job_matchers(expr: &Expr) -> Vec<String> {
     crate::rules::promql::selectors(expr)
         .into_iter()
         .flat_map(|s| s.matchers.matchers.iter())

@@ -238,7 +238,9 @@ fn page(
             ..fired
         };
     };
-    let routes: Vec<_> = label_sets(analysis, config)
+    // Recording rules are not followed here (yet): the labels are the
+    // expression's own, as before.
+    let routes: Vec<_> = label_sets(analysis, config, &Default::default())
         .iter()
         .flat_map(|labels| config.route_for(labels))
         .collect();

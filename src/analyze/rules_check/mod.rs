@@ -27,11 +27,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use alerts::{recordings, AlertAnalysis, Coverage};
+pub use alerts::{job_matchers, recordings, AlertAnalysis, Coverage};
 pub use dashboards::DashboardResult;
 pub use deadlines::{DeadlineCheck, DeadlineOutcome};
 pub use inputs::{gather, intervals, CheckOptions, Inputs, Setting, TargetSource};
-pub use routing::RoutingResult;
+pub use routing::{carried, label_sets, labels_text, source_without_equal, RoutingResult};
 
 use super::finding::{LintFinding, Severity};
 use super::timing::Intervals;
@@ -110,7 +110,8 @@ pub async fn check(options: &CheckOptions) -> Result<RulesReport, CheckError> {
     let mut findings = analysed.findings;
     let mut routes = Vec::new();
     if let Some(config) = &inputs.alertmanager {
-        let (found, routing_findings) = routing::analyse(&analysed.alerts, config);
+        let recordings = alerts::recordings(&inputs.groups, intervals.evaluation);
+        let (found, routing_findings) = routing::analyse(&analysed.alerts, config, &recordings);
         routes = found;
         findings.extend(routing_findings);
         findings.extend(silences::findings(
@@ -118,6 +119,7 @@ pub async fn check(options: &CheckOptions) -> Result<RulesReport, CheckError> {
             &analysed.alerts,
             options.scenario.as_ref(),
             config,
+            &recordings,
         ));
     }
     let mut deadlines = Vec::new();

@@ -2,16 +2,22 @@
 //! labels can take, the receiver(s) an Alertmanager configuration sends it
 //! to, by which route, and the worst-case time to the first notification
 //! (time to fire + `group_wait`; + `group_interval` when its group can
-//! already exist, because another alert shares it). Findings: an alert
-//! that reaches a receiver with no integrations, an inhibition rule whose
-//! source and target both match the same alert, a `continue: false` route
-//! that shadows a later, more specific one. (Silences: `silences`.)
+//! already exist, because another alert shares it), and what its time
+//! intervals do to it (muted always, at some times, or never). Findings: an
+//! alert that reaches a receiver with no integrations, a route muted at
+//! every moment, an inhibition rule whose source and target both match the
+//! same alert, one without `equal` (any source, anywhere, mutes every
+//! target everywhere), a `continue: false` route that shadows a later, more
+//! specific one. (Silences: `silences`.)
 //!
 //! The label sets: `alertname`, the rule's own labels, and the labels the
-//! expression's result keeps — with their value where every selector pins
-//! it (`absent(up{job="x"} == 1)` → `job="x"`). A label whose value is not
-//! known but which the routing tree or an inhibition rule matches on takes
-//! each value they name, and one value they do not (`<other>`).
+//! expression's result keeps — recording rules followed, so an alert on a
+//! series recorded by `sum(…)` carries only what the recording keeps and
+//! its rule's own labels — with their value where every selector pins it
+//! (`absent(up{job="x"} == 1)` → `job="x"`) or the recording rule sets it.
+//! A label whose value is not known but which the routing tree or an
+//! inhibition rule matches on takes each value they name, and one value
+//! they do not (`<other>`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,13 +26,14 @@ use promql_parser::parser::Expr;
 use serde::Serialize;
 
 use super::alerts::AlertAnalysis;
+use crate::analyze::condition::{recording_for, Recordings};
 use crate::analyze::finding::{LintFinding, LintId};
 use crate::analyze::timing::Bounds;
 use crate::record::Labels;
 use crate::rules::alertmanager::{
-    all_match, AlertmanagerConfig, MatchOp, Matcher, Route, RouteMatch,
+    all_match, AlertmanagerConfig, MatchOp, Matcher, Muting, Route, RouteMatch,
 };
-use crate::rules::promql::{self, Labels as Output};
+use crate::rules::promql::{self, metric_name, Labels as Output};
 
 /// A value no matcher names (a label whose value is not known).
 pub const OTHER: &str = "<other>";
@@ -46,12 +53,20 @@ pub struct RoutingResult {
     /// Another alert can share its group: the first notification may wait
     /// for the group's next flush (`group_interval`) instead.
     pub group_shared: bool,
-    /// Time to fire (the worst case over the analysed steps) plus the wait.
+    /// Time to fire (the worst case over the analysed steps) plus the wait;
+    /// none when its route is muted at every moment.
     pub first_notification: Option<Bounds>,
+    /// What the route's time intervals do (absent: nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub muted: Option<String>,
 }
 
 /// The label sets `analysis`'s alert can take.
-pub fn label_sets(analysis: &AlertAnalysis, config: &AlertmanagerConfig) -> Vec<Labels> {
+pub fn label_sets(
+    analysis: &AlertAnalysis,
+    config: &AlertmanagerConfig,
+    recordings: &Recordings,
+) -> Vec<Labels> {
     let mut known: Labels = analysis
         .labels
         .iter()
@@ -62,7 +77,7 @@ pub fn label_sets(analysis: &AlertAnalysis, config: &AlertmanagerConfig) -> Vec<
     let mut unknown = BTreeSet::new();
     let mentioned = mentioned_values(config);
     if let Ok(expr) = promql_parser::parser::parse(&analysis.expr) {
-        let (pinned, kept) = expression_labels(&expr);
+        let (pinned, kept) = expression_labels(&expr, recordings);
         for (name, value) in pinned {
             known.entry(name).or_insert(value);
         }
@@ -96,7 +111,7 @@ pub fn label_sets(analysis: &AlertAnalysis, config: &AlertmanagerConfig) -> Vec<
 }
 
 /// Labels the result carries with a known value, and which it keeps.
-fn expression_labels(expr: &Expr) -> (Labels, Output) {
+fn expression_labels(expr: &Expr, recordings: &Recordings) -> (Labels, Output) {
     let mut pinned = Labels::new();
     let mut absent = None;
     promql::walk(expr, &mut |node| {
@@ -111,7 +126,7 @@ fn expression_labels(expr: &Expr) -> (Labels, Output) {
     let kept = if absent.is_some() {
         Output::Only(BTreeSet::new())
     } else {
-        promql::output_labels(expr)
+        carried(expr, recordings, 0)
     };
     let mut names = BTreeSet::new();
     for s in &selectors {
@@ -138,7 +153,42 @@ fn expression_labels(expr: &Expr) -> (Labels, Output) {
             );
         }
     }
+    // A recording rule's own labels are on what it writes.
+    for selector in promql::selectors(expr) {
+        if let Ok(recording) = recording_for(recordings, selector) {
+            for (name, value) in &recording.labels {
+                if kept.keeps(name) && !value.contains("{{") {
+                    pinned.entry(name.clone()).or_insert_with(|| value.clone());
+                }
+            }
+        }
+    }
     (pinned, kept)
+}
+
+/// The labels `expr`'s result keeps, a recorded series carrying what its
+/// rule's expression keeps and the rule's own labels.
+pub fn carried(expr: &Expr, recordings: &Recordings, depth: u8) -> Output {
+    promql::output_labels_with(expr, &|selector| {
+        let name = metric_name(selector).unwrap_or_default();
+        if depth > 8 || !recordings.contains_key(&name) {
+            return Output::All;
+        }
+        match recording_for(recordings, selector) {
+            Ok(recording) => match carried(&recording.expr, recordings, depth + 1) {
+                Output::Only(mut kept) => {
+                    kept.extend(recording.labels.keys().cloned());
+                    Output::Only(kept)
+                }
+                Output::AllExcept(mut dropped) => {
+                    dropped.retain(|d| !recording.labels.contains_key(d));
+                    Output::AllExcept(dropped)
+                }
+                Output::All => Output::All,
+            },
+            Err(_) => Output::All,
+        }
+    })
 }
 
 /// For each label the configuration matches on, the values its `=`
@@ -174,13 +224,14 @@ pub fn labels_text(labels: &Labels) -> String {
 pub fn analyse(
     alerts: &[AlertAnalysis],
     config: &AlertmanagerConfig,
+    recordings: &Recordings,
 ) -> (Vec<RoutingResult>, Vec<LintFinding>) {
     let mut results = Vec::new();
     let mut findings = Vec::new();
     let every: Vec<(String, Labels)> = alerts
         .iter()
         .flat_map(|a| {
-            label_sets(a, config)
+            label_sets(a, config, recordings)
                 .into_iter()
                 .map(move |l| (a.alert.clone(), l))
         })
@@ -192,7 +243,7 @@ pub fn analyse(
             .iter()
             .filter_map(|t| t.firing)
             .reduce(Bounds::widest);
-        for labels in label_sets(analysis, config) {
+        for labels in label_sets(analysis, config, recordings) {
             for route in config.route_for(&labels) {
                 let shared = every.iter().any(|(name, other)| {
                     name != &analysis.alert
@@ -204,6 +255,10 @@ pub fn analyse(
                 let receiver = config.receiver(&route.receiver);
                 if receiver.is_some_and(|r| r.integrations.is_empty()) {
                     findings.push(no_integrations(analysis, &labels, &route, config));
+                }
+                let muted_always = matches!(route.muting, Muting::Always { .. });
+                if muted_always {
+                    findings.push(muted(analysis, &labels, &route, config));
                 }
                 let wait = route.group_wait.as_secs_f64();
                 let interval = route.group_interval.as_secs_f64();
@@ -217,13 +272,16 @@ pub fn analyse(
                     group_interval_seconds: interval,
                     group_shared: shared,
                     first_notification: firing
+                        .filter(|_| !muted_always)
                         .map(|b| b.plus(wait, if shared { wait.max(interval) } else { wait })),
+                    muted: (route.muting != Muting::Never).then(|| route.muting.text()),
                 });
             }
             findings.extend(self_inhibition(analysis, &labels, config));
         }
     }
     findings.extend(shadowed_routes(&config.route, &config.origin));
+    findings.extend(inhibitions_without_equal(&every, config));
     dedup(&mut findings);
     (results, findings)
 }
@@ -248,6 +306,77 @@ fn no_integrations(
             route.receiver
         ),
     )
+}
+
+fn muted(
+    analysis: &AlertAnalysis,
+    labels: &Labels,
+    route: &RouteMatch,
+    config: &AlertmanagerConfig,
+) -> LintFinding {
+    LintFinding::new(
+        LintId::AlertmanagerMutedAlways,
+        format!("{} {{{}}}", analysis.alert, labels_text(labels)),
+        config.origin.clone(),
+        format!(
+            "routed to `{}` via {}, which is {}: Alertmanager never notifies anyone of it",
+            route.receiver,
+            route.path_text(),
+            route.muting.text()
+        ),
+        "fix the time interval (or the route's mute_time_intervals / active_time_intervals) so the route is active at some time",
+    )
+}
+
+/// An alert `every` holds (by name, with one of its label sets) that the
+/// inhibition `rule`, which has no `equal`, lets mute `target`.
+pub fn source_without_equal<'a>(
+    rule: &crate::rules::alertmanager::InhibitRule,
+    target: (&str, &Labels),
+    every: &'a [(String, Labels)],
+) -> Option<&'a str> {
+    if !rule.equal.is_empty() || !all_match(&rule.target, target.1) {
+        return None;
+    }
+    every
+        .iter()
+        .find(|(name, labels)| {
+            name != target.0
+                && all_match(&rule.source, labels)
+                && !(all_match(&rule.source, target.1) && all_match(&rule.target, labels))
+        })
+        .map(|(name, _)| name.as_str())
+}
+
+/// Inhibition rules without `equal`: a source alert from any service mutes
+/// every target, everywhere.
+fn inhibitions_without_equal(
+    every: &[(String, Labels)],
+    config: &AlertmanagerConfig,
+) -> Vec<LintFinding> {
+    let mut findings = Vec::new();
+    for rule in config.inhibit_rules.iter().filter(|r| r.equal.is_empty()) {
+        let example = every.iter().find_map(|(name, labels)| {
+            source_without_equal(rule, (name, labels), every).map(|source| (source, name))
+        });
+        let example = match example {
+            Some((source, target)) => {
+                format!(" (here: whenever {source} fires, for whatever service, {target} is muted)")
+            }
+            None => String::new(),
+        };
+        findings.push(LintFinding::new(
+            LintId::AlertmanagerInhibitWithoutEqual,
+            rule.path.clone(),
+            config.origin.clone(),
+            format!(
+                "{} has no `equal`: any alert matching its source, from any service, mutes every alert matching its target everywhere{example}",
+                rule.describe()
+            ),
+            "add `equal` with the labels that say which alerts belong together (e.g. equal: [namespace, job])",
+        ));
+    }
+    findings
 }
 
 fn dedup(findings: &mut Vec<LintFinding>) {

@@ -5,6 +5,7 @@
 
 use super::alerts::AlertAnalysis;
 use super::routing::{label_sets, labels_text};
+use crate::analyze::condition::Recordings;
 use crate::analyze::finding::{LintFinding, LintId};
 use crate::plan::Plan;
 use crate::prom::alertmanager::AmSilence;
@@ -16,6 +17,7 @@ pub fn findings(
     alerts: &[AlertAnalysis],
     scenario: Option<&Plan>,
     config: &AlertmanagerConfig,
+    recordings: &Recordings,
 ) -> Vec<LintFinding> {
     let wanted: Option<Vec<&str>> = scenario.map(|p| {
         p.checks
@@ -34,7 +36,7 @@ pub fn findings(
             {
                 continue;
             }
-            let matched = label_sets(alert, config)
+            let matched = label_sets(alert, config, recordings)
                 .into_iter()
                 .find(|labels| all_match(&matchers, labels));
             if let Some(labels) = matched {

@@ -31,6 +31,9 @@ pub enum SweepError {
     /// promtool ran but said something other than its answers.
     #[error("promtool could not run the sweep's test: {output}")]
     PromtoolFailed { status: ExitStatus, output: String },
+    /// A rule failed to evaluate on the sweep's series.
+    #[error("a rule fails to evaluate on the sweep's series: {output}")]
+    RuleFailed { output: String },
     #[error("the search did not settle after 40 rounds of probes")]
     Unsettled,
     /// The sweep's own files (promtool's rules and tests) cannot be written.

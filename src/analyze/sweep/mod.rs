@@ -18,6 +18,7 @@
 //! a drill's verdicts (`stats`).
 
 mod cases;
+mod engine;
 mod error;
 mod noise;
 mod predict;
@@ -33,16 +34,22 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use cases::{Case, FaultShape};
+pub use engine::{
+    answer as ask_promtool, encode, label_value, run_files, selector_text, Alert, Answer, Feed,
+    Question, Reads, Report, Sample, Written, MARKER, PROBE,
+};
 pub use error::{NotSwept, SweepError, Unfed, Unprobeable};
 pub use noise::{ratio_condition, read_error_ratios};
 pub use predict::{annotate, predict, PredictError, Prediction, RateFrom};
+pub use promtool::{alert as promtool_alert, Markers};
 pub use results::{
     percent, AlertSweep, Computed, Engine, ModelFigures, Row, ShareBounds, SweepReport,
 };
 pub use slo::{Scores, Significance, Slo};
+pub use synth::{numerator_counts_failures, ratio_pairs, value_for};
 
 use super::rules_check::{self, CheckOptions};
-use promtool::{Reads, Subject};
+use promtool::Subject;
 use search::{Effort, Track};
 
 #[derive(Debug, Clone)]
@@ -181,11 +188,14 @@ fn subjects(targets: &[target::Target]) -> Vec<Subject> {
         .iter()
         .map(|t| {
             t.subject.clone().unwrap_or_else(|| Subject {
-                rule: t.rule.clone(),
-                recordings: Vec::new(),
+                alert: Alert {
+                    rule: t.rule.clone(),
+                    recordings: Vec::new(),
+                    reads: Reads::default(),
+                    scrape: t.intervals.scrape.as_secs_f64(),
+                    marked: false,
+                },
                 series: Vec::new(),
-                reads: Reads::default(),
-                scrape: t.intervals.scrape.as_secs_f64(),
             })
         })
         .collect()

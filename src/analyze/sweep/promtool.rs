@@ -1,103 +1,71 @@
-//! Asking Prometheus's own rule engine (`promtool test rules`) whether an
-//! alert's condition holds at given instants after a fault began.
-//!
-//! A probe is one question: for this alert, this fault, this phase, does
-//! the condition hold at case time t? Probes are answered in bulk. Every
-//! probe gets its own copy of the input series, labelled
-//! `firedrill_probe="<n>"` and shifted in time so that its instant t falls
-//! on the one evaluation promtool makes after its first (the test file's
-//! `evaluation_interval` is that far away); the rules — the alert and every
-//! recording rule it reads, in one group, recording rules first — are
-//! rewritten to keep that label through aggregations (`sum` becomes `sum by
-//! (firedrill_probe)`) and vector matching (`on(…)` gains it), so thousands
-//! of probes are one evaluation of one rule group. The alert is given no
-//! `for`: it fires at an evaluation exactly when its condition holds there;
-//! `for` and `keep_firing_for` are applied afterwards (`search`).
-//!
-//! Samples: for `rate`, `increase`, `irate`, `delta` and `idelta` over
-//! counters, only the first and last samples of each window (and the one
-//! before the last) change the result — the middle ones cancel, and the
-//! extrapolation threshold (1.1 × the mean interval) grows with fewer
-//! samples but still covers a start or end less than one scrape away
-//! (promql/functions.go `extrapolatedRate`) — so only those are written.
-//! Other functions get every sample of their windows.
+//! The sweep's questions to Prometheus's rule engine (`engine` asks
+//! them): for this alert, this fault, this phase, does the condition hold
+//! at case time t? Here: each alert rewritten so that probes stay apart
+//! (`alert`: the alert and every recording rule it reads, in one group,
+//! recording rules first, keeping the `firedrill_probe` label through
+//! aggregations (`sum` becomes `sum by (firedrill_probe)`) and vector
+//! matching (`on(…)` gains it); `absent()` and `vector()` asked per probe
+//! through a marker series when the caller allows it), and the counters a
+//! fault writes (`Feed`). The alert is given no `for`: it fires at an
+//! evaluation exactly when its condition holds there; `for` and
+//! `keep_firing_for` are applied afterwards (`search`).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, ExitStatus};
 
 use promql_parser::parser::{Expr, LabelModifier};
 
 use super::cases::{Case, Counters};
+use super::engine::{self, Alert, Answer, Feed, Question, Reads, Sample, Written, MARKER, PROBE};
 use super::error::{SweepError, Unprobeable};
 use super::synth::Series;
 use crate::analyze::condition::{recording_for, Recording, Recordings};
 use crate::rules::promql::{metric_name, walk};
-use crate::rules::{Group, RuleDef};
+use crate::rules::RuleDef;
 
-/// The label that keeps probes apart.
-pub const PROBE: &str = "firedrill_probe";
-
-/// One alert as promtool evaluates it.
+/// One alert as the sweep asks promtool about it: rewritten, and the
+/// series its ratio reads.
 #[derive(Debug, Clone)]
 pub struct Subject {
-    /// The rewritten alert (`firedrill_sweep_<n>`, no `for`).
-    pub rule: RuleDef,
-    /// The recording rules it reads, rewritten, inputs first.
-    pub recordings: Vec<RuleDef>,
+    pub alert: Alert,
     /// The series it reads, as the sweep writes them.
     pub series: Vec<Series>,
-    /// What its windows need from the samples.
-    pub reads: Reads,
-    /// Its scrape interval, seconds.
-    pub scrape: f64,
 }
 
-/// What an expression's windows read from the raw series.
-#[derive(Debug, Clone, Default)]
-pub struct Reads {
-    /// (window, offset) in seconds of every selector of a raw series (a
-    /// window of 0: an instant selector, the last sample).
-    pub ranges: Vec<(f64, f64)>,
-    /// Only first and last samples matter (counters under rate and its kin).
-    pub sparse: bool,
+/// Whether `absent()` and `vector()` may be asked per probe, through a
+/// marker series each probe gets (the sweep's counters do not need them;
+/// coverage's provocations do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Markers {
+    Refuse,
+    Allow,
 }
 
-impl Reads {
-    /// How far back the windows reach, seconds.
-    pub fn reach(&self) -> f64 {
-        self.ranges
-            .iter()
-            .map(|(w, o)| w + o)
-            .fold(0.0, f64::max)
-            // An instant selector looks back up to 5 minutes.
-            .max(300.0)
-    }
-}
-
-/// Builds the subject for `alert` (its expression parsed), with `index`
-/// naming it.
-pub fn subject(
+/// `alert` (its expression parsed) as promtool evaluates it apart from the
+/// others, named by `index`.
+pub fn alert(
     index: usize,
     alert: &RuleDef,
     expr: &Expr,
     recordings: &Recordings,
-    series: Vec<Series>,
     scrape: f64,
-) -> Result<Subject, Unprobeable> {
+    markers: Markers,
+) -> Result<Alert, Unprobeable> {
     let chain = chain(expr, recordings)?;
     let mut reads = Reads {
         sparse: true,
         ..Reads::default()
     };
     let mut rewritten = Vec::new();
+    let mut marked = false;
     for (name, recording) in &chain {
         read_windows(&recording.expr, recordings, &mut reads)?;
+        let (expr, uses) = multiplexed_with(&recording.expr, markers)?;
+        marked |= uses;
         rewritten.push(RuleDef {
             alert: None,
             record: Some(name.clone()),
-            expr: multiplexed(&recording.expr)?.to_string(),
+            expr: expr.to_string(),
             for_: None,
             keep_firing_for: None,
             labels: recording.labels.clone(),
@@ -105,21 +73,37 @@ pub fn subject(
         });
     }
     read_windows(expr, recordings, &mut reads)?;
+    let (multiplexed, uses) = multiplexed_with(expr, markers)?;
     let rule = RuleDef {
         alert: Some(format!("firedrill_sweep_{index}")),
         record: None,
-        expr: multiplexed(expr)?.to_string(),
+        expr: multiplexed.to_string(),
         for_: None,
         keep_firing_for: None,
         labels: alert.labels.clone(),
         annotations: BTreeMap::new(),
     };
-    Ok(Subject {
+    Ok(Alert {
         rule,
         recordings: rewritten,
-        series,
         reads,
         scrape,
+        marked: marked || uses,
+    })
+}
+
+/// Builds the sweep's subject for `alert`, with `index` naming it.
+pub fn subject(
+    index: usize,
+    rule: &RuleDef,
+    expr: &Expr,
+    recordings: &Recordings,
+    series: Vec<Series>,
+    scrape: f64,
+) -> Result<Subject, Unprobeable> {
+    Ok(Subject {
+        alert: alert(index, rule, expr, recordings, scrape, Markers::Refuse)?,
+        series,
     })
 }
 
@@ -214,12 +198,20 @@ fn read_windows(
     problem.map_or(Ok(()), Err)
 }
 
-/// `expr` rewritten so that each probe's series stay apart.
-pub fn multiplexed(expr: &Expr) -> Result<Expr, Unprobeable> {
+/// `expr` rewritten so that each probe's series stay apart, and whether it
+/// reads the marker.
+fn multiplexed_with(expr: &Expr, markers: Markers) -> Result<(Expr, bool), Unprobeable> {
     let mut expr = expr.clone();
-    let mut problem = None;
-    rewrite(&mut expr, &mut problem);
-    problem.map_or(Ok(expr), Err)
+    let mut rewriting = Rewriting {
+        markers,
+        problem: None,
+        marked: false,
+    };
+    rewriting.rewrite(&mut expr);
+    match rewriting.problem {
+        Some(problem) => Err(problem),
+        None => Ok((expr, rewriting.marked)),
+    }
 }
 
 fn keep_probe(modifier: &mut Option<LabelModifier>) {
@@ -238,38 +230,72 @@ fn keep_probe(modifier: &mut Option<LabelModifier>) {
     }
 }
 
-fn rewrite(expr: &mut Expr, problem: &mut Option<Unprobeable>) {
-    match expr {
-        Expr::Aggregate(a) => {
-            keep_probe(&mut a.modifier);
-            rewrite(&mut a.expr, problem);
-            if let Some(param) = &mut a.param {
-                rewrite(param, problem);
-            }
-        }
-        Expr::Binary(b) => {
-            if let Some(modifier) = &mut b.modifier {
-                if let Some(LabelModifier::Include(on)) = &mut modifier.matching {
-                    if !on.labels.iter().any(|l| l == PROBE) {
-                        on.labels.push(PROBE.to_string());
-                    }
+struct Rewriting {
+    markers: Markers,
+    problem: Option<Unprobeable>,
+    marked: bool,
+}
+
+impl Rewriting {
+    fn rewrite(&mut self, expr: &mut Expr) {
+        match expr {
+            Expr::Aggregate(a) => {
+                keep_probe(&mut a.modifier);
+                self.rewrite(&mut a.expr);
+                if let Some(param) = &mut a.param {
+                    self.rewrite(param);
                 }
             }
-            rewrite(&mut b.lhs, problem);
-            rewrite(&mut b.rhs, problem);
-        }
-        Expr::Unary(u) => rewrite(&mut u.expr, problem),
-        Expr::Paren(p) => rewrite(&mut p.expr, problem),
-        Expr::Subquery(s) => rewrite(&mut s.expr, problem),
-        Expr::Call(c) => {
-            if matches!(c.func.name, "absent" | "absent_over_time" | "scalar") {
-                *problem = Some(Unprobeable::Global(c.func.name));
+            Expr::Binary(b) => {
+                if let Some(modifier) = &mut b.modifier {
+                    if let Some(LabelModifier::Include(on)) = &mut modifier.matching {
+                        if !on.labels.iter().any(|l| l == PROBE) {
+                            on.labels.push(PROBE.to_string());
+                        }
+                    }
+                }
+                self.rewrite(&mut b.lhs);
+                self.rewrite(&mut b.rhs);
             }
-            for arg in &mut c.args.args {
-                rewrite(arg, problem);
+            Expr::Unary(u) => self.rewrite(&mut u.expr),
+            Expr::Paren(p) => self.rewrite(&mut p.expr),
+            Expr::Subquery(s) => self.rewrite(&mut s.expr),
+            Expr::Call(c) => {
+                for arg in &mut c.args.args {
+                    self.rewrite(arg);
+                }
+                let name = c.func.name;
+                if !matches!(name, "absent" | "absent_over_time" | "scalar" | "vector") {
+                    return;
+                }
+                if name == "scalar" || self.markers == Markers::Refuse {
+                    self.problem = Some(Unprobeable::Global(name));
+                    return;
+                }
+                let argument = c
+                    .args
+                    .args
+                    .first()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                // absent(x): the marker where x has no series, per probe.
+                let text = match name {
+                    "absent" => format!("({MARKER} unless on ({PROBE}) ({argument}))"),
+                    "absent_over_time" => {
+                        format!("({MARKER} unless on ({PROBE}) count_over_time({argument}))")
+                    }
+                    _ => format!("({MARKER} * 0 + ({argument}))"),
+                };
+                match promql_parser::parser::parse(&text) {
+                    Ok(parsed) => {
+                        *expr = parsed;
+                        self.marked = true;
+                    }
+                    Err(_) => self.problem = Some(Unprobeable::Global(name)),
+                }
             }
+            _ => {}
         }
-        _ => {}
     }
 }
 
@@ -299,364 +325,61 @@ pub fn answer(
     if probes.is_empty() {
         return Ok(Vec::new());
     }
-    let io = |source| SweepError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    std::fs::write(dir.join("rules.yaml"), rule_file(subjects)?).map_err(io)?;
-    let files = write_tests(subjects, probes, traffic, dir)?;
-    let run = |source| SweepError::PromtoolRun {
-        promtool: promtool.to_path_buf(),
-        source,
-    };
-    let running: Vec<std::process::Child> = files
+    let alerts: Vec<Alert> = subjects.iter().map(|s| s.alert.clone()).collect();
+    let questions: Vec<Question> = probes
         .iter()
-        .filter(|f| !f.is_empty())
-        .map(|f| {
-            Command::new(promtool)
-                .arg("test")
-                .arg("rules")
-                .args(f)
-                .current_dir(dir)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .map_err(run)
+        .map(|p| Question {
+            alert: p.subject,
+            sample: p.sample,
+            time: p.time,
+            dense: p.case.history.is_some(),
         })
-        .collect::<Result<_, _>>()?;
-    let mut fired = vec![false; probes.len()];
-    for child in running {
-        let output = child.wait_with_output().map_err(run)?;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let answers = parse_answers(&text, output.status, probes, subjects)?;
-        for (slot, answer) in fired.iter_mut().zip(answers) {
-            *slot |= answer;
-        }
-    }
-    Ok(fired)
-}
-
-/// Writes the test files for `probes` into `dir`, and returns their names
-/// split among the promtool processes to run (one per core, at most 4).
-fn write_tests(
-    subjects: &[Subject],
-    probes: &[Probe],
-    traffic: &Traffic,
-    dir: &Path,
-) -> Result<Vec<Vec<String>>, SweepError> {
-    // One test file per scrape interval and offset of the evaluation after
-    // the last sample: the test's one evaluation must fall at that offset.
-    let mut classes: BTreeMap<(u64, u64), Vec<usize>> = BTreeMap::new();
-    for (n, probe) in probes.iter().enumerate() {
-        let s = ms(subjects[probe.subject].scrape);
-        let offset = ((probe.time - probe.sample) * 1000.0).round() as i64;
-        let delta = offset.rem_euclid(s as i64) as u64;
-        classes.entry((s, delta)).or_default().push(n);
-    }
-    // promtool runs one test file after another on one core: the probes
-    // are spread over one process per core.
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 4);
-    let mut files: Vec<Vec<String>> = vec![Vec::new(); workers];
-    let mut next = 0;
-    for (i, ((s, delta), members)) in classes.iter().enumerate() {
-        let parts = if members.len() >= 200 { workers } else { 1 };
-        for (k, part) in members.chunks(members.len().div_ceil(parts)).enumerate() {
-            let name = format!("test-{i}-{k}.yaml");
-            let text = test_file(subjects, probes, part, *s, *delta, traffic);
-            std::fs::write(dir.join(&name), text).map_err(|source| SweepError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-            files[next % workers].push(name);
-            next += 1;
-        }
-    }
-    Ok(files)
-}
-
-fn ms(seconds: f64) -> u64 {
-    (seconds * 1000.0).round().max(0.0) as u64
-}
-
-fn rule_file(subjects: &[Subject]) -> Result<String, SweepError> {
-    let mut rules: Vec<RuleDef> = Vec::new();
-    for subject in subjects {
-        for recording in &subject.recordings {
-            if !rules.contains(recording) {
-                rules.push(recording.clone());
-            }
-        }
-    }
-    rules.extend(subjects.iter().map(|s| s.rule.clone()));
-    crate::rules::render_rule_file(vec![Group {
-        name: "firedrill-sweep".into(),
-        interval: None,
-        limit: None,
-        rules,
-    }])
-    .map_err(SweepError::RuleFile)
-}
-
-/// A test file for the probes `members`, whose scrape is `s` ms and whose
-/// instants fall `delta` ms after a sample.
-fn test_file(
-    subjects: &[Subject],
-    probes: &[Probe],
-    members: &[usize],
-    s: u64,
-    delta: u64,
-    traffic: &Traffic,
-) -> String {
-    let reach = members
-        .iter()
-        .map(|n| subjects[probes[*n].subject].reads.reach())
-        .fold(0.0, f64::max);
-    // The one evaluation after 0: past every window's reach.
-    let samples_before = ((reach * 1000.0) as u64).div_ceil(s) + 3;
-    let g = samples_before * s + delta;
-    let mut text = format!("rule_files: [rules.yaml]\nevaluation_interval: {g}ms\ntests:\n");
-    // Each probe's samples: (series, values), written once.
-    let written: Vec<Vec<Written>> = members
-        .iter()
-        .map(|&n| probe_series(subjects, &probes[n], n, g, s, traffic))
         .collect();
-    // promtool's engine refuses a query that loads more than 10,000 samples:
-    // probes go into test groups small enough (each group is its own
-    // database and evaluation). A query reads a window of each series.
-    let per_probe = written
-        .iter()
-        .zip(members)
-        .map(|(series, n)| {
-            let reads = &subjects[probes[*n].subject].reads;
-            series
-                .iter()
-                .map(|(_, values)| values.len().min(samples_per_window(reads, s)))
-                .sum::<usize>()
-                * 2
-        })
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let chunk = (SAMPLE_BUDGET / per_probe).max(1);
-    for (group, samples) in members.chunks(chunk).zip(written.chunks(chunk)) {
-        // One sample at 0 opens the test database there: it refuses samples
-        // more than 12 hours older than the first it is given, and promtool
-        // loads series in no fixed order, but everything at 0 first.
-        let _ = writeln!(
-            text,
-            "  - interval: {s}ms\n    input_series:\n      - series: 'firedrill_sweep_anchor'\n        values: '0'"
-        );
-        let mut alerts = BTreeSet::new();
-        for (&n, series) in group.iter().zip(samples) {
-            alerts.insert(probes[n].subject);
-            for (selector, values) in series {
-                if values.is_empty() {
-                    continue;
-                }
-                let _ = writeln!(
-                    text,
-                    "      - series: '{}'\n        values: '{}'",
-                    selector.replace('\'', "''"),
-                    encode(values)
-                );
-            }
-        }
-        text.push_str("    alert_rule_test:\n");
-        for subject in alerts {
-            let _ = writeln!(
-                text,
-                "      - eval_time: {g}ms\n        alertname: {}\n        exp_alerts: []",
-                subjects[subject].rule.alert.as_deref().unwrap_or_default()
-            );
-        }
-    }
-    text
-}
-
-/// A series as written: its selector, and its samples (group index, value).
-type Written = (String, Vec<(u64, f64)>);
-
-/// One probe's series and their samples (group indices and values).
-fn probe_series(
-    subjects: &[Subject],
-    probe: &Probe,
-    n: usize,
-    g: u64,
-    s: u64,
-    traffic: &Traffic,
-) -> Vec<Written> {
-    let subject = &subjects[probe.subject];
-    let dense = probe.case.history.is_some();
-    let indices = sample_indices(&subject.reads, g, s, dense);
-    // Case time of group sample i: i·S − G + t.
-    let case_time = |i: u64| (i * s) as f64 / 1000.0 - g as f64 / 1000.0 + probe.time;
-    let start = case_time(0);
-    let counters = Counters {
-        rate: traffic.rate,
-        case: probe.case,
+    let feed = Faults {
+        subjects,
+        probes,
+        traffic,
     };
-    subject
-        .series
-        .iter()
-        .map(|series| {
-            let values = indices
-                .iter()
-                .filter(|&&i| counters.exists(series.role, case_time(i)))
-                .map(|&i| (i, counters.value(series.role, start, case_time(i))))
-                .collect();
-            (series.selector_text((PROBE, &n.to_string())), values)
+    engine::answer(promtool, &alerts, &questions, &feed, dir)?
+        .into_iter()
+        .map(|answer| match answer {
+            Answer::Holds => Ok(true),
+            Answer::Silent => Ok(false),
+            Answer::Failed(output) => Err(SweepError::RuleFailed { output }),
         })
         .collect()
 }
 
-/// Below promtool's limit of 10,000 samples a query may load.
-const SAMPLE_BUDGET: usize = 8000;
-
-/// The most samples one series puts into one window.
-pub fn samples_per_window(reads: &Reads, s: u64) -> usize {
-    if reads.sparse {
-        3
-    } else {
-        ((reads.reach() * 1000.0) as u64 / s.max(1)) as usize + 2
-    }
+/// The counters each probe's fault writes.
+struct Faults<'a> {
+    subjects: &'a [Subject],
+    probes: &'a [Probe],
+    traffic: &'a Traffic,
 }
 
-/// The samples (group indices, every `s` ms) an evaluation at `g` ms needs.
-/// (`dense`: every sample of the reach, for a case whose series begin
-/// inside it.)
-fn sample_indices(reads: &Reads, g: u64, s: u64, dense: bool) -> Vec<u64> {
-    let last = g / s;
-    if dense || !reads.sparse {
-        let first = last.saturating_sub(((reads.reach() * 1000.0) as u64).div_ceil(s) + 2);
-        return (first..=last).collect();
-    }
-    let mut needed = BTreeSet::new();
-    for &(window, offset) in &reads.ranges {
-        let end = g as i64 - (offset * 1000.0).round() as i64;
-        let s = s as i64;
-        let last_in = end.div_euclid(s).max(0);
-        needed.insert(last_in as u64);
-        needed.insert((last_in - 1).max(0) as u64);
-        if window > 0.0 {
-            // Prometheus 2 windows are closed on the left: [end − W, end].
-            let from = end - (window * 1000.0).round() as i64;
-            let first_in = (from + s - 1).div_euclid(s).max(0);
-            needed.insert(first_in as u64);
-        }
-    }
-    needed.into_iter().collect()
-}
-
-/// promtool's expanding notation: `a+bxn` for runs of a constant step,
-/// `_xn` for n missing samples.
-fn encode(values: &[(u64, f64)]) -> String {
-    let mut tokens: Vec<String> = Vec::new();
-    let mut next = 0u64;
-    let mut k = 0;
-    while k < values.len() {
-        let (i, v) = values[k];
-        if i > next {
-            tokens.push(format!("_x{}", i - next));
-        }
-        // Extend a run of consecutive samples with one step.
-        let mut run = 1;
-        if k + 1 < values.len() && values[k + 1].0 == i + 1 {
-            let step = values[k + 1].1 - v;
-            while k + run < values.len()
-                && values[k + run].0 == i + run as u64
-                && (values[k + run].1 - values[k + run - 1].1 - step).abs()
-                    <= 1e-9 * v.abs().max(1.0)
-            {
-                run += 1;
-            }
-            if run >= 3 {
-                tokens.push(format!("{v}+{step}x{}", run - 1));
-            } else {
-                run = 1;
-                tokens.push(format!("{v}"));
-            }
-        } else {
-            tokens.push(format!("{v}"));
-        }
-        next = i + run as u64;
-        k += run;
-    }
-    tokens.join(" ")
-}
-
-/// Which probes fired, from promtool's report of the alerts it saw where
-/// none were expected. Every alert is evaluated on every probe's series;
-/// only the probe's own alert answers it.
-fn parse_answers(
-    text: &str,
-    status: ExitStatus,
-    probes: &[Probe],
-    subjects: &[Subject],
-) -> Result<Vec<bool>, SweepError> {
-    // Anything but the report of unexpected alerts is a problem with the
-    // test itself (a rule that fails to evaluate, samples refused).
-    let expected = |line: &str| {
-        let line = line.trim();
-        line.is_empty()
-            || line == "]"
-            || line == "FAILED:"
-            || line == "SUCCESS"
-            || [
-                "Unit Testing:",
-                "alertname:",
-                "exp:",
-                "got:",
-                "Labels:",
-                "Annotations:",
-            ]
+impl Feed for Faults<'_> {
+    fn written(&self, n: usize, times: &[(u64, f64)], origin: f64) -> Vec<Written> {
+        let probe = &self.probes[n];
+        // Traffic started at the group's first instant.
+        let start = origin;
+        let counters = Counters {
+            rate: self.traffic.rate,
+            case: probe.case,
+        };
+        self.subjects[probe.subject]
+            .series
             .iter()
-            .any(|p| line.starts_with(p))
-            || line
-                .strip_suffix(':')
-                .is_some_and(|n| n.parse::<usize>().is_ok())
-    };
-    let unexpected: Vec<&str> = text.lines().filter(|l| !expected(l)).take(10).collect();
-    if !unexpected.is_empty() || (!status.success() && !text.contains("FAILED")) {
-        return Err(SweepError::PromtoolFailed {
-            status,
-            output: if unexpected.is_empty() {
-                text.lines().take(10).collect::<Vec<_>>().join("\n")
-            } else {
-                unexpected.join("\n")
-            },
-        });
+            .map(|series| Written {
+                metric: series.metric.clone(),
+                labels: series.labels.clone(),
+                samples: times
+                    .iter()
+                    .filter(|(_, u)| counters.exists(series.role, *u))
+                    .map(|&(i, u)| (i, Sample::Value(counters.value(series.role, start, u))))
+                    .collect(),
+            })
+            .collect()
     }
-    let mut fired = vec![false; probes.len()];
-    let value = |line: &str, label: &str| -> Option<String> {
-        let needle = format!("{label}=\"");
-        let at = line.find(&needle)?;
-        line[at + needle.len()..]
-            .split('"')
-            .next()
-            .map(str::to_string)
-    };
-    for line in text.lines() {
-        let (Some(id), Some(alert)) = (value(line, PROBE), value(line, "alertname")) else {
-            continue;
-        };
-        let Ok(id) = id.parse::<usize>() else {
-            continue;
-        };
-        let Some(probe) = probes.get(id) else {
-            continue;
-        };
-        if subjects[probe.subject].rule.alert.as_deref() == Some(alert.as_str()) {
-            fired[id] = true;
-        }
-    }
-    Ok(fired)
 }
 
 #[cfg(test)]
@@ -670,7 +393,7 @@ mod tests {
             r#"sum(rate(x{a="b"}[5m])) / on (job) sum by (job) (rate(x[5m])) > 0.1 and max(y) without (w) > 1"#,
         )
         .unwrap();
-        let text = multiplexed(&e).unwrap().to_string();
+        let text = multiplexed_with(&e, Markers::Refuse).unwrap().0.to_string();
         assert!(
             text.contains("sum by (firedrill_probe) (rate(x{a=\"b\"}[5m]))"),
             "{text}"
@@ -678,32 +401,19 @@ mod tests {
         assert!(text.contains("on (job, firedrill_probe)"), "{text}");
         assert!(text.contains("sum by (job, firedrill_probe)"), "{text}");
         assert!(text.contains("max without (w) (y)"), "{text}");
-        assert!(multiplexed(&parse("absent(up)").unwrap()).is_err());
-    }
-
-    #[test]
-    fn the_expanding_notation_round_trips_runs_and_gaps() {
-        let values = vec![
-            (2, 1.0),
-            (3, 2.0),
-            (4, 3.0),
-            (5, 4.0),
-            (9, 10.0),
-            (10, 12.0),
-        ];
-        assert_eq!(encode(&values), "_x2 1+1x3 _x3 10 12");
-    }
-
-    #[test]
-    fn sparse_windows_keep_their_first_and_last_samples() {
-        let reads = Reads {
-            ranges: vec![(300.0, 0.0), (3600.0, 0.0)],
-            sparse: true,
-        };
-        // Evaluation at 7215 s with samples every 30 s.
-        let i = sample_indices(&reads, 7_215_000, 30_000, false);
-        // last sample ≤ 7215 s: 240 (7200 s); 5m window from 6915 s: 231;
-        // 1h window from 3615 s: 121.
-        assert_eq!(i, vec![121, 231, 239, 240]);
+        assert!(multiplexed_with(&parse("absent(up)").unwrap(), Markers::Refuse).is_err());
+        let (marked, uses) = multiplexed_with(
+            &parse(r#"absent(up{job="a"} == 1) or ((count(x) or vector(0)) < 1)"#).unwrap(),
+            Markers::Allow,
+        )
+        .unwrap();
+        let text = marked.to_string();
+        assert!(uses);
+        assert!(
+            text.contains("firedrill_probe_present unless on (firedrill_probe)"),
+            "{text}"
+        );
+        assert!(text.contains("firedrill_probe_present * 0 + (0)"), "{text}");
+        assert!(multiplexed_with(&parse("x > scalar(y)").unwrap(), Markers::Allow).is_err());
     }
 }

@@ -41,23 +41,6 @@ pub struct Series {
     pub role: Role,
 }
 
-impl Series {
-    /// `metric{a="b",…}` with `extra` added, as promtool reads it.
-    pub fn selector_text(&self, extra: (&str, &str)) -> String {
-        let mut labels: Vec<String> = self
-            .labels
-            .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-            .collect();
-        labels.push(format!("{}=\"{}\"", extra.0, escape(extra.1)));
-        format!("{}{{{}}}", self.metric, labels.join(","))
-    }
-}
-
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
 /// The (numerator, denominator) selectors of every ratio of rates in
 /// `expr`, recording rules followed.
 pub fn ratio_pairs(expr: &Expr, recordings: &Recordings) -> Vec<(VectorSelector, VectorSelector)> {
@@ -307,7 +290,7 @@ const COMMON: &[&str] = &[
 ];
 
 /// A value every matcher of `on` accepts and `not` refuses.
-fn value_for(on: &[&Matcher], not: Option<&Matcher>) -> Option<String> {
+pub fn value_for(on: &[&Matcher], not: Option<&Matcher>) -> Option<String> {
     let mut candidates: Vec<String> = Vec::new();
     for m in on.iter().copied().chain(not) {
         match &m.op {

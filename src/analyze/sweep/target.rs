@@ -131,7 +131,8 @@ fn target<'a>(
     let reach = subject
         .as_ref()
         .map(|s| {
-            s.reads
+            s.alert
+                .reads
                 .ranges
                 .iter()
                 .map(|(w, o)| w + o)

@@ -16,6 +16,7 @@
 mod matchers;
 mod rewrite;
 mod routing;
+mod time_intervals;
 
 use std::path::Path;
 use std::time::Duration;
@@ -26,6 +27,7 @@ use serde_norway::Value;
 pub use matchers::{all_match, describe, parse_matchers, MatchOp, Matcher, MatcherError};
 pub use rewrite::drill_config;
 pub use routing::{Inhibition, RouteMatch};
+pub use time_intervals::{Muting, TimeInterval, TimeSpec};
 
 use super::RulesError;
 
@@ -129,6 +131,8 @@ pub struct AlertmanagerConfig {
     pub route: Route,
     pub inhibit_rules: Vec<InhibitRule>,
     pub receivers: Vec<Receiver>,
+    /// `time_intervals` and `mute_time_intervals`, by name.
+    pub time_intervals: Vec<TimeInterval>,
 }
 
 /// How a route groups alerts.
@@ -234,6 +238,21 @@ impl AlertmanagerConfig {
 
     pub fn receiver_names(&self) -> Vec<&str> {
         self.receivers.iter().map(|r| r.name.as_str()).collect()
+    }
+
+    /// What the route at `path` is muted by (its `mute_time_intervals` and
+    /// `active_time_intervals`).
+    pub fn muting(&self, path: &str) -> Muting {
+        self.routes()
+            .into_iter()
+            .find(|r| r.path == path)
+            .map_or(Muting::Never, |r| {
+                time_intervals::muting(
+                    &self.time_intervals,
+                    &r.mute_time_intervals,
+                    &r.active_time_intervals,
+                )
+            })
     }
 
     /// Every route of the tree, depth first (root first).
@@ -356,6 +375,7 @@ fn read_config_in(value: &Value, origin: &str) -> Result<AlertmanagerConfig, Con
         route,
         inhibit_rules,
         receivers,
+        time_intervals: time_intervals::read(value)?,
     };
     for route in config.routes() {
         if config.receiver(&route.receiver).is_none() {

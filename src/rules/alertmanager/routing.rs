@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::{all_match, AlertmanagerConfig, GroupBy, InhibitRule, Route};
+use super::{all_match, AlertmanagerConfig, GroupBy, InhibitRule, Muting, Route};
 use crate::record::Labels;
 
 /// One route a label set reaches, with what decides its timing.
@@ -27,6 +27,8 @@ pub struct RouteMatch {
     /// The labels whose values make the alert's group (its group key).
     pub group_labels: Labels,
     pub muted_by_time: bool,
+    /// What its time intervals do to it.
+    pub muting: Muting,
 }
 
 impl RouteMatch {
@@ -52,6 +54,9 @@ impl AlertmanagerConfig {
         let mut found = Vec::new();
         let mut trail = Vec::new();
         match_route(&self.route, labels, &mut trail, &mut found);
+        for m in &mut found {
+            m.muting = self.muting(&m.route);
+        }
         found
     }
 
@@ -117,6 +122,7 @@ fn match_route(
             group_labels: group_labels(&route.group_by, labels),
             muted_by_time: !route.mute_time_intervals.is_empty()
                 || !route.active_time_intervals.is_empty(),
+            muting: Muting::Never,
         });
     }
     trail.pop();

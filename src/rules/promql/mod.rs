@@ -79,8 +79,16 @@ const LABEL_PRESERVING: &[&str] = &[
 
 /// The labels of `expr`'s result series.
 pub fn output_labels(expr: &Expr) -> Labels {
+    output_labels_with(expr, &|_| Labels::All)
+}
+
+/// The labels of `expr`'s result series, a selector's own being what
+/// `selected` says (a recorded series: what its rule keeps).
+pub fn output_labels_with(expr: &Expr, selected: &dyn Fn(&VectorSelector) -> Labels) -> Labels {
+    let output_labels = |e: &Expr| output_labels_with(e, selected);
     match expr {
-        Expr::VectorSelector(_) | Expr::MatrixSelector(_) => Labels::All,
+        Expr::VectorSelector(v) => selected(v),
+        Expr::MatrixSelector(m) => selected(&m.vs),
         Expr::Paren(p) => output_labels(&p.expr),
         Expr::Unary(u) => output_labels(&u.expr),
         Expr::Subquery(s) => output_labels(&s.expr),

@@ -5,6 +5,7 @@
 //! `LINTS` below:
 //!
 //! - `self_division`: `ratio/self-division`;
+//! - `bounded`: `ratio/bounded`;
 //! - `count_zero`: `count/never-zero`;
 //! - `le_dropped`: `histogram/le-dropped`;
 //! - `histogram`: `histogram/threshold-between-buckets` and
@@ -17,6 +18,7 @@
 //! gave, buckets nobody read) says so in `assumption`; it is shown but does
 //! not fail the command unless `--strict`.
 
+mod bounded;
 mod count_zero;
 mod histogram;
 mod hold;
@@ -73,6 +75,7 @@ type Lint = fn(&mut Found, &Rule, &Context);
 /// Every lint, in the order each rule's findings are gathered.
 const LINTS: &[Lint] = &[
     self_division::lint,
+    bounded::lint,
     count_zero::lint,
     le_dropped::lint,
     histogram::lint,
@@ -432,5 +435,10 @@ mod tests {
             vec!["count/never-zero"]
         );
         assert!(lint("(count(kube_node_info) or vector(0)) == 0", 60).is_empty());
+        let share = r#"sum(rate(x{code=~"5.."}[5m])) / sum(rate(x[5m]))"#;
+        assert_eq!(lint(&format!("{share} > 5"), 60), vec!["ratio/bounded"]);
+        assert!(lint(&format!("{share} * 100 > 5"), 60).is_empty());
+        assert!(lint(&format!("{share} >= 1"), 60).is_empty(), "all failing");
+        assert!(lint(&format!("{share} > 0.05"), 60).is_empty());
     }
 }

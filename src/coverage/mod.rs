@@ -1,0 +1,184 @@
+//! `firedrill coverage`: every alert proven from its own rule, with no
+//! scenario. For each alert a provocation is built from its condition —
+//! the raw series it reads, recording rules followed, a healthy state and
+//! a state that makes the condition hold, with Prometheus's rule engine as
+//! the oracle — and proven by promtool on the rule as written: silent
+//! before, firing within the timing model's bounds, with its labels and
+//! annotations, resolved after. The ledger says, per alert, proven, late,
+//! dead, noisy, unrouted, silenced or not provoked, and why; the tests can
+//! be written beside the rules for a team to commit.
+//!
+//! In stages, one file each (bottom up): `series` (what an alert reads),
+//! `levels` (the states a series can be held at, and the candidates),
+//! `timeline` (what the series read at any instant), `provoke` (the
+//! oracle: healthy state and provocation), `prepare` (an alert made ready
+//! for it), `step` (the model's bounds for a provocation), `got` and
+//! `testfile` (promtool's tests, read and written), `proof` (the promtool
+//! proof), `emit` (`--emit-tests`), `routing` (static receivers,
+//! unrouted, silenced), `live` (`--prometheus`), `ledger` (the data and the
+//! gate), `judge` (the verdicts). Rendering is `report`'s.
+//!
+//! The live proof (a real Prometheus and Alertmanager fed by a synthetic
+//! exporter) is built on this: a `Provocation` holds the series to serve
+//! and their two states, `Timeline::values` what each series reads at any
+//! instant, `Ledger` the lines it fills (`receiver`,
+//! `notified_after_seconds`); `Proof::Live` is where it plugs in.
+
+mod emit;
+mod error;
+mod got;
+mod judge;
+mod ledger;
+mod levels;
+mod live;
+mod prepare;
+mod proof;
+mod provoke;
+mod routing;
+mod series;
+mod step;
+mod testfile;
+mod timeline;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub use error::CoverageError;
+pub use got::Alerted;
+pub use ledger::{AlertLedger, Ledger, Summary, Verdict};
+pub use levels::Level;
+pub use provoke::Provocation;
+pub use series::{Kind, Role, SeriesSpec};
+pub use timeline::{Phase, Timeline};
+
+use crate::analyze::rules_check::{self, AlertAnalysis, CheckOptions};
+use crate::rules::{LoadedGroups, RuleDef};
+
+/// Which proof runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// `promtool test rules`: exact, any time span, no child process kept.
+    Promtool,
+    /// The embedded Prometheus and Alertmanager (not built yet).
+    Live,
+    /// Both.
+    Both,
+}
+
+#[derive(Debug, Clone)]
+pub struct CoverageOptions {
+    pub files: Vec<PathBuf>,
+    /// A live Prometheus: alerts already active there are noisy; selectors
+    /// matching nothing there make an alert dead in that environment.
+    pub prometheus: Option<String>,
+    /// Write the proofs as promtool tests here.
+    pub emit_tests: Option<PathBuf>,
+    pub proof: Proof,
+    /// The live proof's time compression (the promtool proof runs any span
+    /// exactly, and does not use it).
+    pub time_scale: Option<f64>,
+    pub scrape_interval: Option<Duration>,
+    pub evaluation_interval: Option<Duration>,
+}
+
+/// One alerting rule of the files, with its analysis.
+pub(crate) struct Site<'a> {
+    pub rule: &'a RuleDef,
+    pub origin: &'a str,
+    pub analysis: Option<&'a AlertAnalysis>,
+}
+
+/// Every alerting rule of `groups`, each with its analysis.
+fn sites<'a>(groups: &'a [LoadedGroups], alerts: &'a [AlertAnalysis]) -> Vec<Site<'a>> {
+    let mut found = Vec::new();
+    for loaded in groups {
+        for group in &loaded.groups {
+            for rule in &group.rules {
+                let Some(name) = &rule.alert else { continue };
+                let analysis = alerts.iter().find(|a| {
+                    &a.alert == name
+                        && a.origin == loaded.origin
+                        && a.group == group.name
+                        && a.expr == rule.expr.trim()
+                });
+                found.push(Site {
+                    rule,
+                    origin: &loaded.origin,
+                    analysis,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// Proves every alert of `options.files`, working in `workdir` (removed by
+/// the caller).
+pub async fn coverage(options: &CoverageOptions, workdir: &Path) -> Result<Ledger, CoverageError> {
+    match options.proof {
+        Proof::Promtool => {}
+        Proof::Live => return Err(CoverageError::LiveNotBuilt("live")),
+        Proof::Both => return Err(CoverageError::LiveNotBuilt("both")),
+    }
+    let started = Instant::now();
+    let check = CheckOptions {
+        files: options.files.clone(),
+        scrape_interval: options.scrape_interval,
+        evaluation_interval: options.evaluation_interval,
+        ..CheckOptions::default()
+    };
+    let inputs = rules_check::gather(&check)?;
+    let report = crate::analyze::check(&check).await?;
+    let recordings = rules_check::recordings(&inputs.groups, report.intervals.evaluation);
+    let sites = sites(&inputs.groups, &report.alerts);
+    if sites.is_empty() {
+        return Err(CoverageError::NoAlerts);
+    }
+    let promtool = crate::env::find_binary("FIREDRILL_PROMTOOL", "promtool")
+        .ok_or(CoverageError::PromtoolMissing)?;
+    let world = judge::World {
+        sites: &sites,
+        findings: &report.findings,
+        recordings: &recordings,
+        groups: &inputs.groups,
+        scrape_timeout: report.intervals.scrape_timeout,
+        alertmanager: inputs.alertmanager.as_ref(),
+    };
+    let mut judged = judge::judge(&promtool, &world, workdir)?;
+    let mut notes = report.notes.clone();
+    if let Some(url) = &options.prometheus {
+        let client = crate::prom::PromClient::new(url)?;
+        client.wait_ready(Duration::from_secs(10)).await?;
+        live::judge(&client, &mut judged.lines, &judged.selectors).await?;
+    }
+    if let Some(dir) = &options.emit_tests {
+        let emitted: Vec<emit::Emitted> = judged
+            .lines
+            .iter()
+            .zip(&sites)
+            .zip(&judged.evaluations)
+            .map(|((line, site), evaluation)| emit::Emitted {
+                line,
+                rule: site.rule,
+                evaluation: *evaluation,
+            })
+            .collect();
+        let written = emit::emit(&promtool, dir, &emitted, &inputs.groups, &recordings)?;
+        notes.push(format!(
+            "wrote {} files to {} (promtool test rules passes {} of {} test files there)",
+            written.files.len(),
+            dir.display(),
+            written.tests - written.failures.len(),
+            written.tests
+        ));
+        judged.emit_failures = written.failures;
+    }
+    let mut ledger = Ledger::new(
+        judged.lines,
+        started.elapsed().as_secs_f64(),
+        "promtool",
+        notes,
+    );
+    ledger.emit_failures = judged.emit_failures;
+    Ok(ledger)
+}

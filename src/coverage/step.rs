@@ -1,0 +1,235 @@
+//! What the timing model predicts for a provocation: the step it is (a
+//! share of failing requests, a rate past its threshold, a gauge crossing,
+//! a timestamp that stops, a target gone, …), read from the levels that
+//! change and the leaves that read them, and the model's firing bounds for
+//! that step. Where no step of the model says what the provocation does,
+//! the prediction is absent, with why.
+
+use std::time::Duration;
+
+use super::levels::Level;
+use super::provoke::Provocation;
+use super::series::{Kind, Role};
+use crate::analyze::condition::{Direction, Function, Leaf, Shape, Signal};
+use crate::analyze::timing::{self, Bounds, Intervals, Knowledge, Step};
+
+/// The model's answer for a provocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// Seconds after the provocation began (None: the model has no step
+    /// for it, or says it never fires: `why`).
+    pub firing: Option<Bounds>,
+    /// Seconds after the provocation is withdrawn until it resolves.
+    pub resolved: Option<Bounds>,
+    pub step: Option<Step>,
+    pub why: String,
+}
+
+/// What the alert's rule says besides its condition.
+pub struct Rule<'a> {
+    pub shape: Option<&'a Shape>,
+    pub hold: Duration,
+    pub keep: Duration,
+    pub intervals: Intervals,
+}
+
+/// The model's firing bounds for `provocation`.
+pub fn predict(provocation: &Provocation, rule: &Rule) -> Prediction {
+    let Some(shape) = rule.shape else {
+        return Prediction {
+            firing: None,
+            resolved: None,
+            step: None,
+            why: "the timing model does not read this condition".into(),
+        };
+    };
+    let bounds = |name: &str| {
+        provocation.series.iter().find_map(|s| match &s.kind {
+            Kind::Histogram { bounds } if s.metric.trim_end_matches("_bucket") == name => {
+                Some(bounds.clone())
+            }
+            _ => None,
+        })
+    };
+    let knowledge = Knowledge {
+        intervals: rule.intervals,
+        buckets: &bounds,
+    };
+    let steps = steps(provocation, shape);
+    for step in &steps {
+        if let Some(timing) = timing::time_to_fire(shape, *step, rule.hold, rule.keep, &knowledge) {
+            let why = match timing.firing {
+                Some(_) => format!("the timing model, for the step {}", step_text(step)),
+                None => format!(
+                    "the timing model says it never fires for the step {}: {}",
+                    step_text(step),
+                    timing.why
+                ),
+            };
+            return Prediction {
+                firing: timing.firing,
+                resolved: timing.resolved,
+                step: Some(*step),
+                why,
+            };
+        }
+    }
+    Prediction {
+        firing: None,
+        resolved: None,
+        step: None,
+        why: if steps.is_empty() {
+            "the timing model has no step for what this provocation changes".into()
+        } else {
+            format!(
+                "the timing model does not time the step {} for this condition",
+                step_text(&steps[0])
+            )
+        },
+    }
+}
+
+fn step_text(step: &Step) -> String {
+    serde_json::to_string(step).unwrap_or_default()
+}
+
+/// The steps the provocation may be, most specific first.
+fn steps(p: &Provocation, shape: &Shape) -> Vec<Step> {
+    if p.always {
+        return vec![Step::RulesLoaded];
+    }
+    let leaves = shape.leaves();
+    let mut steps = Vec::new();
+    for i in p.changed() {
+        let spec = &p.series[i];
+        let reading: Vec<&Leaf> = leaves
+            .iter()
+            .copied()
+            .filter(|l| l.metrics.contains(&spec.metric))
+            .collect();
+        let (before, after) = (p.healthy[i], p.provoking[i]);
+        for leaf in &reading {
+            steps.extend(leaf_step(p, i, leaf, before, after));
+        }
+        if after == Level::Absent {
+            steps.push(Step::TargetRemoved);
+        }
+    }
+    steps.dedup();
+    steps
+}
+
+/// The step a change of series `i` is, for one leaf reading it.
+fn leaf_step(p: &Provocation, i: usize, leaf: &Leaf, before: Level, after: Level) -> Vec<Step> {
+    let t = leaf.threshold;
+    let spec = &p.series[i];
+    match (&leaf.signal, after) {
+        (Signal::Ratio { mean: false, .. }, _) if spec.role.is_some() => {
+            failing_share(p).map(Step::ErrorShare).into_iter().collect()
+        }
+        (Signal::Ratio { mean: true, .. }, _) => {
+            mean(p).map(Step::ErrorShare).into_iter().collect()
+        }
+        (Signal::Quantile { .. }, Level::Observed { .. }) => vec![Step::SlowShare(1.0)],
+        (Signal::Rate { .. }, Level::Rate { per_second }) => {
+            let total = summed(p, &spec.metric, &p.provoking);
+            match (leaf.direction, t) {
+                (Direction::Above, Some(t)) if t > 0.0 => vec![Step::RateMultiple(total / t)],
+                (Direction::Above, Some(_)) => vec![Step::Starts],
+                (Direction::Below, Some(t)) if t > 0.0 && per_second == 0.0 => {
+                    vec![Step::FallsFrom(summed(p, &spec.metric, &p.healthy) / t)]
+                }
+                (_, Some(t)) if t == 0.0 && per_second == 0.0 => vec![Step::Stops],
+                _ => vec![],
+            }
+        }
+        (Signal::Changes { .. }, Level::Resets { .. } | Level::Flapping { .. }) => {
+            vec![Step::Starts]
+        }
+        (Signal::Up, Level::Value { .. }) => vec![Step::Crosses, Step::ScrapeFails],
+        (Signal::Absent { .. }, Level::Value { value }) if spec.metric == "up" && value == 0.0 => {
+            vec![Step::ScrapeFails]
+        }
+        (Signal::Age, Level::Frozen) => vec![Step::Stops],
+        (Signal::Deriv { .. }, Level::Slope { per_second, .. }) => match t {
+            Some(t) if t != 0.0 => vec![Step::RateMultiple(per_second / t)],
+            _ => vec![Step::Starts],
+        },
+        (Signal::PredictLinear { .. }, Level::Slope { from, per_second }) => match t {
+            Some(t) if per_second != 0.0 => vec![Step::FillsIn((t - from) / per_second)],
+            _ => vec![],
+        },
+        (
+            Signal::OverTime {
+                function: Function::AvgOverTime | Function::SumOverTime,
+                ..
+            },
+            Level::Value { value },
+        ) => match (leaf.direction, t, before) {
+            (Direction::Above, Some(t), Level::Value { value: 0.0 }) if t > 0.0 => {
+                vec![Step::RateMultiple(value / t)]
+            }
+            (Direction::Below, Some(t), Level::Value { value: was }) if t > 0.0 && value == 0.0 => {
+                vec![Step::FallsFrom(was / t)]
+            }
+            _ if spec.metric == "up" => vec![Step::ScrapeFails],
+            _ => vec![],
+        },
+        (Signal::Gauge | Signal::OverTime { .. } | Signal::Delta { .. }, Level::Value { .. }) => {
+            vec![Step::Crosses]
+        }
+        _ => vec![],
+    }
+}
+
+/// The share of failing events of a ratio's counters in the provocation
+/// (the others' own events give way to the failures').
+fn failing_share(p: &Provocation) -> Option<f64> {
+    let rate = |j: usize| match p.provoking[j] {
+        Level::Rate { per_second } => per_second,
+        _ => 0.0,
+    };
+    let (mut failing, mut all) = (0.0, 0.0);
+    for (i, spec) in p.series.iter().enumerate() {
+        let given_way: f64 = spec.replaced_by.iter().map(|&j| rate(j)).sum();
+        match spec.role {
+            Some(Role::Failures) => {
+                failing += rate(i);
+                all += rate(i);
+            }
+            Some(Role::Others) => all += (rate(i) - given_way).max(0.0),
+            None => {}
+        }
+    }
+    (all > 0.0).then(|| failing / all)
+}
+
+/// A mean (`rate(x_sum) / rate(x_count)`) in the provocation.
+fn mean(p: &Provocation) -> Option<f64> {
+    let rate_of = |suffix: &str| {
+        p.series
+            .iter()
+            .zip(&p.provoking)
+            .filter(|(s, _)| s.metric.ends_with(suffix))
+            .map(|(_, l)| match l {
+                Level::Rate { per_second } => *per_second,
+                _ => 0.0,
+            })
+            .sum::<f64>()
+    };
+    let count = rate_of("_count");
+    (count > 0.0).then(|| rate_of("_sum") / count)
+}
+
+/// The summed rate of `metric`'s series at `levels`.
+fn summed(p: &Provocation, metric: &str, levels: &[Level]) -> f64 {
+    p.series
+        .iter()
+        .zip(levels)
+        .filter(|(s, _)| s.metric == metric)
+        .map(|(_, l)| match l {
+            Level::Rate { per_second } => *per_second,
+            _ => 0.0,
+        })
+        .sum()
+}
