@@ -25,6 +25,11 @@ fn coverage(args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
     require_promtool();
     let mut all = vec!["coverage", "--json"];
     all.extend_from_slice(args);
+    // The promtool proof unless a test asks for another (the live one has
+    // tests of its own: tests/coverage_live.rs).
+    if !args.contains(&"--proof") {
+        all.extend(["--proof", "promtool"]);
+    }
     let out = firedrill_env(&all, env);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
@@ -313,7 +318,8 @@ fn exit_codes_say_proven_not_proven_bad_input_and_could_not_run() {
         "{stderr}"
     );
 
-    // The proof could not run: no promtool, or a proof not built yet.
+    // The proof could not run: no promtool, or no Prometheus for the live
+    // proof.
     let (code, _, stderr) = coverage(
         &["k8s/monitoring"],
         &[
@@ -323,9 +329,12 @@ fn exit_codes_say_proven_not_proven_bad_input_and_could_not_run() {
     );
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("promtool"), "{stderr}");
-    let (code, _, stderr) = coverage(&["k8s/monitoring", "--proof", "live"], &[]);
+    let (code, _, stderr) = coverage(
+        &["k8s/monitoring", "--proof", "live"],
+        &[("FIREDRILL_PROMETHEUS", "/nonexistent/prometheus")],
+    );
     assert_eq!(code, 3, "{stderr}");
-    assert!(stderr.contains("not built yet"), "{stderr}");
+    assert!(stderr.contains("live proof could not run"), "{stderr}");
 }
 
 #[test]
@@ -335,6 +344,8 @@ fn the_ledger_renders_as_a_table_junit_and_a_page() {
     let html = out.path().join("coverage.html");
     let run = support::firedrill(&[
         "coverage",
+        "--proof",
+        "promtool",
         &fixture("require.yaml"),
         "--scrape-interval",
         "15s",

@@ -14,6 +14,7 @@ mod bounds;
 mod cli;
 mod cluster;
 mod coverage;
+mod coverage_live;
 mod compare;
 mod demo;
 mod docs;

@@ -53,8 +53,12 @@ pub struct CoverageArgs {
     pub scrape_interval: Option<Duration>,
     #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
     pub evaluation_interval: Option<Duration>,
-    /// Which proof runs: promtool (built), live or both (not built yet).
-    #[arg(long, value_enum, default_value_t = ProofArg::Promtool)]
+    /// Which proof runs: promtool (Prometheus's rule engine, any time
+    /// span, exact), live (a real Prometheus and Alertmanager,
+    /// time-compressed, fed by firedrill's exporter), both, or auto (both
+    /// for at most 50 alerts when the binaries are installed, else
+    /// promtool).
+    #[arg(long, value_enum, default_value_t = ProofArg::Auto)]
     pub proof: ProofArg,
 }
 
@@ -63,6 +67,7 @@ pub enum ProofArg {
     Promtool,
     Live,
     Both,
+    Auto,
 }
 
 impl From<CoverageError> for CommandError {
@@ -84,6 +89,7 @@ pub async fn coverage(args: CoverageArgs) -> Result<Outcome, CommandError> {
             ProofArg::Promtool => Proof::Promtool,
             ProofArg::Live => Proof::Live,
             ProofArg::Both => Proof::Both,
+            ProofArg::Auto => Proof::Auto,
         },
         time_scale: args.time_scale,
         scrape_interval: args.scrape_interval,
@@ -105,19 +111,25 @@ pub async fn coverage(args: CoverageArgs) -> Result<Outcome, CommandError> {
             workdir.path().display()
         );
     }
-    // A signal ends the run with its files removed (the work itself runs
-    // promtool synchronously, so it is not awaited past).
+    // A signal ends the run with nothing left behind: the run is a task,
+    // aborted at its next await — the live proof's children and their
+    // directories go with it (their guards) — waited for a bounded time
+    // (promtool runs synchronously, and the abort waits for it), then the
+    // work directory is removed.
     let path = workdir.path().to_path_buf();
-    let watcher = tokio::spawn(async move {
-        super::wait_for_signal().await;
-        if !keep {
-            let _ = std::fs::remove_dir_all(&path);
+    let mut run = tokio::spawn(async move { coverage::coverage(&options, &path).await });
+    let ledger = tokio::select! {
+        joined = &mut run => joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())),
+        _ = super::wait_for_signal() => {
+            run.abort();
+            let _ = tokio::time::timeout(Duration::from_secs(20), &mut run).await;
+            if !keep {
+                let _ = std::fs::remove_dir_all(workdir.path());
+            }
+            eprintln!("\nfiredrill: coverage interrupted; nothing was proven");
+            std::process::exit(crate::exit::INCONCLUSIVE);
         }
-        eprintln!("\nfiredrill: coverage interrupted; nothing was proven");
-        std::process::exit(crate::exit::INCONCLUSIVE);
-    });
-    let ledger = coverage::coverage(&options, workdir.path()).await;
-    watcher.abort();
+    };
     drop(workdir);
     let ledger = ledger?;
     write_renderings(&args, &ledger)?;

@@ -1,6 +1,6 @@
 //! What stops a coverage run (`CoverageError`): files that cannot be read
 //! (named with their line), promtool missing or failing to run, the live
-//! proof asked for before it is built, a Prometheus that cannot be asked.
+//! proof's stack failing to start, a Prometheus that cannot be asked.
 //! An alert that cannot be provoked is never one of these: it is a verdict.
 
 use std::path::PathBuf;
@@ -30,9 +30,13 @@ pub enum CoverageError {
     /// promtool could not be run, or said something other than its answers.
     #[error(transparent)]
     Promtool(Box<SweepError>),
-    /// `--proof live` or `both`: that proof is not built yet.
-    #[error("--proof {0}: the live proof (a real Prometheus and Alertmanager fed by a synthetic exporter) is not built yet; use --proof promtool")]
-    LiveNotBuilt(&'static str),
+    /// The live proof's stack (Prometheus, Alertmanager, the exporter)
+    /// could not start or be asked.
+    #[error("the live proof could not run: {0}")]
+    Stack(#[source] Box<crate::env::EnvError>),
+    /// The live proof's rules cannot be time-scaled.
+    #[error("the live proof cannot time-scale the rules: {0}")]
+    Scale(#[from] crate::rules::GroupScaleError),
     /// Coverage's own files (tests, emitted tests) cannot be written.
     #[error("{}: {source}", .path.display())]
     Io {
@@ -51,6 +55,18 @@ impl From<SweepError> for CoverageError {
             SweepError::PromtoolMissing => CoverageError::PromtoolMissing,
             other => CoverageError::Promtool(Box::new(other)),
         }
+    }
+}
+
+impl From<crate::env::EnvError> for CoverageError {
+    fn from(error: crate::env::EnvError) -> Self {
+        CoverageError::Stack(Box::new(error))
+    }
+}
+
+impl From<crate::prom::AlertmanagerError> for CoverageError {
+    fn from(error: crate::prom::AlertmanagerError) -> Self {
+        CoverageError::Stack(Box::new(error.into()))
     }
 }
 

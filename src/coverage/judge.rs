@@ -159,9 +159,19 @@ fn ready(k: usize, site: &Site, world: &World) -> (Case, Option<Prepared>) {
     }
 }
 
-/// Test-only: shifts the model's firing bounds by this many seconds, so a
-/// test can force a `late` verdict with a model known to be wrong.
+/// Test-only: shifts the model's firing bounds by this many seconds
+/// (`600`: every alert's; `Alert=600`: that alert's), so a test can force
+/// a `late` verdict with a model known to be wrong.
 const WRONG_MODEL: &str = "FIREDRILL_COVERAGE_WRONG_MODEL";
+
+/// The shift `WRONG_MODEL` gives `alert`, if any.
+fn wrong_model(alert: &str) -> Option<f64> {
+    let text = std::env::var(WRONG_MODEL).ok()?;
+    match text.split_once('=') {
+        Some((name, shift)) => (name == alert).then(|| shift.parse().ok()).flatten(),
+        None => text.parse().ok(),
+    }
+}
 
 fn predict(site: &Site, case: &Case, p: &Provocation, world: &World) -> Prediction {
     let d = &case.details;
@@ -178,9 +188,7 @@ fn predict(site: &Site, case: &Case, p: &Provocation, world: &World) -> Predicti
             },
         },
     );
-    let shift = std::env::var(WRONG_MODEL)
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok());
+    let shift = wrong_model(site.rule.alert.as_deref().unwrap_or_default());
     if let (Some(shift), Some(b)) = (shift, prediction.firing) {
         prediction.firing = Some(b.plus(shift, shift));
         prediction.why = format!("{} (shifted by {shift}s: {WRONG_MODEL})", prediction.why);

@@ -18,11 +18,12 @@
 //! unrouted, silenced), `live` (`--prometheus`), `ledger` (the data and the
 //! gate), `judge` (the verdicts). Rendering is `report`'s.
 //!
-//! The live proof (a real Prometheus and Alertmanager fed by a synthetic
-//! exporter) is built on this: a `Provocation` holds the series to serve
-//! and their two states, `Timeline::values` what each series reads at any
-//! instant, `Ledger` the lines it fills (`receiver`,
-//! `notified_after_seconds`); `Proof::Live` is where it plugs in.
+//! The live proof (`stack`: a real Prometheus and Alertmanager fed by a
+//! synthetic exporter) runs on this: a `Provocation` holds the series to
+//! serve and their two states, `Timeline::values` what each series reads
+//! at any instant; it fills the ledger's lines (fired, `receiver`,
+//! `notified_after_seconds`, resolved) from what it saw. The promtool
+//! half always runs first: its oracle finds the provocations.
 
 mod emit;
 mod error;
@@ -36,6 +37,7 @@ mod proof;
 mod provoke;
 mod routing;
 mod series;
+mod stack;
 mod step;
 mod testfile;
 mod timeline;
@@ -59,11 +61,19 @@ use crate::rules::{LoadedGroups, RuleDef};
 pub enum Proof {
     /// `promtool test rules`: exact, any time span, no child process kept.
     Promtool,
-    /// The embedded Prometheus and Alertmanager (not built yet).
+    /// The embedded Prometheus and Alertmanager, time-compressed; the
+    /// verdict is the live run's.
     Live,
-    /// Both.
+    /// Both: proven only when both prove it.
     Both,
+    /// Both for a rule set of at most `AUTO_LIVE_MAX` alerts when
+    /// Prometheus (and Alertmanager, with a configuration) are installed;
+    /// promtool alone otherwise (a thousand alerts cannot run live).
+    Auto,
 }
+
+/// The most alerts `Proof::Auto` runs live.
+pub const AUTO_LIVE_MAX: usize = 50;
 
 #[derive(Debug, Clone)]
 pub struct CoverageOptions {
@@ -115,11 +125,6 @@ fn sites<'a>(groups: &'a [LoadedGroups], alerts: &'a [AlertAnalysis]) -> Vec<Sit
 /// Proves every alert of `options.files`, working in `workdir` (removed by
 /// the caller).
 pub async fn coverage(options: &CoverageOptions, workdir: &Path) -> Result<Ledger, CoverageError> {
-    match options.proof {
-        Proof::Promtool => {}
-        Proof::Live => return Err(CoverageError::LiveNotBuilt("live")),
-        Proof::Both => return Err(CoverageError::LiveNotBuilt("both")),
-    }
     let started = Instant::now();
     let check = CheckOptions {
         files: options.files.clone(),
@@ -152,10 +157,102 @@ pub async fn coverage(options: &CoverageOptions, workdir: &Path) -> Result<Ledge
         live::judge(&client, &mut judged.lines, &judged.selectors).await?;
     }
     if let Some(dir) = &options.emit_tests {
+        let emit = Emit {
+            promtool: &promtool,
+            dir,
+            sites: &sites,
+            groups: &inputs.groups,
+            recordings: &recordings,
+        };
+        emit.run(&mut judged, &mut notes)?;
+    }
+    let mode = live_mode(
+        options.proof,
+        sites.len(),
+        inputs.alertmanager.is_some(),
+        &mut notes,
+    );
+    if let Some(mode) = mode {
+        let input = stack::Input {
+            sites: &sites,
+            groups: &inputs.groups,
+            recordings: &recordings,
+            alertmanager: inputs.alertmanager.as_ref(),
+            scrape: report.intervals.scrape,
+            evaluation: report.intervals.evaluation,
+            scale: options
+                .time_scale
+                .unwrap_or_else(|| stack::default_scale(report.intervals.scrape)),
+            mode,
+        };
+        notes.extend(stack::prove(&input, &mut judged.lines).await?);
+    }
+    let proof = match mode {
+        None => "promtool",
+        Some(stack::Mode::Live) => "live",
+        Some(stack::Mode::Both) => "promtool and live",
+    };
+    let mut ledger = Ledger::new(judged.lines, started.elapsed().as_secs_f64(), proof, notes);
+    ledger.emit_failures = judged.emit_failures;
+    Ok(ledger)
+}
+
+/// Whether (and how) the live proof runs: `auto` runs both where the rule
+/// set is small enough and the binaries are there, and says why not
+/// otherwise.
+fn live_mode(
+    proof: Proof,
+    alerts: usize,
+    alertmanager: bool,
+    notes: &mut Vec<String>,
+) -> Option<stack::Mode> {
+    match proof {
+        Proof::Promtool => None,
+        Proof::Live => Some(stack::Mode::Live),
+        Proof::Both => Some(stack::Mode::Both),
+        Proof::Auto => {
+            let prometheus = crate::env::PROMETHEUS.find("").is_ok();
+            let am = !alertmanager || crate::env::ALERTMANAGER.find("").is_ok();
+            if alerts > AUTO_LIVE_MAX {
+                notes.push(format!("proof: promtool only ({alerts} alerts: the live proof runs for at most {AUTO_LIVE_MAX}; --proof both runs it anyway)"));
+                None
+            } else if !(prometheus && am) {
+                notes.push("proof: promtool only (Prometheus or Alertmanager is not installed for the live proof)".into());
+                None
+            } else {
+                Some(stack::Mode::Both)
+            }
+        }
+    }
+}
+
+/// `--emit-tests`: what it needs.
+struct Emit<'a> {
+    promtool: &'a Path,
+    dir: &'a Path,
+    sites: &'a [Site<'a>],
+    groups: &'a [LoadedGroups],
+    recordings: &'a crate::analyze::condition::Recordings,
+}
+
+impl Emit<'_> {
+    /// Writes the proofs as tests, runs them there, says so in `notes`.
+    fn run(
+        &self,
+        judged: &mut judge::Judged,
+        notes: &mut Vec<String>,
+    ) -> Result<(), CoverageError> {
+        let (promtool, dir, sites, groups, recordings) = (
+            self.promtool,
+            self.dir,
+            self.sites,
+            self.groups,
+            self.recordings,
+        );
         let emitted: Vec<emit::Emitted> = judged
             .lines
             .iter()
-            .zip(&sites)
+            .zip(sites)
             .zip(&judged.evaluations)
             .map(|((line, site), evaluation)| emit::Emitted {
                 line,
@@ -163,7 +260,7 @@ pub async fn coverage(options: &CoverageOptions, workdir: &Path) -> Result<Ledge
                 evaluation: *evaluation,
             })
             .collect();
-        let written = emit::emit(&promtool, dir, &emitted, &inputs.groups, &recordings)?;
+        let written = emit::emit(promtool, dir, &emitted, groups, recordings)?;
         notes.push(format!(
             "wrote {} files to {} (promtool test rules passes {} of {} test files there)",
             written.files.len(),
@@ -172,13 +269,6 @@ pub async fn coverage(options: &CoverageOptions, workdir: &Path) -> Result<Ledge
             written.tests
         ));
         judged.emit_failures = written.failures;
+        Ok(())
     }
-    let mut ledger = Ledger::new(
-        judged.lines,
-        started.elapsed().as_secs_f64(),
-        "promtool",
-        notes,
-    );
-    ledger.emit_failures = judged.emit_failures;
-    Ok(ledger)
 }

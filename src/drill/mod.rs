@@ -22,6 +22,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use clock::Clock;
+pub use receiver::Receiver;
 pub use timeline::episodes;
 
 use crate::env::Environment;

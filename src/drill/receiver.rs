@@ -45,6 +45,8 @@ struct PayloadAlert {
     starts_at: String,
     #[serde(rename = "endsAt", default)]
     ends_at: String,
+    #[serde(default)]
+    annotations: Labels,
 }
 
 #[derive(Default)]
@@ -82,6 +84,15 @@ impl Receiver {
             taken,
             stop: Some(stop),
         })
+    }
+
+    /// The notifications taken so far, in arrival order (it keeps serving).
+    pub fn taken(&self) -> Vec<Notification> {
+        self.taken
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .notifications
+            .clone()
     }
 
     /// Stops serving; the notifications in arrival order, and the requests
@@ -198,6 +209,7 @@ async fn take(
                 labels: a.labels,
                 starts_at: parse_rfc3339(&a.starts_at),
                 ends_at: parse_rfc3339(&a.ends_at),
+                annotations: a.annotations,
             })
             .collect(),
     };

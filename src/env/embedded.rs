@@ -106,6 +106,29 @@ pub async fn start(settings: &Settings<'_>, targets: ScrapeTargets) -> Result<Em
     })
 }
 
+/// A Prometheus for a caller that writes its own configuration (`{dir}`
+/// and `{port}` filled in, as for every child) and loads its own rules
+/// later (`rules.yml` in its directory, empty at start; rewrite it and
+/// `reload`): the same guard, flags and time-scaled defaults as the
+/// embedded environment's. `coverage`'s live proof runs on it.
+pub async fn start_prometheus(
+    config: &str,
+    time_scale: f64,
+) -> Result<(ChildProcess, PromClient), EnvError> {
+    let spec = ChildSpec {
+        binary: PROMETHEUS,
+        path: PROMETHEUS.find("the live proof")?,
+        files: vec![("prometheus.yml".into(), config.to_string())],
+        raw_files: vec![("rules.yml".into(), NO_RULES.into())],
+        secret_files: Vec::new(),
+        args: prometheus_args(time_scale),
+        log_name: "prometheus.log",
+    };
+    let process = ChildProcess::start(&spec).await?;
+    let client = PromClient::new(process.url())?;
+    Ok((process, client))
+}
+
 /// The intervals and the rule groups the embedded Prometheus runs with,
 /// every one divided by the time scale.
 struct ScaledRules {

@@ -18,7 +18,8 @@ mod process;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use alertmanager::WatchedAlertmanager;
+pub use alertmanager::{start_embedded as start_alertmanager, WatchedAlertmanager};
+pub use embedded::start_prometheus;
 pub use process::{
     find_binary, free_port, Binary, ChildProcess, ALERTMANAGER, ALERTMANAGER_INSTALL_HINT,
     PROMETHEUS, PROMETHEUS_INSTALL_HINT,

@@ -101,6 +101,10 @@ pub struct NotifiedAlert {
     pub starts_at: Option<f64>,
     #[serde(default)]
     pub ends_at: Option<f64>,
+    /// Its annotations as rendered (kept for `coverage`'s payload check,
+    /// not written to report.json).
+    #[serde(skip)]
+    pub annotations: Labels,
 }
 
 /// One alert (one label set) at Alertmanager.

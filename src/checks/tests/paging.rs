@@ -168,6 +168,7 @@ fn notify(o: &mut Observations, receiver: &str, at: f64, name: &str, status: &st
             labels: labels(name, "warning"),
             starts_at: Some(20.0),
             ends_at: None,
+            annotations: Default::default(),
         }],
     });
 }

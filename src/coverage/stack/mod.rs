@@ -1,0 +1,274 @@
+//! The live proof: each provoked alert run through a real Prometheus and,
+//! with an Alertmanager configuration among the files, a real
+//! Alertmanager (its routing tree as written, every integration rewritten
+//! to firedrill's own webhook receiver), time-compressed as drills are,
+//! fed by firedrill's synthetic exporter (`exporter`). In batches
+//! (`plan`): per batch, the configuration and rules are loaded, the
+//! healthy state is served until a rule evaluation after it is proven and
+//! the alerts are silent, then every provocation begins at once; each alert
+//! is watched (`watch`) until it fires, is notified (or not: why), is
+//! withdrawn, resolves. `verdict` turns what was seen into the ledger's
+//! line. Every child is owned by its guard (`env`): stopped, its directory
+//! removed, however the run ends — the caller drops this future on a
+//! signal.
+
+mod exporter;
+mod plan;
+mod verdict;
+mod watch;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use promql_parser::parser::Expr;
+
+use super::ledger::AlertLedger;
+use super::proof::chain_names;
+use super::Site;
+use crate::analyze::condition::Recordings;
+use crate::drill::{Clock, Receiver};
+use crate::env::{ChildProcess, WatchedAlertmanager};
+use crate::prom::PromClient;
+use crate::rules::alertmanager::AlertmanagerConfig;
+use crate::rules::LoadedGroups;
+use exporter::Exporter;
+use plan::Live;
+pub use verdict::Mode;
+use watch::Seen;
+
+use super::error::CoverageError;
+
+/// What the live proof needs from the promtool half.
+pub struct Input<'a> {
+    pub sites: &'a [Site<'a>],
+    pub groups: &'a [LoadedGroups],
+    pub recordings: &'a Recordings,
+    pub alertmanager: Option<&'a AlertmanagerConfig>,
+    /// Production intervals (the rules' own group intervals are kept).
+    pub scrape: Duration,
+    pub evaluation: Duration,
+    pub scale: f64,
+    pub mode: Mode,
+}
+
+/// The running stack.
+struct Stack {
+    prometheus: ChildProcess,
+    client: PromClient,
+    alertmanager: Option<WatchedAlertmanager>,
+    receiver: Option<Receiver>,
+    exporter: Exporter,
+}
+
+/// The default time scale: a scrape a second, as drills run.
+pub fn default_scale(scrape: Duration) -> f64 {
+    scrape.as_secs_f64().clamp(1.0, 60.0)
+}
+
+/// Proves `lines`' provoked alerts live; returns notes for the ledger.
+pub async fn prove(
+    input: &Input<'_>,
+    lines: &mut [AlertLedger],
+) -> Result<Vec<String>, CoverageError> {
+    let mut notes = Vec::new();
+    // Copied out: the lines are written while the alerts run.
+    let provoked: Vec<(usize, super::Provocation)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(n, l)| l.provocation.clone().map(|p| (n, p)))
+        .collect();
+    let mut lives: Vec<Live> = Vec::new();
+    for (n, p) in &provoked {
+        let (n, site, line) = (*n, &input.sites[*n], &lines[*n]);
+        if let Some(why) = plan::unservable(p) {
+            notes.push(format!("{}: not run live: {why}", line.alert));
+            continue;
+        }
+        let mut live = Live::new(n, site.rule, site.origin, p);
+        live.predicted = line.predicted;
+        live.reach = reach(&site.rule.expr, input.recordings);
+        lives.push(live);
+    }
+    for live in &mut lives {
+        live.inhibitors = verdict::static_inhibitors(&lines[live.n], lines);
+    }
+    if lives.is_empty() {
+        notes.push("live: no alert was provoked, so none ran live".into());
+        return Ok(notes);
+    }
+    let mut stack = start(input).await?;
+    let batches = plan::batches(&lives, input.alertmanager);
+    let mut seen: Vec<Option<Seen>> = (0..lines.len()).map(|_| None).collect();
+    for batch in &batches {
+        let members: Vec<&Live> = batch.iter().map(|&k| &lives[k]).collect();
+        for (live, s) in members
+            .iter()
+            .zip(run_batch(&mut stack, input, &members).await?)
+        {
+            seen[live.n] = Some(s);
+        }
+    }
+    notes.push(format!(
+        "live: {} alerts in {} batches (alerts reading what another writes, or one inhibiting another, apart), time scale {}",
+        lives.len(),
+        batches.len(),
+        input.scale
+    ));
+    for live in &lives {
+        if let Some(s) = seen[live.n].take() {
+            let line = &mut lines[live.n];
+            if let Some(note) = verdict::apply(line, live, &s, input) {
+                notes.push(note);
+            }
+        }
+    }
+    if let Some(r) = stack.receiver.take() {
+        r.finish();
+    }
+    Ok(notes)
+}
+
+/// Starts the exporter, Alertmanager (with a configuration) and
+/// Prometheus.
+async fn start(input: &Input<'_>) -> Result<Stack, CoverageError> {
+    let exporter = Exporter::start(input.scale)
+        .await
+        .map_err(|source| CoverageError::Io {
+            path: "127.0.0.1:0 (the synthetic exporter)".into(),
+            source,
+        })?;
+    let alertmanager = match input.alertmanager {
+        Some(config) => {
+            let path = config.origin.split('#').next().unwrap_or(&config.origin);
+            Some(crate::env::start_alertmanager(Some(Path::new(path)), input.scale).await?)
+        }
+        None => None,
+    };
+    let scaled = |d: Duration| crate::rules::scale_duration(d, input.scale);
+    let config = plan::prometheus_config(
+        &[],
+        &exporter.address.to_string(),
+        scaled(input.scrape),
+        scaled(input.evaluation),
+        alertmanager
+            .as_ref()
+            .and_then(WatchedAlertmanager::address)
+            .as_deref(),
+    );
+    let (prometheus, client) = crate::env::start_prometheus(&config, input.scale).await?;
+    let receiver = match alertmanager
+        .as_ref()
+        .and_then(WatchedAlertmanager::take_receiver)
+    {
+        Some(listener) => {
+            let clock = Clock::align(&client).await?;
+            let progress: Arc<dyn crate::record::Progress> = Arc::new(crate::record::Silent);
+            Some(
+                Receiver::start(listener, clock, progress).map_err(|source| CoverageError::Io {
+                    path: "the notification receiver".into(),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+    Ok(Stack {
+        prometheus,
+        client,
+        alertmanager,
+        receiver,
+        exporter,
+    })
+}
+
+/// How far back an alert's windows reach, production seconds (recording
+/// rules followed).
+fn reach(expr: &str, recordings: &Recordings) -> f64 {
+    let mut texts = vec![expr.to_string()];
+    for name in chain_names(expr, recordings) {
+        if let Some(rules) = recordings.get(&name) {
+            texts.extend(rules.iter().map(|r| r.expr.to_string()));
+        }
+    }
+    let mut longest = 0.0f64;
+    for text in texts {
+        let Ok(parsed) = promql_parser::parser::parse(&text) else {
+            continue;
+        };
+        crate::rules::promql::walk(&parsed, &mut |node| match node {
+            Expr::MatrixSelector(m) => longest = longest.max(m.range.as_secs_f64()),
+            Expr::Subquery(s) => longest = longest.max(s.range.as_secs_f64()),
+            _ => {}
+        });
+    }
+    longest
+}
+
+/// Loads one batch, holds it healthy until evaluation is proven, provokes
+/// it and watches it through.
+async fn run_batch(
+    stack: &mut Stack,
+    input: &Input<'_>,
+    members: &[&Live<'_>],
+) -> Result<Vec<Seen>, CoverageError> {
+    let scaled = |d: Duration| crate::rules::scale_duration(d, input.scale);
+    let mut read = BTreeSet::new();
+    for live in members {
+        read.extend(chain_names(&live.rule.expr, input.recordings));
+    }
+    let groups = plan::batch_groups(members, input.groups, &read, input.scale, input.evaluation)?;
+    let group_count = groups.len();
+    let rules = crate::rules::render_rule_file(groups)?;
+    let config = plan::prometheus_config(
+        members,
+        &stack.exporter.address.to_string(),
+        scaled(input.scrape),
+        scaled(input.evaluation),
+        stack
+            .alertmanager
+            .as_ref()
+            .and_then(WatchedAlertmanager::address)
+            .as_deref(),
+    )
+    .replace("{dir}", &stack.prometheus.dir().display().to_string());
+    stack.exporter.clear();
+    for live in members {
+        let p = live.provocation;
+        stack
+            .exporter
+            .add(live.n, &p.series, &p.healthy, live.targets.clone());
+    }
+    let io = |source| CoverageError::Io {
+        path: stack.prometheus.dir().to_path_buf(),
+        source,
+    };
+    stack
+        .prometheus
+        .write_file("prometheus.yml", &config)
+        .map_err(io)?;
+    stack
+        .prometheus
+        .write_file("rules.yml", &rules)
+        .map_err(io)?;
+    stack.prometheus.reload();
+    let warm = members.iter().map(|l| l.reach).fold(0.0, f64::max);
+    let target_count: usize = members.iter().map(|l| l.targets.len()).sum();
+    watch::settle(
+        &stack.client,
+        target_count,
+        group_count,
+        Duration::from_secs_f64(warm / input.scale)
+            + 2 * scaled(input.scrape.max(input.evaluation)),
+    )
+    .await?;
+    let watching = watch::Watch {
+        client: &stack.client,
+        alertmanager: stack.alertmanager.as_ref(),
+        receiver: stack.receiver.as_ref(),
+        exporter: &stack.exporter,
+        input,
+    };
+    watching.run(members).await
+}
