@@ -509,4 +509,74 @@ mod tests {
             "100ms in production, 10ms run"
         );
     }
+
+    /// The one line each kind of fault is shown with (terminal, reports).
+    #[test]
+    fn each_fault_kind_has_its_line() {
+        let phase = |fault: FaultPlan| PhasePlan {
+            name: "p".into(),
+            model: LoadModel::Idle {
+                duration: Duration::from_secs(1),
+            },
+            requests: Vec::new(),
+            fault: Some(fault),
+            timeout: Duration::from_secs(1),
+            pace: Pace::default(),
+            warm_up: false,
+        };
+        let call = crate::plan::HttpCall {
+            method: "PUT".into(),
+            url: "http://127.0.0.1:1/start".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let demo = crate::plan::DemoFaults {
+            backend_error_ratio: 0.5,
+            backend_latency: Duration::from_secs(2),
+            backend_down: true,
+            gateway_down: true,
+            memory_hog: 0.95,
+            cpu_burn: 1.0,
+        };
+        let cases = [
+            (
+                FaultPlan::Demo(demo),
+                "backend errors 50%, backend +2s, backend down, gateway down, \
+                 memory hog to 95% of the limit, CPU burn to 100% of the limit",
+            ),
+            (
+                FaultPlan::Http {
+                    start: call.clone(),
+                    restore: call,
+                },
+                "http PUT http://127.0.0.1:1/start",
+            ),
+            (
+                FaultPlan::Exec {
+                    start: vec!["touch".into(), "/tmp/x".into()],
+                    restore: Vec::new(),
+                },
+                "exec touch /tmp/x",
+            ),
+            (
+                FaultPlan::Scale {
+                    deployment: "sentiment-api".into(),
+                    namespace: None,
+                    replicas: 0,
+                },
+                "deployment sentiment-api scaled to 0",
+            ),
+            (
+                FaultPlan::DeletePods {
+                    namespace: None,
+                    selector: Some("app=sentiment-api".into()),
+                    name: None,
+                },
+                "pods app=sentiment-api deleted",
+            ),
+        ];
+        for (fault, line) in cases {
+            assert_eq!(describe_fault(&phase(fault)).as_deref(), Some(line));
+        }
+    }
 }

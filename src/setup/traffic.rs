@@ -220,3 +220,74 @@ mod body_text {
         String::deserialize(d).map(String::into_bytes)
     }
 }
+
+#[cfg(test)]
+mod fault_json_tests {
+    use super::*;
+
+    /// report.json's `plan.phases[].fault`, one of each kind, as written
+    /// before the kinds had modules of their own: old reports read back.
+    #[test]
+    fn each_fault_kind_keeps_its_json() {
+        let call = |url: &str| HttpCall {
+            method: "PUT".into(),
+            url: url.into(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: b"{}".to_vec(),
+        };
+        let cases = [
+            (
+                FaultPlan::Demo(DemoFaults {
+                    backend_error_ratio: 0.5,
+                    backend_latency: Duration::from_millis(250),
+                    memory_hog: 0.9,
+                    ..DemoFaults::default()
+                }),
+                r#"{"kind":"demo","backend_error_ratio":0.5,"backend_latency_ms":250,"backend_down":false,"gateway_down":false,"memory_hog":0.9,"cpu_burn":0.0}"#,
+            ),
+            (
+                FaultPlan::Http {
+                    start: call("http://127.0.0.1:1/start"),
+                    restore: call("http://127.0.0.1:1/stop"),
+                },
+                r#"{"kind":"http","start":{"method":"PUT","url":"http://127.0.0.1:1/start","headers":[["content-type","application/json"]],"body":"{}"},"restore":{"method":"PUT","url":"http://127.0.0.1:1/stop","headers":[["content-type","application/json"]],"body":"{}"}}"#,
+            ),
+            (
+                FaultPlan::Exec {
+                    start: vec!["touch".into(), "/tmp/x".into()],
+                    restore: vec!["rm".into(), "/tmp/x".into()],
+                },
+                r#"{"kind":"exec","start":["touch","/tmp/x"],"restore":["rm","/tmp/x"]}"#,
+            ),
+            (
+                FaultPlan::Scale {
+                    deployment: "sentiment-api".into(),
+                    namespace: None,
+                    replicas: 0,
+                },
+                r#"{"kind":"scale","deployment":"sentiment-api","namespace":null,"replicas":0}"#,
+            ),
+            (
+                FaultPlan::DeletePods {
+                    namespace: Some("ml".into()),
+                    selector: Some("app=sentiment-api".into()),
+                    name: None,
+                },
+                r#"{"kind":"delete_pods","namespace":"ml","selector":"app=sentiment-api","name":null}"#,
+            ),
+        ];
+        for (plan, json) in cases {
+            assert_eq!(serde_json::to_string(&plan).unwrap(), json);
+            assert_eq!(serde_json::from_str::<FaultPlan>(json).unwrap(), plan);
+        }
+        // A report written before the memory hog and the CPU burn.
+        let old = r#"{"kind":"demo","backend_error_ratio":0.5,"backend_latency_ms":0,"backend_down":false,"gateway_down":false}"#;
+        assert_eq!(
+            serde_json::from_str::<FaultPlan>(old).unwrap(),
+            FaultPlan::Demo(DemoFaults {
+                backend_error_ratio: 0.5,
+                ..DemoFaults::default()
+            })
+        );
+    }
+}
