@@ -240,57 +240,9 @@ fn describe_engine(stats: &crate::record::PhaseStats) -> String {
     out
 }
 
+/// The one line a phase's fault is shown with (its kind says it).
 pub fn describe_fault(phase: &PhasePlan) -> Option<String> {
-    let fault = match phase.fault.as_ref()? {
-        FaultPlan::Http { start, .. } => {
-            return Some(format!("http {} {}", start.method, start.url));
-        }
-        FaultPlan::Exec { start, .. } => return Some(format!("exec {}", start.join(" "))),
-        FaultPlan::Scale {
-            deployment,
-            replicas,
-            ..
-        } => return Some(format!("deployment {deployment} scaled to {replicas}")),
-        FaultPlan::DeletePods { selector, name, .. } => {
-            return Some(format!(
-                "pods {} deleted",
-                name.as_deref().or(selector.as_deref()).unwrap_or("?")
-            ))
-        }
-        FaultPlan::Demo(fault) => fault,
-    };
-    let mut parts = Vec::new();
-    if fault.backend_error_ratio > 0.0 {
-        parts.push(format!(
-            "backend errors {}%",
-            trim_float(fault.backend_error_ratio * 100.0)
-        ));
-    }
-    if !fault.backend_latency.is_zero() {
-        parts.push(format!(
-            "backend +{}",
-            format_duration(fault.backend_latency)
-        ));
-    }
-    if fault.backend_down {
-        parts.push("backend down".into());
-    }
-    if fault.gateway_down {
-        parts.push("gateway down".into());
-    }
-    if fault.memory_hog > 0.0 {
-        parts.push(format!(
-            "memory hog to {}% of the limit",
-            trim_float(fault.memory_hog * 100.0)
-        ));
-    }
-    if fault.cpu_burn > 0.0 {
-        parts.push(format!(
-            "CPU burn to {}% of the limit",
-            trim_float(fault.cpu_burn * 100.0)
-        ));
-    }
-    Some(parts.join(", "))
+    phase.fault.as_ref().map(FaultPlan::describe)
 }
 
 impl Progress for TerminalProgress {
@@ -545,33 +497,33 @@ mod tests {
                  memory hog to 95% of the limit, CPU burn to 100% of the limit",
             ),
             (
-                FaultPlan::Http {
+                FaultPlan::Http(crate::plan::HttpFault {
                     start: call.clone(),
                     restore: call,
-                },
+                }),
                 "http PUT http://127.0.0.1:1/start",
             ),
             (
-                FaultPlan::Exec {
+                FaultPlan::Exec(crate::plan::ExecFault {
                     start: vec!["touch".into(), "/tmp/x".into()],
                     restore: Vec::new(),
-                },
+                }),
                 "exec touch /tmp/x",
             ),
             (
-                FaultPlan::Scale {
+                FaultPlan::Kubernetes(crate::plan::Kubernetes::Scale {
                     deployment: "sentiment-api".into(),
                     namespace: None,
                     replicas: 0,
-                },
+                }),
                 "deployment sentiment-api scaled to 0",
             ),
             (
-                FaultPlan::DeletePods {
+                FaultPlan::Kubernetes(crate::plan::Kubernetes::DeletePods {
                     namespace: None,
                     selector: Some("app=sentiment-api".into()),
                     name: None,
-                },
+                }),
                 "pods app=sentiment-api deleted",
             ),
         ];

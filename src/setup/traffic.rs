@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::fault_kinds::FaultPlan;
+use crate::spec::body_text;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhasePlan {
     pub name: String,
@@ -89,81 +92,6 @@ impl Pace {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum FaultPlan {
-    /// The embedded demo gateway's faults.
-    Demo(DemoFaults),
-    /// One HTTP call starts the fault, another restores.
-    Http { start: HttpCall, restore: HttpCall },
-    /// One command starts the fault, another restores (argv, no shell).
-    Exec {
-        start: Vec<String>,
-        restore: Vec<String>,
-    },
-    /// A Deployment scaled through the Kubernetes API, restored afterwards.
-    Scale {
-        deployment: String,
-        namespace: Option<String>,
-        replicas: u32,
-    },
-    /// Pods deleted through the Kubernetes API (their controller replaces them).
-    DeletePods {
-        namespace: Option<String>,
-        selector: Option<String>,
-        name: Option<String>,
-    },
-}
-
-impl FaultPlan {
-    pub fn needs_cluster(&self) -> bool {
-        matches!(self, FaultPlan::Scale { .. } | FaultPlan::DeletePods { .. })
-    }
-}
-
-/// Faults of the embedded demo gateway. `DemoFaults::default()` is healthy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DemoFaults {
-    /// Share of backend calls that answer 500.
-    pub backend_error_ratio: f64,
-    /// Latency added to every backend call (in JSON: milliseconds).
-    #[serde(with = "millis", rename = "backend_latency_ms")]
-    pub backend_latency: Duration,
-    /// The backend stops listening: the gateway answers 503.
-    pub backend_down: bool,
-    /// The gateway stops listening.
-    pub gateway_down: bool,
-    /// Memory is taken until the demo's working set is this share of its
-    /// memory limit (0: none).
-    pub memory_hog: f64,
-    /// Threads spin until the demo's process uses this share of its CPU
-    /// limit (0: none).
-    pub cpu_burn: f64,
-}
-
-mod millis {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HttpCall {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    #[serde(with = "body_text")]
-    pub body: Vec<u8>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "model")]
 pub enum LoadModel {
     /// Requests arrive on a schedule whatever the target does: latency is
@@ -207,87 +135,4 @@ pub struct RequestTemplate {
     /// In JSON: the body as text (bodies come from YAML text, so they are UTF-8).
     #[serde(with = "body_text")]
     pub body: Vec<u8>,
-}
-
-mod body_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(body: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&String::from_utf8_lossy(body))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        String::deserialize(d).map(String::into_bytes)
-    }
-}
-
-#[cfg(test)]
-mod fault_json_tests {
-    use super::*;
-
-    /// report.json's `plan.phases[].fault`, one of each kind, as written
-    /// before the kinds had modules of their own: old reports read back.
-    #[test]
-    fn each_fault_kind_keeps_its_json() {
-        let call = |url: &str| HttpCall {
-            method: "PUT".into(),
-            url: url.into(),
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: b"{}".to_vec(),
-        };
-        let cases = [
-            (
-                FaultPlan::Demo(DemoFaults {
-                    backend_error_ratio: 0.5,
-                    backend_latency: Duration::from_millis(250),
-                    memory_hog: 0.9,
-                    ..DemoFaults::default()
-                }),
-                r#"{"kind":"demo","backend_error_ratio":0.5,"backend_latency_ms":250,"backend_down":false,"gateway_down":false,"memory_hog":0.9,"cpu_burn":0.0}"#,
-            ),
-            (
-                FaultPlan::Http {
-                    start: call("http://127.0.0.1:1/start"),
-                    restore: call("http://127.0.0.1:1/stop"),
-                },
-                r#"{"kind":"http","start":{"method":"PUT","url":"http://127.0.0.1:1/start","headers":[["content-type","application/json"]],"body":"{}"},"restore":{"method":"PUT","url":"http://127.0.0.1:1/stop","headers":[["content-type","application/json"]],"body":"{}"}}"#,
-            ),
-            (
-                FaultPlan::Exec {
-                    start: vec!["touch".into(), "/tmp/x".into()],
-                    restore: vec!["rm".into(), "/tmp/x".into()],
-                },
-                r#"{"kind":"exec","start":["touch","/tmp/x"],"restore":["rm","/tmp/x"]}"#,
-            ),
-            (
-                FaultPlan::Scale {
-                    deployment: "sentiment-api".into(),
-                    namespace: None,
-                    replicas: 0,
-                },
-                r#"{"kind":"scale","deployment":"sentiment-api","namespace":null,"replicas":0}"#,
-            ),
-            (
-                FaultPlan::DeletePods {
-                    namespace: Some("ml".into()),
-                    selector: Some("app=sentiment-api".into()),
-                    name: None,
-                },
-                r#"{"kind":"delete_pods","namespace":"ml","selector":"app=sentiment-api","name":null}"#,
-            ),
-        ];
-        for (plan, json) in cases {
-            assert_eq!(serde_json::to_string(&plan).unwrap(), json);
-            assert_eq!(serde_json::from_str::<FaultPlan>(json).unwrap(), plan);
-        }
-        // A report written before the memory hog and the CPU burn.
-        let old = r#"{"kind":"demo","backend_error_ratio":0.5,"backend_latency_ms":0,"backend_down":false,"gateway_down":false}"#;
-        assert_eq!(
-            serde_json::from_str::<FaultPlan>(old).unwrap(),
-            FaultPlan::Demo(DemoFaults {
-                backend_error_ratio: 0.5,
-                ..DemoFaults::default()
-            })
-        );
-    }
 }
