@@ -7,6 +7,12 @@
 //! - `time`: the clock, timestamps, how durations are written;
 //! - `stats`: chance — binomial tails, and what random errors do to an
 //!   alert on an error ratio (how sure a verdict is);
+//! - `spec`: how a scenario is written: units, field paths, the problems
+//!   validation finds;
+//! - `fault_kinds`: one module per fault kind (its keys, validation, plan,
+//!   the line that shows it, and its inject and undo, written against the
+//!   `Capabilities` that `faults` implements); below the plan and the
+//!   records, which hold the kinds' plans;
 //! - `setup`: the parts of a validated scenario, plain data with every unit
 //!   resolved (targets, phases, faults, `AlertRef`, anchors);
 //! - `record`: what a run observed, plain data (phases, traffic, alerts,
@@ -14,8 +20,6 @@
 //! - `secret`: credentials, never printed;
 //! - `rules`: reading rule files, Prometheus configs, dashboards, PromQL;
 //!   time-scaling rules;
-//! - `spec`: how a scenario is written: units, field paths, the problems
-//!   validation finds;
 //! - `checks`: one module per check kind (its keys, validation, plan,
 //!   judgement of the records, window rule, evidence) and the verdicts;
 //!   below the plan, which holds the kinds' plans;
@@ -23,7 +27,8 @@
 //! - `scenario`: the file format and its validation into a `plan`;
 //! - `demo`: the embedded system under test;
 //! - `prom`: the Prometheus API client; `cluster`: the Kubernetes API;
-//! - `load`: the load engine; `faults`: inject and restore;
+//! - `load`: the load engine; `faults`: what a fault can do (the
+//!   capabilities: the demo, the Kubernetes API, HTTP calls, commands);
 //! - `env`: where traffic goes and which Prometheus is watched;
 //! - `drill`: the phases on one clock, producing records;
 //! - `exit`: the exit-code contract;
@@ -40,11 +45,12 @@
 
 pub mod time;
 pub mod stats;
+pub mod spec;
+pub mod fault_kinds;
 pub mod setup;
 pub mod record;
 pub mod secret;
 pub mod rules;
-pub mod spec;
 pub mod checks;
 pub mod plan;
 pub mod scenario;

@@ -1,9 +1,9 @@
-//! The embedded demo's faults: set on the running demo, healthy again when
-//! the guard is restored or dropped.
+//! Setting the embedded demo's faults: what the plan asks, in the demo's own
+//! terms (the demo knows nothing of plans).
 
 use std::sync::Arc;
 
-use super::FaultError;
+use super::{FaultError, Stage};
 use crate::demo::{DemoStack, Faults, Limits};
 use crate::plan::{ContainerLimits, DemoFaults};
 
@@ -27,40 +27,23 @@ fn faults_of(plan: &DemoFaults) -> Faults {
     }
 }
 
-pub fn inject(stack: &Arc<DemoStack>, plan: &DemoFaults) -> Result<DemoGuard, FaultError> {
-    // Armed before the change: a half-applied switch is still undone.
-    let guard = DemoGuard {
-        stack: stack.clone(),
-        restored: false,
-    };
-    stack
-        .set_faults(&faults_of(plan))
-        .map_err(FaultError::DemoInject)?;
-    Ok(guard)
+pub fn set(
+    stack: Option<&Arc<DemoStack>>,
+    plan: &DemoFaults,
+    stage: Stage,
+) -> Result<(), FaultError> {
+    let stack = stack.ok_or(FaultError::NoDemo)?;
+    stack.set_faults(&faults_of(plan)).map_err(|e| match stage {
+        Stage::Start => FaultError::DemoInject(e),
+        Stage::Restore => FaultError::DemoRestore(e),
+    })
 }
 
-/// Restores a healthy demo when dropped.
-pub struct DemoGuard {
-    stack: Arc<DemoStack>,
-    restored: bool,
-}
-
-impl DemoGuard {
-    pub fn restore(mut self) -> Result<(), FaultError> {
-        self.restored = true;
-        self.stack
-            .set_faults(&Faults::default())
-            .map_err(FaultError::DemoRestore)
-    }
-}
-
-impl Drop for DemoGuard {
-    fn drop(&mut self) {
-        if !self.restored {
-            if let Err(e) = self.stack.set_faults(&Faults::default()) {
-                eprintln!("firedrill: could not restore the demo gateway's health: {e}");
-            }
-        }
+/// Makes the demo healthy from `Drop`: tries, and says if it could not.
+pub fn heal_from_drop(stack: Option<&Arc<DemoStack>>) {
+    let Some(stack) = stack else { return };
+    if let Err(e) = stack.set_faults(&Faults::default()) {
+        eprintln!("firedrill: could not restore the demo gateway's health: {e}");
     }
 }
 
@@ -77,5 +60,11 @@ mod tests {
             crate::plan::MAX_MEMORY_HOG_BYTES,
             crate::demo::MAX_MEMORY_HOG_BYTES
         );
+    }
+
+    /// Undoing sets the plan's healthy faults: they must be the demo's.
+    #[test]
+    fn the_plans_healthy_faults_are_the_demos() {
+        assert_eq!(faults_of(&DemoFaults::default()), Faults::default());
     }
 }

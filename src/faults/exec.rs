@@ -1,47 +1,18 @@
-//! A fault made by a command and undone by another (argv, no shell), each
-//! bounded to a minute.
+//! Running a fault's command (argv, no shell), bounded to a minute.
 
 use std::time::Duration;
 
 use super::{FaultError, Stage};
 
-pub fn inject(start: &[String], restore: &[String]) -> Result<ExecRestore, FaultError> {
-    // Armed before the start command: if it half-succeeded, the restore
-    // still runs.
-    let armed = ExecRestore {
-        command: Some(restore.to_vec()),
-    };
-    run_command(start).map_err(|source| FaultError::Command {
-        stage: Stage::Start,
-        source,
-    })?;
-    Ok(armed)
+/// Runs a fault's command at `stage`.
+pub fn run(argv: &[String], stage: Stage) -> Result<(), FaultError> {
+    run_command(argv).map_err(|source| FaultError::Command { stage, source })
 }
 
-/// The restore command of an exec fault, run by `Drop` if `restore` was not.
-pub struct ExecRestore {
-    command: Option<Vec<String>>,
-}
-
-impl ExecRestore {
-    pub fn restore(mut self) -> Result<(), FaultError> {
-        match self.command.take() {
-            Some(command) => run_command(&command).map_err(|source| FaultError::Command {
-                stage: Stage::Restore,
-                source,
-            }),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for ExecRestore {
-    fn drop(&mut self) {
-        if let Some(command) = self.command.take() {
-            if let Err(e) = run_command(&command) {
-                eprintln!("firedrill: could not restore a fault: {e}");
-            }
-        }
+/// Runs a restore command from `Drop`: tries, and says if it could not.
+pub fn restore_from_drop(argv: &[String]) {
+    if let Err(e) = run_command(argv) {
+        eprintln!("firedrill: could not restore a fault: {e}");
     }
 }
 

@@ -1,59 +1,34 @@
-//! A fault made by one HTTP call and undone by another (e.g. a chaos tool's
-//! API, or the demo gateway's admin port), each bounded to ten seconds.
+//! Making a fault's HTTP call (e.g. to a chaos tool's API, or the demo
+//! gateway's admin port), bounded to ten seconds.
 
 use std::time::Duration;
 
 use super::{FaultError, Stage};
 use crate::plan::HttpCall;
 
-pub async fn inject(start: &HttpCall, restore: &HttpCall) -> Result<HttpRestore, FaultError> {
-    // Armed before the start call: if the call half-succeeded, the restore
-    // still runs.
-    let armed = HttpRestore {
-        call: Some(restore.clone()),
-    };
-    send(start).await.map_err(|source| FaultError::Http {
-        stage: Stage::Start,
-        source,
-    })?;
-    Ok(armed)
+/// Makes a fault's call at `stage`.
+pub async fn call(call: &HttpCall, stage: Stage) -> Result<(), FaultError> {
+    send(call)
+        .await
+        .map_err(|source| FaultError::Http { stage, source })
 }
 
-/// The restore call of an HTTP fault, made by `Drop` if `restore` was not.
-pub struct HttpRestore {
-    call: Option<HttpCall>,
-}
-
-impl HttpRestore {
-    pub async fn restore(mut self) -> Result<(), FaultError> {
-        match self.call.take() {
-            Some(call) => send(&call).await.map_err(|source| FaultError::Http {
-                stage: Stage::Restore,
-                source,
-            }),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for HttpRestore {
-    fn drop(&mut self) {
-        let Some(call) = self.call.take() else { return };
-        // Drop cannot await: make the call on a thread of its own, with a
-        // small runtime, and wait for it (bounded by the call's timeout).
-        let worker = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(CallFailure::Runtime)
-                .and_then(|runtime| runtime.block_on(send(&call)))
-        });
-        match worker.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("firedrill: could not restore a fault: {e}"),
-            Err(_) => {
-                eprintln!("firedrill: could not restore a fault: the restoring thread failed")
-            }
+/// Makes a restore call from `Drop`, which cannot await: on a thread of its
+/// own, with a small runtime, waited for (bounded by the call's timeout).
+pub fn restore_from_drop(call: &HttpCall) {
+    let call = call.clone();
+    let worker = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(CallFailure::Runtime)
+            .and_then(|runtime| runtime.block_on(send(&call)))
+    });
+    match worker.join() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => eprintln!("firedrill: could not restore a fault: {e}"),
+        Err(_) => {
+            eprintln!("firedrill: could not restore a fault: the restoring thread failed")
         }
     }
 }

@@ -1,20 +1,19 @@
-//! Faults through the Kubernetes API: scaling a Deployment (restored to its
-//! original replicas — explicitly, or from `Drop` if the drill is left any
-//! other way) and deleting pods (their controller replaces them; nothing to
-//! restore).
+//! What a fault can do through the Kubernetes API: read and set a
+//! Deployment's replicas (also from `Drop`, which cannot await), and delete
+//! pods.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 
-use crate::cluster::{connect, ClusterError, ClusterHandle, ClusterOptions};
+use crate::cluster::{connect, ClusterError, ClusterOptions};
 
 fn replicas_patch(replicas: i32) -> serde_json::Value {
     serde_json::json!({ "spec": { "replicas": replicas } })
 }
 
-async fn set_replicas(
+pub async fn set_replicas(
     client: &Client,
     namespace: &str,
     deployment: &str,
@@ -38,92 +37,49 @@ async fn set_replicas(
     })
 }
 
-/// A Deployment scaled for a drill; restores its replicas.
-pub struct ScaleGuard {
-    options: ClusterOptions,
-    client: Client,
-    namespace: String,
-    deployment: String,
-    original: i32,
-    restored: bool,
-}
-
-impl ScaleGuard {
-    /// Reads the current replicas, then scales to `replicas`.
-    pub async fn scale(
-        cluster: &ClusterHandle,
-        namespace: Option<&str>,
-        deployment: &str,
-        replicas: i32,
-    ) -> Result<Self, ClusterError> {
-        let (client, options) = (&cluster.client, &cluster.options);
-        let namespace = cluster.namespace_or(namespace);
-        let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-        let scale = api.get_scale(deployment).await.map_err(|e| {
-            ClusterError::from_kube(
-                e,
-                &format!("read the scale of deployment `{deployment}` in namespace `{namespace}`"),
-                "get",
-                "deployments/scale",
-            )
-        })?;
-        let original = scale.spec.and_then(|s| s.replicas).unwrap_or(0);
-        // Armed before the change: a half-applied scale is still restored.
-        let guard = ScaleGuard {
-            options: options.clone(),
-            client: client.clone(),
-            namespace: namespace.to_string(),
-            deployment: deployment.to_string(),
-            original,
-            restored: false,
-        };
-        set_replicas(client, namespace, deployment, replicas).await?;
-        Ok(guard)
-    }
-
-    pub async fn restore(mut self) -> Result<(), super::FaultError> {
-        self.restored = true;
-        set_replicas(
-            &self.client,
-            &self.namespace,
-            &self.deployment,
-            self.original,
+/// A Deployment's replicas now.
+pub async fn replicas(
+    client: &Client,
+    namespace: &str,
+    deployment: &str,
+) -> Result<i32, ClusterError> {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let scale = api.get_scale(deployment).await.map_err(|e| {
+        ClusterError::from_kube(
+            e,
+            &format!("read the scale of deployment `{deployment}` in namespace `{namespace}`"),
+            "get",
+            "deployments/scale",
         )
-        .await
-        .map_err(super::FaultError::from)
-    }
+    })?;
+    Ok(scale.spec.and_then(|s| s.replicas).unwrap_or(0))
 }
 
-impl Drop for ScaleGuard {
-    fn drop(&mut self) {
-        if self.restored {
-            return;
-        }
-        // Drop cannot await, and a client belongs to the runtime that made it:
-        // restore with a fresh client on a thread and runtime of its own.
-        let (options, namespace, deployment, original) = (
-            self.options.clone(),
-            self.namespace.clone(),
-            self.deployment.clone(),
-            self.original,
-        );
-        let worker = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime.block_on(async {
-                let (client, _) = connect(&options).await.map_err(|e| e.to_string())?;
-                set_replicas(&client, &namespace, &deployment, original)
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        });
-        match worker.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("firedrill: could not restore the deployment's replicas: {e}"),
-            Err(_) => eprintln!("firedrill: could not restore the deployment's replicas"),
-        }
+/// Scales a Deployment back from `Drop`, which cannot await, and a client
+/// belongs to the runtime that made it: with a fresh client, on a thread
+/// and runtime of its own. Tries, and says if it could not.
+pub fn scale_from_drop(options: &ClusterOptions, namespace: &str, deployment: &str, replicas: i32) {
+    let (options, namespace, deployment) = (
+        options.clone(),
+        namespace.to_string(),
+        deployment.to_string(),
+    );
+    let worker = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            let (client, _) = connect(&options).await.map_err(|e| e.to_string())?;
+            set_replicas(&client, &namespace, &deployment, replicas)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    });
+    match worker.join() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => eprintln!("firedrill: could not restore the deployment's replicas: {e}"),
+        Err(_) => eprintln!("firedrill: could not restore the deployment's replicas"),
     }
 }
 

@@ -1,15 +1,16 @@
-//! Faults: one interface to inject a phase's fault and restore it, always —
-//! explicitly at the end of the phase (with the outcome recorded), and from
-//! `Drop` if the phase is left any other way (an error, a panic, a signal),
-//! so no fault outlives the drill.
+//! What a fault can do, done: the `Capabilities` the fault kinds
+//! (`fault_kinds`, one module each) inject and undo through — set the
+//! embedded demo's faults (`demo`), make an HTTP call (`http`), run a
+//! command (`exec`), scale a Deployment and delete pods through the
+//! Kubernetes API (`kube`) — each also from `Drop`, which cannot await.
 //!
-//! Each kind lives in its own file behind `inject`: the embedded demo's
-//! faults (`demo`), an HTTP call that starts and another that restores
-//! (`http`), a command that starts and another that restores (`exec`), and
-//! the Kubernetes API's scale and pod deletion (`kube`). Adding a kind means a
-//! file here, a variant of `FaultPlan`, and the scenario format; the drill
-//! only calls `inject` and `Injected::restore`. Knows nothing of how a drill
-//! is timed.
+//! `inject` starts a phase's fault with this environment's capabilities and
+//! returns the guard that restores it, explicitly at the end of the phase
+//! (with the outcome recorded) or from `Drop` if the phase is left any other
+//! way (an error, a panic, a signal), so no fault outlives the drill. A new
+//! kind of fault is a module in `fault_kinds`; it touches this room only if
+//! it needs a capability not here. Knows nothing of how a drill is timed,
+//! nor of which kinds of fault there are.
 
 mod demo;
 mod exec;
@@ -18,13 +19,24 @@ mod kube;
 
 use std::sync::Arc;
 
+pub use crate::fault_kinds::Stage;
 pub use demo::limits_of as demo_limits;
 pub use exec::CommandFailure;
 pub use http::CallFailure;
 
 use crate::cluster::{ClusterError, ClusterHandle};
 use crate::demo::DemoStack;
-use crate::plan::FaultPlan;
+use crate::fault_kinds::{self, Capabilities, Undo};
+use crate::plan::{DemoFaults, FaultPlan, HttpCall};
+
+/// A fault in force: `restore` undoes it and says whether that worked;
+/// dropping it without `restore` undoes it too.
+pub type Injected = fault_kinds::Injected<FaultContext>;
+
+/// Starts the fault `plan` describes, with what `context` can do.
+pub async fn inject(plan: &FaultPlan, context: &FaultContext) -> Result<Injected, FaultError> {
+    fault_kinds::inject(plan, context.clone()).await
+}
 
 /// What injecting needs from the environment, and nothing more.
 #[derive(Clone, Default)]
@@ -33,22 +45,6 @@ pub struct FaultContext {
     pub demo: Option<Arc<DemoStack>>,
     /// The Kubernetes API, when the plan uses it.
     pub cluster: Option<ClusterHandle>,
-}
-
-/// Whether a failure happened while starting the fault or while undoing it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    Start,
-    Restore,
-}
-
-impl std::fmt::Display for Stage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Stage::Start => "start",
-            Stage::Restore => "restore",
-        })
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,69 +73,71 @@ pub enum FaultError {
     Cluster(#[from] ClusterError),
 }
 
-/// A fault in force: the one guard type. `restore` undoes it and says
-/// whether that worked; dropping it without `restore` undoes it too.
-pub struct Injected(Armed);
-
-enum Armed {
-    Demo(demo::DemoGuard),
-    Http(http::HttpRestore),
-    Exec(exec::ExecRestore),
-    Scale(kube::ScaleGuard),
-    /// Deleted pods: their controller replaces them; nothing to restore.
-    Nothing,
+impl FaultContext {
+    fn cluster(&self) -> Result<&ClusterHandle, FaultError> {
+        self.cluster.as_ref().ok_or(FaultError::NoCluster)
+    }
 }
 
-/// Starts the fault `plan` describes.
-pub async fn inject(plan: &FaultPlan, context: &FaultContext) -> Result<Injected, FaultError> {
-    let armed = match plan {
-        FaultPlan::Demo(faults) => {
-            let stack = context.demo.as_ref().ok_or(FaultError::NoDemo)?;
-            Armed::Demo(demo::inject(stack, faults)?)
-        }
-        FaultPlan::Exec { start, restore } => Armed::Exec(exec::inject(start, restore)?),
-        FaultPlan::Http { start, restore } => Armed::Http(http::inject(start, restore).await?),
-        FaultPlan::Scale {
-            deployment,
-            namespace,
-            replicas,
-        } => {
-            let cluster = context.cluster.as_ref().ok_or(FaultError::NoCluster)?;
-            let replicas = i32::try_from(*replicas).unwrap_or(i32::MAX);
-            Armed::Scale(
-                kube::ScaleGuard::scale(cluster, namespace.as_deref(), deployment, replicas)
-                    .await?,
-            )
-        }
-        FaultPlan::DeletePods {
-            namespace,
-            selector,
-            name,
-        } => {
-            let cluster = context.cluster.as_ref().ok_or(FaultError::NoCluster)?;
-            let namespace = cluster.namespace_or(namespace.as_deref());
-            kube::delete_pods(
-                &cluster.client,
+impl Capabilities for FaultContext {
+    type Error = FaultError;
+
+    fn set_demo_faults(&self, faults: &DemoFaults, stage: Stage) -> Result<(), FaultError> {
+        demo::set(self.demo.as_ref(), faults, stage)
+    }
+
+    async fn call_http(&self, call: &HttpCall, stage: Stage) -> Result<(), FaultError> {
+        http::call(call, stage).await
+    }
+
+    fn run_command(&self, argv: &[String], stage: Stage) -> Result<(), FaultError> {
+        exec::run(argv, stage)
+    }
+
+    async fn replicas(&self, namespace: Option<&str>, deployment: &str) -> Result<i32, FaultError> {
+        let cluster = self.cluster()?;
+        let namespace = cluster.namespace_or(namespace);
+        Ok(kube::replicas(&cluster.client, namespace, deployment).await?)
+    }
+
+    async fn set_replicas(
+        &self,
+        namespace: Option<&str>,
+        deployment: &str,
+        replicas: i32,
+    ) -> Result<(), FaultError> {
+        let cluster = self.cluster()?;
+        let namespace = cluster.namespace_or(namespace);
+        Ok(kube::set_replicas(&cluster.client, namespace, deployment, replicas).await?)
+    }
+
+    async fn delete_pods(
+        &self,
+        namespace: Option<&str>,
+        selector: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<(), FaultError> {
+        let cluster = self.cluster()?;
+        let namespace = cluster.namespace_or(namespace);
+        kube::delete_pods(&cluster.client, namespace, selector, name).await?;
+        Ok(())
+    }
+
+    fn undo_from_drop(&self, undo: &Undo) {
+        match undo {
+            Undo::DemoHealthy => demo::heal_from_drop(self.demo.as_ref()),
+            Undo::Call(call) => http::restore_from_drop(call),
+            Undo::Command(argv) => exec::restore_from_drop(argv),
+            Undo::Replicas {
                 namespace,
-                selector.as_deref(),
-                name.as_deref(),
-            )
-            .await?;
-            Armed::Nothing
-        }
-    };
-    Ok(Injected(armed))
-}
-
-impl Injected {
-    /// Undoes the fault now and says whether that worked (`Drop` can only try).
-    pub async fn restore(self) -> Result<(), FaultError> {
-        match self.0 {
-            Armed::Demo(guard) => guard.restore(),
-            Armed::Exec(restore) => restore.restore(),
-            Armed::Http(restore) => restore.restore().await,
-            Armed::Scale(guard) => guard.restore().await,
-            Armed::Nothing => Ok(()),
+                deployment,
+                replicas,
+            } => {
+                if let Some(cluster) = &self.cluster {
+                    let namespace = cluster.namespace_or(namespace.as_deref());
+                    kube::scale_from_drop(&cluster.options, namespace, deployment, *replicas);
+                }
+            }
         }
     }
 }

@@ -240,57 +240,9 @@ fn describe_engine(stats: &crate::record::PhaseStats) -> String {
     out
 }
 
+/// The one line a phase's fault is shown with (its kind says it).
 pub fn describe_fault(phase: &PhasePlan) -> Option<String> {
-    let fault = match phase.fault.as_ref()? {
-        FaultPlan::Http { start, .. } => {
-            return Some(format!("http {} {}", start.method, start.url));
-        }
-        FaultPlan::Exec { start, .. } => return Some(format!("exec {}", start.join(" "))),
-        FaultPlan::Scale {
-            deployment,
-            replicas,
-            ..
-        } => return Some(format!("deployment {deployment} scaled to {replicas}")),
-        FaultPlan::DeletePods { selector, name, .. } => {
-            return Some(format!(
-                "pods {} deleted",
-                name.as_deref().or(selector.as_deref()).unwrap_or("?")
-            ))
-        }
-        FaultPlan::Demo(fault) => fault,
-    };
-    let mut parts = Vec::new();
-    if fault.backend_error_ratio > 0.0 {
-        parts.push(format!(
-            "backend errors {}%",
-            trim_float(fault.backend_error_ratio * 100.0)
-        ));
-    }
-    if !fault.backend_latency.is_zero() {
-        parts.push(format!(
-            "backend +{}",
-            format_duration(fault.backend_latency)
-        ));
-    }
-    if fault.backend_down {
-        parts.push("backend down".into());
-    }
-    if fault.gateway_down {
-        parts.push("gateway down".into());
-    }
-    if fault.memory_hog > 0.0 {
-        parts.push(format!(
-            "memory hog to {}% of the limit",
-            trim_float(fault.memory_hog * 100.0)
-        ));
-    }
-    if fault.cpu_burn > 0.0 {
-        parts.push(format!(
-            "CPU burn to {}% of the limit",
-            trim_float(fault.cpu_burn * 100.0)
-        ));
-    }
-    Some(parts.join(", "))
+    phase.fault.as_ref().map(FaultPlan::describe)
 }
 
 impl Progress for TerminalProgress {
@@ -508,5 +460,75 @@ mod tests {
             describe_pause(Duration::from_millis(10), Pace::new(10.0, true)),
             "100ms in production, 10ms run"
         );
+    }
+
+    /// The one line each kind of fault is shown with (terminal, reports).
+    #[test]
+    fn each_fault_kind_has_its_line() {
+        let phase = |fault: FaultPlan| PhasePlan {
+            name: "p".into(),
+            model: LoadModel::Idle {
+                duration: Duration::from_secs(1),
+            },
+            requests: Vec::new(),
+            fault: Some(fault),
+            timeout: Duration::from_secs(1),
+            pace: Pace::default(),
+            warm_up: false,
+        };
+        let call = crate::plan::HttpCall {
+            method: "PUT".into(),
+            url: "http://127.0.0.1:1/start".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let demo = crate::plan::DemoFaults {
+            backend_error_ratio: 0.5,
+            backend_latency: Duration::from_secs(2),
+            backend_down: true,
+            gateway_down: true,
+            memory_hog: 0.95,
+            cpu_burn: 1.0,
+        };
+        let cases = [
+            (
+                FaultPlan::Demo(demo),
+                "backend errors 50%, backend +2s, backend down, gateway down, \
+                 memory hog to 95% of the limit, CPU burn to 100% of the limit",
+            ),
+            (
+                FaultPlan::Http(crate::plan::HttpFault {
+                    start: call.clone(),
+                    restore: call,
+                }),
+                "http PUT http://127.0.0.1:1/start",
+            ),
+            (
+                FaultPlan::Exec(crate::plan::ExecFault {
+                    start: vec!["touch".into(), "/tmp/x".into()],
+                    restore: Vec::new(),
+                }),
+                "exec touch /tmp/x",
+            ),
+            (
+                FaultPlan::Kubernetes(crate::plan::Kubernetes::Scale {
+                    deployment: "sentiment-api".into(),
+                    namespace: None,
+                    replicas: 0,
+                }),
+                "deployment sentiment-api scaled to 0",
+            ),
+            (
+                FaultPlan::Kubernetes(crate::plan::Kubernetes::DeletePods {
+                    namespace: None,
+                    selector: Some("app=sentiment-api".into()),
+                    name: None,
+                }),
+                "pods app=sentiment-api deleted",
+            ),
+        ];
+        for (fault, line) in cases {
+            assert_eq!(describe_fault(&phase(fault)).as_deref(), Some(line));
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! These types mirror the YAML one to one (`deny_unknown_fields` everywhere, so
 //! a misspelt key is an error, not a silently ignored setting). Meaning is
 //! given to them in `validate`, which turns a `ScenarioFile` into a `Plan`.
-//! A check's keys are the check kinds' (`checks::format::CheckSpec`). See the
+//! A check's keys are the check kinds' (`checks::format::CheckSpec`); a
+//! phase's `fault:` keys are the fault kinds' (`fault_kinds::FaultSpec`). See the
 //! README's "Scenario reference" for every field.
 
 use std::collections::BTreeMap;
@@ -13,7 +14,8 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::format::CheckSpec;
-use crate::spec::units::{ByteSize, Cores, HumanDuration, Rate, Ratio};
+use crate::fault_kinds::FaultSpec;
+use crate::spec::units::{ByteSize, Cores, HumanDuration, Rate};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -321,97 +323,4 @@ pub struct MixEntrySpec {
     #[serde(default)]
     pub weight: Option<u32>,
     pub request: RequestSpec,
-}
-
-/// A fault, applied when the phase starts and restored when it ends, however
-/// it ends: either the embedded demo gateway's own faults, or an `http`
-/// action (a call to start it, a call to restore) for any other target.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct FaultSpec {
-    #[serde(default)]
-    pub http: Option<HttpFaultSpec>,
-    /// Commands (argv, no shell) that start and restore the fault.
-    #[serde(default)]
-    pub exec: Option<ExecFaultSpec>,
-    #[serde(default)]
-    pub kubernetes: Option<KubeFaultSpec>,
-    /// This share of backend calls answers 500 (the gateway passes it on).
-    #[serde(default)]
-    pub backend_error_ratio: Option<Ratio>,
-    /// Added to every backend call.
-    #[serde(default)]
-    pub backend_latency: Option<HumanDuration>,
-    /// The model backend stops listening: the gateway answers 503 and its
-    /// scrape target goes down.
-    #[serde(default)]
-    pub backend_down: Option<bool>,
-    /// The gateway itself stops listening (connections refused, scrape fails).
-    #[serde(default)]
-    pub gateway_down: Option<bool>,
-    /// Memory is taken until the demo's working set is this share of its
-    /// memory limit.
-    #[serde(default)]
-    pub memory_hog: Option<Ratio>,
-    /// Threads spin until the demo's process uses this share of its CPU limit.
-    #[serde(default)]
-    pub cpu_burn: Option<Ratio>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ExecFaultSpec {
-    pub start: Vec<String>,
-    pub restore: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct KubeFaultSpec {
-    #[serde(default)]
-    pub scale: Option<ScaleSpec>,
-    #[serde(default)]
-    pub delete_pod: Option<DeletePodSpec>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ScaleSpec {
-    pub deployment: String,
-    pub replicas: u32,
-    #[serde(default)]
-    pub namespace: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct DeletePodSpec {
-    /// A label selector, e.g. `app=sentiment-api`.
-    #[serde(default)]
-    pub selector: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub namespace: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct HttpFaultSpec {
-    pub start: HttpCallSpec,
-    pub restore: HttpCallSpec,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct HttpCallSpec {
-    #[serde(default)]
-    pub method: Option<String>,
-    pub url: String,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    #[serde(default)]
-    pub json: Option<serde_json::Value>,
-    #[serde(default)]
-    pub body: Option<String>,
 }

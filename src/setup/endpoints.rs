@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::fault_kinds::ContainerLimits;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum TargetPlan {
@@ -32,28 +34,6 @@ pub enum TargetPlan {
         tls: TlsPlan,
     },
 }
-
-/// The embedded demo's container limits, as a pod spec's `resources.limits`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ContainerLimits {
-    pub memory_bytes: u64,
-    /// CPU cores (`500m` is 0.5).
-    pub cpu_cores: f64,
-}
-
-impl Default for ContainerLimits {
-    /// The demo's own defaults (`demo::Limits`): 512 MiB and one core.
-    fn default() -> Self {
-        ContainerLimits {
-            memory_bytes: 512 << 20,
-            cpu_cores: 1.0,
-        }
-    }
-}
-
-/// The most memory a hog may take (`demo::MAX_MEMORY_HOG_BYTES`, which the
-/// demo holds itself to; validation refuses more before anything runs).
-pub const MAX_MEMORY_HOG_BYTES: u64 = 1 << 30;
 
 /// A Kubernetes Service: its name, its namespace (None: the configuration's
 /// default namespace) and which of its ports (None: its only port, or the

@@ -15,7 +15,11 @@ use std::time::Duration;
 
 pub use path::{FieldPath, Segment};
 pub use problems::{FieldProblem, Validator};
-pub use written::{OneOrMany, ScalarText};
+pub use written::{body_text, OneOrMany, ScalarText};
+
+/// Header names that carry credentials: they belong in `auth`, read from the
+/// environment or a file, because the scenario text is copied into reports.
+pub const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "x-api-key"];
 
 /// A Prometheus metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`).
 pub fn is_metric_name(name: &str) -> bool {

@@ -1,7 +1,7 @@
 //! Values whose meaning depends on the key beside them: a scalar kept as
 //! text until the check's kind is known (`below: 500ms` or `below: 1%`), and
 //! a name or a list of names (`source: client` or `source: [client,
-//! prometheus]`).
+//! prometheus]`); and a body kept as text in a plan's JSON.
 
 use std::fmt;
 
@@ -61,5 +61,19 @@ impl<'de> Deserialize<'de> for OneOrMany {
             }
         }
         d.deserialize_any(ListVisitor)
+    }
+}
+
+/// A body in a plan's JSON: as text (bodies come from YAML text, so they are
+/// UTF-8).
+pub mod body_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(body: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&String::from_utf8_lossy(body))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        String::deserialize(d).map(String::into_bytes)
     }
 }

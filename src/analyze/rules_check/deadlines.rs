@@ -17,7 +17,7 @@ use crate::analyze::condition::{
 use crate::analyze::finding::{LintFinding, LintId, Severity};
 use crate::analyze::timing::{self, Bounds, Intervals, Knowledge, Step};
 use crate::demo::{container, BACKEND_JOB, GATEWAY_JOB};
-use crate::plan::{Anchor, CheckKind, DemoFaults, FaultPlan, Plan, Source};
+use crate::plan::{Anchor, CheckKind, DemoFaults, FaultPlan, Kubernetes, Plan, Source};
 use crate::rules::alertmanager::AlertmanagerConfig;
 use crate::rules::promql::{self, BinaryOp};
 use crate::time::format_duration_secs;
@@ -108,14 +108,14 @@ fn step_for(fault: Option<&FaultPlan>, shape: &Shape, expr: &str) -> Option<Step
             .primaries()
             .iter()
             .find_map(|leaf| stress_step(f, leaf)),
-        FaultPlan::Scale {
+        FaultPlan::Kubernetes(Kubernetes::Scale {
             deployment,
             replicas: 0,
             ..
-        } if (has(SignalKind::Up) || has(SignalKind::Absent)) && watches_job(deployment) => {
+        }) if (has(SignalKind::Up) || has(SignalKind::Absent)) && watches_job(deployment) => {
             Some(Step::TargetRemoved)
         }
-        FaultPlan::Scale { replicas: 0, .. } if has(SignalKind::Ratio) => {
+        FaultPlan::Kubernetes(Kubernetes::Scale { replicas: 0, .. }) if has(SignalKind::Ratio) => {
             Some(Step::ErrorShare(1.0))
         }
         _ => None,

@@ -8,11 +8,6 @@ use crate::plan::{AuthRef, SecretSource, TlsPlan};
 use crate::scenario::format::{AuthSpec, TlsSpec};
 use crate::spec::{FieldPath, Validator};
 
-/// Header names that carry credentials: they belong in `auth`, read from the
-/// environment or a file, because the scenario text is copied into reports.
-pub(super) const CREDENTIAL_HEADERS: &[&str] =
-    &["authorization", "proxy-authorization", "x-api-key"];
-
 fn secret_source(
     v: &mut Validator,
     path: &FieldPath,

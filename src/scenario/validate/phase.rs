@@ -4,15 +4,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{check_count, MAX_MIX_WEIGHT, MAX_PHASE_DURATION, MAX_RATE, MAX_REQUESTS, MAX_TIMEOUT};
+use crate::fault_kinds::{self, Setting};
 use crate::plan::{
-    ContainerLimits, DemoFaults, FaultPlan, HttpCall, LoadModel, Pace, PhasePlan, RateShape,
-    RequestTemplate, WeightedRequest,
+    ContainerLimits, LoadModel, Pace, PhasePlan, RateShape, RequestTemplate, WeightedRequest,
 };
-use crate::scenario::format::{
-    ExecFaultSpec, FaultSpec, HttpCallSpec, KubeFaultSpec, MixEntrySpec, PhaseSpec, RateSpec,
-    RequestSpec,
-};
-use crate::spec::{scaled, FieldPath, Validator};
+use crate::scenario::format::{MixEntrySpec, PhaseSpec, RateSpec, RequestSpec};
+use crate::spec::{scaled, FieldPath, Validator, CREDENTIAL_HEADERS};
 use crate::time::{format_duration, trim_float};
 
 pub(super) struct PhaseContext<'a> {
@@ -53,10 +50,14 @@ pub(super) fn validate_phase(
     }
     let model = validate_model(v, spec, path, context);
     let requests = validate_requests(v, spec, model.as_ref(), path, context);
+    let setting = Setting {
+        embedded: context.embedded.as_ref(),
+        max_timeout: MAX_TIMEOUT,
+    };
     let fault = spec
         .fault
         .as_ref()
-        .and_then(|f| validate_fault(v, f, &path.key("fault"), context.embedded.as_ref()));
+        .and_then(|f| fault_kinds::validate(f, &path.key("fault"), &setting, v));
 
     let warm_up = spec.warm_up.unwrap_or(false);
     if warm_up && matches!(model, Some(LoadModel::Idle { .. })) {
@@ -425,7 +426,7 @@ fn request_headers(
         headers.insert(name.to_ascii_lowercase(), value.clone());
     }
     for name in headers.keys() {
-        if super::access::CREDENTIAL_HEADERS.contains(&name.as_str()) {
+        if CREDENTIAL_HEADERS.contains(&name.as_str()) {
             v.problem(
                 path.key("headers").key(name),
                 format!(
@@ -448,206 +449,4 @@ fn request_headers(
         }
     }
     headers
-}
-
-fn validate_fault(
-    v: &mut Validator,
-    spec: &FaultSpec,
-    path: &FieldPath,
-    embedded: Option<&ContainerLimits>,
-) -> Option<FaultPlan> {
-    let actions = [
-        spec.http.is_some(),
-        spec.exec.is_some(),
-        spec.kubernetes.is_some(),
-    ];
-    let demo_keys = FaultSpec {
-        http: None,
-        exec: None,
-        kubernetes: None,
-        ..spec.clone()
-    } != FaultSpec::default();
-    if actions.iter().filter(|a| **a).count() + usize::from(demo_keys) > 1 {
-        v.problem(
-            path.clone(),
-            "choose one kind of fault: the demo gateway's, `http`, `exec` or `kubernetes`",
-        );
-        return None;
-    }
-    if let Some(exec) = &spec.exec {
-        return Some(exec_fault(v, exec, path));
-    }
-    if let Some(kube) = &spec.kubernetes {
-        return kubernetes_fault(v, kube, path);
-    }
-    if let Some(http) = &spec.http {
-        let start = validate_call(v, &http.start, &path.key("http").key("start"));
-        let restore = validate_call(v, &http.restore, &path.key("http").key("restore"));
-        return Some(FaultPlan::Http {
-            start: start?,
-            restore: restore?,
-        });
-    }
-    demo_fault(v, spec, path, embedded)
-}
-
-/// Commands (argv, no shell) that start and restore the fault.
-fn exec_fault(v: &mut Validator, exec: &ExecFaultSpec, path: &FieldPath) -> FaultPlan {
-    for (field, argv) in [("start", &exec.start), ("restore", &exec.restore)] {
-        if argv.is_empty() || argv[0].trim().is_empty() {
-            v.problem(
-                path.key("exec").key(field),
-                "give the command as a list: [program, arg, ...] (no shell)",
-            );
-        }
-    }
-    FaultPlan::Exec {
-        start: exec.start.clone(),
-        restore: exec.restore.clone(),
-    }
-}
-
-/// A Deployment scaled, or pods deleted, through the Kubernetes API.
-fn kubernetes_fault(
-    v: &mut Validator,
-    kube: &KubeFaultSpec,
-    path: &FieldPath,
-) -> Option<FaultPlan> {
-    match (&kube.scale, &kube.delete_pod) {
-        (Some(scale), None) => Some(FaultPlan::Scale {
-            deployment: scale.deployment.clone(),
-            namespace: scale.namespace.clone(),
-            replicas: scale.replicas,
-        }),
-        (None, Some(delete)) => {
-            if delete.selector.is_some() == delete.name.is_some() {
-                v.problem(
-                    path.key("kubernetes").key("delete_pod"),
-                    "give the pods as a `selector` (e.g. app=sentiment-api) or a `name`",
-                );
-                return None;
-            }
-            Some(FaultPlan::DeletePods {
-                namespace: delete.namespace.clone(),
-                selector: delete.selector.clone(),
-                name: delete.name.clone(),
-            })
-        }
-        _ => {
-            v.problem(
-                path.key("kubernetes"),
-                "a kubernetes fault is one of `scale` or `delete_pod`",
-            );
-            None
-        }
-    }
-}
-
-/// The embedded demo gateway's own faults.
-fn demo_fault(
-    v: &mut Validator,
-    spec: &FaultSpec,
-    path: &FieldPath,
-    embedded: Option<&ContainerLimits>,
-) -> Option<FaultPlan> {
-    let Some(limits) = embedded else {
-        v.problem(
-            path.clone(),
-            "these faults are injected into the embedded demo gateway; with a `base_url` \
-             target, give an `http` fault (a call that starts it and one that restores)",
-        );
-        return None;
-    };
-    if *spec == FaultSpec::default() {
-        v.problem(
-            path.clone(),
-            "an empty fault: set backend_error_ratio, backend_latency, backend_down, \
-             gateway_down, memory_hog, cpu_burn or http",
-        );
-        return None;
-    }
-    if let Some(latency) = spec.backend_latency {
-        if latency.0 > MAX_TIMEOUT {
-            v.problem(
-                path.key("backend_latency"),
-                format!(
-                    "backend_latency is at most {}",
-                    format_duration(MAX_TIMEOUT)
-                ),
-            );
-            return None;
-        }
-    }
-    let before = v.count();
-    let (memory_hog, cpu_burn) = super::resources::validate_stress(v, spec, path, limits);
-    if v.count() > before {
-        return None;
-    }
-    Some(FaultPlan::Demo(DemoFaults {
-        backend_error_ratio: spec.backend_error_ratio.map(|r| r.0).unwrap_or(0.0),
-        backend_latency: spec.backend_latency.map(|d| d.0).unwrap_or_default(),
-        backend_down: spec.backend_down.unwrap_or(false),
-        gateway_down: spec.gateway_down.unwrap_or(false),
-        memory_hog,
-        cpu_burn,
-    }))
-}
-
-fn validate_call(v: &mut Validator, spec: &HttpCallSpec, path: &FieldPath) -> Option<HttpCall> {
-    let before = v.count();
-    let rest = spec
-        .url
-        .strip_prefix("http://")
-        .or_else(|| spec.url.strip_prefix("https://"));
-    if rest.is_none_or(|r| r.is_empty() || r.starts_with('/') || r.contains('@')) {
-        v.problem(
-            path.key("url"),
-            format!(
-                "`{}` must be a full http(s) URL without credentials in it",
-                spec.url
-            ),
-        );
-    }
-    let has_body = spec.json.is_some() || spec.body.is_some();
-    let method = spec
-        .method
-        .clone()
-        .unwrap_or_else(|| if has_body { "POST" } else { "GET" }.to_string());
-    if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
-        v.problem(
-            path.key("method"),
-            format!("method `{method}` must be an upper-case HTTP method like PUT or DELETE"),
-        );
-    }
-    let mut headers: Vec<(String, String)> = spec
-        .headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-        .collect();
-    for (name, _) in &headers {
-        if super::access::CREDENTIAL_HEADERS.contains(&name.as_str()) {
-            v.problem(
-                path.key("headers").key(name),
-                format!("`{name}` carries credentials, which would be copied into every report"),
-            );
-        }
-    }
-    let body = match (&spec.json, &spec.body) {
-        (Some(_), Some(_)) => {
-            v.problem(path.clone(), "choose one: `json` or `body`");
-            Vec::new()
-        }
-        (Some(json), None) => {
-            headers.push(("content-type".into(), "application/json".into()));
-            serde_json::to_vec(json).unwrap_or_default()
-        }
-        (None, Some(body)) => body.clone().into_bytes(),
-        (None, None) => Vec::new(),
-    };
-    (v.count() == before).then(|| HttpCall {
-        method,
-        url: spec.url.clone(),
-        headers,
-        body,
-    })
 }
