@@ -142,9 +142,7 @@ fn keys_are_read_as_serde_derives_them() {
         .unwrap_err()
         .to_string();
     assert!(
-        unknown.starts_with(
-            "unknown field `backend_dwn`, expected one of `backend_error_ratio`"
-        ),
+        unknown.starts_with("unknown field `backend_dwn`, expected one of `backend_error_ratio`"),
         "{unknown}"
     );
     let bad = serde_norway::from_str::<FaultSpec>("{ memory_hog: -5% }")
