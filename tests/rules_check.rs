@@ -429,12 +429,14 @@ fn measured_time_to_fire_lies_within_the_computed_bounds() {
             .unwrap()
             * scale;
         eprintln!("{alert}: measured {measured:.1}s, computed {best:.1}s–{worst:.1}s");
+        // Give or take one compressed scrape either way: the drill's clock
+        // and Prometheus's are read a few ms apart, and on a loaded machine
+        // an evaluation runs late (118.5s against a worst case of 117.0s,
+        // seen beside a full test suite: 0.15s of the compressed clock).
         assert!(
-            measured <= worst,
+            measured <= worst + 1.5,
             "{alert}: fired after {measured:.1}s, worse than the computed {worst:.1}s: {verdict:#}"
         );
-        // Not below the best case either, give or take one compressed scrape
-        // (the drill's clock and Prometheus's are read a few ms apart).
         assert!(
             measured >= best - 1.5,
             "{alert}: fired after {measured:.1}s, sooner than the computed {best:.1}s: {verdict:#}"
