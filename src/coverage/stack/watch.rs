@@ -281,7 +281,9 @@ impl Watch<'_> {
             }
             Step::Withdrawn { until } if now > until => Step::Done,
             Step::Resolved { until } => {
-                seen.resolved_notified = self.notification(live, poll, "resolved").map(|n| n.at);
+                seen.resolved_notified = self
+                    .notification(live, poll, "resolved", seen.t1.unwrap_or(seen.t0))
+                    .map(|n| n.at);
                 if seen.resolved_notified.is_some() || now > until {
                     Step::Done
                 } else {
@@ -300,22 +302,29 @@ impl Watch<'_> {
         }
     }
 
-    fn notification(&self, live: &Live, poll: &Poll, status: &str) -> Option<Notified> {
-        poll.notifications.iter().find_map(|n| {
-            n.alerts
-                .iter()
-                .find(|a| a.status == status && live.owns(&a.labels))
-                .map(|a| Notified {
-                    at: n.received_at,
-                    receiver: n.receiver.clone(),
-                    annotations: a.annotations.clone(),
-                })
-        })
+    /// The first notification of `live` with `status` received at `since`
+    /// or later: the receiver keeps every notification of the run, and an
+    /// alert may have been paged before — as another alert's inhibitor, in
+    /// an earlier batch — which says nothing of this provocation.
+    fn notification(&self, live: &Live, poll: &Poll, status: &str, since: f64) -> Option<Notified> {
+        poll.notifications
+            .iter()
+            .filter(|n| n.received_at >= since)
+            .find_map(|n| {
+                n.alerts
+                    .iter()
+                    .find(|a| a.status == status && live.owns(&a.labels))
+                    .map(|a| Notified {
+                        at: n.received_at,
+                        receiver: n.receiver.clone(),
+                        annotations: a.annotations.clone(),
+                    })
+            })
     }
 
     fn look_at_alertmanager(&self, live: &Live, seen: &mut Seen, poll: &Poll) {
         if seen.notified.is_none() {
-            seen.notified = self.notification(live, poll, "firing");
+            seen.notified = self.notification(live, poll, "firing", seen.t0);
         }
         let Some(mine) = poll.at_alertmanager.iter().find(|a| live.owns(&a.labels)) else {
             return;
