@@ -429,16 +429,19 @@ fn measured_time_to_fire_lies_within_the_computed_bounds() {
             .unwrap()
             * scale;
         eprintln!("{alert}: measured {measured:.1}s, computed {best:.1}s–{worst:.1}s");
-        // Give or take one compressed scrape either way: the drill's clock
-        // and Prometheus's are read a few ms apart, and on a loaded machine
-        // an evaluation runs late (118.5s against a worst case of 117.0s,
-        // seen beside a full test suite: 0.15s of the compressed clock).
+        // Give or take half a second of the drill's clock either way (5s of
+        // production's at ×10): the drill's clock and Prometheus's are read
+        // apart, and on a loaded machine Prometheus's scrapes and
+        // evaluations run late — beside a full test suite, time to fire
+        // came 0.15s and 0.23s (drill) past the worst case, which models a
+        // Prometheus that keeps its schedule.
+        let slack = 0.5 * scale;
         assert!(
-            measured <= worst + 1.5,
+            measured <= worst + slack,
             "{alert}: fired after {measured:.1}s, worse than the computed {worst:.1}s: {verdict:#}"
         );
         assert!(
-            measured >= best - 1.5,
+            measured >= best - slack,
             "{alert}: fired after {measured:.1}s, sooner than the computed {best:.1}s: {verdict:#}"
         );
     }
