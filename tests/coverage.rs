@@ -421,3 +421,26 @@ fn a_live_prometheus_makes_an_alert_noisy_or_dead_there() {
         .contains("no_such_service_requests_total"));
     assert_eq!(line(&ledger, "PrometheusDown")["verdict"], "proven");
 }
+
+/// The default proof does not hold a run for many minutes without a word:
+/// Sloth's ticket alert fires after hours and resolves hours later, which
+/// even compressed is longer than `auto` allows, so promtool alone proves
+/// it, and the ledger says why.
+#[test]
+fn the_default_proof_says_why_it_did_not_run_live() {
+    let (code, ledger, stderr) = coverage(
+        &["tests/rules-fixtures/slo/sloth.yaml", "--proof", "auto"],
+        &[],
+    );
+    assert_eq!(code, 0, "{ledger:#}\n{stderr}");
+    assert_eq!(ledger["proof"], "promtool", "{ledger:#}");
+    let notes = ledger["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| {
+            let n = n.as_str().unwrap();
+            n.contains("promtool only") && n.contains("to fire and resolve, compressed")
+        }),
+        "{notes:#?}"
+    );
+    assert_eq!(ledger["summary"]["proven"], 2, "{ledger:#}");
+}

@@ -123,11 +123,10 @@ impl Serialize for Summary {
 pub struct Ledger {
     pub alerts: Vec<AlertLedger>,
     pub summary: Summary,
-    /// The proof that ran (`promtool`), for the renderings.
-    #[serde(skip)]
+    /// The proof that ran (`promtool`, `live`, `promtool and live`).
     pub proof: String,
-    /// What the run assumed or could not do, said once.
-    #[serde(skip)]
+    /// What the run assumed or could not do, said once (why a proof did
+    /// not run among them).
     pub notes: Vec<String>,
     /// Emitted test files promtool did not pass (with its words).
     #[serde(skip)]

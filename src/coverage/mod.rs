@@ -75,6 +75,12 @@ pub enum Proof {
 /// The most alerts `Proof::Auto` runs live.
 pub const AUTO_LIVE_MAX: usize = 50;
 
+/// The longest `Proof::Auto` lets the live proof take, in wall seconds:
+/// an alert over hours-long windows (an SLO's ticket alert fires after
+/// hours and resolves hours later) would hold the run for many minutes
+/// even compressed, with nothing said.
+pub const AUTO_LIVE_WALL_SECONDS: f64 = 300.0;
+
 #[derive(Debug, Clone)]
 pub struct CoverageOptions {
     pub files: Vec<PathBuf>,
@@ -166,12 +172,16 @@ pub async fn coverage(options: &CoverageOptions, workdir: &Path) -> Result<Ledge
         };
         emit.run(&mut judged, &mut notes)?;
     }
-    let mode = live_mode(
-        options.proof,
-        sites.len(),
-        inputs.alertmanager.is_some(),
-        &mut notes,
-    );
+    let scale = options
+        .time_scale
+        .unwrap_or_else(|| stack::default_scale(report.intervals.scrape));
+    let needs = LiveNeeds {
+        alerts: sites.len(),
+        alertmanager: inputs.alertmanager.is_some(),
+        longest: longest_alert(&judged.lines),
+        scale,
+    };
+    let mode = live_mode(options.proof, &needs, &mut notes);
     if let Some(mode) = mode {
         let input = stack::Input {
             sites: &sites,
@@ -180,9 +190,7 @@ pub async fn coverage(options: &CoverageOptions, workdir: &Path) -> Result<Ledge
             alertmanager: inputs.alertmanager.as_ref(),
             scrape: report.intervals.scrape,
             evaluation: report.intervals.evaluation,
-            scale: options
-                .time_scale
-                .unwrap_or_else(|| stack::default_scale(report.intervals.scrape)),
+            scale,
             mode,
         };
         notes.extend(stack::prove(&input, &mut judged.lines).await?);
@@ -200,12 +208,33 @@ pub async fn coverage(options: &CoverageOptions, workdir: &Path) -> Result<Ledge
 /// Whether (and how) the live proof runs: `auto` runs both where the rule
 /// set is small enough and the binaries are there, and says why not
 /// otherwise.
-fn live_mode(
-    proof: Proof,
+/// What deciding on the live proof weighs.
+struct LiveNeeds {
     alerts: usize,
     alertmanager: bool,
-    notes: &mut Vec<String>,
-) -> Option<stack::Mode> {
+    /// The alert whose promtool proof took longest to fire and resolve,
+    /// and that span in production seconds.
+    longest: Option<(String, f64)>,
+    scale: f64,
+}
+
+/// The alert that takes longest to fire and then resolve, by the promtool
+/// proof (production seconds).
+fn longest_alert(lines: &[AlertLedger]) -> Option<(String, f64)> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let fired = l.fired_after_seconds?;
+            Some((
+                l.alert.clone(),
+                fired + l.resolved_after_seconds.unwrap_or(0.0),
+            ))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+fn live_mode(proof: Proof, needs: &LiveNeeds, notes: &mut Vec<String>) -> Option<stack::Mode> {
+    let (alerts, alertmanager) = (needs.alerts, needs.alertmanager);
     match proof {
         Proof::Promtool => None,
         Proof::Live => Some(stack::Mode::Live),
@@ -218,6 +247,18 @@ fn live_mode(
                 None
             } else if !(prometheus && am) {
                 notes.push("proof: promtool only (Prometheus or Alertmanager is not installed for the live proof)".into());
+                None
+            } else if let Some((alert, span)) = needs
+                .longest
+                .as_ref()
+                .filter(|(_, span)| span / needs.scale > AUTO_LIVE_WALL_SECONDS)
+            {
+                notes.push(format!(
+                    "proof: promtool only (live, `{alert}` alone would take {} to fire and resolve, compressed ×{}: more than the {} the default allows; --proof both runs it anyway)",
+                    crate::time::format_duration_secs(span / needs.scale),
+                    needs.scale,
+                    crate::time::format_duration_secs(AUTO_LIVE_WALL_SECONDS)
+                ));
                 None
             } else {
                 Some(stack::Mode::Both)
