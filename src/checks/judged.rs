@@ -134,3 +134,13 @@ impl<E: From<Refusal>> From<Refused> for Judged<E> {
 pub fn secs(value: f64) -> String {
     format!("{value:.1}s")
 }
+
+/// `longer than it` or, a span equal to the deadline, `as long as it`
+/// (which cannot be met either: nothing happens at the fault's instant).
+pub fn longer_or_as_long(span: f64, deadline_s: f64) -> &'static str {
+    if span > deadline_s {
+        "longer than it"
+    } else {
+        "as long as it"
+    }
+}

@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use super::evidence::{PageFigures, RouteFigures};
-use super::judged::{secs, Unjudged};
+use super::judged::{secs, Judging, Unjudged};
 use crate::record::{AlertAtAlertmanager, AlertmanagerRecord, Labels, Observations};
 use crate::rules::alertmanager::{self, AlertmanagerConfig, RouteMatch};
 use crate::setup::AlertRef;
@@ -244,17 +244,27 @@ pub fn estimated_notification(arrival: &AlertAtAlertmanager, group_wait: Duratio
 /// (Prometheus's notifier sends at once; a second covers a loaded machine).
 const MIN_DELIVERY_SECONDS: f64 = 1.0;
 
-/// When an alert that fired at `fired_at` (its rule evaluated every
-/// `interval_seconds`) is due at Alertmanager, if Alertmanager was last
-/// asked before then. Prometheus sends an alert at the evaluation that
+/// Why whether `alert` (fired at `fired_at`, its rule evaluated every
+/// `interval_seconds`) reached Alertmanager is unknown, if Alertmanager was
+/// last asked before it was due there — a clause for the verdict, which
+/// says what is unknown. Prometheus sends an alert at the evaluation that
 /// fires it; until the next evaluation has passed, and Alertmanager was
 /// asked after that, not having seen it there says nothing (a run that
 /// ends, or is interrupted, just after it fires).
 pub fn arrival_not_yet_due(
+    alert: &AlertRef,
     fired_at: f64,
     interval_seconds: f64,
     am: &AlertmanagerRecord,
-) -> Option<f64> {
+    judging: &Judging,
+) -> Option<String> {
     let due = fired_at + interval_seconds.max(MIN_DELIVERY_SECONDS);
-    (am.observed_until < due).then_some(due)
+    (am.observed_until < due).then(|| {
+        format!(
+            "`{alert}` fired at t={}, and Alertmanager was last asked at t={}, before it could be seen there (it is sent at the evaluation that fires it, given until the next, t={})",
+            secs(judging.rel(fired_at)),
+            secs(judging.rel(am.observed_until)),
+            secs(judging.rel(due))
+        )
+    })
 }

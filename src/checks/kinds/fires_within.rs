@@ -20,7 +20,9 @@ use super::{Check, ConditionQuery, Planned};
 use crate::checks::context::{alert_context, anchor_time, rule_figures, Anchored};
 use crate::checks::evidence::{nullable, DeadlineFigures, Readout, Refusal, RuleFigures};
 use crate::checks::format::CheckSpec;
-use crate::checks::judged::{secs, Judged, Judgement, Judging, Refused, Status, Unjudged};
+use crate::checks::judged::{
+    longer_or_as_long, secs, Judged, Judgement, Judging, Refused, Status, Unjudged,
+};
 use crate::checks::noise::{self, FireOdds};
 use crate::checks::relative::{self, read_relative, RelativeBound, RelativeFigures};
 use crate::checks::validate::{anchor_text, required_alert, AlertLabels, AnchorRule, CheckContext};
@@ -455,7 +457,7 @@ fn why_late(deadline_s: f64, rule: &AlertRuleInfo) -> String {
         format!(
             " The deadline cannot be met: the rule's `for` ({}) alone is {} (and the condition is first seen by a scrape after the fault begins).",
             secs(rule.for_seconds),
-            super::notifies_within::at_least(rule.for_seconds, deadline_s)
+            longer_or_as_long(rule.for_seconds, deadline_s)
         )
     } else if deadline_s < rule.for_seconds + rule.interval_seconds {
         format!(

@@ -16,7 +16,7 @@ use super::{Check, ConditionQuery, Planned};
 use crate::checks::context::{alert_context, anchor_time, Anchored};
 use crate::checks::evidence::{nullable, DeadlineFigures, PageFigures, Readout, Refusal};
 use crate::checks::format::CheckSpec;
-use crate::checks::judged::{secs, Judged, Judgement, Judging, Refused, Status};
+use crate::checks::judged::{longer_or_as_long, secs, Judged, Judgement, Judging, Refused, Status};
 use crate::checks::page::{
     arrival_after, arrival_not_yet_due, estimated_notification, page_context, PageContext,
 };
@@ -280,27 +280,17 @@ fn why_late(deadline_s: f64, route: Option<&RouteMatch>, for_seconds: f64) -> St
         format!(
             " The deadline cannot be met: the route's group_wait ({}) alone is {}.",
             secs(wait),
-            at_least(wait, deadline_s)
+            longer_or_as_long(wait, deadline_s)
         )
     } else if deadline_s <= wait + for_seconds {
         format!(
             " The deadline cannot be met: the rule's `for` ({}) and the route's group_wait ({}) together are {} (and the condition is first seen by a scrape after the fault begins).",
             secs(for_seconds),
             secs(wait),
-            at_least(wait + for_seconds, deadline_s)
+            longer_or_as_long(wait + for_seconds, deadline_s)
         )
     } else {
         String::new()
-    }
-}
-
-/// `longer than it` or, a span equal to the deadline, `as long as it`
-/// (which cannot be met either: nothing happens at the fault's instant).
-pub(crate) fn at_least(span: f64, deadline_s: f64) -> &'static str {
-    if span > deadline_s {
-        "longer than it"
-    } else {
-        "as long as it"
     }
 }
 
@@ -440,15 +430,10 @@ fn not_yet_due(
     let (Some(fired), None) = (m.fired_at, m.arrival) else {
         return None;
     };
-    let due = arrival_not_yet_due(fired, rule.interval_seconds, page.am)?;
+    let why = arrival_not_yet_due(alert, fired, rule.interval_seconds, page.am, judging)?;
     Some(Judged::new(
         Status::Inconclusive,
-        format!(
-            "`{alert}` fired at t={}, and Alertmanager was last asked at t={}, before it could be seen there (it is sent at the evaluation that fires it, given until the next, t={}): whether it reached `{receiver}` is unknown",
-            secs(judging.rel(fired)),
-            secs(judging.rel(page.am.observed_until)),
-            secs(judging.rel(due))
-        ),
+        format!("{why}: whether it reached `{receiver}` is unknown"),
         Evidence {
             receiver: Some(receiver.clone()),
             ..Evidence::default()

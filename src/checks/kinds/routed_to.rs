@@ -212,15 +212,10 @@ fn not_arrived(
         .map(|r| r.interval_seconds)
         .unwrap_or(0.0);
     let asked = page.am.observed_until;
-    if let Some(due) = arrival_not_yet_due(fired_at, interval, page.am) {
+    if let Some(why) = arrival_not_yet_due(alert, fired_at, interval, page.am, judging) {
         return (
             Status::Inconclusive,
-            format!(
-                "`{alert}` fired at t={}, and Alertmanager was last asked at t={}, before it could be seen there (it is sent at the evaluation that fires it, given until the next, t={}): whether it arrived is unknown",
-                secs(judging.rel(fired_at)),
-                secs(judging.rel(asked)),
-                secs(judging.rel(due))
-            ),
+            format!("{why}: whether it arrived is unknown"),
         );
     }
     (
