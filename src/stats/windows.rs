@@ -141,7 +141,9 @@ impl Chance {
 /// A probability as people read it: `23%`, `4.5%`, `0.40%`, `0.012%`.
 pub fn percent(share: f64) -> String {
     let p = share * 100.0;
-    if p >= 10.0 {
+    if p == 0.0 {
+        "0%".to_string()
+    } else if p >= 10.0 {
         format!("{p:.0}%")
     } else if p >= 1.0 {
         format!("{p:.1}%")

@@ -32,9 +32,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, ExitStatus};
+use std::process::ExitStatus;
 
 use super::error::SweepError;
+use super::runner::run_files;
 use crate::rules::{Group, RuleDef};
 
 /// The label that keeps probes apart.
@@ -389,78 +390,6 @@ impl Batch<'_> {
         }
         written
     }
-}
-
-/// What one promtool process said of its test files.
-#[derive(Debug, Clone)]
-pub struct Report {
-    pub files: Vec<String>,
-    pub status: ExitStatus,
-    /// `Unit Testing:  <file>` for each file, then `SUCCESS` if it passed.
-    pub stdout: String,
-    /// Every failure, file after file, without the file's name.
-    pub stderr: String,
-}
-
-impl Report {
-    /// The files that passed.
-    pub fn passed(&self) -> BTreeSet<String> {
-        let mut passed = BTreeSet::new();
-        let mut current = None;
-        for line in self.stdout.lines() {
-            if let Some(name) = line.trim().strip_prefix("Unit Testing:") {
-                current = Some(name.trim().to_string());
-            } else if line.trim() == "SUCCESS" {
-                passed.extend(current.take());
-            }
-        }
-        passed
-    }
-}
-
-/// Runs `promtool test rules` on the test files `names` in `dir`, spread
-/// over one process per core (promtool runs one file after another on one
-/// core), and returns what each process said.
-pub fn run_files(promtool: &Path, dir: &Path, names: &[String]) -> Result<Vec<Report>, SweepError> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 4);
-    let mut per_worker: Vec<Vec<String>> = vec![Vec::new(); workers];
-    for (k, name) in names.iter().enumerate() {
-        per_worker[k % workers].push(name.clone());
-    }
-    let run = |source| SweepError::PromtoolRun {
-        promtool: promtool.to_path_buf(),
-        source,
-    };
-    let running: Vec<(std::process::Child, Vec<String>)> = per_worker
-        .into_iter()
-        .filter(|files| !files.is_empty())
-        .map(|files| {
-            let child = Command::new(promtool)
-                .arg("test")
-                .arg("rules")
-                .args(&files)
-                .current_dir(dir)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .map_err(run)?;
-            Ok((child, files))
-        })
-        .collect::<Result<_, SweepError>>()?;
-    let mut reports = Vec::new();
-    for (child, files) in running {
-        let output = child.wait_with_output().map_err(run)?;
-        reports.push(Report {
-            files,
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        });
-    }
-    Ok(reports)
 }
 
 fn ms(seconds: f64) -> u64 {

@@ -24,6 +24,7 @@ mod noise;
 mod predict;
 mod promtool;
 mod results;
+mod runner;
 mod score;
 mod search;
 mod slo;
@@ -35,8 +36,8 @@ use std::time::{Duration, Instant};
 
 pub use cases::{Case, FaultShape};
 pub use engine::{
-    answer as ask_promtool, encode, label_value, run_files, selector_text, Alert, Answer, Feed,
-    Question, Reads, Report, Sample, Written, MARKER, PROBE,
+    answer as ask_promtool, encode, label_value, selector_text, Alert, Answer, Feed, Question,
+    Reads, Sample, Written, MARKER, PROBE,
 };
 pub use error::{NotSwept, SweepError, Unfed, Unprobeable};
 pub use noise::{ratio_condition, read_error_ratios};
@@ -45,6 +46,7 @@ pub use promtool::{alert as promtool_alert, Markers};
 pub use results::{
     percent, AlertSweep, Computed, Engine, ModelFigures, Row, ShareBounds, SweepReport,
 };
+pub use runner::{run_files, Report};
 pub use slo::{Scores, Significance, Slo};
 pub use synth::{numerator_counts_failures, ratio_pairs, value_for};
 

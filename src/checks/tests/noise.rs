@@ -155,3 +155,23 @@ fn an_error_ratio_near_its_bound_says_a_rerun_could_flip_it() {
         verdict.summary
     );
 }
+
+#[test]
+fn a_silence_on_error_free_traffic_is_not_shaken_by_the_errors_of_the_phase_after_it() {
+    // `healthy` answers no 500 and ends mid-second; `errors` answers half
+    // 500 from then. Seen in scenarios/seed-alerts.yaml: the first second
+    // of `errors`, counted whole, leaked into healthy's last evaluation,
+    // and the verdict said random errors "at the 0e0 measured" would have
+    // made the alert go pending with chance 31%.
+    let mut observations = thin_windows();
+    observations.phases[0].stats = Some(erring(0));
+    observations.phases[1].stats = Some(erring(300));
+    observations.phases[0].ended_at = 1059.6;
+    observations.phases[1].started_at = 1059.6;
+    let verdict = judge(silent_during(0, false), &observations);
+    assert_eq!(verdict.status, Status::Pass);
+    let (summary, evidence) = summary_and_evidence(&verdict);
+    assert_eq!(evidence["noise"]["pending_chance"], 0.0, "{evidence}");
+    assert!(!summary.contains("errors at random"), "{summary}");
+    assert_eq!(crate::stats::percent(0.0), "0%");
+}
