@@ -70,17 +70,17 @@ fn measured_share(record: &PhaseRecord) -> Option<f64> {
     (answered > 0).then(|| counts.status_5xx as f64 / answered as f64)
 }
 
-/// The run's answered requests second by second from its start, each
-/// failing with its phase's `share`, of the first `phases` phases: a
-/// window looks back, and a later phase's first second, counted whole,
-/// would leak into the evaluations just before it began.
+/// The answered requests of `phases` second by second from the run's
+/// start, each failing with its phase's `share`. A window looks back: to
+/// judge a phase, pass the phases up to it — a later phase's first second,
+/// counted whole, would leak into the evaluations just before it began.
 fn traffic(
     observations: &Observations,
-    phases: usize,
+    phases: &[PhaseRecord],
     share: impl Fn(&PhaseRecord) -> f64,
 ) -> Traffic {
     let mut seconds: Vec<Second> = Vec::new();
-    for record in observations.phases.iter().take(phases) {
+    for record in phases {
         let Some(stats) = &record.stats else { continue };
         let offset = (record.started_at - observations.run_start)
             .max(0.0)
@@ -148,7 +148,7 @@ pub fn in_phase(info: &AlertRuleInfo, phase: usize, judging: &Judging) -> Option
     let observations = judging.observations;
     let record = observations.phases.get(phase)?;
     let share = measured_share(record)?;
-    let traffic = traffic(observations, phase + 1, |r| {
+    let traffic = traffic(observations, &observations.phases[..=phase], |r| {
         measured_share(r).unwrap_or(0.0)
     });
     let noise = stats::noise(&traffic, &rule, span_of(record, observations), TRIALS, SEED);
@@ -264,13 +264,13 @@ pub fn fire_odds(
         from: anchor_at,
         to: anchor_at + deadline,
     };
-    let measured = traffic(observations, usize::MAX, |r| {
+    let measured = traffic(observations, &observations.phases, |r| {
         measured_share(r).unwrap_or(0.0)
     });
     let at_measured = stats::noise(&measured, &rule, span, TRIALS, SEED).firing;
     let healthy_ratio = healthy_share(observations);
     let healthy = healthy_ratio.map(|share| {
-        let healthy = traffic(observations, usize::MAX, |_| share);
+        let healthy = traffic(observations, &observations.phases, |_| share);
         stats::noise(&healthy, &rule, span, TRIALS, SEED)
             .firing
             .share()
@@ -350,7 +350,7 @@ pub fn filling(info: &AlertRuleInfo, phase: usize, judging: &Judging) -> Option<
     let observations = judging.observations;
     let record = observations.phases.get(phase)?;
     let (full, _) = window_sizes(window, phase, judging)?;
-    let traffic = traffic(observations, usize::MAX, |_| 0.0);
+    let traffic = traffic(observations, &observations.phases, |_| 0.0);
     let span = span_of(record, observations);
     let is_full = |t: f64| traffic.held(t, window) as f64 >= FILLING * full as f64;
     // When the window first holds a full one's requests, to a quarter second.

@@ -73,7 +73,7 @@ pub struct Proved {
     pub resolved_after: Option<f64>,
     /// It fired before the provocation, this long after the windows filled.
     pub early: Option<f64>,
-    /// promtool could not run the test, or the learnt test did not pass.
+    /// promtool could not run the test, or the rule failed to evaluate.
     pub problem: Option<String>,
     /// The test group that passed (for `emit`).
     pub group: String,
