@@ -223,6 +223,7 @@ fn run_proofs(
             evaluation: d.evaluation,
             reach: d.reach,
             horizon: ready.horizon,
+            held: p.held_after,
             hold: d.hold,
             keep: d.keep,
             predicted: predictions[k].as_ref().and_then(|p| p.firing),

@@ -12,8 +12,14 @@
 //! then (and at the model's worst case), resolved after T1: what `emit`
 //! writes beside the rules, and runs there to pass (a failing one fails
 //! the run). Nothing is run twice without `--emit-tests`: promtool's
-//! evaluations are the cost (an alert on a ten-day age evaluates fifteen
-//! days of its group), and its answers are already the proof.
+//! evaluations are the cost (an alert on a ten-day age evaluates ten days
+//! of its group), and its answers are already the proof.
+//!
+//! A test runs just past the model's worst case of firing, then of
+//! resolving (`Span::Short`); only the alerts it did not show fire and
+//! resolve are run again half as long again (`Span::Full`), so a late
+//! firing is measured, not just missed — and an alert on a ten-day age
+//! does not evaluate fifteen days to prove what ten showed.
 //!
 //! Each alert's test loads only its own rules (the alert and the recording
 //! rules it reads, in their groups, recording groups first), so a file of
@@ -44,8 +50,11 @@ pub struct Subject<'a> {
     pub evaluation: f64,
     /// How far back its windows reach (at least 5 minutes).
     pub reach: f64,
-    /// When the oracle saw the condition hold after the change, seconds.
+    /// When the oracle asked whether the condition holds after the change
+    /// (every window holding only the new state), seconds.
     pub horizon: f64,
+    /// How soon after the change the oracle first saw it hold, seconds.
+    pub held: f64,
     pub hold: f64,
     pub keep: f64,
     pub predicted: Option<Bounds>,
@@ -88,8 +97,23 @@ fn ms(seconds: f64) -> u64 {
     (seconds * 1000.0).round().max(0.0) as u64
 }
 
+/// How long an alert's test runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// Until just past the model's worst case of firing (or, without one,
+    /// past when the oracle saw the condition hold, and `for`), and as
+    /// long again for resolving: enough for almost every alert, and an
+    /// alert on a ten-day age evaluates ten days, not fifteen.
+    Short,
+    /// Half as long again as the model's worst cases (firing later is
+    /// late, and measured so), or until every window holds only the new
+    /// state: for the alerts whose short test did not show them fire and
+    /// resolve.
+    Full,
+}
+
 /// The schedule of one alert's test.
-pub fn schedule(subject: &Subject) -> Schedule {
+pub fn schedule(subject: &Subject, span: Span) -> Schedule {
     let (s, e) = (subject.scrape, subject.evaluation);
     let up = |t: f64, step: f64| (t / step - 1e-9).ceil() * step;
     if subject.provocation.always {
@@ -105,16 +129,21 @@ pub fn schedule(subject: &Subject) -> Schedule {
     // between two of them.
     let warm = subject.reach + 2.0 * s.max(e);
     let t0 = up(warm, s);
-    // Half as long again as the model's worst case (firing later is late),
-    // or until the oracle saw the condition hold, and `for`.
-    let fire = match subject.predicted {
-        Some(b) => 1.5 * b.worst_seconds + 2.0 * (e + s),
-        None => subject.horizon + subject.hold + 2.0 * e + s,
+    let margin = 2.0 * (e + s);
+    let fire = match (span, subject.predicted) {
+        (Span::Short, Some(b)) => b.worst_seconds + margin,
+        (Span::Full, Some(b)) => 1.5 * b.worst_seconds + margin,
+        (Span::Short, None) => subject.held + subject.hold + 2.0 * e + s,
+        (Span::Full, None) => subject.horizon + subject.hold + 2.0 * e + s,
     };
     let t1 = up(t0 + fire, s);
-    let resolve = match subject.resolves {
-        Some(b) => 1.5 * b.worst_seconds + 2.0 * (e + s),
-        None => subject.reach + subject.keep + 3.0 * e + 2.0 * s,
+    // Without the model's bounds, windows take about as long to forget
+    // the provocation as they took to hold it.
+    let resolve = match (span, subject.resolves) {
+        (Span::Short, Some(b)) => b.worst_seconds + margin,
+        (Span::Full, Some(b)) => 1.5 * b.worst_seconds + margin,
+        (Span::Short, None) => subject.held + subject.keep + 3.0 * e + 2.0 * s,
+        (Span::Full, None) => subject.reach + subject.keep + 3.0 * e + 2.0 * s,
     };
     Schedule {
         t0,
@@ -143,8 +172,9 @@ pub fn timeline(p: &Provocation, at: &Schedule) -> Timeline {
     Timeline { phases, clock: 0.0 }
 }
 
-/// Proves every subject: learns, then verifies. `groups` and `recordings`
-/// give each alert's rules.
+/// Proves every subject: a short test each, then a full one for those
+/// whose short test did not show them fire and resolve. `groups` and
+/// `recordings` give each alert's rules.
 pub fn prove(
     promtool: &Path,
     subjects: &[Subject],
@@ -152,42 +182,87 @@ pub fn prove(
     recordings: &Recordings,
     dir: &Path,
 ) -> Result<Vec<Proved>, SweepError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| SweepError::Io { path, source }
+    let all: Vec<usize> = (0..subjects.len()).collect();
+    let context = Context {
+        promtool,
+        subjects,
+        groups,
+        recordings,
+        dir,
     };
-    let mut proved: Vec<Proved> = Vec::new();
-    let mut names = Vec::new();
-    for (n, subject) in subjects.iter().enumerate() {
-        let (rules, order) = own_rules(subject.rule, subject.origin, groups, recordings);
-        let rule_file = format!("alert-{n}.rules.yaml");
-        std::fs::write(dir.join(&rule_file), rules).map_err(io(dir))?;
-        let at = schedule(subject);
-        let learn = learning_group(n, subject, &at);
-        let text = testfile::file_text(&[], &[rule_file], subject.evaluation, &order, &[learn]);
-        let name = format!("alert-{n}.learn.yaml");
-        std::fs::write(dir.join(&name), text).map_err(io(dir))?;
-        names.push(name);
-        proved.push(Proved {
-            order,
-            schedule: Some(at),
-            ..Proved::default()
-        });
-    }
-    let learnt = learn(promtool, dir, &names, subjects, recordings)?;
-    for (n, subject) in subjects.iter().enumerate() {
-        let at = proved[n].schedule.expect("scheduled above");
-        let said = &learnt[n];
-        if let Some(problem) = &said.problem {
-            proved[n].problem = Some(problem.clone());
-            continue;
-        }
-        let expect = measure(&said.got, subject, &at, &mut proved[n]);
-        if proved[n].fired_after.is_some() {
-            proved[n].group = final_group(subject, &at, expect);
+    let mut proved = context.attempt(&all, Span::Short)?;
+    let again: Vec<usize> = all
+        .into_iter()
+        .filter(|&n| {
+            let p = &proved[n];
+            let longer = schedule(&subjects[n], Span::Full) != schedule(&subjects[n], Span::Short);
+            longer && p.problem.is_none() && (p.fired_after.is_none() || p.resolved_after.is_none())
+        })
+        .collect();
+    if !again.is_empty() {
+        for (n, full) in again.iter().zip(context.attempt(&again, Span::Full)?) {
+            proved[*n] = full;
         }
     }
     Ok(proved)
+}
+
+/// What every test of a proof reads.
+struct Context<'a> {
+    promtool: &'a Path,
+    subjects: &'a [Subject<'a>],
+    groups: &'a [LoadedGroups],
+    recordings: &'a Recordings,
+    dir: &'a Path,
+}
+
+impl Context<'_> {
+    /// Runs the learning tests of the subjects `which` over `span`; returns
+    /// what each showed, in the order of `which`.
+    fn attempt(&self, which: &[usize], span: Span) -> Result<Vec<Proved>, SweepError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| SweepError::Io { path, source }
+        };
+        let dir = self.dir;
+        let mut proved: Vec<Proved> = Vec::new();
+        let mut names = Vec::new();
+        for &n in which {
+            let subject = &self.subjects[n];
+            let (rules, order) =
+                own_rules(subject.rule, subject.origin, self.groups, self.recordings);
+            let rule_file = format!("alert-{n}.rules.yaml");
+            std::fs::write(dir.join(&rule_file), rules).map_err(io(dir))?;
+            let at = schedule(subject, span);
+            let learn = learning_group(n, subject, &at);
+            let text = testfile::file_text(&[], &[rule_file], subject.evaluation, &order, &[learn]);
+            let name = match span {
+                Span::Short => format!("alert-{n}.learn.yaml"),
+                Span::Full => format!("alert-{n}.learn-full.yaml"),
+            };
+            std::fs::write(dir.join(&name), text).map_err(io(dir))?;
+            names.push(name);
+            proved.push(Proved {
+                order,
+                schedule: Some(at),
+                ..Proved::default()
+            });
+        }
+        let learnt = learn(self, which, &names)?;
+        for (k, &n) in which.iter().enumerate() {
+            let subject = &self.subjects[n];
+            let at = proved[k].schedule.expect("scheduled above");
+            if let Some(problem) = &learnt[k].problem {
+                proved[k].problem = Some(problem.clone());
+                continue;
+            }
+            let expect = measure(&learnt[k].got, subject, &at, &mut proved[k]);
+            if proved[k].fired_after.is_some() {
+                proved[k].group = final_group(subject, &at, expect);
+            }
+        }
+        Ok(proved)
+    }
 }
 
 /// What the learning tests showed, by subject.
@@ -196,33 +271,32 @@ struct Learnt {
     problem: Option<String>,
 }
 
-/// Runs the learning tests `names` (subject n's is `names[n]`, its group
-/// named `alert-<n>`): what each got, or why it could not run.
-fn learn(
-    promtool: &Path,
-    dir: &Path,
-    names: &[String],
-    subjects: &[Subject],
-    recordings: &Recordings,
-) -> Result<Vec<Learnt>, SweepError> {
-    let mut learnt: Vec<Learnt> = (0..subjects.len())
+/// Runs the learning tests `names` (subject `which[k]`'s is `names[k]`,
+/// its group named `alert-<n>`): what each got, or why it could not run.
+fn learn(context: &Context, which: &[usize], names: &[String]) -> Result<Vec<Learnt>, SweepError> {
+    let mut learnt: Vec<Learnt> = which
+        .iter()
         .map(|_| Learnt {
             got: got::Got::new(),
             problem: None,
         })
         .collect();
-    for report in run_files(promtool, dir, names)? {
+    for report in run_files(context.promtool, context.dir, names)? {
         let mut said = got::read(&report.stderr);
-        let mine: Vec<usize> = (0..subjects.len())
-            .filter(|&n| report.files.contains(&names[n]))
+        let mine: Vec<usize> = (0..which.len())
+            .filter(|&k| report.files.contains(&names[k]))
             .collect();
-        for &n in &mine {
-            learnt[n].got = said.got.remove(&format!("alert-{n}")).unwrap_or_default();
-            let rules = chain_names(&subjects[n].rule.expr, recordings);
+        for &k in &mine {
+            let subject = &context.subjects[which[k]];
+            learnt[k].got = said
+                .got
+                .remove(&format!("alert-{}", which[k]))
+                .unwrap_or_default();
+            let rules = chain_names(&subject.rule.expr, context.recordings);
             let failed = said.errors.iter().find(|(rule, _)| {
-                Some(rule.as_str()) == subjects[n].rule.alert.as_deref() || rules.contains(rule)
+                Some(rule.as_str()) == subject.rule.alert.as_deref() || rules.contains(rule)
             });
-            learnt[n].problem = match (failed, said.other.is_empty()) {
+            learnt[k].problem = match (failed, said.other.is_empty()) {
                 (Some((_, line)), _) => Some(format!(
                     "the rule fails to evaluate on the provocation's series: {line}"
                 )),
@@ -508,4 +582,88 @@ pub fn states_text(p: &Provocation) -> Vec<String> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule() -> RuleDef {
+        RuleDef {
+            alert: Some("Old".into()),
+            record: None,
+            expr: "time() - last_success > 864000".into(),
+            for_: None,
+            keep_firing_for: None,
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    fn provocation(always: bool) -> Provocation {
+        Provocation {
+            series: Vec::new(),
+            healthy: Vec::new(),
+            provoking: Vec::new(),
+            always,
+            tried: 2,
+            held_after: 600.0,
+        }
+    }
+
+    fn subject<'a>(rule: &'a RuleDef, p: &'a Provocation, predicted: bool) -> Subject<'a> {
+        Subject {
+            name: "Old",
+            origin: "rules.yaml",
+            rule,
+            provocation: p,
+            scrape: 30.0,
+            evaluation: 30.0,
+            reach: 300.0,
+            horizon: 900_000.0,
+            held: 600.0,
+            hold: 0.0,
+            keep: 0.0,
+            predicted: predicted.then_some(Bounds {
+                best_seconds: 864_000.0,
+                worst_seconds: 864_030.0,
+            }),
+            resolves: predicted.then_some(Bounds {
+                best_seconds: 0.0,
+                worst_seconds: 30.0,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_short_test_ends_just_past_the_models_worst_case_and_a_full_one_half_as_long_again() {
+        let (rule, p) = (rule(), provocation(false));
+        let at = |span| schedule(&subject(&rule, &p, true), span);
+        let (short, full) = (at(Span::Short), at(Span::Full));
+        assert_eq!(short.t0, full.t0);
+        // Ten days and 30 s, and two scrapes and evaluations of margin.
+        assert_eq!(short.t1 - short.t0, 864_030.0 + 120.0);
+        // (The withdrawal falls on a scrape.)
+        let half_again = 1.5 * 864_030.0 + 120.0;
+        assert!((half_again..half_again + 30.0).contains(&(full.t1 - full.t0)));
+        assert_eq!(short.end - short.t1, 30.0 + 120.0);
+        assert!(full.end > short.end);
+    }
+
+    #[test]
+    fn without_bounds_a_short_test_waits_for_when_the_oracle_saw_it_hold_not_its_horizon() {
+        let (rule, p) = (rule(), provocation(false));
+        let at = |span| schedule(&subject(&rule, &p, false), span);
+        let (short, full) = (at(Span::Short), at(Span::Full));
+        // 600 s, two evaluations and a scrape.
+        assert_eq!(short.t1 - short.t0, 690.0);
+        assert_eq!(full.t1 - full.t0, 900_000.0 + 90.0);
+    }
+
+    #[test]
+    fn an_alert_that_always_fires_has_one_schedule() {
+        let (rule, p) = (rule(), provocation(true));
+        let at = |span| schedule(&subject(&rule, &p, true), span);
+        assert_eq!(at(Span::Short), at(Span::Full));
+    }
 }

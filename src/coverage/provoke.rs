@@ -49,6 +49,10 @@ pub struct Provocation {
     pub always: bool,
     /// How many states promtool was asked about.
     pub tried: usize,
+    /// How soon after the change the oracle first saw the provocation's
+    /// condition hold, seconds (its `early` time or its horizon).
+    #[serde(skip)]
+    pub held_after: f64,
 }
 
 impl Provocation {
@@ -104,6 +108,8 @@ pub fn provoke(
         })
         .collect();
     let mut tried = vec![0usize; prepared.len()];
+    // Every state seen to hold, and how soon after the change, by alert.
+    let mut held: Vec<Vec<(Vec<Level>, f64)>> = vec![Vec::new(); prepared.len()];
     for round in 0..2 {
         let mut asked: Vec<Asked> = Vec::new();
         for (a, search) in searches.iter().enumerate() {
@@ -119,12 +125,17 @@ pub fn provoke(
         if asked.is_empty() {
             break;
         }
-        let answers = ask(
+        let (answers, soonest) = ask(
             promtool,
             prepared,
             &asked,
             &dir.join(format!("round-{round}")),
         )?;
+        for (q, after) in asked.iter().zip(soonest) {
+            if let Some(after) = after {
+                held[q.alert].push((q.levels.clone(), after));
+            }
+        }
         for (a, search) in searches.iter_mut().enumerate() {
             let Some(p) = &prepared[a] else { continue };
             let mine: Vec<(&Asked, &Answer)> = asked
@@ -143,21 +154,34 @@ pub fn provoke(
         .into_iter()
         .zip(prepared)
         .zip(tried)
-        .map(|((search, p), tried)| {
-            p.as_ref().map(|p| match search {
-                Search::Done(found) => found,
-                // Nothing two changes away to try.
-                Search::SilentPairs => Found::Provoked(Provocation {
-                    series: p.specs.clone(),
-                    healthy: p.candidates.nominal.clone(),
-                    provoking: p.candidates.nominal.clone(),
-                    always: true,
-                    tried,
-                }),
-                _ => Found::NeverHolds { tried },
-            })
-        })
+        .zip(held)
+        .map(|(((search, p), tried), held)| p.as_ref().map(|p| conclude(search, p, tried, &held)))
         .collect())
+}
+
+/// Where a search ended, as a finding (`held`: the states seen to hold,
+/// and how soon after the change).
+fn conclude(search: Search, p: &Prepared, tried: usize, held: &[(Vec<Level>, f64)]) -> Found {
+    match search {
+        Search::Done(Found::Provoked(mut provocation)) => {
+            provocation.held_after = held
+                .iter()
+                .find(|(levels, _)| *levels == provocation.provoking)
+                .map_or(p.horizon, |(_, after)| *after);
+            Found::Provoked(provocation)
+        }
+        Search::Done(found) => found,
+        // Nothing two changes away to try.
+        Search::SilentPairs => Found::Provoked(Provocation {
+            series: p.specs.clone(),
+            healthy: p.candidates.nominal.clone(),
+            provoking: p.candidates.nominal.clone(),
+            always: true,
+            tried,
+            held_after: p.horizon,
+        }),
+        _ => Found::NeverHolds { tried },
+    }
 }
 
 /// What one round's answers decide for one alert.
@@ -175,6 +199,7 @@ fn decide(search: &Search, p: &Prepared, mine: &[(&Asked, &Answer)], tried: usiz
             provoking: provoking.to_vec(),
             always,
             tried,
+            held_after: p.horizon,
         }))
     };
     let nominal = &p.candidates.nominal;
@@ -262,13 +287,14 @@ fn pairs(c: &Candidates, keep: fn(&Level) -> bool) -> Vec<Vec<Level>> {
 }
 
 /// Asks promtool about every assignment: the nominal state, then the
-/// assignment from time 0, asked `horizon` seconds later.
+/// assignment from time 0, asked `horizon` seconds later (and `early`).
+/// Returns each answer, and how soon after the change it held.
 fn ask(
     promtool: &Path,
     prepared: &[Option<Prepared>],
     asked: &[Asked],
     dir: &Path,
-) -> Result<Vec<Answer>, SweepError> {
+) -> Result<(Vec<Answer>, Vec<Option<f64>>), SweepError> {
     std::fs::create_dir_all(dir).map_err(|source| SweepError::Io {
         path: dir.to_path_buf(),
         source,
@@ -307,7 +333,11 @@ fn ask(
     let answers = ask_promtool(promtool, &alerts, &questions, &feed, dir)?;
     // A state holds if it holds at either time.
     let mut combined = vec![Answer::Silent; asked.len()];
-    for (n, answer) in of.into_iter().zip(answers) {
+    let mut soonest: Vec<Option<f64>> = vec![None; asked.len()];
+    for ((n, answer), question) in of.into_iter().zip(answers).zip(&questions) {
+        if answer == Answer::Holds {
+            soonest[n] = Some(soonest[n].map_or(question.time, |t: f64| t.min(question.time)));
+        }
         combined[n] = match (&combined[n], answer) {
             (Answer::Failed(why), _) => Answer::Failed(why.clone()),
             (_, Answer::Failed(why)) => Answer::Failed(why),
@@ -315,7 +345,7 @@ fn ask(
             _ => Answer::Silent,
         };
     }
-    Ok(combined)
+    Ok((combined, soonest))
 }
 
 /// The series each asked state writes.

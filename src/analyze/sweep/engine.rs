@@ -22,8 +22,10 @@
 //! (promql/functions.go `extrapolatedRate`) — so only those are written
 //! (`Reads::sparse`). Other functions get every sample of their windows.
 //!
-//! promtool's engine refuses a query that loads more than 10,000 samples:
-//! questions go into test groups small enough, each its own database. A
+//! promtool's engine refuses a query that holds more than 10,000 samples
+//! in memory at once: questions go into test groups small enough
+//! (`group_sizes`), each its own database — and as few as that allows, for
+//! a group costs promtool about 8 ms however small it is. A
 //! sample at 0 opens each database (it refuses samples more than 12 hours
 //! older than the first it is given). A rule that fails to evaluate ends
 //! its test group: its alert's questions are answered `Failed` with
@@ -72,6 +74,11 @@ pub struct Reads {
     pub ranges: Vec<(f64, f64)>,
     /// Only first and last samples matter (counters under rate and its kin).
     pub sparse: bool,
+    /// The raw metrics its selectors load (None: a selector without a
+    /// metric name, which loads any).
+    pub metrics: Option<BTreeSet<String>>,
+    /// A subquery: its inner range evaluated for every series at once.
+    pub whole: bool,
 }
 
 impl Reads {
@@ -276,7 +283,8 @@ impl Batch<'_> {
             .enumerate()
             .map(|(k, &a)| (a, k / BATCH))
             .collect();
-        for (b, members) in involved.chunks(BATCH).enumerate() {
+        let batches: Vec<&[usize]> = involved.chunks(BATCH).collect();
+        for (b, members) in batches.iter().enumerate() {
             let text = rule_file(self.alerts, members)?;
             std::fs::write(self.dir.join(format!("rules-{b}.yaml")), text)
                 .map_err(|e| self.io(e))?;
@@ -301,7 +309,7 @@ impl Batch<'_> {
             let parts = if members.len() >= 200 { 4 } else { 1 };
             for (k, part) in members.chunks(members.len().div_ceil(parts)).enumerate() {
                 let name = format!("test-{i}-{k}.yaml");
-                let text = self.test_file(*b, part, *s, *delta);
+                let text = self.test_file((*b, batches[*b]), part, *s, *delta);
                 std::fs::write(self.dir.join(&name), text).map_err(|e| self.io(e))?;
                 files.push((name, part.to_vec()));
             }
@@ -311,7 +319,13 @@ impl Batch<'_> {
 
     /// A test file for the questions `members` (of rule file `b`), whose
     /// scrape is `s` ms and whose instants fall `delta` ms after a sample.
-    fn test_file(&self, b: usize, members: &[usize], s: u64, delta: u64) -> String {
+    fn test_file(
+        &self,
+        (b, evaluated): (usize, &[usize]),
+        members: &[usize],
+        s: u64,
+        delta: u64,
+    ) -> String {
         let reach = members
             .iter()
             .map(|&n| self.alerts[self.questions[n].alert].reads.reach())
@@ -322,23 +336,12 @@ impl Batch<'_> {
         let mut text =
             format!("rule_files: [rules-{b}.yaml]\nevaluation_interval: {g}ms\ntests:\n");
         let written: Vec<Vec<Written>> = members.iter().map(|&n| self.series(n, g, s)).collect();
-        // A query reads a window of each series.
-        let per_question = written
-            .iter()
-            .zip(members)
-            .map(|(series, &n)| {
-                let reads = &self.alerts[self.questions[n].alert].reads;
-                series
-                    .iter()
-                    .map(|w| w.samples.len().min(samples_per_window(reads, s)))
-                    .sum::<usize>()
-                    * 2
-            })
-            .max()
-            .unwrap_or(1)
-            .max(1);
-        let chunk = (SAMPLE_BUDGET / per_question).max(1);
-        for (group, samples) in members.chunks(chunk).zip(written.chunks(chunk)) {
+        let readers: Vec<&Reads> = evaluated.iter().map(|&a| &self.alerts[a].reads).collect();
+        let mut start = 0;
+        for size in group_sizes(&written, &readers) {
+            let range = start..start + size;
+            start += size;
+            let (group, samples) = (&members[range.clone()], &written[range]);
             let _ = writeln!(
                 text,
                 "  - interval: {s}ms\n    input_series:\n      - series: 'firedrill_sweep_anchor'\n        values: '0'"
@@ -441,13 +444,70 @@ fn rule_file(alerts: &[Alert], members: &[usize]) -> Result<String, SweepError> 
     .map_err(SweepError::RuleFile)
 }
 
-/// The most samples one series puts into one window.
-pub fn samples_per_window(reads: &Reads, s: u64) -> usize {
-    if reads.sparse {
-        3
-    } else {
-        ((reads.reach() * 1000.0) as u64 / s.max(1)) as usize + 2
+/// How many questions (their series `written`, in order) go into each test
+/// group: as many as promtool's limit of samples in memory allows (each
+/// group is its own database, and each costs promtool about 8 ms however
+/// small). Every rule of the file is evaluated on every group, and its
+/// query selects every series the group holds of the metrics it names
+/// (`readers`: each rule's reads). A function over a window loads one
+/// series' window at a time, so a query holds about two samples per
+/// series (the selected, the result) and the longest window; a subquery
+/// evaluates its inner range for every series at once, so every sample
+/// counts. A question heavier than the budget goes alone.
+fn group_sizes(written: &[Vec<Written>], readers: &[&Reads]) -> Vec<usize> {
+    #[derive(Clone, Copy, Default)]
+    struct Load {
+        series: usize,
+        longest: usize,
+        samples: usize,
     }
+    let cost = |reader: &Reads, load: Load| {
+        if reader.whole {
+            2 * load.samples
+        } else {
+            2 * load.series + load.longest
+        }
+    };
+    let mut sizes = Vec::new();
+    let mut loaded = vec![Load::default(); readers.len()];
+    for series in written {
+        let adds: Vec<Load> = readers
+            .iter()
+            .map(|reader| {
+                let read = series.iter().filter(|w| {
+                    reader
+                        .metrics
+                        .as_ref()
+                        .is_none_or(|names| names.contains(&w.metric))
+                });
+                read.fold(Load::default(), |sum, w| Load {
+                    series: sum.series + 1,
+                    longest: sum.longest.max(w.samples.len()),
+                    samples: sum.samples + w.samples.len(),
+                })
+            })
+            .collect();
+        let joined = |l: &Load, a: &Load| Load {
+            series: l.series + a.series,
+            longest: l.longest.max(a.longest),
+            samples: l.samples + a.samples,
+        };
+        let fits = readers
+            .iter()
+            .zip(loaded.iter().zip(&adds))
+            .all(|(reader, (l, a))| cost(reader, joined(l, a)) <= SAMPLE_BUDGET);
+        match sizes.last_mut() {
+            Some(size) if fits => *size += 1,
+            _ => {
+                sizes.push(1);
+                loaded.iter_mut().for_each(|l| *l = Load::default());
+            }
+        }
+        for (l, a) in loaded.iter_mut().zip(&adds) {
+            *l = joined(l, a);
+        }
+    }
+    sizes
 }
 
 /// The samples (group indices, every `s` ms) an evaluation at `g` ms needs.
@@ -632,11 +692,74 @@ mod tests {
         assert_eq!(encode(&falling), "9-2x3");
     }
 
+    fn question(metrics: &[(&str, usize)]) -> Vec<Written> {
+        metrics
+            .iter()
+            .map(|(metric, samples)| Written {
+                metric: metric.to_string(),
+                labels: BTreeMap::new(),
+                samples: (0..*samples as u64)
+                    .map(|i| (i, Sample::Value(1.0)))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn reads(metrics: &[&str], whole: bool) -> Reads {
+        Reads {
+            ranges: vec![(21_600.0, 0.0)],
+            sparse: false,
+            metrics: Some(metrics.iter().map(|m| m.to_string()).collect()),
+            whole,
+        }
+    }
+
+    #[test]
+    fn questions_over_long_windows_share_a_group_when_only_one_window_is_held_at_a_time() {
+        // A six-hour window every 15 s: 1,443 samples a series. A function
+        // over it loads one series' window at a time: a thousand questions
+        // hold 2,000 samples of series and one window — one group.
+        let written: Vec<Vec<Written>> = (0..1000).map(|_| question(&[("x", 1443)])).collect();
+        let window = reads(&["x"], false);
+        assert_eq!(group_sizes(&written, &[&window]), vec![1000]);
+        // A subquery holds every sample at once: two questions a group.
+        let subquery = reads(&["x"], true);
+        let sizes = group_sizes(&written[..6], &[&subquery]);
+        assert_eq!(sizes, vec![2, 2, 2]);
+        // A rule reading other metrics does not count these series.
+        let other = reads(&["y"], true);
+        assert_eq!(group_sizes(&written[..6], &[&window, &other]), vec![6]);
+    }
+
+    #[test]
+    fn a_group_holds_no_more_series_than_a_query_may_select() {
+        // 3 series a question: 2 samples each series selected, at most
+        // 8,000 — 1,333 questions a group.
+        let written: Vec<Vec<Written>> = (0..2000)
+            .map(|_| question(&[("a", 3), ("b", 3), ("c", 3)]))
+            .collect();
+        let all = reads(&["a", "b", "c"], false);
+        let sizes = group_sizes(&written, &[&all]);
+        assert_eq!(sizes.iter().sum::<usize>(), 2000);
+        assert!(
+            sizes.iter().all(|&n| 2 * 3 * n + 3 <= SAMPLE_BUDGET),
+            "{sizes:?}"
+        );
+        assert_eq!(sizes.len(), 2);
+        // A selector without a metric name selects them all.
+        let any = Reads {
+            metrics: None,
+            ..reads(&[], false)
+        };
+        assert_eq!(group_sizes(&written, &[&any]), sizes);
+    }
+
     #[test]
     fn sparse_windows_keep_their_first_and_last_samples() {
         let reads = Reads {
             ranges: vec![(300.0, 0.0), (3600.0, 0.0)],
             sparse: true,
+            ..Reads::default()
         };
         // Evaluation at 7215 s with samples every 30 s.
         let i = sample_indices(&reads, 7_215_000, 30_000, false);

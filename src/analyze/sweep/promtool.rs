@@ -10,7 +10,7 @@
 //! evaluation exactly when its condition holds there; `for` and
 //! `keep_firing_for` are applied afterwards (`search`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use promql_parser::parser::{Expr, LabelModifier};
@@ -54,6 +54,7 @@ pub fn alert(
     let chain = chain(expr, recordings)?;
     let mut reads = Reads {
         sparse: true,
+        metrics: Some(BTreeSet::new()),
         ..Reads::default()
     };
     let mut rewritten = Vec::new();
@@ -83,6 +84,11 @@ pub fn alert(
         labels: alert.labels.clone(),
         annotations: BTreeMap::new(),
     };
+    if marked || uses {
+        if let Some(metrics) = &mut reads.metrics {
+            metrics.insert(MARKER.to_string());
+        }
+    }
     Ok(Alert {
         rule,
         recordings: rewritten,
@@ -162,20 +168,24 @@ fn read_windows(
         None => 0.0,
     };
     let mut problem = None;
+    let mut noted = Vec::new();
     walk(expr, &mut |node| match node {
         Expr::MatrixSelector(m) => {
             if recordings.contains_key(&metric_name(&m.vs).unwrap_or_default()) {
                 problem = Some(Unprobeable::RecordedThroughWindow(m.vs.to_string()));
             }
+            noted.push(metric_name(&m.vs));
             reads.ranges.push((seconds(m.range), offset(&m.vs.offset)));
         }
         Expr::VectorSelector(v)
             if !recordings.contains_key(&metric_name(v).unwrap_or_default()) =>
         {
+            noted.push(metric_name(v));
             reads.ranges.push((0.0, offset(&v.offset)));
         }
         Expr::Subquery(s) => {
             reads.sparse = false;
+            reads.whole = true;
             reads.ranges.push((seconds(s.range), offset(&s.offset)));
         }
         Expr::Call(c) => {
@@ -195,6 +205,15 @@ fn read_windows(
         }
         _ => {}
     });
+    for name in noted {
+        match (name, &mut reads.metrics) {
+            (Some(name), Some(metrics)) => {
+                metrics.insert(name);
+            }
+            (None, metrics) => *metrics = None,
+            (Some(_), None) => {}
+        }
+    }
     problem.map_or(Ok(()), Err)
 }
 
