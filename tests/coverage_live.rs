@@ -2,7 +2,8 @@
 //! time-compressed, fed by firedrill's synthetic exporter — the shipped
 //! stack 8 of 8 proven live (receiver, notified, resolved); the live
 //! verdicts silenced (naming the inhibitor), unrouted and late in one run
-//! (tests/coverage-fixtures/live-verdicts); an interrupted run leaves no
+//! (tests/coverage-fixtures/live-verdicts); a target that vanishes taken
+//! out of Prometheus for `absent(up{…})`; an interrupted run leaves no
 //! child and no temporary directory.
 
 use std::path::PathBuf;
@@ -114,6 +115,28 @@ fn live_verdicts_name_the_inhibitor_the_empty_receiver_and_the_wrong_model() {
         .as_str()
         .unwrap()
         .contains("one of them is wrong"));
+}
+
+#[test]
+fn a_vanished_target_leaves_prometheus_and_its_absent_alert_fires_live_in_time() {
+    // `absent(up{job="worker"})`: a target answering 503 keeps `up` at 0;
+    // the proof must take the target out of Prometheus's configuration,
+    // and time the provocation from when Prometheus dropped it.
+    let (code, ledger, stderr) = ledger_of(
+        &["tests/coverage-fixtures/vanished.yaml", "--proof", "live"],
+        &[],
+    );
+    assert_eq!(code, 0, "{ledger:#}\n{stderr}");
+    let missing = line(&ledger, "WorkerTargetMissing");
+    assert_eq!(missing["verdict"], "proven", "{missing:#}");
+    let fired = missing["fired_after_seconds"].as_f64().unwrap();
+    let best = missing["predicted"]["best_seconds"].as_f64().unwrap();
+    let worst = missing["predicted"]["worst_seconds"].as_f64().unwrap();
+    assert!(fired >= best - 60.0 && fired <= worst + 60.0, "{missing:#}");
+    assert!(
+        missing["resolved_after_seconds"].as_f64().is_some(),
+        "{missing:#}"
+    );
 }
 
 /// The pids of processes whose command line mentions `text`.

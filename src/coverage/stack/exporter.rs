@@ -4,8 +4,9 @@
 //! `job` and `instance` are not in the exposition: the scrape
 //! configuration gives them, as in production, so selectors match as they
 //! would there. A target whose `up` the provocation sets to 0 answers 503;
-//! a series the provocation withdraws (`absent()`) is left out of the page
-//! and goes stale.
+//! one whose `up` it withdraws is in `gone`, for the stack to take out of
+//! Prometheus's configuration; a series the provocation withdraws
+//! (`absent()`) is left out of the page and goes stale.
 //!
 //! Time compression: the timeline runs `scale` times faster than the wall
 //! clock, but a counter advances at its production slope per wall second
@@ -16,7 +17,7 @@
 //! It knows nothing of Prometheus or the proof: the stack tells it which
 //! targets exist and when a provocation begins or ends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -123,6 +124,25 @@ impl Exporter {
             levels: levels.to_vec(),
         });
         from
+    }
+
+    /// The paths of the targets whose `up` the provocation withdraws now:
+    /// they must leave Prometheus's configuration (a target cannot take
+    /// its own `up` away; answering 503 makes it 0).
+    pub fn gone(&self) -> BTreeSet<String> {
+        let all = self.lock();
+        let mut gone = BTreeSet::new();
+        for served in all.values() {
+            let t = served.origin.elapsed().as_secs_f64() * self.scale;
+            for target in &served.targets {
+                let Some(u) = target.up else { continue };
+                let up = served.timeline.values(&served.specs, u, t);
+                if up.first().copied().flatten().is_none() {
+                    gone.insert(target.path.clone());
+                }
+            }
+        }
+        gone
     }
 
     /// Stops serving every alert (their targets are gone from the

@@ -19,7 +19,7 @@ mod watch;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use promql_parser::parser::Expr;
@@ -154,12 +154,12 @@ async fn start(input: &Input<'_>) -> Result<Stack, CoverageError> {
     let config = plan::prometheus_config(
         &[],
         &exporter.address.to_string(),
-        scaled(input.scrape),
-        scaled(input.evaluation),
+        (scaled(input.scrape), scaled(input.evaluation)),
         alertmanager
             .as_ref()
             .and_then(WatchedAlertmanager::address)
             .as_deref(),
+        &BTreeSet::new(),
     );
     let (prometheus, client) = crate::env::start_prometheus(&config, input.scale).await?;
     let receiver = match alertmanager
@@ -225,18 +225,20 @@ async fn run_batch(
     let groups = plan::batch_groups(members, input.groups, &read, input.scale, input.evaluation)?;
     let group_count = groups.len();
     let rules = crate::rules::render_rule_file(groups)?;
-    let config = plan::prometheus_config(
-        members,
-        &stack.exporter.address.to_string(),
-        scaled(input.scrape),
-        scaled(input.evaluation),
-        stack
-            .alertmanager
-            .as_ref()
-            .and_then(WatchedAlertmanager::address)
-            .as_deref(),
-    )
-    .replace("{dir}", &stack.prometheus.dir().display().to_string());
+    let am = stack
+        .alertmanager
+        .as_ref()
+        .and_then(WatchedAlertmanager::address);
+    let (exporter, dir) = (
+        stack.exporter.address.to_string(),
+        stack.prometheus.dir().display().to_string(),
+    );
+    let intervals = (scaled(input.scrape), scaled(input.evaluation));
+    let config_without = |gone: &BTreeSet<String>| {
+        plan::prometheus_config(members, &exporter, intervals, am.as_deref(), gone)
+            .replace("{dir}", &dir)
+    };
+    let config = config_without(&BTreeSet::new());
     stack.exporter.clear();
     for live in members {
         let p = live.provocation;
@@ -267,12 +269,25 @@ async fn run_batch(
             + 2 * scaled(input.scrape.max(input.evaluation)),
     )
     .await?;
+    let prometheus = &stack.prometheus;
+    let rescrape = |gone: &BTreeSet<String>| {
+        prometheus
+            .write_file("prometheus.yml", &config_without(gone))
+            .map_err(|source| CoverageError::Io {
+                path: prometheus.dir().to_path_buf(),
+                source,
+            })?;
+        prometheus.reload();
+        Ok(())
+    };
     let watching = watch::Watch {
         client: &stack.client,
         alertmanager: stack.alertmanager.as_ref(),
         receiver: stack.receiver.as_ref(),
         exporter: &stack.exporter,
         input,
+        rescrape: &rescrape,
+        gone: Mutex::new(BTreeSet::new()),
     };
     watching.run(members).await
 }

@@ -180,13 +180,16 @@ pub fn batches(alerts: &[Live], config: Option<&AlertmanagerConfig>) -> Vec<Vec<
 }
 
 /// The Prometheus configuration of a batch: a scrape job per `job`, each
-/// target on `exporter` with its own path and `instance`.
+/// target on `exporter` with its own path and `instance` — but those in
+/// `gone` (paths): a provocation has withdrawn them, and Prometheus stops
+/// scraping them and marks their series stale, `up` with them, as when a
+/// target leaves service discovery.
 pub fn prometheus_config(
     alerts: &[&Live],
     exporter: &str,
-    scrape: Duration,
-    evaluation: Duration,
+    (scrape, evaluation): (Duration, Duration),
     alertmanager: Option<&str>,
+    gone: &BTreeSet<String>,
 ) -> String {
     let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
     let mut text = format!(
@@ -203,11 +206,19 @@ pub fn prometheus_config(
     }
     let mut jobs: BTreeMap<&str, Vec<&TargetDef>> = BTreeMap::new();
     for target in alerts.iter().flat_map(|a| &a.targets) {
-        jobs.entry(&target.job).or_default().push(target);
+        let present = jobs.entry(&target.job).or_default();
+        if !gone.contains(&target.path) {
+            present.push(target);
+        }
     }
     text.push_str("scrape_configs:\n");
     for (job, targets) in jobs {
-        let _ = writeln!(text, "  - job_name: {}\n    static_configs:", json(job));
+        let none = if targets.is_empty() { " []" } else { "" };
+        let _ = writeln!(
+            text,
+            "  - job_name: {}\n    static_configs:{none}",
+            json(job)
+        );
         for target in targets {
             let _ = writeln!(
                 text,

@@ -8,6 +8,8 @@
 //! there to inhibit stays provoked until that one is through. Times are
 //! wall-clock seconds since the epoch; `verdict` scales them back.
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::exporter::Exporter;
@@ -121,6 +123,16 @@ pub async fn settle(
     }
 }
 
+/// How long Prometheus may take to drop or restore a target after a
+/// reload (its discovery passes changes on every 5 s).
+const TARGETS_MOVE: Duration = Duration::from_secs(20);
+
+/// The path of a scrape URL (`/a3/t0` of `http://127.0.0.1:9/a3/t0`).
+fn url_path(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.find('/').map(|at| rest[at..].to_string())
+}
+
 fn stuck(message: String) -> CoverageError {
     CoverageError::Stack(Box::new(crate::env::EnvError::ChildStart {
         what: "Prometheus",
@@ -136,6 +148,11 @@ pub struct Watch<'a> {
     pub receiver: Option<&'a Receiver>,
     pub exporter: &'a Exporter,
     pub input: &'a Input<'a>,
+    /// Rewrites Prometheus's configuration without the targets given (by
+    /// path) and reloads it.
+    pub rescrape: &'a (dyn Fn(&BTreeSet<String>) -> Result<(), CoverageError> + Sync),
+    /// The targets the configuration leaves out now.
+    pub gone: Mutex<BTreeSet<String>>,
 }
 
 /// What one poll read.
@@ -155,13 +172,21 @@ impl Watch<'_> {
     pub async fn run(&self, members: &[&Live<'_>]) -> Result<Vec<Seen>, CoverageError> {
         let mut seen: Vec<Seen> = vec![Seen::default(); members.len()];
         let active = self.client.alerts().await?;
-        let t0 = local_now();
-        let mut steps = Vec::new();
+        let switched = local_now();
         for (k, live) in members.iter().enumerate() {
             if let Some(a) = active.iter().find(|a| live.owns(&a.labels)) {
                 seen[k].early = Some(a.state.clone());
             }
             self.exporter.switch(live.n, &live.provocation.provoking);
+        }
+        let (moved, at) = self.follow_targets().await?;
+        let mut steps = Vec::new();
+        for (k, live) in members.iter().enumerate() {
+            let t0 = if live.targets.iter().any(|t| moved.contains(&t.path)) {
+                at
+            } else {
+                switched
+            };
             seen[k].t0 = t0;
             steps.push(Step::Provoked {
                 until: t0 + self.fire_wait(live),
@@ -260,12 +285,12 @@ impl Watch<'_> {
                     until: now + seen.notify_wait,
                 }
             }
-            Step::Provoked { until } if now > until => self.withdraw(live, seen, now),
+            Step::Provoked { until } if now > until => self.withdraw(live, seen, now).await?,
             Step::Fired { until } => {
                 self.look_at_alertmanager(live, seen, poll);
                 let heard = seen.notified.is_some() || self.alertmanager.is_none();
                 if (heard || now > until) && !partners_waiting {
-                    self.withdraw(live, seen, now)
+                    self.withdraw(live, seen, now).await?
                 } else {
                     step
                 }
@@ -294,11 +319,62 @@ impl Watch<'_> {
         })
     }
 
-    fn withdraw(&self, live: &Live, seen: &mut Seen, now: f64) -> Step {
+    async fn withdraw(
+        &self,
+        live: &Live<'_>,
+        seen: &mut Seen,
+        now: f64,
+    ) -> Result<Step, CoverageError> {
         self.exporter.switch(live.n, &live.provocation.healthy);
-        seen.t1 = Some(now);
-        Step::Withdrawn {
-            until: now + self.resolve_wait(live),
+        let (moved, at) = self.follow_targets().await?;
+        let t1 = if live.targets.iter().any(|t| moved.contains(&t.path)) {
+            at
+        } else {
+            now
+        };
+        seen.t1 = Some(t1);
+        Ok(Step::Withdrawn {
+            until: t1 + self.resolve_wait(live),
+        })
+    }
+
+    /// Takes the targets whose `up` is withdrawn out of Prometheus's
+    /// configuration and puts back those no longer withdrawn; returns the
+    /// targets moved (by path) and when Prometheus's targets showed it.
+    /// Its discovery passes a change on every 5 s, production minutes at a
+    /// compressed scale: a target's vanishing begins when it has gone.
+    async fn follow_targets(&self) -> Result<(BTreeSet<String>, f64), CoverageError> {
+        let gone = self.exporter.gone();
+        let moved: BTreeSet<String> = {
+            let mut applied = self.gone.lock().unwrap_or_else(|e| e.into_inner());
+            if gone == *applied {
+                return Ok((BTreeSet::new(), local_now()));
+            }
+            (self.rescrape)(&gone)?;
+            let moved = applied.symmetric_difference(&gone).cloned().collect();
+            *applied = gone.clone();
+            moved
+        };
+        let deadline = tokio::time::Instant::now() + TARGETS_MOVE;
+        loop {
+            let listed: BTreeSet<String> = self
+                .client
+                .targets()
+                .await?
+                .iter()
+                .filter_map(|t| url_path(&t.scrape_url))
+                .collect();
+            if moved.iter().all(|p| gone.contains(p) != listed.contains(p)) {
+                return Ok((moved, local_now()));
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(stuck(format!(
+                    "Prometheus did not take its targets {} out of its scrape pools (or back) within {}s of a reload",
+                    moved.iter().cloned().collect::<Vec<_>>().join(", "),
+                    TARGETS_MOVE.as_secs()
+                )));
+            }
+            tokio::time::sleep(POLL).await;
         }
     }
 
@@ -371,5 +447,23 @@ impl Watch<'_> {
             _ => None,
         };
         Ok(first.unwrap_or(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scrape_urls_path_names_its_target() {
+        assert_eq!(
+            url_path("http://127.0.0.1:9123/a3/t0").as_deref(),
+            Some("/a3/t0")
+        );
+        assert_eq!(
+            url_path("http://[::1]:80/a1/t10").as_deref(),
+            Some("/a1/t10")
+        );
+        assert_eq!(url_path("http://127.0.0.1:9"), None);
     }
 }
