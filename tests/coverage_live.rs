@@ -139,6 +139,34 @@ fn a_vanished_target_leaves_prometheus_and_its_absent_alert_fires_live_in_time()
     );
 }
 
+#[test]
+fn an_alert_that_never_fired_live_is_not_said_to_have_resolved() {
+    // The shifted model lets the watch give up after 5 s of wall clock
+    // (5 minutes here), long before a 30-minute `for` ends.
+    let (code, ledger, stderr) = ledger_of(
+        &[
+            "tests/coverage-fixtures/unfired.yaml",
+            "--proof",
+            "live",
+            "--scrape-interval",
+            "30s",
+            "--evaluation-interval",
+            "30s",
+        ],
+        &[("FIREDRILL_COVERAGE_WRONG_MODEL", "DiskFillingSlowly=-1795")],
+    );
+    assert_eq!(code, 1, "{ledger:#}\n{stderr}");
+    let slow = line(&ledger, "DiskFillingSlowly");
+    assert_eq!(slow["verdict"], "late", "{slow:#}");
+    assert!(slow["fired_after_seconds"].is_null(), "{slow:#}");
+    assert!(slow["resolved_after_seconds"].is_null(), "{slow:#}");
+    let why = slow["why"].as_str().unwrap();
+    assert!(
+        why.contains("it did not fire within") && !why.contains("resolved"),
+        "{why}"
+    );
+}
+
 /// The pids of processes whose command line mentions `text`.
 fn processes_mentioning(text: &str) -> Vec<u32> {
     std::fs::read_dir("/proc")

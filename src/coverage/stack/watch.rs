@@ -295,6 +295,8 @@ impl Watch<'_> {
                     step
                 }
             }
+            // Nothing resolves that never fired.
+            Step::Withdrawn { .. } if !firing && seen.fired.is_none() => Step::Done,
             Step::Withdrawn { .. } if !firing => {
                 seen.resolved = Some(now);
                 match seen.notified {
