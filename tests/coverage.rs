@@ -444,3 +444,23 @@ fn the_default_proof_says_why_it_did_not_run_live() {
     );
     assert_eq!(ledger["summary"]["proven"], 2, "{ledger:#}");
 }
+
+/// `--proof live` on an alert the live proof cannot run (an age against
+/// Prometheus's clock): its verdict is promtool's, its why and the
+/// ledger's proof say so — not "proof: live".
+#[test]
+fn an_alert_that_cannot_run_live_keeps_promtools_verdict_and_says_so() {
+    let (code, ledger, stderr) = coverage(
+        &["tests/coverage-fixtures/age.yaml", "--proof", "live"],
+        &[],
+    );
+    assert_eq!(code, 0, "{ledger:#}\n{stderr}");
+    assert_eq!(ledger["proof"], "promtool", "{ledger:#}");
+    let line = &ledger["alerts"][0];
+    assert_eq!(line["verdict"], "proven", "{line:#}");
+    let why = line["why"].as_str().unwrap();
+    assert!(
+        why.starts_with("promtool: fired") && why.contains("not run live: a timestamp"),
+        "{why}"
+    );
+}

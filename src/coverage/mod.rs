@@ -181,8 +181,8 @@ pub async fn coverage(options: &CoverageOptions, workdir: &Path) -> Result<Ledge
         longest: longest_alert(&judged.lines),
         scale,
     };
-    let mode = live_mode(options.proof, &needs, &mut notes);
-    if let Some(mode) = mode {
+    let mut mode = live_mode(options.proof, &needs, &mut notes);
+    if let Some(live) = mode {
         let input = stack::Input {
             sites: &sites,
             groups: &inputs.groups,
@@ -191,9 +191,14 @@ pub async fn coverage(options: &CoverageOptions, workdir: &Path) -> Result<Ledge
             scrape: report.intervals.scrape,
             evaluation: report.intervals.evaluation,
             scale,
-            mode,
+            mode: live,
         };
-        notes.extend(stack::prove(&input, &mut judged.lines).await?);
+        let proved = stack::prove(&input, &mut judged.lines).await?;
+        notes.extend(proved.notes);
+        if proved.ran == 0 {
+            // Nothing ran live: the ledger's proof is promtool's.
+            mode = None;
+        }
     }
     let proof = match mode {
         None => "promtool",

@@ -72,10 +72,7 @@ pub fn default_scale(scrape: Duration) -> f64 {
 }
 
 /// Proves `lines`' provoked alerts live; returns notes for the ledger.
-pub async fn prove(
-    input: &Input<'_>,
-    lines: &mut [AlertLedger],
-) -> Result<Vec<String>, CoverageError> {
+pub async fn prove(input: &Input<'_>, lines: &mut [AlertLedger]) -> Result<Proved, CoverageError> {
     let mut notes = Vec::new();
     // Copied out: the lines are written while the alerts run.
     let provoked: Vec<(usize, super::Provocation)> = lines
@@ -85,11 +82,15 @@ pub async fn prove(
         .collect();
     let mut lives: Vec<Live> = Vec::new();
     for (n, p) in &provoked {
-        let (n, site, line) = (*n, &input.sites[*n], &lines[*n]);
+        let (n, site) = (*n, &input.sites[*n]);
         if let Some(why) = plan::unservable(p) {
+            let line = &mut lines[n];
             notes.push(format!("{}: not run live: {why}", line.alert));
+            // Its verdict is promtool's alone: the line says so.
+            line.why = format!("promtool: {}; not run live: {why}", line.why);
             continue;
         }
+        let line = &lines[n];
         let mut live = Live::new(n, site.rule, site.origin, p);
         live.predicted = line.predicted;
         live.reach = reach(&site.rule.expr, input.recordings);
@@ -100,7 +101,7 @@ pub async fn prove(
     }
     if lives.is_empty() {
         notes.push("live: no alert was provoked, so none ran live".into());
-        return Ok(notes);
+        return Ok(Proved { notes, ran: 0 });
     }
     let mut stack = start(input).await?;
     let batches = plan::batches(&lives, input.alertmanager);
@@ -131,7 +132,17 @@ pub async fn prove(
     if let Some(r) = stack.receiver.take() {
         r.finish();
     }
-    Ok(notes)
+    Ok(Proved {
+        notes,
+        ran: lives.len(),
+    })
+}
+
+/// What the live proof says of the run.
+pub struct Proved {
+    pub notes: Vec<String>,
+    /// How many alerts ran live.
+    pub ran: usize,
 }
 
 /// Starts the exporter, Alertmanager (with a configuration) and
