@@ -61,6 +61,10 @@ fn report(dir: &Path) -> String {
     dir.join("report.json").to_str().unwrap().to_string()
 }
 
+/// The latency floor at which two clean runs of the quickstart compare
+/// clean on this shared 2-core machine (see below).
+const CLEAN_FLOOR: &str = "1s";
+
 #[test]
 fn quickstart_runs_compare_clean_and_added_latency_in_healthy_is_a_regression() {
     require_prometheus();
@@ -79,12 +83,13 @@ fn quickstart_runs_compare_clean_and_added_latency_in_healthy_is_a_regression() 
 
     // Two runs of the quickstart: nothing regressed. The latency floor is
     // raised from its 5 ms default: this machine's two cores are shared with
-    // builds and other drills, and a stall of a few hundred ms there moves
-    // a 240-request p95 by tens of ms from one run to the next (measured:
-    // 34.7 ms, then 5.1 ms), and a p99 by a hundred (12 ms, then 108 ms in
-    // `recovery`, with two cargo builds beside it). The slowed run below is
-    // judged at 50 ms: its 100 ms is beyond both.
-    let (code, text) = compare(&["--floor", "200ms", &report(&runs[0]), &report(&runs[1])]);
+    // builds and other drills, and a stall there moves a 240-request p95 by
+    // tens of ms from one run to the next (measured: 34.7 ms, then 5.1 ms),
+    // and a p99 — the third slowest request — by hundreds (12 ms, then
+    // 108 ms in `recovery` with two cargo builds beside it; 13 ms, then
+    // 222 ms in `healthy` in a clean CI run). The slowed run below is judged
+    // at 50 ms: its 100 ms is beyond that.
+    let (code, text) = compare(&["--floor", CLEAN_FLOOR, &report(&runs[0]), &report(&runs[1])]);
     eprintln!("{text}");
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("OK · no regression"), "{text}");
@@ -219,10 +224,11 @@ fn quickstart_runs_compare_clean_and_added_latency_in_healthy_is_a_regression() 
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("median of the last 2 passing runs"), "{text}");
     // Two clean runs: the clean pair's floor (above), not the slowed run's
-    // (a CI run saw a clean healthy p95 of 98 ms beside other drills).
+    // (CI runs saw a clean healthy p95 of 98 ms, and a clean `errors` p99
+    // of 360 ms, beside other drills).
     let (code, text) = compare(&[
         "--floor",
-        "200ms",
+        CLEAN_FLOOR,
         "--history",
         history_arg,
         &report(&runs[1]),

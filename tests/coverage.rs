@@ -463,4 +463,9 @@ fn an_alert_that_cannot_run_live_keeps_promtools_verdict_and_says_so() {
         why.starts_with("promtool: fired") && why.contains("not run live: a timestamp"),
         "{why}"
     );
+    let notes = ledger["notes"].to_string();
+    assert!(
+        notes.contains("of the 1 alerts provoked, none can run live"),
+        "{notes}"
+    );
 }

@@ -100,7 +100,14 @@ pub async fn prove(input: &Input<'_>, lines: &mut [AlertLedger]) -> Result<Prove
         live.inhibitors = verdict::static_inhibitors(&lines[live.n], lines);
     }
     if lives.is_empty() {
-        notes.push("live: no alert was provoked, so none ran live".into());
+        notes.push(if provoked.is_empty() {
+            "live: no alert was provoked, so none ran live".into()
+        } else {
+            format!(
+                "live: none ran: of the {} alerts provoked, none can run live (the notes above say why)",
+                provoked.len()
+            )
+        });
         return Ok(Proved { notes, ran: 0 });
     }
     let mut stack = start(input).await?;
