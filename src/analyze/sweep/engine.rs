@@ -461,6 +461,11 @@ fn group_sizes(written: &[Vec<Written>], readers: &[&Reads]) -> Vec<usize> {
         longest: usize,
         samples: usize,
     }
+    let joined = |l: &Load, a: &Load| Load {
+        series: l.series + a.series,
+        longest: l.longest.max(a.longest),
+        samples: l.samples + a.samples,
+    };
     let cost = |reader: &Reads, load: Load| {
         if reader.whole {
             2 * load.samples
@@ -487,11 +492,6 @@ fn group_sizes(written: &[Vec<Written>], readers: &[&Reads]) -> Vec<usize> {
                 })
             })
             .collect();
-        let joined = |l: &Load, a: &Load| Load {
-            series: l.series + a.series,
-            longest: l.longest.max(a.longest),
-            samples: l.samples + a.samples,
-        };
         let fits = readers
             .iter()
             .zip(loaded.iter().zip(&adds))

@@ -136,8 +136,7 @@ impl Exporter {
             let t = served.origin.elapsed().as_secs_f64() * self.scale;
             for target in &served.targets {
                 let Some(u) = target.up else { continue };
-                let up = served.timeline.values(&served.specs, u, t);
-                if up.first().copied().flatten().is_none() {
+                if up_at(served, u, t).is_none() {
                     gone.insert(target.path.clone());
                 }
             }
@@ -199,12 +198,22 @@ fn page(served: &Shared, path: &str, scale: f64) -> Response<Full<Bytes>> {
     };
     let t = served.origin.elapsed().as_secs_f64() * scale;
     if let Some(u) = target.up {
-        let up = served.timeline.values(&served.specs, u, t);
-        if up.first().copied().flatten().is_none_or(|v| v < 0.5) {
+        if up_at(served, u, t).is_none_or(|v| v < 0.5) {
             return answer(StatusCode::SERVICE_UNAVAILABLE, "down (provoked)\n".into());
         }
     }
     answer(StatusCode::OK, exposition(served, target, t, scale))
+}
+
+/// The value of the `up` series `u` at production time `t` (None: the
+/// provocation withdraws it).
+fn up_at(served: &Served, u: usize, t: f64) -> Option<f64> {
+    served
+        .timeline
+        .values(&served.specs, u, t)
+        .first()
+        .copied()
+        .flatten()
 }
 
 /// The text exposition of `target`'s series at production time `t`.

@@ -123,6 +123,27 @@ pub async fn settle(
     }
 }
 
+/// Targets taken out of Prometheus's configuration or put back (by path),
+/// and when its targets showed it.
+struct Moved {
+    paths: BTreeSet<String>,
+    at: f64,
+}
+
+impl Moved {
+    /// When `live`'s provocation (or withdrawal) took effect: when
+    /// Prometheus had moved one of its targets — its discovery passes a
+    /// change on every 5 s, production minutes at a compressed scale — or
+    /// `otherwise`, when none of its targets moved.
+    fn since(&self, live: &Live, otherwise: f64) -> f64 {
+        if live.targets.iter().any(|t| self.paths.contains(&t.path)) {
+            self.at
+        } else {
+            otherwise
+        }
+    }
+}
+
 /// How long Prometheus may take to drop or restore a target after a
 /// reload (its discovery passes changes on every 5 s).
 const TARGETS_MOVE: Duration = Duration::from_secs(20);
@@ -179,14 +200,10 @@ impl Watch<'_> {
             }
             self.exporter.switch(live.n, &live.provocation.provoking);
         }
-        let (moved, at) = self.follow_targets().await?;
+        let moved = self.follow_targets().await?;
         let mut steps = Vec::new();
         for (k, live) in members.iter().enumerate() {
-            let t0 = if live.targets.iter().any(|t| moved.contains(&t.path)) {
-                at
-            } else {
-                switched
-            };
+            let t0 = moved.since(live, switched);
             seen[k].t0 = t0;
             steps.push(Step::Provoked {
                 until: t0 + self.fire_wait(live),
@@ -328,12 +345,7 @@ impl Watch<'_> {
         now: f64,
     ) -> Result<Step, CoverageError> {
         self.exporter.switch(live.n, &live.provocation.healthy);
-        let (moved, at) = self.follow_targets().await?;
-        let t1 = if live.targets.iter().any(|t| moved.contains(&t.path)) {
-            at
-        } else {
-            now
-        };
+        let t1 = self.follow_targets().await?.since(live, now);
         seen.t1 = Some(t1);
         Ok(Step::Withdrawn {
             until: t1 + self.resolve_wait(live),
@@ -342,15 +354,16 @@ impl Watch<'_> {
 
     /// Takes the targets whose `up` is withdrawn out of Prometheus's
     /// configuration and puts back those no longer withdrawn; returns the
-    /// targets moved (by path) and when Prometheus's targets showed it.
-    /// Its discovery passes a change on every 5 s, production minutes at a
-    /// compressed scale: a target's vanishing begins when it has gone.
-    async fn follow_targets(&self) -> Result<(BTreeSet<String>, f64), CoverageError> {
+    /// targets moved and when Prometheus's targets showed it.
+    async fn follow_targets(&self) -> Result<Moved, CoverageError> {
         let gone = self.exporter.gone();
         let moved: BTreeSet<String> = {
             let mut applied = self.gone.lock().unwrap_or_else(|e| e.into_inner());
             if gone == *applied {
-                return Ok((BTreeSet::new(), local_now()));
+                return Ok(Moved {
+                    paths: BTreeSet::new(),
+                    at: local_now(),
+                });
             }
             (self.rescrape)(&gone)?;
             let moved = applied.symmetric_difference(&gone).cloned().collect();
@@ -367,7 +380,10 @@ impl Watch<'_> {
                 .filter_map(|t| url_path(&t.scrape_url))
                 .collect();
             if moved.iter().all(|p| gone.contains(p) != listed.contains(p)) {
-                return Ok((moved, local_now()));
+                return Ok(Moved {
+                    paths: moved,
+                    at: local_now(),
+                });
             }
             if tokio::time::Instant::now() > deadline {
                 return Err(stuck(format!(
