@@ -81,6 +81,8 @@ pub async fn coverage(args: CoverageArgs) -> Result<Outcome, CommandError> {
         Some(text) => parse_matchers(text).map_err(CoverageError::Require)?,
         None => Vec::new(),
     };
+    // FIREDRILL_COVERAGE_KEEP=1 keeps promtool's files (to run them by hand).
+    let keep = std::env::var_os("FIREDRILL_COVERAGE_KEEP").is_some();
     let options = CoverageOptions {
         files: args.files.clone(),
         prometheus: args.prometheus.clone(),
@@ -94,9 +96,8 @@ pub async fn coverage(args: CoverageArgs) -> Result<Outcome, CommandError> {
         time_scale: args.time_scale,
         scrape_interval: args.scrape_interval,
         evaluation_interval: args.evaluation_interval,
+        keep_files: keep,
     };
-    // FIREDRILL_COVERAGE_KEEP=1 keeps promtool's files (to run them by hand).
-    let keep = std::env::var_os("FIREDRILL_COVERAGE_KEEP").is_some();
     let workdir = tempfile::Builder::new()
         .prefix("firedrill-coverage")
         .disable_cleanup(keep)

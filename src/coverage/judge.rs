@@ -23,6 +23,7 @@ use super::Site;
 use crate::analyze::condition::Recordings;
 use crate::analyze::finding::LintFinding;
 use crate::analyze::rules_check::label_sets;
+use crate::analyze::sweep::Spent;
 use crate::analyze::timing::{Bounds, Intervals};
 use crate::record::Labels;
 use crate::rules::alertmanager::AlertmanagerConfig;
@@ -37,6 +38,8 @@ pub struct World<'a> {
     pub groups: &'a [LoadedGroups],
     pub scrape_timeout: Duration,
     pub alertmanager: Option<&'a AlertmanagerConfig>,
+    /// promtool's files are kept once they ran (to run them by hand).
+    pub keep_files: bool,
 }
 
 /// The ledger's lines, and what later stages need per alert.
@@ -230,7 +233,19 @@ fn run_proofs(
             resolves: predictions[k].as_ref().and_then(|p| p.resolved),
         });
     }
-    let results = proof::prove(promtool, &subjects, world.groups, world.recordings, dir)?;
+    let spent = if world.keep_files {
+        Spent::Kept
+    } else {
+        Spent::Removed
+    };
+    let results = proof::prove(
+        promtool,
+        &subjects,
+        world.groups,
+        world.recordings,
+        dir,
+        spent,
+    )?;
     let mut by_alert: Vec<Option<Proved>> = vec![None; world.sites.len()];
     for (k, result) in which.into_iter().zip(results) {
         by_alert[k] = Some(result);

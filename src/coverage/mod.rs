@@ -95,6 +95,8 @@ pub struct CoverageOptions {
     pub time_scale: Option<f64>,
     pub scrape_interval: Option<Duration>,
     pub evaluation_interval: Option<Duration>,
+    /// Keep promtool's files once they ran (`FIREDRILL_COVERAGE_KEEP`).
+    pub keep_files: bool,
 }
 
 /// One alerting rule of the files, with its analysis.
@@ -154,6 +156,7 @@ pub async fn coverage(options: &CoverageOptions, workdir: &Path) -> Result<Ledge
         groups: &inputs.groups,
         scrape_timeout: report.intervals.scrape_timeout,
         alertmanager: inputs.alertmanager.as_ref(),
+        keep_files: options.keep_files,
     };
     let mut judged = judge::judge(&promtool, &world, workdir)?;
     let mut notes = report.notes.clone();

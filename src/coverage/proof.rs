@@ -34,7 +34,7 @@ use super::provoke::Provocation;
 use super::testfile::{self, Group};
 use super::timeline::{Phase, Timeline};
 use crate::analyze::condition::Recordings;
-use crate::analyze::sweep::{run_files, SweepError};
+use crate::analyze::sweep::{run_files, Spent, SweepError};
 use crate::analyze::timing::Bounds;
 use crate::rules::promql::{metric_name, selectors};
 use crate::rules::{render_rule_file, Group as RuleGroup, LoadedGroups, RuleDef};
@@ -174,13 +174,15 @@ pub fn timeline(p: &Provocation, at: &Schedule) -> Timeline {
 
 /// Proves every subject: a short test each, then a full one for those
 /// whose short test did not show them fire and resolve. `groups` and
-/// `recordings` give each alert's rules.
+/// `recordings` give each alert's rules; `spent` says what becomes of a
+/// learning test once it ran.
 pub fn prove(
     promtool: &Path,
     subjects: &[Subject],
     groups: &[LoadedGroups],
     recordings: &Recordings,
     dir: &Path,
+    spent: Spent,
 ) -> Result<Vec<Proved>, SweepError> {
     let all: Vec<usize> = (0..subjects.len()).collect();
     let context = Context {
@@ -189,6 +191,7 @@ pub fn prove(
         groups,
         recordings,
         dir,
+        spent,
     };
     let mut proved = context.attempt(&all, Span::Short)?;
     let again: Vec<usize> = all
@@ -214,6 +217,7 @@ struct Context<'a> {
     groups: &'a [LoadedGroups],
     recordings: &'a Recordings,
     dir: &'a Path,
+    spent: Spent,
 }
 
 impl Context<'_> {
@@ -281,7 +285,7 @@ fn learn(context: &Context, which: &[usize], names: &[String]) -> Result<Vec<Lea
             problem: None,
         })
         .collect();
-    for report in run_files(context.promtool, context.dir, names)? {
+    for report in run_files(context.promtool, context.dir, names, context.spent)? {
         let mut said = got::read(&report.stderr);
         let mine: Vec<usize> = (0..which.len())
             .filter(|&k| report.files.contains(&names[k]))
