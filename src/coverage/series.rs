@@ -538,18 +538,37 @@ fn canonical_values(uses: &[Use]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// A value every matcher of `on` accepts and `not` refuses: a name-based
-/// one when only negative matchers speak (`container!=""`).
+/// A value every matcher of `on` accepts and `not` refuses: the value such
+/// a label usually has when it is accepted (`status!~"5.."` → `200`, not
+/// the first code that passes), else a name-based one when only negative
+/// matchers speak (`container!=""` → `container-1`).
 fn pick(name: &str, on: &[&Matcher], not: Option<&Matcher>) -> Option<String> {
     let only_negative = on
         .iter()
         .all(|m| matches!(m.op, MatchOp::NotEqual | MatchOp::NotRe(_)));
-    let friendly = format!("{name}-1");
     let accepts = |v: &str| on.iter().all(|m| m.is_match(v)) && not.is_none_or(|n| !n.is_match(v));
+    if let Some(usual) = usual_value(name).filter(|v| accepts(v)) {
+        return Some(usual.to_string());
+    }
+    let friendly = format!("{name}-1");
     if only_negative && accepts(&friendly) {
         return Some(friendly);
     }
     value_for(on, not)
+}
+
+/// What a label of this name holds on an ordinary, healthy request.
+fn usual_value(name: &str) -> Option<&'static str> {
+    let name = name.to_ascii_lowercase();
+    if name.starts_with("grpc_") {
+        (name == "grpc_code").then_some("OK")
+    } else if name == "method" || name.ends_with("_method") {
+        Some("GET")
+    } else if name == "code" || name.contains("status") || name.ends_with("_code") {
+        Some("200")
+    } else {
+        None
+    }
 }
 
 /// Label values for the series of one metric: one matching every selector
@@ -739,6 +758,23 @@ mod tests {
         assert_eq!(s[1].labels["job"], "api");
         assert!(!s[1].labels.get("code").is_some_and(|c| c.starts_with('5')));
         assert_eq!(s[1].role, Some(Role::Others));
+    }
+
+    #[test]
+    fn a_series_the_numerator_refuses_gets_the_usual_healthy_value() {
+        let s = of(
+            r#"sum(rate(requests_total{status!~"5.."}[5m])) / sum(rate(requests_total[5m])) < 0.95"#,
+        );
+        let statuses: Vec<&str> = s
+            .iter()
+            .filter_map(|x| x.labels.get("status").map(String::as_str))
+            .collect();
+        assert!(statuses.contains(&"200"), "{s:?}");
+        assert!(!statuses.iter().any(|v| v.starts_with("status-")), "{s:?}");
+        let s = of(r#"sum(rate(rpc_total{grpc_code!="OK", grpc_method!=""}[5m])) > 1"#);
+        assert_ne!(s[0].labels["grpc_code"], "OK");
+        // A gRPC method is no HTTP verb.
+        assert_eq!(s[0].labels["grpc_method"], "grpc_method-1");
     }
 
     #[test]
