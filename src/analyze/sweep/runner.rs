@@ -94,22 +94,24 @@ pub fn run_files(
         .collect();
     let queue = Mutex::new(Queue::new(costed, workers));
     let next = || queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-    let heap = HEAPS / workers;
+    let collector = collector(HEAPS / workers);
+    // The last chunk's files, once its report is in.
+    let discard = |reports: &[Report]| {
+        if let (Spent::Removed, Some(last)) = (spent, reports.last()) {
+            remove(dir, &last.files);
+        }
+    };
     std::thread::scope(|scope| {
         let running: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
                     let mut reports: Vec<Report> = Vec::new();
                     while let Some(files) = next() {
-                        let running = start(promtool, dir, &files, heap)?;
-                        if let (Spent::Removed, Some(last)) = (spent, reports.last()) {
-                            remove(dir, &last.files);
-                        }
+                        let running = start(promtool, dir, &files, collector.as_ref())?;
+                        discard(&reports);
                         reports.push(finish(promtool, running, files)?);
                     }
-                    if let (Spent::Removed, Some(last)) = (spent, reports.last()) {
-                        remove(dir, &last.files);
-                    }
+                    discard(&reports);
                     Ok::<_, SweepError>(reports)
                 })
             })
@@ -169,11 +171,26 @@ impl Queue {
     }
 }
 
+/// The collector's settings for each promtool process: off until its heap
+/// nears `heap_mib`; None when firedrill's environment sets its own, which
+/// promtool then inherits as it is.
+fn collector(heap_mib: usize) -> Option<[(&'static str, String); 2]> {
+    let own = ["GOGC", "GOMEMLIMIT"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some());
+    (!own).then(|| {
+        [
+            ("GOGC", "off".to_string()),
+            ("GOMEMLIMIT", format!("{heap_mib}MiB")),
+        ]
+    })
+}
+
 fn start(
     promtool: &Path,
     dir: &Path,
     files: &[String],
-    heap_mib: usize,
+    collector: Option<&[(&'static str, String); 2]>,
 ) -> Result<Child, SweepError> {
     let mut command = Command::new(promtool);
     command
@@ -184,13 +201,8 @@ fn start(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let tuned = ["GOGC", "GOMEMLIMIT"]
-        .iter()
-        .any(|name| std::env::var_os(name).is_some());
-    if !tuned {
-        command
-            .env("GOGC", "off")
-            .env("GOMEMLIMIT", format!("{heap_mib}MiB"));
+    if let Some(settings) = collector {
+        command.envs(settings.iter().map(|(name, value)| (name, value)));
     }
     command.spawn().map_err(|source| SweepError::PromtoolRun {
         promtool: promtool.to_path_buf(),
@@ -288,9 +300,7 @@ mod tests {
             std::fs::write(tests.join(name), "tests: []\n").unwrap();
         }
         // firedrill's own GOGC or GOMEMLIMIT is left as it is.
-        let inherited = ["GOGC", "GOMEMLIMIT"]
-            .iter()
-            .any(|name| std::env::var_os(name).is_some());
+        let inherited = collector(HEAPS / workers()).is_none();
         for spent in [Spent::Kept, Spent::Removed] {
             let reports = run_files(&promtool, &tests, &names, spent).unwrap();
             let mut ran = 0;
