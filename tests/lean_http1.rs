@@ -93,19 +93,12 @@ fn ok(body: &str) -> Vec<u8> {
 }
 
 fn load(url: &str, client: &str, extra: &[&str]) -> Value {
-    let mut args = vec![
-        "load",
-        url,
-        "--timeout",
-        "2s",
-        "-d",
-        "20s",
-        "--json",
-        "--client",
-        client,
-    ];
+    let mut args = vec!["load", url, "-d", "20s", "--json", "--client", client];
     if !extra.contains(&"-n") {
         args.extend(["-n", "20"]);
+    }
+    if !extra.contains(&"--timeout") {
+        args.extend(["--timeout", "2s"]);
     }
     if !extra.contains(&"-c") {
         args.extend(["-c", "1"]);
@@ -332,4 +325,40 @@ fn threads_run_as_asked_each_with_its_share_of_the_requests() {
     let cores = std::thread::available_parallelism().unwrap().get() as u64;
     let report = load(&server.url, "lean", &["-c", "16"]);
     assert_eq!(report["threads"], (cores - 1).clamp(1, 8), "{report}");
+}
+
+#[test]
+fn a_request_past_its_timeout_is_counted_at_the_timeout_and_its_connection_replaced() {
+    // Each connection's fourth request is read and never answered (the
+    // server holds it for 3 s, then closes): with a 300 ms timeout, three
+    // of twelve requests time out. One connection's worker keeps one timer
+    // for all its requests, moved later each time: it must fire at the
+    // hung request's deadline, after three requests moved it, and again
+    // after it has fired.
+    let script = |n: usize, _: &str| {
+        if n % 4 == 3 {
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            (Vec::new(), true)
+        } else {
+            (ok("ok"), false)
+        }
+    };
+    for client in ["lean", "hyper"] {
+        let server = RawServer::start(script);
+        let report = load(&server.url, client, &["-n", "12", "--timeout", "300ms"]);
+        let counts = &report["counts"];
+        assert_eq!(counts["requests"], 12, "{client}: {report}");
+        assert_eq!(counts["timeouts"], 3, "{client}: {report}");
+        assert_eq!(counts["status_2xx"], 9, "{client}: {report}");
+        assert_eq!(
+            server.connections.load(Ordering::SeqCst),
+            3,
+            "{client}: a timed-out connection is never reused: {report}"
+        );
+        let slowest = report["latency"]["max_ms"].as_f64().unwrap();
+        assert!(
+            (300.0..1000.0).contains(&slowest),
+            "{client}: a timeout counts at the timeout, not before it: {report}"
+        );
+    }
 }

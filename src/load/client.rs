@@ -10,6 +10,7 @@
 //! hyper's.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -305,6 +306,10 @@ pub struct Connection {
     sender: Option<Sender>,
     /// Set when a connection was opened, until the worker records it.
     opened: Option<Protocol>,
+    /// The exchange's deadline, one timer for the connection's life: moved
+    /// later for each request (tokio then updates it in place, where a
+    /// timer per request is put into and taken out of its wheel each time).
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,6 +326,7 @@ impl Connection {
             client: target.engine.client,
             sender: None,
             opened: None,
+            timer: None,
         }
     }
 
@@ -335,14 +341,27 @@ impl Connection {
         request: &PreparedRequest,
         deadline: std::time::Instant,
     ) -> Outcome {
-        match tokio::time::timeout_at(deadline.into(), self.exchange(request)).await {
-            Ok(outcome) => outcome,
-            Err(_) => {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let mut timer = match self.timer.take() {
+            Some(mut timer) => {
+                timer.as_mut().reset(deadline);
+                timer
+            }
+            None => Box::pin(tokio::time::sleep_until(deadline)),
+        };
+        // The answer first, as `timeout_at` does: one that is ready wins
+        // over a deadline that has just passed.
+        let outcome = tokio::select! {
+            biased;
+            outcome = self.exchange(request) => outcome,
+            () = timer.as_mut() => {
                 // The connection may be mid-answer: never reuse it.
                 self.sender = None;
                 Outcome::Timeout
             }
-        }
+        };
+        self.timer = Some(timer);
+        outcome
     }
 
     async fn exchange(&mut self, request: &PreparedRequest) -> Outcome {
