@@ -94,7 +94,10 @@ fn run_thread(
     let mut events = Events::with_capacity(connections.max(1));
     let mut answered = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        poll.poll(&mut events, Some(Duration::from_millis(100)))?;
+        match poll.poll(&mut events, Some(Duration::from_millis(100))) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            other => other?,
+        }
         for event in events.iter() {
             let connection = &mut open[event.token().0];
             if connection.read_answer()? {

@@ -13,7 +13,10 @@ use crate::support::{self, require_prometheus, Pushgateway};
 
 /// scenarios/quickstart.yaml's phases and alert checks (same name, phases,
 /// rates and time scale: comparable with it), with `healthy_fault` in
-/// `healthy` and `extra` checks.
+/// `healthy` (none when empty) and `extra` checks. Without the quickstart's
+/// absolute p95 bound in `healthy` (250 ms against the demo's ~170 ms
+/// service-side p95): a stall of this shared machine has failed it in CI
+/// (a client p95 of 254 ms), and a run that fails is left out of a history.
 fn quickstart_with(dir: &Path, file: &str, healthy_fault: &str, extra: &[&str]) -> String {
     let phase = |name: &str, duration: &str| {
         Phase::new(name)
@@ -23,7 +26,11 @@ fn quickstart_with(dir: &Path, file: &str, healthy_fault: &str, extra: &[&str]) 
     };
     let mut scenario = Scenario::new("quickstart")
         .time_scale(10)
-        .phase(phase("healthy", "2m").fault(healthy_fault))
+        .phase(if healthy_fault.is_empty() {
+            phase("healthy", "2m")
+        } else {
+            phase("healthy", "2m").fault(healthy_fault)
+        })
         .phase(phase("errors", "3m").fault("{ backend_error_ratio: 50% }"))
         .phase(phase("recovery", "4m"))
         .check("{ alert: GatewayHighErrorRate, silent_during: healthy }")
@@ -61,31 +68,6 @@ fn report(dir: &Path) -> String {
     dir.join("report.json").to_str().unwrap().to_string()
 }
 
-/// A clean quickstart run passes every check, but its absolute p95 bound
-/// in `healthy` (checks[4], 250 ms against the demo's ~170 ms service-side
-/// p95) may fail when this shared machine stalls (a client p95 of 254 ms in
-/// a CI run): that check is the quickstart's, not what this test is about,
-/// so its failure alone is accepted. Any other failed check is not.
-fn passed_but_for_healthy_latency(code: i32, out: &Path, stderr: &str) {
-    if code == 0 {
-        return;
-    }
-    assert_eq!(code, 1, "{stderr}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    let failed: Vec<&serde_json::Value> = report["verdicts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v["status"] != "pass")
-        .collect();
-    assert!(
-        failed.iter().all(|v| v["id"] == "checks[4]"),
-        "only the healthy p95 bound may fail in a clean run: {failed:#?}\n{stderr}"
-    );
-    eprintln!("accepted: the clean run's healthy p95 bound failed on this machine: {failed:#?}");
-}
-
 /// The latency floor at which two clean runs of the quickstart compare
 /// clean on this shared 2-core machine (see below).
 const CLEAN_FLOOR: &str = "1s";
@@ -95,15 +77,17 @@ fn quickstart_runs_compare_clean_and_added_latency_in_healthy_is_a_regression() 
     require_prometheus();
     let dir = tempfile::tempdir().unwrap();
     let history = dir.path().join("history");
-    let quickstart = support::repo().join("scenarios/quickstart.yaml");
-    let quickstart = quickstart.to_str().unwrap();
+    // The quickstart as `quickstart_with` writes it: its phases, its alert
+    // checks counted from the phases and its error SLO; not its absolute
+    // latency bound, which is not what this test compares.
+    let quickstart = quickstart_with(dir.path(), "quickstart.yaml", "", &[]);
     let runs: Vec<PathBuf> = ["quickstart-20261201T000000Z", "quickstart-20261202T000000Z"]
         .iter()
         .map(|name| history.join(name))
         .collect();
     for out in &runs {
-        let (code, stderr) = run(quickstart, out, &[]);
-        passed_but_for_healthy_latency(code, out, &stderr);
+        let (code, stderr) = run(&quickstart, out, &[]);
+        assert_eq!(code, 0, "{stderr}");
     }
 
     // Two runs of the quickstart: nothing regressed. The latency floor is

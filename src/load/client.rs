@@ -350,11 +350,13 @@ impl Connection {
             None => Box::pin(tokio::time::sleep_until(deadline)),
         };
         // The answer first, as `timeout_at` does: one that is ready wins
-        // over a deadline that has just passed.
+        // over a deadline that has just passed. The timer outside tokio's
+        // per-task budget, also as `timeout_at` does: an exchange that uses
+        // it up (a flood of interim answers) still times out.
         let outcome = tokio::select! {
             biased;
             outcome = self.exchange(request) => outcome,
-            () = timer.as_mut() => {
+            () = tokio::task::unconstrained(timer.as_mut()) => {
                 // The connection may be mid-answer: never reuse it.
                 self.sender = None;
                 Outcome::Timeout
