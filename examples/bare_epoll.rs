@@ -120,6 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err(format!("{address} is not a loopback address").into());
     }
     let (connections, threads): (usize, usize) = (connections.parse()?, threads.parse()?);
+    let threads = threads.max(1);
     let seconds: u64 = seconds.parse()?;
     let request = Arc::new(
         format!(
@@ -130,10 +131,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_bytes(),
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..threads.max(1))
+    let workers: Vec<_> = (0..threads)
         .map(|index| {
-            let share =
-                connections / threads.max(1) + usize::from(index < connections % threads.max(1));
+            let share = connections / threads + usize::from(index < connections % threads);
             let (request, stop) = (request.clone(), stop.clone());
             std::thread::spawn(move || run_thread(address, request, share, stop))
         })
@@ -144,9 +144,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for worker in workers {
         requests += worker.join().map_err(|_| "a thread panicked")??;
     }
-    println!(
-        "{{\"requests\": {requests}, \"threads\": {}}}",
-        threads.max(1)
-    );
+    println!("{{\"requests\": {requests}, \"threads\": {threads}}}");
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{CommandError, Outcome};
-use crate::coverage::{self, CoverageError, CoverageOptions, Ledger, Proof};
+use crate::coverage::{self, CoverageError, CoverageOptions, Ledger, Proof, Spent};
 use crate::rules::alertmanager::parse_matchers;
 
 /// Prove every alert from its own rule: a provocation built from its
@@ -96,7 +96,7 @@ pub async fn coverage(args: CoverageArgs) -> Result<Outcome, CommandError> {
         time_scale: args.time_scale,
         scrape_interval: args.scrape_interval,
         evaluation_interval: args.evaluation_interval,
-        keep_files: keep,
+        spent: if keep { Spent::Kept } else { Spent::Removed },
     };
     let workdir = tempfile::Builder::new()
         .prefix("firedrill-coverage")

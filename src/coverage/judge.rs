@@ -38,8 +38,9 @@ pub struct World<'a> {
     pub groups: &'a [LoadedGroups],
     pub scrape_timeout: Duration,
     pub alertmanager: Option<&'a AlertmanagerConfig>,
-    /// promtool's files are kept once they ran (to run them by hand).
-    pub keep_files: bool,
+    /// What becomes of the proof's test files once promtool ran them
+    /// (kept to run them by hand).
+    pub spent: Spent,
 }
 
 /// The ledger's lines, and what later stages need per alert.
@@ -233,18 +234,13 @@ fn run_proofs(
             resolves: predictions[k].as_ref().and_then(|p| p.resolved),
         });
     }
-    let spent = if world.keep_files {
-        Spent::Kept
-    } else {
-        Spent::Removed
-    };
     let results = proof::prove(
         promtool,
         &subjects,
         world.groups,
         world.recordings,
         dir,
-        spent,
+        world.spent,
     )?;
     let mut by_alert: Vec<Option<Proved>> = vec![None; world.sites.len()];
     for (k, result) in which.into_iter().zip(results) {

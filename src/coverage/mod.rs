@@ -54,6 +54,7 @@ pub use series::{Kind, Role, SeriesSpec};
 pub use timeline::{Phase, Timeline};
 
 use crate::analyze::rules_check::{self, AlertAnalysis, CheckOptions};
+pub use crate::analyze::sweep::Spent;
 use crate::rules::{LoadedGroups, RuleDef};
 
 /// Which proof runs.
@@ -95,8 +96,9 @@ pub struct CoverageOptions {
     pub time_scale: Option<f64>,
     pub scrape_interval: Option<Duration>,
     pub evaluation_interval: Option<Duration>,
-    /// Keep promtool's files once they ran (`FIREDRILL_COVERAGE_KEEP`).
-    pub keep_files: bool,
+    /// What becomes of the proof's promtool files once they ran (kept
+    /// with `FIREDRILL_COVERAGE_KEEP`, to run them by hand).
+    pub spent: Spent,
 }
 
 /// One alerting rule of the files, with its analysis.
@@ -156,7 +158,7 @@ pub async fn coverage(options: &CoverageOptions, workdir: &Path) -> Result<Ledge
         groups: &inputs.groups,
         scrape_timeout: report.intervals.scrape_timeout,
         alertmanager: inputs.alertmanager.as_ref(),
-        keep_files: options.keep_files,
+        spent: options.spent,
     };
     let mut judged = judge::judge(&promtool, &world, workdir)?;
     let mut notes = report.notes.clone();

@@ -118,9 +118,11 @@ pub fn run_files(
             .collect();
         let mut reports = Vec::new();
         for worker in running {
-            let done = worker.join().map_err(|_| SweepError::PromtoolRun {
-                promtool: promtool.to_path_buf(),
-                source: std::io::Error::other("a promtool runner thread panicked"),
+            let done = worker.join().map_err(|_| {
+                not_run(
+                    promtool,
+                    std::io::Error::other("a promtool runner thread panicked"),
+                )
             })?;
             reports.extend(done?);
         }
@@ -204,19 +206,21 @@ fn start(
     if let Some(settings) = collector {
         command.envs(settings.iter().map(|(name, value)| (name, value)));
     }
-    command.spawn().map_err(|source| SweepError::PromtoolRun {
+    command.spawn().map_err(|source| not_run(promtool, source))
+}
+
+/// promtool could not be started or waited for.
+fn not_run(promtool: &Path, source: std::io::Error) -> SweepError {
+    SweepError::PromtoolRun {
         promtool: promtool.to_path_buf(),
         source,
-    })
+    }
 }
 
 fn finish(promtool: &Path, running: Child, files: Vec<String>) -> Result<Report, SweepError> {
     let output = running
         .wait_with_output()
-        .map_err(|source| SweepError::PromtoolRun {
-            promtool: promtool.to_path_buf(),
-            source,
-        })?;
+        .map_err(|source| not_run(promtool, source))?;
     Ok(Report {
         files,
         status: output.status,
