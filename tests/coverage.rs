@@ -4,7 +4,8 @@
 //! whose README says which and why); emitted tests that pass promtool from
 //! their directory; the JSON ledger's shape; the exit codes and
 //! `--require`; temporary directories removed; a live Prometheus that makes
-//! alerts noisy or dead.
+//! alerts noisy or dead; alerts proven as the oracle settles them, round by
+//! round.
 
 use std::path::Path;
 use std::process::Command;
@@ -376,6 +377,74 @@ fn the_ledger_renders_as_a_table_junit_and_a_page() {
     let html = std::fs::read_to_string(html).unwrap();
     assert!(html.contains("ServiceDown") && html.contains("<table>"));
     assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
+}
+
+/// The alerts whose rule file under `proof/batch-<n>` of a kept work
+/// directory in `tmp`.
+fn proven_in_batch(tmp: &Path, n: usize) -> Vec<String> {
+    let work = std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("firedrill-coverage")
+        })
+        .expect("the kept work directory");
+    let batch = work.join("proof").join(format!("batch-{n}"));
+    let mut alerts: Vec<String> = std::fs::read_dir(&batch)
+        .unwrap_or_else(|e| panic!("{}: {e}", batch.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".rules.yaml"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .flat_map(|text| {
+            let first = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("- alert: "));
+            first.map(str::to_string)
+        })
+        .collect();
+    alerts.sort();
+    alerts
+}
+
+#[test]
+fn alerts_are_proven_as_the_oracle_settles_them_round_by_round() {
+    let tmp = tempfile::tempdir().unwrap();
+    let env = [
+        ("TMPDIR", tmp.path().to_str().unwrap()),
+        ("FIREDRILL_COVERAGE_KEEP", "1"),
+    ];
+    let files = [
+        "tests/rules-corpus/databases/mysql.yaml",
+        "tests/rules-corpus/prometheus/prometheus-self.yaml",
+    ];
+    let (code, ledger, stderr) = coverage(&[&files[..], INTERVALS].concat(), &env);
+    assert_eq!(code, 0, "{stderr}\n{ledger:#}");
+    let summary = &ledger["summary"];
+    assert_eq!(summary["proven"], 24, "{ledger:#}");
+    // Settled in the oracle's first round, proven while it asks on.
+    let first = proven_in_batch(tmp.path(), 0);
+    assert_eq!(first.len(), 20, "{first:?}");
+    assert!(first.contains(&"MysqlDown".to_string()), "{first:?}");
+    // Settled in its second round (one series alone does not make them
+    // hold), proven as that round ends.
+    assert_eq!(
+        proven_in_batch(tmp.path(), 1),
+        [
+            "MysqlSlaveIoThreadNotRunning",
+            "MysqlSlaveReplicationLag",
+            "PrometheusNotIngestingSamples"
+        ]
+    );
+    // Holding in every state tried: settled when the search ends.
+    assert_eq!(proven_in_batch(tmp.path(), 2), ["Watchdog"]);
+    for alert in ["MysqlSlaveReplicationLag", "Watchdog", "MysqlDown"] {
+        let line = line(&ledger, alert);
+        assert_eq!(line["verdict"], "proven", "{line:#}");
+        assert!(line["fired_after_seconds"].is_number(), "{line:#}");
+    }
 }
 
 #[test]

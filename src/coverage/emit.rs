@@ -14,7 +14,7 @@ use super::ledger::AlertLedger;
 use super::proof::{chain_names, evaluation_order};
 use super::testfile;
 use crate::analyze::condition::Recordings;
-use crate::analyze::sweep::{run_files, Spent};
+use crate::analyze::sweep::{run_files, Spent, Turn};
 use crate::rules::{render_rule_file, LoadedGroups, RuleDef};
 
 /// One proven alert to write a test for.
@@ -88,7 +88,7 @@ pub fn emit(
         written.tests += 1;
         tests.push(name);
     }
-    for report in run_files(promtool, &dir, &tests, Spent::Kept)? {
+    for report in run_files(promtool, &dir, &tests, Spent::Kept, Turn::Later)? {
         let passed = report.passed();
         for name in report.files.iter().filter(|f| !passed.contains(*f)) {
             written.failures.push(format!(

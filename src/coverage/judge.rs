@@ -75,28 +75,43 @@ pub fn judge(promtool: &Path, world: &World, workdir: &Path) -> Result<Judged, C
     };
     let oracle = workdir.join("oracle");
     std::fs::create_dir_all(&oracle).map_err(io(&oracle))?;
-    let found = provoke::provoke(promtool, &prepared, &oracle)?;
-    let predictions: Vec<Option<Prediction>> = world
-        .sites
-        .iter()
-        .zip(&cases)
-        .zip(&found)
-        .map(|((site, case), found)| match found {
-            Some(Found::Provoked(p)) => Some(predict(site, case, p, world)),
-            _ => None,
-        })
-        .collect();
     let proofs = workdir.join("proof");
     std::fs::create_dir_all(&proofs).map_err(io(&proofs))?;
-    let proved = run_proofs(
+    let proving = Proving {
         promtool,
         world,
-        &cases,
-        &prepared,
-        &found,
-        &predictions,
-        &proofs,
-    )?;
+        cases: &cases,
+        prepared: &prepared,
+        dir: &proofs,
+    };
+    // The alerts the oracle settles in one round are proven while it
+    // searches on for the others: promtool's processes, shared by both,
+    // never wait for the slowest search to end.
+    let (found, by_batch) = std::thread::scope(|scope| {
+        let mut running = Vec::new();
+        let found = provoke::provoke(promtool, &prepared, &oracle, &mut |batch| {
+            let n = running.len();
+            running.push(scope.spawn(move || proving.batch(n, batch)));
+        });
+        let by_batch: Vec<_> = running
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+            })
+            .collect();
+        (found, by_batch)
+    });
+    let found = found?;
+    let mut predictions: Vec<Option<Prediction>> = vec![None; world.sites.len()];
+    let mut proved: Vec<Option<Proved>> = vec![None; world.sites.len()];
+    for batch in by_batch {
+        for (k, prediction, proof) in batch? {
+            predictions[k] = Some(prediction);
+            proved[k] = Some(proof);
+        }
+    }
     let every = every_label_set(world);
     let mut lines = Vec::new();
     for (k, site) in world.sites.iter().enumerate() {
@@ -200,53 +215,76 @@ fn predict(site: &Site, case: &Case, p: &Provocation, world: &World) -> Predicti
     prediction
 }
 
-/// The promtool proof of every provoked alert, by alert.
-fn run_proofs(
-    promtool: &Path,
-    world: &World,
-    cases: &[Case],
-    prepared: &[Option<Prepared>],
-    found: &[Option<Found>],
-    predictions: &[Option<Prediction>],
-    dir: &Path,
-) -> Result<Vec<Option<Proved>>, CoverageError> {
-    let mut which = Vec::new();
-    let mut subjects = Vec::new();
-    for (k, site) in world.sites.iter().enumerate() {
-        let (Some(Found::Provoked(p)), Some(ready)) = (&found[k], &prepared[k]) else {
-            continue;
-        };
-        let d = &cases[k].details;
-        which.push(k);
-        subjects.push(Subject {
-            name: site.rule.alert.as_deref().unwrap_or_default(),
-            origin: site.origin,
-            rule: site.rule,
-            provocation: p,
-            scrape: d.scrape,
-            evaluation: d.evaluation,
-            reach: d.reach,
-            horizon: ready.horizon,
-            held: p.held_after,
-            hold: d.hold,
-            keep: d.keep,
-            predicted: predictions[k].as_ref().and_then(|p| p.firing),
-            resolves: predictions[k].as_ref().and_then(|p| p.resolved),
-        });
+/// What proving a batch of alerts reads.
+#[derive(Clone, Copy)]
+struct Proving<'a> {
+    promtool: &'a Path,
+    world: &'a World<'a>,
+    cases: &'a [Case],
+    prepared: &'a [Option<Prepared>],
+    dir: &'a Path,
+}
+
+impl Proving<'_> {
+    /// The model's prediction and the promtool proof of each provoked alert
+    /// of `batch` (the `n`th the oracle settled), by alert.
+    fn batch(
+        self,
+        n: usize,
+        batch: Vec<(usize, Found)>,
+    ) -> Result<Vec<(usize, Prediction, Proved)>, CoverageError> {
+        let world = self.world;
+        let mut which = Vec::new();
+        let mut predictions = Vec::new();
+        let mut subjects = Vec::new();
+        for (k, found) in &batch {
+            let (Found::Provoked(p), Some(ready)) = (found, &self.prepared[*k]) else {
+                continue;
+            };
+            let (site, case) = (&world.sites[*k], &self.cases[*k]);
+            let prediction = predict(site, case, p, world);
+            let d = &case.details;
+            subjects.push(Subject {
+                name: site.rule.alert.as_deref().unwrap_or_default(),
+                origin: site.origin,
+                rule: site.rule,
+                provocation: p,
+                scrape: d.scrape,
+                evaluation: d.evaluation,
+                reach: d.reach,
+                horizon: ready.horizon,
+                held: p.held_after,
+                hold: d.hold,
+                keep: d.keep,
+                predicted: prediction.firing,
+                resolves: prediction.resolved,
+            });
+            which.push(*k);
+            predictions.push(prediction);
+        }
+        if subjects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dir = self.dir.join(format!("batch-{n}"));
+        std::fs::create_dir_all(&dir).map_err(|source| CoverageError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let results = proof::prove(
+            self.promtool,
+            &subjects,
+            world.groups,
+            world.recordings,
+            &dir,
+            world.spent,
+        )?;
+        Ok(which
+            .into_iter()
+            .zip(predictions)
+            .zip(results)
+            .map(|((k, prediction), proved)| (k, prediction, proved))
+            .collect())
     }
-    let results = proof::prove(
-        promtool,
-        &subjects,
-        world.groups,
-        world.recordings,
-        dir,
-        world.spent,
-    )?;
-    let mut by_alert: Vec<Option<Proved>> = vec![None; world.sites.len()];
-    for (k, result) in which.into_iter().zip(results) {
-        by_alert[k] = Some(result);
-    }
-    Ok(by_alert)
 }
 
 /// An alert's line, before routing.

@@ -34,7 +34,7 @@ use super::provoke::Provocation;
 use super::testfile::{self, Group};
 use super::timeline::{Phase, Timeline};
 use crate::analyze::condition::Recordings;
-use crate::analyze::sweep::{run_files, Spent, SweepError};
+use crate::analyze::sweep::{run_files, Spent, SweepError, Turn};
 use crate::analyze::timing::Bounds;
 use crate::rules::promql::{metric_name, selectors};
 use crate::rules::{render_rule_file, Group as RuleGroup, LoadedGroups, RuleDef};
@@ -285,7 +285,13 @@ fn learn(context: &Context, which: &[usize], names: &[String]) -> Result<Vec<Lea
             problem: None,
         })
         .collect();
-    for report in run_files(context.promtool, context.dir, names, context.spent)? {
+    for report in run_files(
+        context.promtool,
+        context.dir,
+        names,
+        context.spent,
+        Turn::Later,
+    )? {
         let mut said = got::read(&report.stderr);
         let mine: Vec<usize> = (0..which.len())
             .filter(|&k| report.files.contains(&names[k]))

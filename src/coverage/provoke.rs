@@ -95,10 +95,15 @@ enum Search {
 }
 
 /// Finds the provocation of every prepared alert (None: nothing to ask).
+///
+/// `settled` is told, after each round, what was found for the alerts whose
+/// search ended in it (by index), so their proof can begin while the
+/// others are still searched; every prepared alert is told of once.
 pub fn provoke(
     promtool: &Path,
     prepared: &[Option<Prepared>],
     dir: &Path,
+    settled: &mut dyn FnMut(Vec<(usize, Found)>),
 ) -> Result<Vec<Option<Found>>, SweepError> {
     let mut searches: Vec<Search> = prepared
         .iter()
@@ -110,18 +115,10 @@ pub fn provoke(
     let mut tried = vec![0usize; prepared.len()];
     // Every state seen to hold, and how soon after the change, by alert.
     let mut held: Vec<Vec<(Vec<Level>, f64)>> = vec![Vec::new(); prepared.len()];
+    // Alerts whose search `settled` was told of; the unprepared need no proof.
+    let mut told: Vec<bool> = prepared.iter().map(Option::is_none).collect();
     for round in 0..2 {
-        let mut asked: Vec<Asked> = Vec::new();
-        for (a, search) in searches.iter().enumerate() {
-            let Some(p) = &prepared[a] else { continue };
-            let levels = match search {
-                Search::Start => round_one(&p.candidates),
-                Search::Pairs => pairs(&p.candidates, |_| true),
-                Search::SilentPairs => pairs(&p.candidates, Level::is_static),
-                Search::Done(_) => continue,
-            };
-            asked.extend(levels.into_iter().map(|levels| Asked { alert: a, levels }));
-        }
+        let asked = questions(&searches, prepared);
         if asked.is_empty() {
             break;
         }
@@ -149,14 +146,60 @@ pub fn provoke(
             tried[a] += mine.len();
             *search = decide(search, p, &mine, tried[a]);
         }
+        let ended: Vec<(usize, Found)> = (0..prepared.len())
+            .filter(|&a| !told[a])
+            .filter_map(|a| match (&searches[a], &prepared[a]) {
+                (Search::Done(_), Some(p)) => {
+                    Some((a, conclude(searches[a].clone(), p, tried[a], &held[a])))
+                }
+                _ => None,
+            })
+            .collect();
+        tell(ended, &mut told, settled);
     }
-    Ok(searches
+    let found: Vec<Option<Found>> = searches
         .into_iter()
         .zip(prepared)
-        .zip(tried)
-        .zip(held)
-        .map(|(((search, p), tried), held)| p.as_ref().map(|p| conclude(search, p, tried, &held)))
-        .collect())
+        .zip(&tried)
+        .zip(&held)
+        .map(|(((search, p), &tried), held)| p.as_ref().map(|p| conclude(search, p, tried, held)))
+        .collect();
+    let rest = (0..prepared.len())
+        .filter(|&a| !told[a])
+        .filter_map(|a| Some((a, found[a].clone()?)))
+        .collect();
+    tell(rest, &mut told, settled);
+    Ok(found)
+}
+
+/// What a round asks: the next states to try of every search not done.
+fn questions(searches: &[Search], prepared: &[Option<Prepared>]) -> Vec<Asked> {
+    let mut asked: Vec<Asked> = Vec::new();
+    for (a, search) in searches.iter().enumerate() {
+        let Some(p) = &prepared[a] else { continue };
+        let levels = match search {
+            Search::Start => round_one(&p.candidates),
+            Search::Pairs => pairs(&p.candidates, |_| true),
+            Search::SilentPairs => pairs(&p.candidates, Level::is_static),
+            Search::Done(_) => continue,
+        };
+        asked.extend(levels.into_iter().map(|levels| Asked { alert: a, levels }));
+    }
+    asked
+}
+
+/// Tells `settled` of the alerts in `ended` (if any), once each.
+fn tell(
+    ended: Vec<(usize, Found)>,
+    told: &mut [bool],
+    settled: &mut dyn FnMut(Vec<(usize, Found)>),
+) {
+    for (a, _) in &ended {
+        told[*a] = true;
+    }
+    if !ended.is_empty() {
+        settled(ended);
+    }
 }
 
 /// Where a search ended, as a finding (`held`: the states seen to hold,

@@ -87,6 +87,14 @@ impl SeriesSpec {
         format!("{}{{{}}}", self.metric, labels.join(", "))
     }
 
+    /// How many series it writes: `members().len()`, without writing them.
+    pub fn member_count(&self) -> usize {
+        match &self.kind {
+            Kind::Histogram { bounds } => bounds.len() + 1,
+            _ => 1,
+        }
+    }
+
     /// The series it writes: its own labels, one per bucket for a
     /// histogram (`le` added, `+Inf` last).
     pub fn members(&self) -> Vec<BTreeMap<String, String>> {
@@ -798,6 +806,7 @@ mod tests {
         assert!(s.iter().all(|x| x.kind == Kind::Gauge));
         let s = of("histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m]))) > 0.5");
         assert_eq!(s[0].members().len(), 4);
+        assert_eq!(s[0].member_count(), 4);
         let s = of("time() - last_success_timestamp_seconds > 3600");
         assert_eq!(s[0].kind, Kind::Timestamp);
         assert!(matches!(

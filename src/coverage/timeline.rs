@@ -43,7 +43,7 @@ impl Timeline {
     /// at `t`; None where it has no sample (gone, or not begun).
     pub fn values(&self, specs: &[SeriesSpec], i: usize, t: f64) -> Vec<Option<f64>> {
         let spec = &specs[i];
-        let members = spec.members().len();
+        let members = spec.member_count();
         let Some(phase) = self.at(t) else {
             return vec![None; members];
         };

@@ -37,7 +37,7 @@ use std::path::Path;
 use std::process::ExitStatus;
 
 use super::error::SweepError;
-use super::runner::{run_files, Spent};
+use super::runner::{run_files, Spent, Turn};
 use crate::rules::{Group, RuleDef};
 
 /// The label that keeps probes apart.
@@ -257,7 +257,7 @@ impl Batch<'_> {
         // promtool writes its failures to stderr without saying which file
         // they are about: a question is known by its probe label, a rule
         // that failed by its name; its process's files go together.
-        for report in run_files(promtool, self.dir, &names, Spent::Kept)? {
+        for report in run_files(promtool, self.dir, &names, Spent::Kept, Turn::First)? {
             let text = format!("{}{}", report.stdout, report.stderr);
             let outcome = parse(&text, report.status, self.questions, self.alerts)?;
             let questions: Vec<usize> = report

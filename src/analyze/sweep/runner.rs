@@ -14,11 +14,16 @@
 //! with the collector off until its heap nears a limit (`GOGC=off`,
 //! `GOMEMLIMIT`), the processes' limits together within `HEAPS`. A
 //! `GOGC` or `GOMEMLIMIT` in firedrill's environment is left as it is.
+//!
+//! Several runs may go on at once (the proof of the alerts the oracle has
+//! settled runs beside its next round): they share one count of running
+//! processes (`Slot`), so the cores, and the heaps' sum, are never
+//! oversubscribed.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use super::error::SweepError;
 
@@ -37,6 +42,56 @@ const MIN_CHUNK: u64 = 20 * PER_FILE;
 /// whole process tree against 590–602 MB (160 MiB each gave 428 MB, and
 /// times this drifting machine could not tell from 180's).
 const HEAPS: usize = 360;
+
+/// Which of several runs under way at once takes a free process first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// Its answers decide what runs next (the oracle's rounds): it goes
+    /// before every `Later` run waiting.
+    First,
+    Later,
+}
+
+/// The promtool processes running now, over every `run_files` under way,
+/// and how many `Turn::First` runs wait for one.
+struct Slots {
+    running: usize,
+    first_waiting: usize,
+}
+
+static SLOTS: Mutex<Slots> = Mutex::new(Slots {
+    running: 0,
+    first_waiting: 0,
+});
+/// Signalled when a process ends.
+static ENDED: Condvar = Condvar::new();
+
+/// The right to run one promtool process: one of `workers()`, shared by
+/// every `run_files` under way; given back when dropped.
+struct Slot;
+
+impl Slot {
+    fn take(turn: Turn) -> Slot {
+        let lock = || SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slots = lock();
+        let first = turn == Turn::First;
+        slots.first_waiting += usize::from(first);
+        while slots.running >= workers() || (!first && slots.first_waiting > 0) {
+            slots = ENDED.wait(slots).unwrap_or_else(|e| e.into_inner());
+        }
+        slots.first_waiting -= usize::from(first);
+        slots.running += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        SLOTS.lock().unwrap_or_else(|e| e.into_inner()).running -= 1;
+        // Both kinds of waiter may be there: each looks whether it is its turn.
+        ENDED.notify_all();
+    }
+}
 
 /// What one promtool process said of its test files.
 #[derive(Debug, Clone)]
@@ -77,12 +132,14 @@ pub enum Spent {
 }
 
 /// Runs `promtool test rules` on the test files `names` in `dir` and
-/// returns what each process said (in no particular order).
+/// returns what each process said (in no particular order); `turn` says
+/// whether it takes a free process before other runs under way.
 pub fn run_files(
     promtool: &Path,
     dir: &Path,
     names: &[String],
     spent: Spent,
+    turn: Turn,
 ) -> Result<Vec<Report>, SweepError> {
     let workers = workers();
     let costed: Vec<(u64, String)> = names
@@ -106,7 +163,9 @@ pub fn run_files(
             .map(|_| {
                 scope.spawn(|| {
                     let mut reports: Vec<Report> = Vec::new();
-                    while let Some(files) = next() {
+                    loop {
+                        let _slot = Slot::take(turn);
+                        let Some(files) = next() else { break };
                         let running = start(promtool, dir, &files, collector.as_ref())?;
                         discard(&reports);
                         reports.push(finish(promtool, running, files)?);
@@ -293,6 +352,129 @@ mod tests {
         script
     }
 
+    /// A stand-in for promtool that marks itself running in `busy` while it
+    /// works and logs how many were running then, itself included.
+    fn counting_stand_in(dir: &Path, busy: &Path, log: &Path) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("promtool");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nmark={busy}/$$\ntouch $mark\nls {busy} | wc -l >> {log}\n\
+                 sleep 0.05\nrm $mark\n",
+                busy = busy.display(),
+                log = log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+
+    #[test]
+    fn runs_under_way_at_once_share_the_processes_and_each_runs_all_its_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (busy, log) = (tmp.path().join("busy"), tmp.path().join("log"));
+        std::fs::create_dir(&busy).unwrap();
+        let promtool = counting_stand_in(tmp.path(), &busy, &log);
+        let names: Vec<String> = (0..30).map(|k| format!("t{k}.yaml")).collect();
+        let dirs: Vec<std::path::PathBuf> = ["first", "later"]
+            .iter()
+            .map(|d| tmp.path().join(d))
+            .collect();
+        for dir in &dirs {
+            std::fs::create_dir(dir).unwrap();
+            for name in &names {
+                // Chunks of a few files: many processes.
+                std::fs::write(dir.join(name), vec![b'#'; 4 * MIN_CHUNK as usize]).unwrap();
+            }
+        }
+        let ran: Vec<(usize, usize)> = std::thread::scope(|scope| {
+            let runs: Vec<_> = dirs
+                .iter()
+                .zip([Turn::First, Turn::Later])
+                .map(|(dir, turn)| {
+                    let (promtool, names) = (&promtool, &names);
+                    scope.spawn(move || run_files(promtool, dir, names, Spent::Kept, turn))
+                })
+                .collect();
+            runs.into_iter()
+                .map(|run| {
+                    let reports = run.join().unwrap().unwrap();
+                    let files = reports.iter().map(|r| r.files.len()).sum();
+                    (files, reports.len())
+                })
+                .collect()
+        });
+        assert!(
+            ran.iter().all(|&(files, _)| files == names.len()),
+            "{ran:?}"
+        );
+        let counts: Vec<usize> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().parse().unwrap())
+            .collect();
+        // A line per process, and both runs had several going at once.
+        let processes: usize = ran.iter().map(|&(_, processes)| processes).sum();
+        assert_eq!(counts.len(), processes, "{counts:?}");
+        assert!(processes > 2 * workers(), "{ran:?}");
+        let most = counts.iter().max().copied().unwrap_or_default();
+        assert!(most <= workers(), "{most} running at once, {counts:?}");
+    }
+
+    #[test]
+    fn a_run_whose_answers_decide_what_runs_next_takes_a_free_process_first() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("log");
+        // Says which run (its directory) started a process.
+        let promtool = tmp.path().join("promtool");
+        std::fs::write(
+            &promtool,
+            format!("#!/bin/sh\nbasename \"$PWD\" >> {}\n", log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&promtool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let names: Vec<String> = (0..20).map(|k| format!("t{k}.yaml")).collect();
+        for dir in ["first", "later"] {
+            std::fs::create_dir(tmp.path().join(dir)).unwrap();
+            for name in &names {
+                let file = tmp.path().join(dir).join(name);
+                std::fs::write(file, vec![b'#'; 4 * MIN_CHUNK as usize]).unwrap();
+            }
+        }
+        // Every process taken while both runs begin and wait.
+        let held: Vec<Slot> = (0..workers()).map(|_| Slot::take(Turn::Later)).collect();
+        std::thread::scope(|scope| {
+            let run = |dir: &'static str, turn| {
+                let (promtool, names, tmp) = (&promtool, &names, tmp.path());
+                scope.spawn(move || run_files(promtool, &tmp.join(dir), names, Spent::Kept, turn))
+            };
+            // The later run waits first.
+            let later = run("later", Turn::Later);
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let first = run("first", Turn::First);
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            drop(held);
+            for done in [first, later] {
+                let reports = done.join().unwrap().unwrap();
+                let files: usize = reports.iter().map(|r| r.files.len()).sum();
+                assert_eq!(files, names.len());
+            }
+        });
+        let started: Vec<String> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        // The processes freed go to the run that waited second but goes first.
+        assert!(
+            started[..workers()].iter().all(|run| run == "first"),
+            "{started:?}"
+        );
+    }
+
     #[test]
     fn promtool_runs_without_its_collectors_default_pace_and_spent_files_go_only_when_asked() {
         let tmp = tempfile::tempdir().unwrap();
@@ -306,7 +488,7 @@ mod tests {
         // firedrill's own GOGC or GOMEMLIMIT is left as it is.
         let inherited = collector(HEAPS / workers()).is_none();
         for spent in [Spent::Kept, Spent::Removed] {
-            let reports = run_files(&promtool, &tests, &names, spent).unwrap();
+            let reports = run_files(&promtool, &tests, &names, spent, Turn::Later).unwrap();
             let mut ran = 0;
             for report in &reports {
                 assert!(report.status.success(), "{report:?}");
