@@ -146,13 +146,15 @@ pub fn provoke(
             tried[a] += mine.len();
             *search = decide(search, p, &mine, tried[a]);
         }
+        // Done, or nothing left to ask (no pairs to try): settled now.
         let ended: Vec<(usize, Found)> = (0..prepared.len())
             .filter(|&a| !told[a])
-            .filter_map(|a| match (&searches[a], &prepared[a]) {
-                (Search::Done(_), Some(p)) => {
-                    Some((a, conclude(searches[a].clone(), p, tried[a], &held[a])))
-                }
-                _ => None,
+            .filter_map(|a| {
+                let p = prepared[a].as_ref()?;
+                let search = &searches[a];
+                let settled =
+                    matches!(search, Search::Done(_)) || next_states(search, p).is_empty();
+                settled.then(|| (a, conclude(search.clone(), p, tried[a], &held[a])))
             })
             .collect();
         tell(ended, &mut told, settled);
@@ -177,15 +179,20 @@ fn questions(searches: &[Search], prepared: &[Option<Prepared>]) -> Vec<Asked> {
     let mut asked: Vec<Asked> = Vec::new();
     for (a, search) in searches.iter().enumerate() {
         let Some(p) = &prepared[a] else { continue };
-        let levels = match search {
-            Search::Start => round_one(&p.candidates),
-            Search::Pairs => pairs(&p.candidates, |_| true),
-            Search::SilentPairs => pairs(&p.candidates, Level::is_static),
-            Search::Done(_) => continue,
-        };
+        let levels = next_states(search, p);
         asked.extend(levels.into_iter().map(|levels| Asked { alert: a, levels }));
     }
     asked
+}
+
+/// The states a search tries next (none once it is done).
+fn next_states(search: &Search, p: &Prepared) -> Vec<Vec<Level>> {
+    match search {
+        Search::Start => round_one(&p.candidates),
+        Search::Pairs => pairs(&p.candidates, |_| true),
+        Search::SilentPairs => pairs(&p.candidates, Level::is_static),
+        Search::Done(_) => Vec::new(),
+    }
 }
 
 /// Tells `settled` of the alerts in `ended` (if any), once each.

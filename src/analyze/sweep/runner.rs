@@ -23,7 +23,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 use super::error::SweepError;
 
@@ -46,8 +46,10 @@ const HEAPS: usize = 360;
 /// Which of several runs under way at once takes a free process first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Turn {
-    /// Its answers decide what runs next (the oracle's rounds): it goes
-    /// before every `Later` run waiting.
+    /// Its answers decide what runs next (the oracle's rounds): a process
+    /// that ends goes to a `First` run waiting for one before any `Later`
+    /// run waiting. (Between its own chunks a run waits for nothing, and a
+    /// `Later` run may take the process then.)
     First,
     Later,
 }
@@ -81,6 +83,11 @@ impl Slot {
         }
         slots.first_waiting -= usize::from(first);
         slots.running += 1;
+        if first && slots.first_waiting == 0 && slots.running < workers() {
+            // A `Later` run woken while this one waited went back to sleep:
+            // the process left over is its turn now.
+            ENDED.notify_all();
+        }
         Slot
     }
 }
@@ -163,9 +170,8 @@ pub fn run_files(
             .map(|_| {
                 scope.spawn(|| {
                     let mut reports: Vec<Report> = Vec::new();
-                    loop {
+                    while let Some(files) = next() {
                         let _slot = Slot::take(turn);
-                        let Some(files) = next() else { break };
                         let running = start(promtool, dir, &files, collector.as_ref())?;
                         discard(&reports);
                         reports.push(finish(promtool, running, files)?);
@@ -191,10 +197,13 @@ pub fn run_files(
 
 /// How many promtool processes run at once: one per core, at most four.
 fn workers() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 4)
+    static WORKERS: OnceLock<usize> = OnceLock::new();
+    *WORKERS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 4)
+    })
 }
 
 /// The files left to run, heaviest first, and what they cost together.
@@ -420,7 +429,11 @@ mod tests {
         assert_eq!(counts.len(), processes, "{counts:?}");
         assert!(processes > 2 * workers(), "{ran:?}");
         let most = counts.iter().max().copied().unwrap_or_default();
-        assert!(most <= workers(), "{most} running at once, {counts:?}");
+        assert_eq!(
+            most,
+            workers(),
+            "{most} running at most at once: {counts:?}"
+        );
     }
 
     #[test]
@@ -455,7 +468,15 @@ mod tests {
             let later = run("later", Turn::Later);
             std::thread::sleep(std::time::Duration::from_millis(200));
             let first = run("first", Turn::First);
-            std::thread::sleep(std::time::Duration::from_millis(200));
+            // Until each of the first run's threads waits with a chunk.
+            let waiting = || SLOTS.lock().unwrap().first_waiting;
+            for _ in 0..500 {
+                if waiting() >= workers() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            assert!(waiting() >= workers());
             drop(held);
             for done in [first, later] {
                 let reports = done.join().unwrap().unwrap();
