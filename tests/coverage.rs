@@ -455,6 +455,73 @@ fn alerts_are_proven_as_the_oracle_settles_them_round_by_round() {
 }
 
 #[test]
+fn an_interrupted_promtool_proof_leaves_no_promtool_running() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    // A promtool that says who it is and never ends by itself.
+    let pids = tmp.path().join("pids");
+    let stand_in = tmp.path().join("promtool");
+    std::fs::write(
+        &stand_in,
+        format!("#!/bin/sh\necho $$ >> {}\nexec sleep 300\n", pids.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&stand_in, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firedrill"))
+        .args(["coverage", "--json", "--proof", "promtool"])
+        .arg(fixture("require.yaml"))
+        .args(INTERVALS)
+        .env("FIREDRILL_PROMTOOL", &stand_in)
+        .env("TMPDIR", &work)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let running = || -> Vec<String> {
+        let text = std::fs::read_to_string(&pids).unwrap_or_default();
+        text.lines()
+            .map(str::to_string)
+            .filter(|pid| {
+                // Gone, or a zombie waiting for its reaper.
+                std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                    stat.rsplit(')')
+                        .next()
+                        .is_some_and(|s| !s.starts_with(" Z"))
+                })
+            })
+            .collect()
+    };
+    while running().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "promtool never ran"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "firedrill ended first");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = support::interrupt(&mut child, started);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let stopped = Instant::now();
+    while !running().is_empty() {
+        assert!(
+            stopped.elapsed() < Duration::from_secs(5),
+            "promtool outlived firedrill: {:?}",
+            running()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left: Vec<_> = std::fs::read_dir(&work).unwrap().flatten().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
 fn temporary_directories_are_removed_whatever_the_outcome() {
     let tmp = tempfile::tempdir().unwrap();
     let env = [("TMPDIR", tmp.path().to_str().unwrap())];

@@ -215,20 +215,7 @@ fn an_interrupted_live_run_leaves_no_child_and_no_temporary_directory() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_secs(2));
-    // SAFETY: signalling our own child process.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(90),
-            "firedrill did not stop after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = support::interrupt(&mut child, started);
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert_eq!(status.code(), Some(3), "{stderr}");

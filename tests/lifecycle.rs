@@ -79,20 +79,7 @@ fn ctrl_c_stops_everything_and_still_writes_an_interrupted_report() {
         }
     }
     std::thread::sleep(Duration::from_secs(3));
-    // SAFETY: signalling our own child process.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(90),
-            "firedrill did not stop after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = support::interrupt(&mut child, started);
     std::io::Read::read_to_string(&mut stderr_pipe, &mut stderr).unwrap();
     assert_eq!(status.code(), Some(3), "{stderr}");
 

@@ -21,8 +21,8 @@ use std::time::Duration;
 pub use alertmanager::{start_embedded as start_alertmanager, WatchedAlertmanager};
 pub use embedded::start_prometheus;
 pub use process::{
-    find_binary, free_port, Binary, ChildProcess, ALERTMANAGER, ALERTMANAGER_INSTALL_HINT,
-    PROMETHEUS, PROMETHEUS_INSTALL_HINT,
+    die_with_parent, find_binary, free_port, Binary, ChildProcess, ALERTMANAGER,
+    ALERTMANAGER_INSTALL_HINT, PROMETHEUS, PROMETHEUS_INSTALL_HINT,
 };
 
 use crate::cluster::{self, ClusterError, ClusterHandle, ClusterOptions};

@@ -323,8 +323,10 @@ fn version_of(binary: &Path) -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// The command's process gets SIGTERM when the thread that started it ends
+/// (firedrill exiting, even killed): nothing firedrill starts outlives it.
 #[cfg(target_os = "linux")]
-fn die_with_parent(command: &mut Command) {
+pub fn die_with_parent(command: &mut Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
     unsafe {
@@ -338,7 +340,7 @@ fn die_with_parent(command: &mut Command) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn die_with_parent(_command: &mut Command) {}
+pub fn die_with_parent(_command: &mut Command) {}
 
 enum Signal {
     Terminate,

@@ -17,6 +17,28 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+/// Sends SIGINT to firedrill `child` and waits for it to end, at most 90 s
+/// after `started`.
+pub fn interrupt(
+    child: &mut std::process::Child,
+    started: std::time::Instant,
+) -> std::process::ExitStatus {
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(90),
+            "firedrill did not stop after SIGINT"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

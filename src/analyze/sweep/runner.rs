@@ -271,6 +271,9 @@ fn start(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Interrupted, firedrill exits without waiting for a long test: its
+    // promtool processes go with it.
+    crate::env::die_with_parent(&mut command);
     if let Some(settings) = collector {
         command.envs(settings.iter().map(|(name, value)| (name, value)));
     }
