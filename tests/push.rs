@@ -1,7 +1,6 @@
 //! Results pushed to a real Pushgateway and read back; firedrill's own
 //! /metrics scraped while it runs.
 
-use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -66,13 +65,7 @@ fn results_are_pushed_and_read_back_and_metrics_are_served_during_the_run() {
         live.contains(&format!("firedrill_running{{scenario=\"{name}\"}} 1")),
         "{live}"
     );
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = support::stderr_of(&mut child);
     assert_eq!(child.wait().unwrap().code(), Some(0), "{stderr}");
     assert!(stderr.contains("results pushed to"), "{stderr}");
 

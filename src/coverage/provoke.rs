@@ -115,8 +115,9 @@ pub fn provoke(
     let mut tried = vec![0usize; prepared.len()];
     // Every state seen to hold, and how soon after the change, by alert.
     let mut held: Vec<Vec<(Vec<Level>, f64)>> = vec![Vec::new(); prepared.len()];
-    // Alerts whose search `settled` was told of; the unprepared need no proof.
-    let mut told: Vec<bool> = prepared.iter().map(Option::is_none).collect();
+    // What each search found, from the round it settled in (the unprepared
+    // stay None: they need no proof).
+    let mut found: Vec<Option<Found>> = vec![None; prepared.len()];
     for round in 0..2 {
         let asked = questions(&searches, prepared);
         if asked.is_empty() {
@@ -147,30 +148,22 @@ pub fn provoke(
             *search = decide(search, p, &mine, tried[a]);
         }
         // Done, or nothing left to ask (no pairs to try): settled now.
-        let ended: Vec<(usize, Found)> = (0..prepared.len())
-            .filter(|&a| !told[a])
-            .filter_map(|a| {
-                let p = prepared[a].as_ref()?;
-                let search = &searches[a];
-                let settled =
-                    matches!(search, Search::Done(_)) || next_states(search, p).is_empty();
-                settled.then(|| (a, conclude(search.clone(), p, tried[a], &held[a])))
-            })
-            .collect();
-        tell(ended, &mut told, settled);
+        let over = |search: &Search, p: &Prepared| {
+            matches!(search, Search::Done(_)) || next_states(search, p).is_empty()
+        };
+        settle(
+            prepared, &searches, &tried, &held, over, &mut found, settled,
+        );
     }
-    let found: Vec<Option<Found>> = searches
-        .into_iter()
-        .zip(prepared)
-        .zip(&tried)
-        .zip(&held)
-        .map(|(((search, p), &tried), held)| p.as_ref().map(|p| conclude(search, p, tried, held)))
-        .collect();
-    let rest = (0..prepared.len())
-        .filter(|&a| !told[a])
-        .filter_map(|a| Some((a, found[a].clone()?)))
-        .collect();
-    tell(rest, &mut told, settled);
+    settle(
+        prepared,
+        &searches,
+        &tried,
+        &held,
+        |_, _| true,
+        &mut found,
+        settled,
+    );
     Ok(found)
 }
 
@@ -195,14 +188,28 @@ fn next_states(search: &Search, p: &Prepared) -> Vec<Vec<Level>> {
     }
 }
 
-/// Tells `settled` of the alerts in `ended` (if any), once each.
-fn tell(
-    ended: Vec<(usize, Found)>,
-    told: &mut [bool],
+/// Concludes the searches not settled yet that `over` says have ended,
+/// into `found`, and tells `settled` of them (if any). `tried`: how many
+/// states each search tried; `held`: the states seen to hold, and how soon
+/// after the change.
+fn settle(
+    prepared: &[Option<Prepared>],
+    searches: &[Search],
+    tried: &[usize],
+    held: &[Vec<(Vec<Level>, f64)>],
+    over: impl Fn(&Search, &Prepared) -> bool,
+    found: &mut [Option<Found>],
     settled: &mut dyn FnMut(Vec<(usize, Found)>),
 ) {
-    for (a, _) in &ended {
-        told[*a] = true;
+    let ended: Vec<(usize, Found)> = (0..prepared.len())
+        .filter(|&a| found[a].is_none())
+        .filter_map(|a| {
+            let (p, search) = (prepared[a].as_ref()?, &searches[a]);
+            over(search, p).then(|| (a, conclude(search.clone(), p, tried[a], &held[a])))
+        })
+        .collect();
+    for (a, f) in &ended {
+        found[*a] = Some(f.clone());
     }
     if !ended.is_empty() {
         settled(ended);

@@ -39,6 +39,28 @@ pub fn interrupt(
     }
 }
 
+/// Interrupts a `firedrill coverage` child (stderr piped): it exits 3 and
+/// says it was interrupted. Returns what it wrote to stderr.
+pub fn interrupt_coverage(child: &mut std::process::Child, started: std::time::Instant) -> String {
+    let status = interrupt(child, started);
+    let stderr = stderr_of(child);
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    stderr
+}
+
+/// All a child wrote to its piped stderr, until it closed it.
+pub fn stderr_of(child: &mut std::process::Child) -> String {
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    stderr
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -525,13 +547,7 @@ pub fn firedrill_measured(args: &[&str]) -> (i32, String, f64) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = stderr_of(&mut child);
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value; wait4 fills it in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

@@ -352,35 +352,44 @@ mod tests {
     /// A stand-in for promtool that says what its environment holds and
     /// which files it was given (the files must exist while it runs).
     fn stand_in(dir: &Path) -> std::path::PathBuf {
-        use std::os::unix::fs::PermissionsExt;
-        let script = dir.join("promtool");
-        std::fs::write(
-            &script,
-            "#!/bin/sh\nshift 2\nfor f in \"$@\"; do test -f \"$f\" || exit 9; done\n\
+        script(
+            dir,
+            "shift 2\nfor f in \"$@\"; do test -f \"$f\" || exit 9; done\n\
              echo \"GOGC=$GOGC GOMEMLIMIT=$GOMEMLIMIT files=$#\"\n",
         )
-        .unwrap();
+    }
+
+    /// `dir/promtool`, a shell script of `body`.
+    fn script(dir: &Path, body: &str) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("promtool");
+        std::fs::write(&script, format!("#!/bin/sh\n{body}")).unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         script
+    }
+
+    /// `names` test files (each heavier than a chunk's minimum: several
+    /// processes a run) in `tmp`'s directories `first` and `later`.
+    fn two_runs(tmp: &Path, names: &[String]) {
+        for dir in ["first", "later"] {
+            std::fs::create_dir(tmp.join(dir)).unwrap();
+            for name in names {
+                let file = tmp.join(dir).join(name);
+                std::fs::write(file, vec![b'#'; 4 * MIN_CHUNK as usize]).unwrap();
+            }
+        }
     }
 
     /// A stand-in for promtool that marks itself running in `busy` while it
     /// works and logs how many were running then, itself included.
     fn counting_stand_in(dir: &Path, busy: &Path, log: &Path) -> std::path::PathBuf {
-        use std::os::unix::fs::PermissionsExt;
-        let script = dir.join("promtool");
-        std::fs::write(
-            &script,
-            format!(
-                "#!/bin/sh\nmark={busy}/$$\ntouch $mark\nls {busy} | wc -l >> {log}\n\
-                 sleep 0.05\nrm $mark\n",
-                busy = busy.display(),
-                log = log.display()
+        let (busy, log) = (busy.display(), log.display());
+        script(
+            dir,
+            &format!(
+                "mark={busy}/$$\ntouch $mark\nls {busy} | wc -l >> {log}\nsleep 0.05\nrm $mark\n"
             ),
         )
-        .unwrap();
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        script
     }
 
     #[test]
@@ -390,17 +399,11 @@ mod tests {
         std::fs::create_dir(&busy).unwrap();
         let promtool = counting_stand_in(tmp.path(), &busy, &log);
         let names: Vec<String> = (0..30).map(|k| format!("t{k}.yaml")).collect();
+        two_runs(tmp.path(), &names);
         let dirs: Vec<std::path::PathBuf> = ["first", "later"]
             .iter()
             .map(|d| tmp.path().join(d))
             .collect();
-        for dir in &dirs {
-            std::fs::create_dir(dir).unwrap();
-            for name in &names {
-                // Chunks of a few files: many processes.
-                std::fs::write(dir.join(name), vec![b'#'; 4 * MIN_CHUNK as usize]).unwrap();
-            }
-        }
         let ran: Vec<(usize, usize)> = std::thread::scope(|scope| {
             let runs: Vec<_> = dirs
                 .iter()
@@ -441,25 +444,13 @@ mod tests {
 
     #[test]
     fn a_run_whose_answers_decide_what_runs_next_takes_a_free_process_first() {
-        use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().unwrap();
         let log = tmp.path().join("log");
         // Says which run (its directory) started a process.
-        let promtool = tmp.path().join("promtool");
-        std::fs::write(
-            &promtool,
-            format!("#!/bin/sh\nbasename \"$PWD\" >> {}\n", log.display()),
-        )
-        .unwrap();
-        std::fs::set_permissions(&promtool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let body = format!("basename \"$PWD\" >> {}\n", log.display());
+        let promtool = script(tmp.path(), &body);
         let names: Vec<String> = (0..20).map(|k| format!("t{k}.yaml")).collect();
-        for dir in ["first", "later"] {
-            std::fs::create_dir(tmp.path().join(dir)).unwrap();
-            for name in &names {
-                let file = tmp.path().join(dir).join(name);
-                std::fs::write(file, vec![b'#'; 4 * MIN_CHUNK as usize]).unwrap();
-            }
-        }
+        two_runs(tmp.path(), &names);
         // Every process taken while both runs begin and wait.
         let held: Vec<Slot> = (0..workers()).map(|_| Slot::take(Turn::Later)).collect();
         std::thread::scope(|scope| {
