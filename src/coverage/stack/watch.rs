@@ -1,7 +1,9 @@
 //! Watching one batch through: the healthy state held until Prometheus has
 //! scraped every target and evaluated every group after the windows
-//! filled (`settle`); then every provocation at once, and each alert
-//! followed on its own — fired (the first evaluation its `ALERTS` series
+//! filled (`settle`); then every provocation at once — but an alert that
+//! another of the batch is there to inhibit, provoked once that one is
+//! firing at Alertmanager, so the inhibition does not hang on which of the
+//! two a loaded machine fires first — and each alert followed on its own — fired (the first evaluation its `ALERTS` series
 //! says firing), notified (the webhook receiver's payload) or held at
 //! Alertmanager (inhibited, muted, silenced, routed nowhere: its status
 //! there), withdrawn, resolved. An alert that another of the batch is
@@ -62,10 +64,22 @@ pub struct Seen {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Step {
-    Provoked { until: f64 },
-    Fired { until: f64 },
-    Withdrawn { until: f64 },
-    Resolved { until: f64 },
+    /// Healthy still, until the alerts there to inhibit it fire.
+    Waiting {
+        until: f64,
+    },
+    Provoked {
+        until: f64,
+    },
+    Fired {
+        until: f64,
+    },
+    Withdrawn {
+        until: f64,
+    },
+    Resolved {
+        until: f64,
+    },
     Done,
 }
 
@@ -176,6 +190,20 @@ pub struct Watch<'a> {
     pub gone: Mutex<BTreeSet<String>>,
 }
 
+/// Whether every alert of the batch there to inhibit `members[k]` has
+/// fired and reached Alertmanager, or will not fire (withdrawn).
+fn inhibitors_there(members: &[&Live], steps: &[Step], k: usize, poll: &Poll) -> bool {
+    members
+        .iter()
+        .zip(steps)
+        .filter(|(other, _)| members[k].inhibitors.contains(&other.n))
+        .all(|(other, step)| match step {
+            Step::Waiting { .. } | Step::Provoked { .. } => false,
+            Step::Fired { .. } => poll.at_alertmanager.iter().any(|a| other.owns(&a.labels)),
+            _ => true,
+        })
+}
+
 /// What one poll read.
 struct Poll {
     now: f64,
@@ -189,40 +217,92 @@ impl Watch<'_> {
         production / self.input.scale
     }
 
-    /// Provokes `members` at once and follows each through.
+    /// Provokes `members` and follows each through: at once, but an alert
+    /// another of the batch is there to inhibit, which waits until that one
+    /// is firing at Alertmanager (the inhibition shown whichever of the two
+    /// a loaded machine would have fired first), or has given up on firing.
     pub async fn run(&self, members: &[&Live<'_>]) -> Result<Vec<Seen>, CoverageError> {
         let mut seen: Vec<Seen> = vec![Seen::default(); members.len()];
         let active = self.client.alerts().await?;
-        let switched = local_now();
         for (k, live) in members.iter().enumerate() {
             if let Some(a) = active.iter().find(|a| live.owns(&a.labels)) {
                 seen[k].early = Some(a.state.clone());
             }
-            self.exporter.switch(live.n, &live.provocation.provoking);
         }
-        let moved = self.follow_targets().await?;
-        let mut steps = Vec::new();
-        for (k, live) in members.iter().enumerate() {
-            let t0 = moved.since(live, switched);
-            seen[k].t0 = t0;
-            steps.push(Step::Provoked {
-                until: t0 + self.fire_wait(live),
-            });
-        }
+        let waits: Vec<Option<Step>> = members
+            .iter()
+            .map(|live| self.waiting(live, members))
+            .collect();
+        let now: Vec<usize> = (0..members.len()).filter(|&k| waits[k].is_none()).collect();
+        // Those provoked now are `Provoked` once `provoke` has switched them.
+        let mut steps: Vec<Step> = waits.into_iter().map(|w| w.unwrap_or(Step::Done)).collect();
+        self.provoke(members, &now, &mut seen, &mut steps).await?;
         while steps.iter().any(|s| *s != Step::Done) {
             tokio::time::sleep(POLL).await;
             let poll = self.poll(&steps).await?;
             for k in 0..members.len() {
                 let partners_waiting = members.iter().zip(&steps).any(|(other, step)| {
                     other.inhibitors.contains(&members[k].n)
-                        && matches!(step, Step::Provoked { .. } | Step::Fired { .. })
+                        && matches!(
+                            step,
+                            Step::Waiting { .. } | Step::Provoked { .. } | Step::Fired { .. }
+                        )
                 });
                 steps[k] = self
                     .advance(members[k], steps[k], &mut seen[k], &poll, partners_waiting)
                     .await?;
             }
+            let ready: Vec<usize> = (0..members.len())
+                .filter(|&k| match steps[k] {
+                    Step::Waiting { until } => {
+                        poll.now > until || inhibitors_there(members, &steps, k, &poll)
+                    }
+                    _ => false,
+                })
+                .collect();
+            self.provoke(members, &ready, &mut seen, &mut steps).await?;
         }
         Ok(seen)
+    }
+
+    /// `Waiting` for an alert whose inhibitors are in the batch, until they
+    /// could all have fired and been notified; `None` for one provoked now.
+    fn waiting(&self, live: &Live, members: &[&Live]) -> Option<Step> {
+        let wait = members
+            .iter()
+            .filter(|other| live.inhibitors.contains(&other.n))
+            .map(|other| self.fire_wait(other) + self.notify_wait(other))
+            .reduce(f64::max);
+        wait.map(|wait| Step::Waiting {
+            until: local_now() + wait,
+        })
+    }
+
+    /// Switches `which` of `members` to their provocations at once and
+    /// times each from when it took effect.
+    async fn provoke(
+        &self,
+        members: &[&Live<'_>],
+        which: &[usize],
+        seen: &mut [Seen],
+        steps: &mut [Step],
+    ) -> Result<(), CoverageError> {
+        if which.is_empty() {
+            return Ok(());
+        }
+        let switched = local_now();
+        for &k in which {
+            self.exporter
+                .switch(members[k].n, &members[k].provocation.provoking);
+        }
+        let moved = self.follow_targets().await?;
+        for &k in which {
+            seen[k].t0 = moved.since(members[k], switched);
+            steps[k] = Step::Provoked {
+                until: seen[k].t0 + self.fire_wait(members[k]),
+            };
+        }
+        Ok(())
     }
 
     async fn poll(&self, steps: &[Step]) -> Result<Poll, CoverageError> {
