@@ -455,7 +455,7 @@ fn alerts_are_proven_as_the_oracle_settles_them_round_by_round() {
 }
 
 #[test]
-fn an_interrupted_promtool_proof_leaves_no_promtool_running() {
+fn an_interrupted_promtool_proof_kills_promtool_and_stops_at_once() {
     use std::os::unix::fs::PermissionsExt;
     use std::time::{Duration, Instant};
     let tmp = tempfile::tempdir().unwrap();
@@ -503,7 +503,14 @@ fn an_interrupted_promtool_proof_leaves_no_promtool_running() {
         assert!(child.try_wait().unwrap().is_none(), "firedrill ended first");
         std::thread::sleep(Duration::from_millis(50));
     }
+    let signalled = Instant::now();
     support::interrupt_coverage(&mut child, started);
+    // Killed, not waited for: the stand-in never ends by itself.
+    assert!(
+        signalled.elapsed() < Duration::from_secs(10),
+        "firedrill took {:?} to stop",
+        signalled.elapsed()
+    );
     let stopped = Instant::now();
     while !running().is_empty() {
         assert!(

@@ -112,16 +112,18 @@ pub async fn coverage(args: CoverageArgs) -> Result<Outcome, CommandError> {
             workdir.path().display()
         );
     }
-    // A signal ends the run with nothing left behind: the run is a task,
-    // aborted at its next await — the live proof's children and their
-    // directories go with it (their guards) — waited for a bounded time
-    // (promtool runs synchronously, and the abort waits for it), then the
-    // work directory is removed.
+    // A signal ends the run with nothing left behind: the promtool
+    // processes are killed (the proof runs them synchronously: its threads
+    // then end with an error), the run is a task, aborted at its next
+    // await — the live proof's children and their directories go with it
+    // (their guards) — and waited for a bounded time, then the work
+    // directory is removed.
     let path = workdir.path().to_path_buf();
     let mut run = tokio::spawn(async move { coverage::coverage(&options, &path).await });
     let ledger = tokio::select! {
         joined = &mut run => joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())),
         _ = super::wait_for_signal() => {
+            crate::analyze::sweep::cancel_promtool();
             run.abort();
             let _ = tokio::time::timeout(Duration::from_secs(20), &mut run).await;
             if !keep {

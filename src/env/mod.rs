@@ -21,7 +21,7 @@ use std::time::Duration;
 pub use alertmanager::{start_embedded as start_alertmanager, WatchedAlertmanager};
 pub use embedded::start_prometheus;
 pub use process::{
-    die_with_parent, find_binary, free_port, Binary, ChildProcess, ALERTMANAGER,
+    die_with_parent, find_binary, free_port, Binary, ChildProcess, ProcessHandle, ALERTMANAGER,
     ALERTMANAGER_INSTALL_HINT, PROMETHEUS, PROMETHEUS_INSTALL_HINT,
 };
 

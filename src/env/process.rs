@@ -342,6 +342,52 @@ pub fn die_with_parent(command: &mut Command) {
 #[cfg(not(target_os = "linux"))]
 pub fn die_with_parent(_command: &mut Command) {}
 
+/// A handle on a child process that can kill it however long it is held:
+/// a pidfd names its process, and once that one is reaped it names none —
+/// never another that took its number. Taken right after the spawn, before
+/// anyone waits for the child.
+#[cfg(target_os = "linux")]
+pub struct ProcessHandle(std::os::fd::OwnedFd);
+
+#[cfg(target_os = "linux")]
+impl ProcessHandle {
+    /// None where the kernel has no pidfds (before Linux 5.3).
+    pub fn of(child: &std::process::Child) -> Option<ProcessHandle> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id(), 0) };
+        // SAFETY: a non-negative result is an open fd that nothing else owns.
+        (fd >= 0).then(|| ProcessHandle(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }))
+    }
+
+    /// SIGKILL, if the process is still there.
+    pub fn kill(&self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: signalling through our own pidfd; no memory is passed.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.0.as_raw_fd(),
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            );
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub struct ProcessHandle;
+
+#[cfg(not(target_os = "linux"))]
+impl ProcessHandle {
+    pub fn of(_child: &std::process::Child) -> Option<ProcessHandle> {
+        None
+    }
+
+    pub fn kill(&self) {}
+}
+
 enum Signal {
     Terminate,
     Hangup,

@@ -34,6 +34,9 @@ pub enum SweepError {
     /// A rule failed to evaluate on the sweep's series.
     #[error("a rule fails to evaluate on the sweep's series: {output}")]
     RuleFailed { output: String },
+    /// firedrill was interrupted while promtool ran (`runner::cancel`).
+    #[error("interrupted while promtool ran")]
+    Interrupted,
     #[error("the search did not settle after 40 rounds of probes")]
     Unsettled,
     /// The sweep's own files (promtool's rules and tests) cannot be written.

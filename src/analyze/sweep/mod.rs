@@ -46,7 +46,7 @@ pub use promtool::{alert as promtool_alert, Markers};
 pub use results::{
     percent, AlertSweep, Computed, Engine, ModelFigures, Row, ShareBounds, SweepReport,
 };
-pub use runner::{run_files, Report, Spent, Turn};
+pub use runner::{cancel as cancel_promtool, run_files, Report, Spent, Turn};
 pub use slo::{Scores, Significance, Slo};
 pub use synth::{numerator_counts_failures, ratio_pairs, value_for};
 

@@ -19,13 +19,19 @@
 //! settled runs beside its next round): they share one count of running
 //! processes (`Slot`), so the cores, and the heaps' sum, are never
 //! oversubscribed.
+//!
+//! Interrupted, firedrill calls `cancel`: the processes running are killed
+//! and no other starts, so every run under way ends at once with
+//! `SweepError::Interrupted` instead of after its longest test.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 
 use super::error::SweepError;
+use crate::env::ProcessHandle;
 
 /// What any test file costs promtool however small, in bytes of a file's
 /// size: a 1.5 kB test takes about 10 ms in a running process, a 22 kB one
@@ -78,7 +84,7 @@ impl Slot {
         let mut slots = lock();
         let first = turn == Turn::First;
         slots.first_waiting += usize::from(first);
-        while slots.running >= workers() || (!first && slots.first_waiting > 0) {
+        while !cancelled() && (slots.running >= workers() || (!first && slots.first_waiting > 0)) {
             slots = ENDED.wait(slots).unwrap_or_else(|e| e.into_inner());
         }
         slots.first_waiting -= usize::from(first);
@@ -97,6 +103,62 @@ impl Drop for Slot {
         SLOTS.lock().unwrap_or_else(|e| e.into_inner()).running -= 1;
         // Both kinds of waiter may be there: each looks whether it is its turn.
         ENDED.notify_all();
+    }
+}
+
+/// Set once firedrill is interrupted (`cancel`); never cleared.
+static CANCELLED: AtomicBool = AtomicBool::new(false);
+
+/// The promtool processes running now, each with a key of its own.
+static KILLABLE: Mutex<Vec<(u64, ProcessHandle)>> = Mutex::new(Vec::new());
+static KEYS: AtomicU64 = AtomicU64::new(0);
+
+fn cancelled() -> bool {
+    CANCELLED.load(Ordering::SeqCst)
+}
+
+/// Ends every run under way, for good: kills the promtool processes
+/// running and starts no other (firedrill is exiting).
+pub fn cancel() {
+    CANCELLED.store(true, Ordering::SeqCst);
+    for (_, process) in KILLABLE.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        process.kill();
+    }
+    // Runs waiting for a process look again, and end.
+    let _slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+    ENDED.notify_all();
+}
+
+/// A running promtool process `cancel` can kill, until dropped.
+struct Killable(Option<u64>);
+
+impl Killable {
+    fn new(child: &Child) -> Killable {
+        let Some(process) = ProcessHandle::of(child) else {
+            return Killable(None);
+        };
+        let key = KEYS.fetch_add(1, Ordering::SeqCst);
+        KILLABLE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((key, process));
+        // `cancel` came between the start and the line above: it did not
+        // see this one, and this one sees it.
+        if cancelled() {
+            cancel();
+        }
+        Killable(Some(key))
+    }
+}
+
+impl Drop for Killable {
+    fn drop(&mut self) {
+        if let Some(key) = self.0 {
+            KILLABLE
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|(k, _)| *k != key);
+        }
     }
 }
 
@@ -172,9 +234,19 @@ pub fn run_files(
                     let mut reports: Vec<Report> = Vec::new();
                     while let Some(files) = next() {
                         let _slot = Slot::take(turn);
+                        if cancelled() {
+                            return Err(SweepError::Interrupted);
+                        }
                         let running = start(promtool, dir, &files, collector.as_ref())?;
+                        let killable = Killable::new(&running);
                         discard(&reports);
-                        reports.push(finish(promtool, running, files)?);
+                        let report = finish(promtool, running, files)?;
+                        drop(killable);
+                        // A killed process's report answers nothing.
+                        if cancelled() {
+                            return Err(SweepError::Interrupted);
+                        }
+                        reports.push(report);
                     }
                     discard(&reports);
                     Ok::<_, SweepError>(reports)
