@@ -37,6 +37,7 @@ mod proof;
 mod provoke;
 mod routing;
 mod series;
+mod steady;
 mod stack;
 mod step;
 mod testfile;

@@ -7,11 +7,15 @@
 
 use std::time::Duration;
 
+use promql_parser::parser::Expr;
+
 use super::levels::Level;
 use super::provoke::Provocation;
 use super::series::{Kind, Role};
-use crate::analyze::condition::{Direction, Function, Leaf, Shape, Signal};
+use super::steady::{self, Steady};
+use crate::analyze::condition::{constant, Direction, Function, Leaf, Shape, Signal};
 use crate::analyze::timing::{self, Bounds, Intervals, Knowledge, Step};
+use crate::rules::promql::{unparen, BinaryOp, Comparison};
 
 /// The model's answer for a provocation.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +144,10 @@ fn leaf_step(p: &Provocation, i: usize, leaf: &Leaf, before: Level, after: Level
                     vec![Step::FallsFrom(summed(p, &spec.metric, &p.healthy) / t)]
                 }
                 (_, Some(t)) if t == 0.0 && per_second == 0.0 => vec![Step::Stops],
+                (Direction::Above, None) => scaled_multiple(p, &leaf.text)
+                    .map(Step::RateMultiple)
+                    .into_iter()
+                    .collect(),
                 _ => vec![],
             }
         }
@@ -180,6 +188,52 @@ fn leaf_step(p: &Provocation, i: usize, leaf: &Leaf, before: Level, after: Level
         }
         _ => vec![],
     }
+}
+
+/// A rate a gauge scales, compared from above (`rate(cpu[5m]) / (quota /
+/// period) > 0.9`: no threshold in the rate's own unit): the multiple of
+/// its threshold the provocation reaches, read from the compared value at
+/// the healthy and the provoking steady states, where that value is one
+/// series' and in proportion to the rates (half the rates, half the value).
+fn scaled_multiple(p: &Provocation, comparison: &str) -> Option<f64> {
+    let expr = promql_parser::parser::parse(comparison).ok()?;
+    let Expr::Binary(b) = unparen(&expr) else {
+        return None;
+    };
+    if b.modifier.as_ref().is_some_and(|m| m.return_bool) {
+        return None;
+    }
+    let Ok(BinaryOp::Comparison(op)) = BinaryOp::of(b.op) else {
+        return None;
+    };
+    use Comparison::{Greater, GreaterOrEqual, Less, LessOrEqual};
+    let (side, threshold) = match (constant(&b.lhs), constant(&b.rhs), op) {
+        (None, Some(t), Greater | GreaterOrEqual) => (&b.lhs, t),
+        (Some(t), None, Less | LessOrEqual) => (&b.rhs, t),
+        _ => return None,
+    };
+    let one = |levels: &[Level]| match steady::value(side, &p.series, levels)? {
+        Steady::Vector(v) if v.len() == 1 => Some(v[0].1),
+        _ => None,
+    };
+    let halved: Vec<Level> = p
+        .provoking
+        .iter()
+        .map(|level| match *level {
+            Level::Rate { per_second } => Level::Rate {
+                per_second: per_second / 2.0,
+            },
+            other => other,
+        })
+        .collect();
+    let (healthy, provoked, half) = (one(&p.healthy)?, one(&p.provoking)?, one(&halved)?);
+    let proportional = (2.0 * half - provoked).abs() <= 1e-9 * provoked.abs();
+    // Over the window the value moves from `healthy` to `provoked` in
+    // proportion to the share of it after the step, and passes the
+    // threshold at (threshold − healthy) / (provoked − healthy) of it: the
+    // model's 1/multiple.
+    (proportional && healthy < threshold && threshold < provoked)
+        .then(|| (provoked - healthy) / (threshold - healthy))
 }
 
 /// The share of failing events of a ratio's counters in the provocation
@@ -232,4 +286,66 @@ fn summed(p: &Provocation, metric: &str, levels: &[Level]) -> f64 {
             _ => 0.0,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::series::SeriesSpec;
+
+    fn series(metric: &str, kind: Kind) -> SeriesSpec {
+        SeriesSpec {
+            metric: metric.into(),
+            labels: [("pod".to_string(), "p0".to_string())].into(),
+            kind,
+            role: None,
+            includes: Vec::new(),
+            replaced_by: Vec::new(),
+            twin_of: None,
+        }
+    }
+
+    fn cpu(healthy: f64, provoking: f64) -> Provocation {
+        let limit = [Level::Value { value: 2.0 }, Level::Value { value: 1.0 }];
+        let rate = |per_second| Level::Rate { per_second };
+        Provocation {
+            series: vec![
+                series("cpu", Kind::Counter),
+                series("quota", Kind::Gauge),
+                series("period", Kind::Gauge),
+            ],
+            healthy: [vec![rate(healthy)], limit.to_vec()].concat(),
+            provoking: [vec![rate(provoking)], limit.to_vec()].concat(),
+            always: false,
+            tried: 2,
+            held_after: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_rate_a_gauge_scales_reaches_the_multiple_its_steady_value_says() {
+        let p = cpu(0.0, 3.0);
+        // 3 cores of a 2-core limit: 1.5 against 0.9, from 0.
+        for q in [
+            "sum by (pod) (rate(cpu[5m])) / sum by (pod) (quota / period) > 0.9",
+            "0.9 < rate(cpu[5m]) / on(pod) (quota / period)",
+        ] {
+            let m = scaled_multiple(&p, q).unwrap();
+            assert!((m - 1.5 / 0.9).abs() < 1e-12, "{q}: {m}");
+        }
+        // From 0.5 of the limit to 1.5: past 0.9 at 0.4 of the window.
+        let m = scaled_multiple(&cpu(1.0, 3.0), "rate(cpu[5m]) / quota > 0.9").unwrap();
+        assert!((m - 1.0 / 0.4).abs() < 1e-12, "{m}");
+        // Not in proportion to the rate, past the threshold already while
+        // healthy, compared from below: the model's step says nothing of these.
+        for (p, q) in [
+            (cpu(0.0, 3.0), "rate(cpu[5m]) * rate(cpu[5m]) / quota > 0.9"),
+            (cpu(0.0, 3.0), "rate(cpu[5m]) / quota + 1 > 2"),
+            (cpu(2.0, 3.0), "rate(cpu[5m]) / quota > 0.9"),
+            (cpu(0.0, 3.0), "rate(cpu[5m]) / quota < 0.9"),
+            (cpu(0.0, 3.0), "rate(cpu[5m]) / quota > bool 0.9"),
+        ] {
+            assert_eq!(scaled_multiple(&p, q), None, "{q}");
+        }
+    }
 }
