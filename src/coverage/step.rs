@@ -113,7 +113,7 @@ fn steps(p: &Provocation, shape: &Shape) -> Vec<Step> {
             .collect();
         let (before, after) = (p.healthy[i], p.provoking[i]);
         for leaf in &reading {
-            steps.extend(leaf_step(p, i, leaf, before, after));
+            steps.extend(leaf_step(p, i, leaf, (before, after), reading.len() == 1));
         }
         if after == Level::Absent {
             steps.push(Step::TargetRemoved);
@@ -123,8 +123,16 @@ fn steps(p: &Provocation, shape: &Shape) -> Vec<Step> {
     steps
 }
 
-/// The step a change of series `i` is, for one leaf reading it.
-fn leaf_step(p: &Provocation, i: usize, leaf: &Leaf, before: Level, after: Level) -> Vec<Step> {
+/// The step a change of series `i` is, for one leaf reading it (`alone`:
+/// the only leaf that reads it — the model applies a step to every leaf
+/// of its kind over the same metric).
+fn leaf_step(
+    p: &Provocation,
+    i: usize,
+    leaf: &Leaf,
+    (before, after): (Level, Level),
+    alone: bool,
+) -> Vec<Step> {
     let t = leaf.threshold;
     let spec = &p.series[i];
     match (&leaf.signal, after) {
@@ -144,7 +152,7 @@ fn leaf_step(p: &Provocation, i: usize, leaf: &Leaf, before: Level, after: Level
                     vec![Step::FallsFrom(summed(p, &spec.metric, &p.healthy) / t)]
                 }
                 (_, Some(t)) if t == 0.0 && per_second == 0.0 => vec![Step::Stops],
-                (Direction::Above, None) => scaled_multiple(p, &leaf.text)
+                (Direction::Above, None) if alone => scaled_multiple(p, &leaf.text)
                     .map(Step::RateMultiple)
                     .into_iter()
                     .collect(),
@@ -194,7 +202,7 @@ fn leaf_step(p: &Provocation, i: usize, leaf: &Leaf, before: Level, after: Level
 /// period) > 0.9`: no threshold in the rate's own unit): the multiple of
 /// its threshold the provocation reaches, read from the compared value at
 /// the healthy and the provoking steady states, where that value is one
-/// series' and in proportion to the rates (half the rates, half the value).
+/// series', only rates change, and it moves with them in proportion.
 fn scaled_multiple(p: &Provocation, comparison: &str) -> Option<f64> {
     let expr = promql_parser::parser::parse(comparison).ok()?;
     let Expr::Binary(b) = unparen(&expr) else {
@@ -216,24 +224,39 @@ fn scaled_multiple(p: &Provocation, comparison: &str) -> Option<f64> {
         Steady::Vector(v) if v.len() == 1 => Some(v[0].1),
         _ => None,
     };
-    let halved: Vec<Level> = p
-        .provoking
-        .iter()
-        .map(|level| match *level {
-            Level::Rate { per_second } => Level::Rate {
-                per_second: per_second / 2.0,
-            },
-            other => other,
-        })
-        .collect();
-    let (healthy, provoked, half) = (one(&p.healthy)?, one(&p.provoking)?, one(&halved)?);
-    let proportional = (2.0 * half - provoked).abs() <= 1e-9 * provoked.abs();
-    // Over the window the value moves from `healthy` to `provoked` in
-    // proportion to the share of it after the step, and passes the
-    // threshold at (threshold − healthy) / (provoked − healthy) of it: the
-    // model's 1/multiple.
-    (proportional && healthy < threshold && threshold < provoked)
-        .then(|| (provoked - healthy) / (threshold - healthy))
+    // Only rates change: a gauge, a count, a series that comes or goes
+    // would step at once, not along the window.
+    let only_rates = p.healthy.iter().zip(&p.provoking).all(|pair| match pair {
+        (Level::Rate { .. }, Level::Rate { .. }) => true,
+        (h, v) => h == v,
+    });
+    // Each counter's rate over the window when `f` of it follows the step.
+    let mixed = |f: f64| -> Vec<Level> {
+        p.healthy
+            .iter()
+            .zip(&p.provoking)
+            .map(|pair| match pair {
+                (Level::Rate { per_second: h }, Level::Rate { per_second: v }) => Level::Rate {
+                    per_second: (1.0 - f) * h + f * v,
+                },
+                (_, v) => *v,
+            })
+            .collect()
+    };
+    let (healthy, provoked) = (one(&p.healthy)?, one(&p.provoking)?);
+    if !(only_rates && healthy < threshold && threshold < provoked) {
+        return None;
+    }
+    // Were the value to move along the window as the rates do (affine in
+    // them), it would pass the threshold at (threshold − healthy) /
+    // (provoked − healthy) of it: the model's 1/multiple. That it does is
+    // checked there and halfway (a `max` of a steady rate and a rising one
+    // does not).
+    let m = (provoked - healthy) / (threshold - healthy);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
+    let affine = close(one(&mixed(1.0 / m))?, threshold)
+        && close(one(&mixed(0.5))?, (healthy + provoked) / 2.0);
+    affine.then_some(m)
 }
 
 /// The share of failing events of a ratio's counters in the provocation
@@ -333,14 +356,37 @@ mod tests {
             let m = scaled_multiple(&p, q).unwrap();
             assert!((m - 1.5 / 0.9).abs() < 1e-12, "{q}: {m}");
         }
-        // From 0.5 of the limit to 1.5: past 0.9 at 0.4 of the window.
+        // From 0.5 of the limit to 1.5: past 0.9 at 0.4 of the window; an
+        // offset moves with the rate too (1 to 2.5: past 2 at 2/3).
         let m = scaled_multiple(&cpu(1.0, 3.0), "rate(cpu[5m]) / quota > 0.9").unwrap();
         assert!((m - 1.0 / 0.4).abs() < 1e-12, "{m}");
-        // Not in proportion to the rate, past the threshold already while
-        // healthy, compared from below: the model's step says nothing of these.
+        let m = scaled_multiple(&p, "rate(cpu[5m]) / quota + 1 > 2").unwrap();
+        assert!((m - 1.5).abs() < 1e-12, "{m}");
+        // The limit halved with the provocation: it steps at once (0.5 to
+        // 3, past 0.9 at 0.2 of the window, not 1/m's 0.16).
+        let mut halved = cpu(1.0, 3.0);
+        halved.provoking[1] = Level::Value { value: 1.0 };
+        // A container steady at 0.5 of the limit beside one rising from 0
+        // to 1.5: their max passes 0.9 at 0.6 of the window, not 1/m's 0.4.
+        let mut beside = cpu(0.0, 3.0);
+        beside.series.push(SeriesSpec {
+            labels: [("pod", "p0"), ("container", "b")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .into(),
+            ..series("cpu", Kind::Counter)
+        });
+        beside.healthy.push(Level::Rate { per_second: 1.0 });
+        beside.provoking.push(Level::Rate { per_second: 1.0 });
+        // Not moving along the window with the rates, past the threshold
+        // already while healthy, compared from below: the model's step says
+        // nothing of these.
         for (p, q) in [
             (cpu(0.0, 3.0), "rate(cpu[5m]) * rate(cpu[5m]) / quota > 0.9"),
-            (cpu(0.0, 3.0), "rate(cpu[5m]) / quota + 1 > 2"),
+            (halved, "rate(cpu[5m]) / quota > 0.9"),
+            (
+                beside,
+                "max by (pod) (rate(cpu[5m])) / on(pod) sum by (pod) (quota) > 0.9",
+            ),
             (cpu(2.0, 3.0), "rate(cpu[5m]) / quota > 0.9"),
             (cpu(0.0, 3.0), "rate(cpu[5m]) / quota < 0.9"),
             (cpu(0.0, 3.0), "rate(cpu[5m]) / quota > bool 0.9"),

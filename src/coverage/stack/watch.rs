@@ -190,16 +190,26 @@ pub struct Watch<'a> {
     pub gone: Mutex<BTreeSet<String>>,
 }
 
-/// Whether every alert of the batch there to inhibit `members[k]` has
-/// fired and reached Alertmanager, or will not fire (withdrawn).
+/// Whether `a` waits for `b`: `b` is there to inhibit it, and is not
+/// itself inhibited by `a` (two alerts muting each other are provoked
+/// together, and neither holds the other).
+fn held_by(a: &Live, b: &Live) -> bool {
+    a.inhibitors.contains(&b.n) && !b.inhibitors.contains(&a.n)
+}
+
+/// Whether every alert of the batch `members[k]` waits for has fired and
+/// reached Alertmanager (or had its time to: it may never be listed
+/// there), or will not fire (withdrawn).
 fn inhibitors_there(members: &[&Live], steps: &[Step], k: usize, poll: &Poll) -> bool {
     members
         .iter()
         .zip(steps)
-        .filter(|(other, _)| members[k].inhibitors.contains(&other.n))
-        .all(|(other, step)| match step {
+        .filter(|(other, _)| held_by(members[k], other))
+        .all(|(other, step)| match *step {
             Step::Waiting { .. } | Step::Provoked { .. } => false,
-            Step::Fired { .. } => poll.at_alertmanager.iter().any(|a| other.owns(&a.labels)),
+            Step::Fired { until } => {
+                poll.now > until || poll.at_alertmanager.iter().any(|a| other.owns(&a.labels))
+            }
             _ => true,
         })
 }
@@ -229,25 +239,36 @@ impl Watch<'_> {
                 seen[k].early = Some(a.state.clone());
             }
         }
-        let waits: Vec<Option<Step>> = members
-            .iter()
-            .map(|live| self.waiting(live, members))
-            .collect();
-        let now: Vec<usize> = (0..members.len()).filter(|&k| waits[k].is_none()).collect();
+        // However inhibitors chain (or circle), no alert waits, nor is held
+        // provoked for another, past the time every alert of the batch
+        // could take, one after the other.
+        let deadline = local_now()
+            + members
+                .iter()
+                .map(|live| self.fire_wait(live) + self.notify_wait(live))
+                .sum::<f64>();
+        let waits = |k: usize| members.iter().any(|other| held_by(members[k], other));
+        let now: Vec<usize> = (0..members.len()).filter(|&k| !waits(k)).collect();
         // Those provoked now are `Provoked` once `provoke` has switched them.
-        let mut steps: Vec<Step> = waits.into_iter().map(|w| w.unwrap_or(Step::Done)).collect();
+        let mut steps: Vec<Step> = (0..members.len())
+            .map(|k| match waits(k) {
+                true => Step::Waiting { until: deadline },
+                false => Step::Done,
+            })
+            .collect();
         self.provoke(members, &now, &mut seen, &mut steps).await?;
         while steps.iter().any(|s| *s != Step::Done) {
             tokio::time::sleep(POLL).await;
             let poll = self.poll(&steps).await?;
             for k in 0..members.len() {
-                let partners_waiting = members.iter().zip(&steps).any(|(other, step)| {
-                    other.inhibitors.contains(&members[k].n)
-                        && matches!(
-                            step,
-                            Step::Waiting { .. } | Step::Provoked { .. } | Step::Fired { .. }
-                        )
-                });
+                let partners_waiting = poll.now < deadline
+                    && members.iter().zip(&steps).any(|(other, step)| {
+                        held_by(other, members[k])
+                            && matches!(
+                                step,
+                                Step::Waiting { .. } | Step::Provoked { .. } | Step::Fired { .. }
+                            )
+                    });
                 steps[k] = self
                     .advance(members[k], steps[k], &mut seen[k], &poll, partners_waiting)
                     .await?;
@@ -263,19 +284,6 @@ impl Watch<'_> {
             self.provoke(members, &ready, &mut seen, &mut steps).await?;
         }
         Ok(seen)
-    }
-
-    /// `Waiting` for an alert whose inhibitors are in the batch, until they
-    /// could all have fired and been notified; `None` for one provoked now.
-    fn waiting(&self, live: &Live, members: &[&Live]) -> Option<Step> {
-        let wait = members
-            .iter()
-            .filter(|other| live.inhibitors.contains(&other.n))
-            .map(|other| self.fire_wait(other) + self.notify_wait(other))
-            .reduce(f64::max);
-        wait.map(|wait| Step::Waiting {
-            until: local_now() + wait,
-        })
     }
 
     /// Switches `which` of `members` to their provocations at once and
