@@ -144,9 +144,17 @@ fn leaf_step(
         }
         (Signal::Quantile { .. }, Level::Observed { .. }) => vec![Step::SlowShare(1.0)],
         (Signal::Rate { .. }, Level::Rate { per_second }) => {
-            let total = summed(p, &spec.metric, &p.provoking);
+            let (before, total) = (
+                summed(p, &spec.metric, &p.healthy),
+                summed(p, &spec.metric, &p.provoking),
+            );
             match (leaf.direction, t) {
-                (Direction::Above, Some(t)) if t > 0.0 => vec![Step::RateMultiple(total / t)],
+                // The rate over the window moves from `before` to `total` as
+                // the window fills, and passes `t` at (t − before) / (total −
+                // before) of it: the model's 1/multiple (from 0: total / t).
+                (Direction::Above, Some(t)) if t > before => {
+                    vec![Step::RateMultiple((total - before) / (t - before))]
+                }
                 (Direction::Above, Some(_)) => vec![Step::Starts],
                 (Direction::Below, Some(t)) if t > 0.0 && per_second == 0.0 => {
                     vec![Step::FallsFrom(summed(p, &spec.metric, &p.healthy) / t)]
@@ -343,6 +351,34 @@ mod tests {
             tried: 2,
             held_after: 0.0,
         }
+    }
+
+    fn shape(q: &str) -> Shape {
+        use crate::analyze::condition::{read, Reader, Recordings};
+        read(
+            &promql_parser::parser::parse(q).unwrap(),
+            &Reader::new(&Recordings::new()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_rate_passes_its_threshold_as_the_window_fills_from_where_it_was() {
+        // 1/s to 3/s against 2/s: past it halfway through the window.
+        let p = cpu(1.0, 3.0);
+        assert_eq!(
+            steps(&p, &shape("rate(cpu[5m]) > 2")),
+            vec![Step::RateMultiple(2.0)]
+        );
+        // Against a 2-core limit: 0.5 to 1.5 against 0.9, past it at 0.4.
+        assert_eq!(
+            steps(&p, &shape("rate(cpu[5m]) / quota > 0.9")),
+            vec![Step::RateMultiple(2.5)]
+        );
+        // Two leaves over the counter: the model would time both with one
+        // leaf's multiple; no step.
+        let both = "rate(cpu[5m]) / quota > 0.9 and rate(cpu[1h]) / quota > 0.1";
+        assert_eq!(steps(&p, &shape(both)), vec![]);
     }
 
     #[test]
