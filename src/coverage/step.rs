@@ -15,7 +15,7 @@ use super::series::{Kind, Role};
 use super::steady::{self, Steady};
 use crate::analyze::condition::{constant, Direction, Function, Leaf, Shape, Signal};
 use crate::analyze::timing::{self, Bounds, Intervals, Knowledge, Step};
-use crate::rules::promql::{unparen, BinaryOp, Comparison};
+use crate::rules::promql::{unparen, windows, BinaryOp, Comparison};
 
 /// The model's answer for a provocation.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,7 +210,8 @@ fn leaf_step(
 /// period) > 0.9`: no threshold in the rate's own unit): the multiple of
 /// its threshold the provocation reaches, read from the compared value at
 /// the healthy and the provoking steady states, where that value is one
-/// series', only rates change, and it moves with them in proportion.
+/// series', only rates over one window change, and it moves with them in
+/// proportion.
 fn scaled_multiple(p: &Provocation, comparison: &str) -> Option<f64> {
     let expr = promql_parser::parser::parse(comparison).ok()?;
     let Expr::Binary(b) = unparen(&expr) else {
@@ -228,6 +229,11 @@ fn scaled_multiple(p: &Provocation, comparison: &str) -> Option<f64> {
         (Some(t), None, Less | LessOrEqual) => (&b.rhs, t),
         _ => return None,
     };
+    // The model fills one window: rates over several fill at their paces.
+    let ranges = windows(side);
+    if ranges.iter().any(|r| *r != ranges[0]) {
+        return None;
+    }
     let one = |levels: &[Level]| match steady::value(side, &p.series, levels)? {
         Steady::Vector(v) if v.len() == 1 => Some(v[0].1),
         _ => None,
@@ -422,6 +428,10 @@ mod tests {
             (
                 beside,
                 "max by (pod) (rate(cpu[5m])) / on(pod) sum by (pod) (quota) > 0.9",
+            ),
+            (
+                cpu(0.0, 3.0),
+                "(rate(cpu[5m]) + rate(cpu[1h])) / quota > 0.9",
             ),
             (cpu(2.0, 3.0), "rate(cpu[5m]) / quota > 0.9"),
             (cpu(0.0, 3.0), "rate(cpu[5m]) / quota < 0.9"),
