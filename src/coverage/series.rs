@@ -77,6 +77,15 @@ pub struct SeriesSpec {
 }
 
 impl SeriesSpec {
+    /// Whether `selector` selects this series (a histogram's `le` matcher
+    /// aside: its labels are without `le`).
+    pub fn selected_by(&self, selector: &VectorSelector) -> bool {
+        metric_name(selector).as_deref() == Some(self.metric.as_str())
+            && own_matchers(selector)
+                .filter(|m| m.name != "le" || !matches!(self.kind, Kind::Histogram { .. }))
+                .all(|m| m.is_match(self.labels.get(&m.name).map_or("", String::as_str)))
+    }
+
     /// `metric{a="b"}`, as people read it.
     pub fn selector(&self) -> String {
         let labels: Vec<String> = self
@@ -677,18 +686,12 @@ fn assign_roles(expr: &Expr, recordings: &Recordings, specs: &mut [SeriesSpec]) 
         if n.ends_with("_sum") && d.ends_with("_count") {
             continue;
         }
-        let matches = |s: &SeriesSpec, selector: &VectorSelector| {
-            metric_name(selector).as_deref() == Some(s.metric.as_str())
-                && own_matchers(selector)
-                    .filter(|m| m.name != "le" || !matches!(s.kind, Kind::Histogram { .. }))
-                    .all(|m| m.is_match(s.labels.get(&m.name).map_or("", String::as_str)))
-        };
         let numerators: Vec<usize> = (0..specs.len())
-            .filter(|&i| matches(&specs[i], &num))
+            .filter(|&i| specs[i].selected_by(&num))
             .collect();
         let num_metric = metric_name(&num).unwrap_or_default();
         for (i, spec) in specs.iter_mut().enumerate() {
-            if !matches(spec, &den) {
+            if !spec.selected_by(&den) {
                 continue;
             }
             let counts_failures = numerators.contains(&i) == failures_above;

@@ -17,7 +17,7 @@ use promql_parser::parser::{
 
 use super::levels::Level;
 use super::series::{Kind, SeriesSpec};
-use crate::rules::promql::{metric_name, unparen, Aggregation, Arithmetic, BinaryOp};
+use crate::rules::promql::{unparen, Aggregation, Arithmetic, BinaryOp};
 
 type Labels = BTreeMap<String, String>;
 
@@ -45,10 +45,7 @@ impl State<'_> {
         match unparen(expr) {
             Expr::NumberLiteral(n) => Some(Steady::Scalar(n.val)),
             Expr::Unary(u) => negated(self.value(&u.expr)?),
-            Expr::VectorSelector(s) => self.selected(s, |level| match level {
-                Level::Value { value } => Some(value),
-                _ => None,
-            }),
+            Expr::VectorSelector(s) => self.selected(s, gauge),
             Expr::Call(call) => self.call(call),
             Expr::Aggregate(a) => self.aggregate(a),
             Expr::Binary(b) => self.binary(b),
@@ -67,18 +64,9 @@ impl State<'_> {
         if selector.offset.is_some() || selector.at.is_some() {
             return None;
         }
-        let name = metric_name(selector)?;
         let mut found = Vec::new();
         for (spec, level) in self.series.iter().zip(self.levels) {
-            let label = |l: &str| spec.labels.get(l).map_or("", String::as_str);
-            let chosen = spec.metric == name
-                && selector
-                    .matchers
-                    .matchers
-                    .iter()
-                    .filter(|m| m.name != "__name__")
-                    .all(|m| m.is_match(label(&m.name)));
-            if !chosen || *level == Level::Absent {
+            if !spec.selected_by(selector) || *level == Level::Absent {
                 continue;
             }
             if !matches!(spec.kind, Kind::Counter | Kind::Gauge) {
@@ -97,19 +85,9 @@ impl State<'_> {
             return None;
         };
         let window = m.range.as_secs_f64();
-        let gauge = |level: Level| match level {
-            Level::Value { value } => Some(value),
-            _ => None,
-        };
         match call.func.name {
-            "rate" | "irate" => self.selected(&m.vs, |level| match level {
-                Level::Rate { per_second } => Some(per_second),
-                _ => None,
-            }),
-            "increase" => self.selected(&m.vs, |level| match level {
-                Level::Rate { per_second } => Some(per_second * window),
-                _ => None,
-            }),
+            "rate" | "irate" => self.selected(&m.vs, rate),
+            "increase" => self.selected(&m.vs, |level| Some(rate(level)? * window)),
             "avg_over_time" | "min_over_time" | "max_over_time" | "last_over_time" => {
                 self.selected(&m.vs, gauge)
             }
@@ -170,6 +148,22 @@ impl State<'_> {
             (Steady::Scalar(x), Steady::Vector(v)) => each(v, |y| apply(x, y)),
             (Steady::Vector(l), Steady::Vector(r)) => one_to_one(b, op, l, r),
         }
+    }
+}
+
+/// A gauge's value.
+fn gauge(level: Level) -> Option<f64> {
+    match level {
+        Level::Value { value } => Some(value),
+        _ => None,
+    }
+}
+
+/// A counter's rate.
+fn rate(level: Level) -> Option<f64> {
+    match level {
+        Level::Rate { per_second } => Some(per_second),
+        _ => None,
     }
 }
 

@@ -113,7 +113,7 @@ fn steps(p: &Provocation, shape: &Shape) -> Vec<Step> {
             .collect();
         let (before, after) = (p.healthy[i], p.provoking[i]);
         for leaf in &reading {
-            steps.extend(leaf_step(p, i, leaf, (before, after), reading.len() == 1));
+            steps.extend(leaf_step(p, i, leaf, before, after, reading.len() == 1));
         }
         if after == Level::Absent {
             steps.push(Step::TargetRemoved);
@@ -130,7 +130,8 @@ fn leaf_step(
     p: &Provocation,
     i: usize,
     leaf: &Leaf,
-    (before, after): (Level, Level),
+    before: Level,
+    after: Level,
     alone: bool,
 ) -> Vec<Step> {
     let t = leaf.threshold;
@@ -144,20 +145,20 @@ fn leaf_step(
         }
         (Signal::Quantile { .. }, Level::Observed { .. }) => vec![Step::SlowShare(1.0)],
         (Signal::Rate { .. }, Level::Rate { per_second }) => {
-            let (before, total) = (
+            let (from, total) = (
                 summed(p, &spec.metric, &p.healthy),
                 summed(p, &spec.metric, &p.provoking),
             );
             match (leaf.direction, t) {
-                // The rate over the window moves from `before` to `total` as
-                // the window fills, and passes `t` at (t − before) / (total −
-                // before) of it: the model's 1/multiple (from 0: total / t).
-                (Direction::Above, Some(t)) if t > before => {
-                    vec![Step::RateMultiple((total - before) / (t - before))]
+                // The rate over the window moves from `from` to `total` as
+                // the window fills, and passes `t` at (t − from) / (total −
+                // from) of it: the model's 1/multiple (from 0: total / t).
+                (Direction::Above, Some(t)) if t > from => {
+                    vec![Step::RateMultiple((total - from) / (t - from))]
                 }
                 (Direction::Above, Some(_)) => vec![Step::Starts],
                 (Direction::Below, Some(t)) if t > 0.0 && per_second == 0.0 => {
-                    vec![Step::FallsFrom(summed(p, &spec.metric, &p.healthy) / t)]
+                    vec![Step::FallsFrom(from / t)]
                 }
                 (_, Some(t)) if t == 0.0 && per_second == 0.0 => vec![Step::Stops],
                 (Direction::Above, None) if alone => scaled_multiple(p, &leaf.text)
@@ -234,16 +235,19 @@ fn scaled_multiple(p: &Provocation, comparison: &str) -> Option<f64> {
     if ranges.iter().any(|r| *r != ranges[0]) {
         return None;
     }
-    let one = |levels: &[Level]| match steady::value(side, &p.series, levels)? {
-        Steady::Vector(v) if v.len() == 1 => Some(v[0].1),
-        _ => None,
-    };
     // Only rates change: a gauge, a count, a series that comes or goes
     // would step at once, not along the window.
     let only_rates = p.healthy.iter().zip(&p.provoking).all(|pair| match pair {
         (Level::Rate { .. }, Level::Rate { .. }) => true,
         (h, v) => h == v,
     });
+    if !only_rates {
+        return None;
+    }
+    let one = |levels: &[Level]| match steady::value(side, &p.series, levels)? {
+        Steady::Vector(v) if v.len() == 1 => Some(v[0].1),
+        _ => None,
+    };
     // Each counter's rate over the window when `f` of it follows the step.
     let mixed = |f: f64| -> Vec<Level> {
         p.healthy
@@ -258,7 +262,7 @@ fn scaled_multiple(p: &Provocation, comparison: &str) -> Option<f64> {
             .collect()
     };
     let (healthy, provoked) = (one(&p.healthy)?, one(&p.provoking)?);
-    if !(only_rates && healthy < threshold && threshold < provoked) {
+    if !(healthy < threshold && threshold < provoked) {
         return None;
     }
     // Were the value to move along the window as the rates do (affine in

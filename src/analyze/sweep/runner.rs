@@ -117,6 +117,14 @@ fn cancelled() -> bool {
     CANCELLED.load(Ordering::SeqCst)
 }
 
+/// `SweepError::Interrupted` once `cancel` was called.
+fn interrupted() -> Result<(), SweepError> {
+    match cancelled() {
+        true => Err(SweepError::Interrupted),
+        false => Ok(()),
+    }
+}
+
 /// Ends every run under way, for good: kills the promtool processes
 /// running and starts no other (firedrill is exiting).
 pub fn cancel() {
@@ -234,18 +242,14 @@ pub fn run_files(
                     let mut reports: Vec<Report> = Vec::new();
                     while let Some(files) = next() {
                         let _slot = Slot::take(turn);
-                        if cancelled() {
-                            return Err(SweepError::Interrupted);
-                        }
+                        interrupted()?;
                         let running = start(promtool, dir, &files, collector.as_ref())?;
                         let killable = Killable::new(&running);
                         discard(&reports);
                         let report = finish(promtool, running, files)?;
                         drop(killable);
                         // A killed process's report answers nothing.
-                        if cancelled() {
-                            return Err(SweepError::Interrupted);
-                        }
+                        interrupted()?;
                         reports.push(report);
                     }
                     discard(&reports);

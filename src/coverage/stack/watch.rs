@@ -1,13 +1,14 @@
 //! Watching one batch through: the healthy state held until Prometheus has
 //! scraped every target and evaluated every group after the windows
-//! filled (`settle`); then every provocation at once — but an alert that
+//! filled (`settle`); then every provocation at once (but an alert that
 //! another of the batch is there to inhibit, provoked once that one is
 //! firing at Alertmanager, so the inhibition does not hang on which of the
-//! two a loaded machine fires first — and each alert followed on its own — fired (the first evaluation its `ALERTS` series
-//! says firing), notified (the webhook receiver's payload) or held at
-//! Alertmanager (inhibited, muted, silenced, routed nowhere: its status
-//! there), withdrawn, resolved. An alert that another of the batch is
-//! there to inhibit stays provoked until that one is through. Times are
+//! two a loaded machine fires first), and each alert followed on its own:
+//! fired (the first evaluation its `ALERTS` series says firing), notified
+//! (the webhook receiver's payload) or held at Alertmanager (inhibited,
+//! muted, silenced, routed nowhere: its status there), withdrawn,
+//! resolved. An alert that another of the batch is there to inhibit stays
+//! provoked until that one is through. Times are
 //! wall-clock seconds since the epoch; `verdict` scales them back.
 
 use std::collections::BTreeSet;
@@ -247,14 +248,10 @@ impl Watch<'_> {
                 .iter()
                 .map(|live| self.fire_wait(live) + self.notify_wait(live))
                 .sum::<f64>();
-        let waits = |k: usize| members.iter().any(|other| held_by(members[k], other));
-        let now: Vec<usize> = (0..members.len()).filter(|&k| !waits(k)).collect();
-        // Those provoked now are `Provoked` once `provoke` has switched them.
-        let mut steps: Vec<Step> = (0..members.len())
-            .map(|k| match waits(k) {
-                true => Step::Waiting { until: deadline },
-                false => Step::Done,
-            })
+        // Every alert waits, but those waiting for none are provoked now.
+        let mut steps = vec![Step::Waiting { until: deadline }; members.len()];
+        let now: Vec<usize> = (0..members.len())
+            .filter(|&k| !members.iter().any(|other| held_by(members[k], other)))
             .collect();
         self.provoke(members, &now, &mut seen, &mut steps).await?;
         while steps.iter().any(|s| *s != Step::Done) {
